@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/*
+ * process.terminal: the container's init opens a new pty from the container's own devpts
+ * (/dev/ptmx after pivot_root), makes the slave its controlling terminal and stdio, applies
+ * consoleSize before the program starts, and hands the master to the client over the console
+ * socket (SCM_RIGHTS), as runc does.
+ */
+
+/* Connects to the console socket at path (AF_UNIX, SOCK_STREAM). Done by the runtime before
+ * clone, so a bad --console-socket fails `create` early. */
+int berth_console_socket_connect(const char *path, int *ret_fd, struct berth_error **err);
+
+/* In the init: opens /dev/ptmx, unlocks it, opens the slave, applies size (if w and h are not 0),
+ * returns master and slave fds, and the slave's path ("/dev/pts/0") in ret_name (malloc'ed). */
+int berth_pty_open(uint32_t width, uint32_t height, int *ret_master, int *ret_slave,
+                   char **ret_name, struct berth_error **err);
+
+/* Sends fd over the unix socket with SCM_RIGHTS, with `name` as the payload (runc sends the
+ * pty name, clients ignore it). */
+int berth_send_fd(int sock, int fd, const char *name, struct berth_error **err);
+/* Receives one fd sent by berth_send_fd(). */
+int berth_recv_fd(int sock, int *ret_fd, struct berth_error **err);
+
+/* In the init: setsid, TIOCSCTTY on the slave, dup2 it onto 0, 1, 2. */
+int berth_pty_become_stdio(int slave, struct berth_error **err);
+
+/*
+ * The foreground `run` with a terminal and no --console-socket: puts our stdin in raw mode (if a
+ * tty), copies stdin -> master and master -> stdout until the master hangs up or `stop_fd`
+ * (a pidfd or signalfd) becomes readable, forwards SIGWINCH size changes, and restores the
+ * terminal mode. Returns 0 or -errno.
+ */
+int berth_pty_relay(int master, int stop_fd, struct berth_error **err);

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+void strv_free(char **v)
+{
+        if (!v)
+                return;
+        for (char **p = v; *p; p++)
+                free(*p);
+        free(v);
+}
+
+size_t strv_length(char *const *v)
+{
+        size_t n = 0;
+
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+static void __attribute__((noreturn)) oom(void)
+{
+        static const char msg[] = "berth: out of memory\n";
+
+        (void) !write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        abort();
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+        char *s;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                oom();
+        va_end(ap);
+        return s;
+}
+
+char *xstrdup(const char *s)
+{
+        char *r;
+
+        if (!s)
+                return NULL;
+        r = strdup(s);
+        if (!r)
+                oom();
+        return r;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+        void *p = calloc(n ? n : 1, size ? size : 1);
+
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+        void *r = reallocarray(p, n ? n : 1, size ? size : 1);
+
+        if (!r)
+                oom();
+        return r;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -1;
+                }
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+int berth_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len,
+                       struct berth_error **err)
+{
+        _autoclose_ int fd = -EBADF;
+        _autofree_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        if (max == 0)
+                max = 64u << 20;
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return berth_error_set(err, errno, "open %s", path);
+        for (;;) {
+                ssize_t n;
+
+                if (len + 1 >= cap) {
+                        cap = cap ? cap * 2 : 4096;
+                        buf = xreallocarray(buf, cap, 1);
+                }
+                n = read(fd, buf + len, cap - len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return berth_error_set(err, errno, "read %s", path);
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > max)
+                        return berth_error_setx(err, EFBIG, "read %s: larger than %zu bytes",
+                                                path, max);
+        }
+        buf[len] = '\0';
+        *ret_buf = steal_ptr(&buf);
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int berth_write_file(const char *path, const char *value, struct berth_error **err)
+{
+        _autoclose_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return berth_error_set(err, errno, "open %s", path);
+        if (write_all(fd, value, strlen(value)) < 0)
+                return berth_error_set(err, errno, "write '%s' to %s", value, path);
+        return 0;
+}
+
+int berth_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
+                            unsigned mode, bool durable, struct berth_error **err)
+{
+        _autofree_ char *tmp = xasprintf(".%s.%d.tmp", name, (int) getpid());
+        _autoclose_ int fd = -EBADF;
+
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return berth_error_set(err, errno, "create %s", tmp);
+        if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
+                int e = errno;
+
+                unlinkat(dirfd, tmp, 0);
+                return berth_error_set(err, e, "write %s", tmp);
+        }
+        if (renameat(dirfd, tmp, dirfd, name) < 0) {
+                int e = errno;
+
+                unlinkat(dirfd, tmp, 0);
+                return berth_error_set(err, e, "rename %s to %s", tmp, name);
+        }
+        return 0;
+}
+
+uint64_t berth_now_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+        char *end;
+        unsigned long long v;
+
+        if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno)
+                return -errno;
+        if (*end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_i64(const char *s, int64_t *ret)
+{
+        char *end;
+        long long v;
+
+        if (!s || !*s || *s == ' ')
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno)
+                return -errno;
+        if (*end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
