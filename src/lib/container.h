@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * A container's lifecycle, as the OCI runtime spec defines it:
+ *
+ *   create   clone the init straight into its namespaces, build the rootfs, run the create hooks,
+ *            leave the init blocked on the exec fifo, record the state      -> "created"
+ *   start    open the exec fifo: the init execs the user's program, poststart hooks   -> "running"
+ *   kill     signal the init (or, with all, every process of the container)
+ *   delete   remove the state (stopped containers; with force, kill first), poststop hooks
+ *
+ * State lives in <root>/<id>/ (root defaults to /run/berth-oci): state.json, exec.fifo, a lock.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+enum berth_status { BERTH_STATUS_CREATING, BERTH_STATUS_CREATED, BERTH_STATUS_RUNNING,
+                    BERTH_STATUS_PAUSED, BERTH_STATUS_STOPPED };
+/* "creating", "created", ... */
+const char *berth_status_name(enum berth_status s);
+
+struct berth_create_opts {
+        const char *root;           /* state root, e.g. "/run/berth-oci" */
+        const char *id;
+        const char *bundle;         /* bundle directory (made absolute by create) */
+        const char *pid_file;       /* write the init's pid here (NULL: none) */
+        const char *console_socket; /* send the pty master here when process.terminal */
+        int preserve_fds;           /* pass fds 3 .. 3+N-1 to the container */
+        bool no_pivot;
+        bool no_new_keyring;
+        /* run in the foreground with a terminal and no console socket: the caller relays the
+         * pty; create returns the master in berth_container.pty_master. */
+        bool foreground_tty;
+};
+
+struct berth_container {
+        char *root;
+        char *id;
+        char *bundle;
+        char *rootfs;
+        char *created;      /* RFC 3339 with nanoseconds, UTC */
+        char *owner;        /* "" for root, as runc */
+        pid_t pid;          /* init pid, 0 when never started */
+        unsigned long long pid_start; /* starttime of pid (field 22 of /proc/PID/stat) */
+        enum berth_status status;     /* as of load / refresh */
+        struct berth_kv *annotations;
+        size_t n_annotations;
+        struct berth_hook_list poststart, poststop;
+        int pidfd;          /* -1 if not open */
+        int pty_master;     /* -1 unless foreground_tty */
+        int dirfd;          /* O_PATH fd of <root>/<id>, -1 if not open */
+        bool use_systemd;   /* reserved */
+};
+
+/* Validates a container id: non-empty, at most 1024 bytes, [A-Za-z0-9_+.-] only, not "." or "..".
+ * Error: container id "../x": must match [A-Za-z0-9][A-Za-z0-9_+.-]* */
+int berth_id_validate(const char *id, struct berth_error **err);
+
+/* Creates a container. On failure nothing is left: no process, no state dir. -EEXIST if the id
+ * is taken ("container "x" already exists"). */
+int berth_container_create(const struct berth_create_opts *o, struct berth_container **ret,
+                           struct berth_error **err);
+
+/* Loads <root>/<id> and refreshes its status from the kernel. -ENOENT: container "x" does not exist. */
+int berth_container_load(const char *root, const char *id, struct berth_container **ret,
+                         struct berth_error **err);
+
+/* Starts a created container: releases the init and runs the poststart hooks (failures are
+ * warnings). -EINVAL if the container is not in the created state. */
+int berth_container_start(struct berth_container *c, struct berth_error **err);
+
+/* Sends sig to the init (all=false) or to every process of the container. -ESRCH if stopped. */
+int berth_container_kill(struct berth_container *c, int sig, bool all, struct berth_error **err);
+
+/* Deletes a stopped container (with force: kills it with SIGKILL first and waits for it), then
+ * runs the poststop hooks (failures are warnings). Without force, a container that is not
+ * stopped is an error: container "x" is running: stop it first or use --force. */
+int berth_container_delete(struct berth_container *c, bool force, struct berth_error **err);
+
+/* Waits for the init to exit (the caller must be its parent or subreaper, as in `run`). Returns
+ * the wait status in *ret_status. */
+int berth_container_wait(struct berth_container *c, int *ret_status, struct berth_error **err);
+
+/* The state JSON of the OCI spec (ociVersion, id, status, pid, bundle, rootfs, created, owner,
+ * annotations), pretty-printed like runc's. malloc'ed. */
+char *berth_container_state_json(const struct berth_container *c);
+
+/* All containers under root, sorted by id. Entries that cannot be loaded are skipped with a
+ * warning. */
+int berth_container_list(const char *root, struct berth_container ***ret, size_t *ret_n,
+                         struct berth_error **err);
+
+void berth_container_free(struct berth_container *c);
+static inline void berth_container_freep(struct berth_container **c)
+{
+        berth_container_free(*c);
+        *c = NULL;
+}
+#define _autocontainer_ __attribute__((cleanup(berth_container_freep)))
