@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /*
  * An error carries a positive errno value and a message that grows a prefix at each layer:

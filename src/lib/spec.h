@@ -218,7 +218,7 @@ struct berth_spec {
         struct berth_hook_list hooks[BERTH_HOOK__MAX];
         struct berth_kv *annotations;
         size_t n_annotations;
-        struct berth_linux linux;
+        struct berth_linux lx; /* "linux" (a predefined macro in GNU C) */
 };
 
 /*
