@@ -1,2 +1,349 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: filled in by its owner */
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "hooks.h"
+#include "init.h"
+#include "log.h"
+#include "state.h"
+#include "sync.h"
+#include "syscalls.h"
+#include "terminal.h"
+#include "util.h"
+
+const char *berth_status_name(enum berth_status s)
+{
+        static const char *const names[] = { "creating", "created", "running", "paused", "stopped" };
+
+        return (unsigned) s < ARRAY_SIZE(names) ? names[s] : "unknown";
+}
+
+static struct berth_container *container_new(const char *root, const char *id)
+{
+        struct berth_container *c = xcalloc(1, sizeof(*c));
+
+        c->root = xstrdup(root);
+        c->id = xstrdup(id);
+        c->pidfd = c->pty_master = c->dirfd = -1;
+        return c;
+}
+
+void berth_container_free(struct berth_container *c)
+{
+        if (!c)
+                return;
+        free(c->root);
+        free(c->id);
+        free(c->bundle);
+        free(c->rootfs);
+        free(c->created);
+        free(c->owner);
+        for (size_t i = 0; i < c->n_annotations; i++) {
+                free(c->annotations[i].key);
+                free(c->annotations[i].value);
+        }
+        free(c->annotations);
+        berth_hook_list_clear(&c->poststart);
+        berth_hook_list_clear(&c->poststop);
+        closep(&c->pidfd);
+        closep(&c->pty_master);
+        closep(&c->dirfd);
+        free(c);
+}
+
+static json_t *state_object(const struct berth_container *c, const char *status, pid_t pid)
+{
+        json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "ociVersion", "1.2.0",
+                              "id", c->id, "pid", (int) pid, "status", status, "bundle",
+                              c->bundle ? c->bundle : "", "rootfs", c->rootfs ? c->rootfs : "",
+                              "created", c->created ? c->created : "", "owner",
+                              c->owner ? c->owner : "");
+        json_t *a = json_object();
+
+        for (size_t i = 0; i < c->n_annotations; i++)
+                json_object_set_new(a, c->annotations[i].key, json_string(c->annotations[i].value));
+        json_object_set_new(o, "annotations", a);
+        return o;
+}
+
+char *berth_hook_state_json(const struct berth_container *c, const char *status, pid_t pid)
+{
+        json_t *o = state_object(c, status, pid);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+        json_decref(o);
+        return s;
+}
+
+char *berth_container_state_json(const struct berth_container *c)
+{
+        pid_t pid = c->status == BERTH_STATUS_STOPPED ? 0 : c->pid;
+        json_t *o = state_object(c, berth_status_name(c->status), pid);
+        char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+        json_decref(o);
+        return s;
+}
+
+/* ---- load ----------------------------------------------------------------------------------- */
+
+int berth_container_load(const char *root, const char *id, struct berth_container **ret,
+                         struct berth_error **err)
+{
+        struct berth_container *c;
+        _autoclose_ int rootfd = -EBADF;
+        int r;
+
+        r = berth_id_validate(id, err);
+        if (r < 0)
+                return r;
+        c = container_new(root, id);
+        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd >= 0)
+                c->dirfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (c->dirfd < 0) {
+                r = errno == ENOENT ? berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id)
+                                    : berth_error_set(err, errno, "open state of \"%s\" in %s", id, root);
+                berth_container_free(c);
+                return r;
+        }
+        r = berth_state_read(c, err);
+        if (r < 0) {
+                berth_container_free(c);
+                return r;
+        }
+        berth_state_refresh(c);
+        *ret = c;
+        return 0;
+}
+
+int berth_container_list(const char *root, struct berth_container ***ret, size_t *ret_n,
+                         struct berth_error **err)
+{
+        struct berth_container **v = NULL;
+        struct dirent **names = NULL;
+        size_t n = 0;
+        int count = scandir(root, &names, NULL, alphasort);
+
+        if (count < 0) {
+                if (errno != ENOENT)
+                        return berth_error_set(err, errno, "list %s", root);
+                count = 0;
+        }
+        for (int i = 0; i < count; i++) {
+                _autoerr_ struct berth_error *e = NULL;
+                struct berth_container *c;
+
+                if (names[i]->d_name[0] != '.' && names[i]->d_type == DT_DIR) {
+                        if (berth_container_load(root, names[i]->d_name, &c, &e) < 0) {
+                                berth_warn("%s, skipping", e->msg);
+                        } else {
+                                v = xreallocarray(v, n + 1, sizeof(*v));
+                                v[n++] = c;
+                        }
+                }
+                free(names[i]);
+        }
+        free(names);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- signals and waiting -------------------------------------------------------------------- */
+
+/* A pidfd for the init that is certain to be the init (not a reused pid). */
+static int open_init_pidfd(struct berth_container *c, struct berth_error **err)
+{
+        unsigned long long start;
+        int fd;
+
+        if (c->pidfd >= 0)
+                return c->pidfd;
+        fd = sys_pidfd_open(c->pid, 0);
+        if (fd < 0 || berth_proc_starttime(c->pid, &start, NULL) < 0 || start != c->pid_start) {
+                if (fd >= 0)
+                        close(fd);
+                c->status = BERTH_STATUS_STOPPED;
+                return berth_error_setx(err, ESRCH, "container \"%s\" is not running", c->id);
+        }
+        c->pidfd = fd;
+        return fd;
+}
+
+static bool same_pid_ns(pid_t pid, const struct stat *ns)
+{
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) pid);
+        return stat(path, &st) == 0 && st.st_ino == ns->st_ino && st.st_dev == ns->st_dev;
+}
+
+/* Every process in the init's pid namespace, when it has one of its own. */
+static void kill_pid_ns(struct berth_container *c, int sig)
+{
+        char path[64];
+        struct stat ns, self;
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) c->pid);
+        if (stat(path, &ns) < 0 || stat("/proc/self/ns/pid", &self) < 0 || ns.st_ino == self.st_ino)
+                return;
+        d = opendir("/proc");
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                pid_t pid = (pid_t) atoi(de->d_name);
+
+                if (pid > 0 && pid != c->pid && same_pid_ns(pid, &ns))
+                        kill(pid, sig);
+        }
+        closedir(d);
+}
+
+int berth_container_kill(struct berth_container *c, int sig, bool all, struct berth_error **err)
+{
+        int fd;
+
+        if (c->status == BERTH_STATUS_STOPPED)
+                return berth_error_setx(err, ESRCH, "container \"%s\" is not running", c->id);
+        fd = open_init_pidfd(c, err);
+        if (fd < 0)
+                return fd;
+        if (all)
+                kill_pid_ns(c, sig);
+        if (sys_pidfd_send_signal(fd, sig, NULL, 0) < 0 && errno != ESRCH)
+                return berth_error_set(err, errno, "kill container \"%s\" (pid %d) with signal %d",
+                                       c->id, (int) c->pid, sig);
+        return 0;
+}
+
+/* Waits until the init has exited (its pidfd polls readable), at most timeout_ms. */
+static int wait_exited(struct berth_container *c, int timeout_ms)
+{
+        struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+        int r;
+
+        if (c->pidfd < 0)
+                return 0;
+        do
+                r = poll(&p, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        return r > 0 ? 0 : -ETIMEDOUT;
+}
+
+int berth_container_wait(struct berth_container *c, int *ret_status, struct berth_error **err)
+{
+        int status;
+
+        while (waitpid(c->pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return berth_error_set(err, errno, "wait for container \"%s\" (pid %d)",
+                                               c->id, (int) c->pid);
+        c->status = BERTH_STATUS_STOPPED;
+        *ret_status = status;
+        return 0;
+}
+
+/* ---- start and delete ----------------------------------------------------------------------- */
+
+static void run_warn_hooks(const struct berth_container *c, int kind, const struct berth_hook_list *l,
+                           const char *status)
+{
+        _autoerr_ struct berth_error *e = NULL;
+        _autofree_ char *state = NULL;
+
+        if (l->n == 0)
+                return;
+        state = berth_hook_state_json(c, status, c->pid);
+        if (berth_hooks_run(kind, l, state, &e) < 0)
+                berth_warn("%s, continuing", e->msg);
+}
+
+/* Opens the exec fifo: the init, blocked opening the other end, writes one byte and execs. */
+static int release_init(struct berth_container *c, struct berth_error **err)
+{
+        _autoclose_ int fifo = openat(c->dirfd, BERTH_EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        struct pollfd p[2] = { { .fd = fifo, .events = POLLIN }, { .fd = c->pidfd, .events = POLLIN } };
+        uint64_t t0 = TRACE_T0();
+        char b;
+
+        if (fifo < 0)
+                return berth_error_set(err, errno, "open exec fifo of \"%s\"", c->id);
+        for (;;) {
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return berth_error_set(err, errno, "wait for the init of \"%s\"", c->id);
+                }
+                if (p[0].revents & POLLIN)
+                        break;
+                if (p[1].revents || (p[0].revents & (POLLHUP | POLLERR)))
+                        return berth_error_setx(err, ESRCH, "container \"%s\": the init exited before start",
+                                                c->id);
+        }
+        if (read(fifo, &b, 1) != 1)
+                return berth_error_set(err, errno, "read exec fifo of \"%s\"", c->id);
+        unlinkat(c->dirfd, BERTH_EXEC_FIFO, 0);
+        TRACE(t0, "start: exec fifo released");
+        return 0;
+}
+
+int berth_container_start(struct berth_container *c, struct berth_error **err)
+{
+        int r;
+
+        r = berth_state_lock(c, err);
+        if (r < 0)
+                return r;
+        berth_state_refresh(c);
+        if (c->status != BERTH_STATUS_CREATED)
+                return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not created: cannot start it",
+                                        c->id, berth_status_name(c->status));
+        r = open_init_pidfd(c, err);
+        if (r >= 0)
+                r = release_init(c, err);
+        if (r < 0)
+                return r;
+        c->status = BERTH_STATUS_RUNNING;
+        run_warn_hooks(c, BERTH_HOOK_POSTSTART, &c->poststart, "running");
+        return 0;
+}
+
+int berth_container_delete(struct berth_container *c, bool force, struct berth_error **err)
+{
+        _autoclose_ int rootfd = -EBADF;
+        int r;
+
+        r = berth_state_lock(c, err);
+        if (r < 0)
+                return r;
+        berth_state_refresh(c);
+        if (c->status != BERTH_STATUS_STOPPED) {
+                if (!force)
+                        return berth_error_setx(err, EBUSY, "container \"%s\" is %s: stop it first or use --force",
+                                                c->id, berth_status_name(c->status));
+                if (berth_container_kill(c, SIGKILL, true, NULL) == 0 && wait_exited(c, 10000) < 0)
+                        return berth_error_setx(err, ETIMEDOUT,
+                                                "container \"%s\": init (pid %d) did not exit 10 s after SIGKILL",
+                                                c->id, (int) c->pid);
+        }
+        rootfd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return berth_error_set(err, errno, "open state root %s", c->root);
+        r = berth_state_dir_remove(rootfd, c->id, err);
+        if (r < 0)
+                return r;
+        c->status = BERTH_STATUS_STOPPED;
+        run_warn_hooks(c, BERTH_HOOK_POSTSTOP, &c->poststop, "stopped");
+        return 0;
+}

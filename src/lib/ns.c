@@ -1,2 +1,197 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: filled in by its owner */
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "ns.h"
+#include "syscalls.h"
+#include "util.h"
+
+void berth_ns_fds_close(struct berth_ns_fds *f)
+{
+        for (int t = 0; t < BERTH_NS__MAX; t++) {
+                if (f->fd[t] >= 0)
+                        close(f->fd[t]);
+                f->fd[t] = -1;
+        }
+}
+
+static int open_ns_path(enum berth_ns_type t, const char *path, int *ret_fd, struct berth_error **err)
+{
+        _autoclose_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int type;
+
+        if (fd < 0)
+                return berth_error_set(err, errno, "linux.namespaces: %s namespace path \"%s\"",
+                                       berth_ns_type_name(t), path);
+        type = ioctl(fd, NS_GET_NSTYPE);
+        if (type < 0 || type != berth_ns_clone_flag(t))
+                return berth_error_setx(err, EINVAL,
+                                        "linux.namespaces: %s namespace path \"%s\": not a %s namespace",
+                                        berth_ns_type_name(t), path, berth_ns_type_name(t));
+        *ret_fd = steal_fd(&fd);
+        return 0;
+}
+
+int berth_ns_open_paths(const struct berth_spec *s, struct berth_ns_fds *ret, struct berth_error **err)
+{
+        struct berth_ns_fds f;
+        int r;
+
+        for (int t = 0; t < BERTH_NS__MAX; t++)
+                f.fd[t] = -1;
+        for (int t = 0; t < BERTH_NS__MAX; t++) {
+                const struct berth_namespace *ns = &s->lx.ns[t];
+
+                if (!ns->enabled || !ns->path)
+                        continue;
+                r = open_ns_path(t, ns->path, &f.fd[t], err);
+                if (r < 0) {
+                        berth_ns_fds_close(&f);
+                        return r;
+                }
+        }
+        *ret = f;
+        return 0;
+}
+
+unsigned long berth_ns_new_flags(const struct berth_spec *s)
+{
+        unsigned long flags = 0;
+
+        for (int t = 0; t < BERTH_NS__MAX; t++)
+                if (s->lx.ns[t].enabled && !s->lx.ns[t].path)
+                        flags |= (unsigned long) berth_ns_clone_flag(t);
+        return flags;
+}
+
+int berth_ns_join(struct berth_ns_fds *f, enum berth_ns_type t, struct berth_error **err)
+{
+        uint64_t t0 = TRACE_T0();
+        int r;
+
+        if (f->fd[t] < 0)
+                return 0;
+        r = setns(f->fd[t], berth_ns_clone_flag(t));
+        close(f->fd[t]);
+        f->fd[t] = -1;
+        if (r < 0)
+                return berth_error_set(err, errno, "setns into %s namespace", berth_ns_type_name(t));
+        TRACE(t0, "setns %s", berth_ns_type_name(t));
+        return 0;
+}
+
+static char *format_map(const struct berth_id_map *m, size_t n)
+{
+        size_t cap = n * 36 + 1, len = 0;
+        char *s = xcalloc(cap, 1);
+
+        for (size_t i = 0; i < n; i++)
+                len += (size_t) snprintf(s + len, cap - len, "%u %u %u\n", m[i].container_id,
+                                         m[i].host_id, m[i].size);
+        return s;
+}
+
+static int write_map(pid_t pid, const char *file, const struct berth_id_map *m, size_t n,
+                     struct berth_error **err)
+{
+        _autofree_ char *text = format_map(m, n);
+        char path[64];
+        uint64_t t0 = TRACE_T0();
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, file);
+        r = berth_write_file(path, text, err);
+        if (r < 0) {
+                if (r == -EINVAL || r == -EPERM)
+                        berth_error_prefix(err, "linux.%s (is every host id mapped by the host to "
+                                           "the runtime, and are ranges disjoint?)",
+                                           streq(file, "uid_map") ? "uidMappings" : "gidMappings");
+                return r;
+        }
+        TRACE(t0, "write %s", path);
+        return 0;
+}
+
+int berth_userns_write_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err)
+{
+        char path[64];
+        int r;
+
+        if (geteuid() != 0) {
+                snprintf(path, sizeof(path), "/proc/%d/setgroups", (int) pid);
+                r = berth_write_file(path, "deny", err);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        if (s->lx.n_uid_mappings > 0) {
+                r = write_map(pid, "uid_map", s->lx.uid_mappings, s->lx.n_uid_mappings, err);
+                if (r < 0)
+                        return r;
+        }
+        if (s->lx.n_gid_mappings > 0)
+                return write_map(pid, "gid_map", s->lx.gid_mappings, s->lx.n_gid_mappings, err);
+        return 0;
+}
+
+/* Which namespace makes a sysctl key safe to write, or -1 if none does. */
+static int sysctl_namespace(const char *key)
+{
+        static const struct {
+                const char *prefix;
+                int ns;
+        } table[] = {
+                { "net.", BERTH_NS_NET },          { "kernel.msgmax", BERTH_NS_IPC },
+                { "kernel.msgmnb", BERTH_NS_IPC }, { "kernel.msgmni", BERTH_NS_IPC },
+                { "kernel.sem", BERTH_NS_IPC },    { "kernel.shmall", BERTH_NS_IPC },
+                { "kernel.shmmax", BERTH_NS_IPC }, { "kernel.shmmni", BERTH_NS_IPC },
+                { "kernel.shm_rmid_forced", BERTH_NS_IPC }, { "fs.mqueue.", BERTH_NS_IPC },
+                { "kernel.hostname", BERTH_NS_UTS }, { "kernel.domainname", BERTH_NS_UTS },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+                size_t n = strlen(table[i].prefix);
+
+                if (table[i].prefix[n - 1] == '.' ? startswith(key, table[i].prefix)
+                                                  : streq(key, table[i].prefix))
+                        return table[i].ns;
+        }
+        return -1;
+}
+
+int berth_sysctl_validate(const struct berth_spec *s, struct berth_error **err)
+{
+        for (size_t i = 0; i < s->lx.n_sysctl; i++) {
+                const char *key = s->lx.sysctl[i].key;
+                int ns = sysctl_namespace(key);
+
+                if (strstr(key, "..") || strchr(key, '/') || ns < 0)
+                        return berth_error_setx(err, EINVAL,
+                                                "linux.sysctl \"%s\": not a namespaced sysctl, refusing to change the host's",
+                                                key);
+                if (!s->lx.ns[ns].enabled)
+                        return berth_error_setx(err, EINVAL,
+                                                "linux.sysctl \"%s\": requires a %s namespace (linux.namespaces)",
+                                                key, berth_ns_type_name(ns));
+        }
+        return 0;
+}
+
+int berth_sysctl_apply(const struct berth_spec *s, struct berth_error **err)
+{
+        for (size_t i = 0; i < s->lx.n_sysctl; i++) {
+                _autofree_ char *path = xasprintf("/proc/sys/%s", s->lx.sysctl[i].key);
+                uint64_t t0 = TRACE_T0();
+
+                for (char *p = path + strlen("/proc/sys/"); *p; p++)
+                        if (*p == '.')
+                                *p = '/';
+                if (berth_write_file(path, s->lx.sysctl[i].value, err) < 0)
+                        return berth_error_prefix(err, "linux.sysctl \"%s\"", s->lx.sysctl[i].key);
+                TRACE(t0, "sysctl %s = %s", s->lx.sysctl[i].key, s->lx.sysctl[i].value);
+        }
+        return 0;
+}

@@ -1,2 +1,283 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: filled in by its owner */
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "spec.h"
+#include "state.h"
+#include "util.h"
+
+#define ID_MAX 1024
+
+int berth_id_validate(const char *id, struct berth_error **err)
+{
+        size_t n = id ? strlen(id) : 0;
+
+        if (n == 0)
+                return berth_error_setx(err, EINVAL, "container id: must not be empty");
+        if (n > ID_MAX)
+                return berth_error_setx(err, EINVAL, "container id \"%.32s...\": longer than %d bytes",
+                                        id, ID_MAX);
+        if (streq(id, ".") || streq(id, ".."))
+                goto bad;
+        for (const char *p = id; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("_+-.", *p))
+                        goto bad;
+        return 0;
+bad:
+        return berth_error_setx(err, EINVAL,
+                                "container id \"%s\": must match [A-Za-z0-9_+.-]+ and not be \".\" or \"..\"",
+                                id);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+        _autofree_ char *p = xstrdup(path);
+
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int berth_state_root_open(const char *root, int *ret_fd, struct berth_error **err)
+{
+        int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0 && errno == ENOENT) {
+                int r = mkdir_p(root, 0711);
+
+                if (r < 0)
+                        return berth_error_set(err, -r, "create state root %s", root);
+                fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (fd < 0)
+                return berth_error_set(err, errno, "open state root %s", root);
+        *ret_fd = fd;
+        return 0;
+}
+
+int berth_state_dir_create(int rootfd, const char *id, int *ret_fd, struct berth_error **err)
+{
+        int fd;
+
+        if (mkdirat(rootfd, id, 0711) < 0) {
+                if (errno == EEXIST)
+                        return berth_error_setx(err, EEXIST, "container \"%s\" already exists", id);
+                return berth_error_set(err, errno, "create state dir for \"%s\"", id);
+        }
+        fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                int e = errno;
+
+                unlinkat(rootfd, id, AT_REMOVEDIR);
+                return berth_error_set(err, e, "open state dir for \"%s\"", id);
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+int berth_state_dir_remove(int rootfd, const char *id, struct berth_error **err)
+{
+        _autoclose_ int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        DIR *d;
+        struct dirent *de;
+
+        if (fd < 0)
+                return errno == ENOENT ? 0 : berth_error_set(err, errno, "open state dir of \"%s\"", id);
+        d = fdopendir(fd);
+        if (!d)
+                return berth_error_set(err, errno, "read state dir of \"%s\"", id);
+        fd = -EBADF; /* owned by d now */
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+        if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return berth_error_set(err, errno, "remove state dir of \"%s\"", id);
+        return 0;
+}
+
+static json_t *kv_object(const struct berth_kv *kv, size_t n)
+{
+        json_t *o = json_object();
+
+        for (size_t i = 0; i < n; i++)
+                json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+        return o;
+}
+
+static json_t *hooks_json(const struct berth_hook_list *l)
+{
+        _autofree_ char *s = NULL;
+
+        if (l->n == 0)
+                return NULL;
+        s = berth_hooks_to_json(l);
+        return s ? json_loads(s, 0, NULL) : NULL;
+}
+
+int berth_state_save(const struct berth_container *c, struct berth_error **err)
+{
+        json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s}", "ociVersion", "1.2.0",
+                              "id", c->id, "pid", (int) c->pid, "pidStart",
+                              (json_int_t) c->pid_start, "bundle", c->bundle, "rootfs", c->rootfs,
+                              "created", c->created, "owner", c->owner ? c->owner : "");
+        _autofree_ char *text = NULL;
+        json_t *h;
+
+        if (!o)
+                return berth_error_setx(err, ENOMEM, "build state.json");
+        json_object_set_new(o, "annotations", kv_object(c->annotations, c->n_annotations));
+        if ((h = hooks_json(&c->poststart)))
+                json_object_set_new(o, "poststart", h);
+        if ((h = hooks_json(&c->poststop)))
+                json_object_set_new(o, "poststop", h);
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (!text)
+                return berth_error_setx(err, ENOMEM, "serialize state.json");
+        return berth_write_file_atomic(c->dirfd, BERTH_STATE_FILE, text, strlen(text), 0600,
+                                       false, err);
+}
+
+static char *dup_json_string(json_t *o, const char *key)
+{
+        const char *s = json_string_value(json_object_get(o, key));
+
+        return xstrdup(s ? s : "");
+}
+
+static int read_hooks(json_t *o, const char *key, struct berth_hook_list *l, struct berth_error **err)
+{
+        json_t *a = json_object_get(o, key);
+        _autofree_ char *s = NULL;
+
+        if (!a)
+                return 0;
+        s = json_dumps(a, JSON_COMPACT);
+        return s ? berth_hooks_from_json(s, l, err) : 0;
+}
+
+static void read_annotations(json_t *o, struct berth_container *c)
+{
+        json_t *a = json_object_get(o, "annotations"), *v;
+        const char *k;
+        size_t i = 0;
+
+        c->n_annotations = json_object_size(a);
+        if (c->n_annotations == 0)
+                return;
+        c->annotations = xcalloc(c->n_annotations, sizeof(*c->annotations));
+        json_object_foreach(a, k, v) {
+                c->annotations[i].key = xstrdup(k);
+                c->annotations[i].value = xstrdup(json_string_value(v) ? json_string_value(v) : "");
+                i++;
+        }
+}
+
+int berth_state_read(struct berth_container *c, struct berth_error **err)
+{
+        _autofree_ char *text = NULL;
+        json_error_t jerr;
+        json_t *o;
+        int r;
+
+        r = berth_read_file_at(c->dirfd, BERTH_STATE_FILE, 0, &text, NULL, err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return berth_error_prefix(err, "container \"%s\"", c->id);
+        o = json_loads(text, 0, &jerr);
+        if (!o)
+                return berth_error_setx(err, EINVAL, "container \"%s\": state.json:%d:%d: %s", c->id,
+                                        jerr.line, jerr.column, jerr.text);
+        c->pid = (pid_t) json_integer_value(json_object_get(o, "pid"));
+        c->pid_start = (unsigned long long) json_integer_value(json_object_get(o, "pidStart"));
+        c->bundle = dup_json_string(o, "bundle");
+        c->rootfs = dup_json_string(o, "rootfs");
+        c->created = dup_json_string(o, "created");
+        c->owner = dup_json_string(o, "owner");
+        read_annotations(o, c);
+        r = read_hooks(o, "poststart", &c->poststart, err);
+        if (r >= 0)
+                r = read_hooks(o, "poststop", &c->poststop, err);
+        json_decref(o);
+        return r;
+}
+
+int berth_proc_starttime(pid_t pid, unsigned long long *ret, bool *ret_zombie)
+{
+        char path[64], buf[1024], *p;
+        _autoclose_ int fd = -EBADF;
+        ssize_t n;
+        char state;
+        unsigned long long start;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -ESRCH;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return -ESRCH;
+        buf[n] = '\0';
+        /* comm may contain spaces and parentheses: fields resume after the last ')'. */
+        p = strrchr(buf, ')');
+        if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                         &state, &start) != 2)
+                return -EINVAL;
+        *ret = start;
+        if (ret_zombie)
+                *ret_zombie = state == 'Z' || state == 'X';
+        return 0;
+}
+
+void berth_state_refresh(struct berth_container *c)
+{
+        unsigned long long start;
+        bool zombie;
+        struct stat st;
+
+        if (c->pid <= 0 || berth_proc_starttime(c->pid, &start, &zombie) < 0 ||
+            start != c->pid_start || zombie) {
+                c->status = BERTH_STATUS_STOPPED;
+                return;
+        }
+        if (fstatat(c->dirfd, BERTH_EXEC_FIFO, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                c->status = BERTH_STATUS_CREATED;
+        else
+                c->status = BERTH_STATUS_RUNNING;
+}
+
+int berth_state_lock(const struct berth_container *c, struct berth_error **err)
+{
+        while (flock(c->dirfd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return berth_error_set(err, errno, "lock state of \"%s\"", c->id);
+        return 0;
+}
+
+char *berth_rfc3339_now(void)
+{
+        struct timespec ts;
+        struct tm tm;
+        char buf[64];
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+        return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+}

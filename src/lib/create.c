@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "hooks.h"
+#include "init.h"
+#include "log.h"
+#include "state.h"
+#include "sync.h"
+#include "syscalls.h"
+#include "terminal.h"
+#include "util.h"
+
+/* What create builds before clone, and tears down on every path. */
+struct prep {
+        struct berth_spec *spec;
+        struct berth_container *c;
+        struct init_ctx ctx;
+        int rootfd;
+        int sync[2];
+        pid_t pid;
+        bool dir_made;
+};
+
+static char *resolve_rootfs(const char *bundle, const char *root_path, struct berth_error **err)
+{
+        _autofree_ char *joined = root_path[0] == '/' ? xstrdup(root_path)
+                                                        : xasprintf("%s/%s", bundle, root_path);
+        char *real = realpath(joined, NULL);
+        struct stat st;
+
+        if (!real) {
+                berth_error_set(err, errno, "root.path \"%s\": %s", root_path, joined);
+                return NULL;
+        }
+        if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                berth_error_setx(err, ENOTDIR, "root.path \"%s\": %s is not a directory", root_path, real);
+                free(real);
+                return NULL;
+        }
+        return real;
+}
+
+static int check_spec(const struct berth_spec *s, const struct berth_create_opts *o,
+                      struct berth_error **err)
+{
+        int r;
+
+        if (!s->has_process)
+                return berth_error_setx(err, EINVAL, "config.json: process: required to create a container");
+        if (!s->lx.ns[BERTH_NS_MNT].enabled)
+                return berth_error_setx(err, EINVAL,
+                                        "config.json: linux.namespaces: a mount namespace is required");
+        if (s->process.terminal && !o->console_socket && !o->foreground_tty)
+                return berth_error_setx(err, EINVAL,
+                                        "process.terminal is true: --console-socket is required to hand over the terminal");
+        if (!s->process.terminal && o->console_socket)
+                return berth_error_setx(err, EINVAL,
+                                        "--console-socket given but process.terminal is false");
+        r = berth_rootfs_validate(s, err);
+        if (r >= 0)
+                r = berth_sysctl_validate(s, err);
+        return r;
+}
+
+static void copy_annotations(struct berth_container *c, const struct berth_spec *s)
+{
+        c->n_annotations = s->n_annotations;
+        c->annotations = s->n_annotations ? xcalloc(s->n_annotations, sizeof(*c->annotations)) : NULL;
+        for (size_t i = 0; i < s->n_annotations; i++) {
+                c->annotations[i].key = xstrdup(s->annotations[i].key);
+                c->annotations[i].value = xstrdup(s->annotations[i].value);
+        }
+}
+
+/* Fills the container record from the options and the spec. */
+static int describe(struct prep *p, const struct berth_create_opts *o, struct berth_error **err)
+{
+        struct berth_container *c = p->c;
+        _autofree_ char *json = NULL;
+        int r;
+
+        c->bundle = realpath(o->bundle ? o->bundle : ".", NULL);
+        if (!c->bundle)
+                return berth_error_set(err, errno, "bundle %s", o->bundle ? o->bundle : ".");
+        r = berth_spec_load(AT_FDCWD, (json = xasprintf("%s/config.json", c->bundle)), &p->spec, err);
+        if (r < 0)
+                return r;
+        r = check_spec(p->spec, o, err);
+        if (r < 0)
+                return r;
+        c->rootfs = resolve_rootfs(c->bundle, p->spec->root_path, err);
+        if (!c->rootfs)
+                return -EINVAL;
+        c->created = berth_rfc3339_now();
+        c->owner = xstrdup("");
+        copy_annotations(c, p->spec);
+        /* start and delete run these without re-reading the bundle */
+        c->poststart = p->spec->hooks[BERTH_HOOK_POSTSTART];
+        c->poststop = p->spec->hooks[BERTH_HOOK_POSTSTOP];
+        p->spec->hooks[BERTH_HOOK_POSTSTART] = (struct berth_hook_list){ 0 };
+        p->spec->hooks[BERTH_HOOK_POSTSTOP] = (struct berth_hook_list){ 0 };
+        return 0;
+}
+
+/* The resources the init inherits: namespaces to join, seccomp program, console socket. */
+static int prepare_init(struct prep *p, const struct berth_create_opts *o, struct berth_error **err)
+{
+        struct init_ctx *x = &p->ctx;
+        const struct berth_spec *s = p->spec;
+        int r;
+
+        x->spec = s;
+        x->opts = o;
+        x->c = p->c;
+        x->console_fd = x->sync_fd = x->parent_sync_fd = -1;
+        x->rootfs = (struct berth_rootfs_opts){ .rootfs = p->c->rootfs, .no_pivot = o->no_pivot,
+                                                .in_userns = s->lx.ns[BERTH_NS_USER].enabled };
+        x->parent_hooks = s->hooks[BERTH_HOOK_PRESTART].n + s->hooks[BERTH_HOOK_CREATE_RUNTIME].n > 0;
+        for (int t = 0; t < BERTH_NS__MAX; t++)
+                x->nsfds.fd[t] = -1;
+        r = berth_ns_open_paths(s, &x->nsfds, err);
+        if (r >= 0 && s->lx.seccomp)
+                r = berth_seccomp_compile(s->lx.seccomp, &x->seccomp, err);
+        if (r >= 0 && o->console_socket)
+                r = berth_console_socket_connect(o->console_socket, &x->console_fd, err);
+        return r;
+}
+
+static int make_state_dir(struct prep *p, struct berth_error **err)
+{
+        int r;
+
+        r = berth_state_root_open(p->c->root, &p->rootfd, err);
+        if (r >= 0)
+                r = berth_state_dir_create(p->rootfd, p->c->id, &p->c->dirfd, err);
+        if (r < 0)
+                return r;
+        p->dir_made = true;
+        p->ctx.state_dirfd = p->c->dirfd;
+        if (mkfifoat(p->c->dirfd, BERTH_EXEC_FIFO, 0622) < 0 ||
+            fchmodat(p->c->dirfd, BERTH_EXEC_FIFO, 0622, 0) < 0)
+                return berth_error_set(err, errno, "create exec fifo in %s/%s", p->c->root, p->c->id);
+        return 0;
+}
+
+/* Clones the init straight into its new namespaces. A pid namespace given by path is entered by
+ * the runtime itself for the duration of the clone (setns(CLONE_NEWPID) only affects children). */
+static int clone_init(struct prep *p, struct berth_error **err)
+{
+        const struct berth_spec *s = p->spec;
+        struct berth_clone_args args = { .exit_signal = SIGCHLD };
+        _autoclose_ int own_pidns = -EBADF;
+        uint64_t t0 = TRACE_T0();
+        int pidfd = -1;
+        pid_t pid;
+
+        p->ctx.clone_flags = berth_ns_new_flags(s) & ~(unsigned long) (CLONE_NEWCGROUP | CLONE_NEWTIME);
+        args.flags = p->ctx.clone_flags | CLONE_PIDFD;
+        args.pidfd = (uint64_t) (uintptr_t) &pidfd;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)
+                return berth_error_set(err, errno, "socketpair for the create handshake");
+        p->ctx.sync_fd = p->sync[1];
+        p->ctx.parent_sync_fd = p->sync[0];
+        if (p->ctx.nsfds.fd[BERTH_NS_PID] >= 0) {
+                own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+                if (setns(p->ctx.nsfds.fd[BERTH_NS_PID], CLONE_NEWPID) < 0)
+                        return berth_error_set(err, errno, "setns into pid namespace \"%s\"",
+                                               s->lx.ns[BERTH_NS_PID].path);
+        }
+        pid = sys_clone3(&args);
+        if (pid == 0)
+                berth_init_main(&p->ctx);
+        if (own_pidns >= 0)
+                setns(own_pidns, CLONE_NEWPID);
+        if (pid < 0)
+                return berth_error_set(err, errno, "clone3(flags=0x%llx)%s",
+                                       (unsigned long long) args.flags,
+                                       errno == ENOSPC ? ": a namespace limit (/proc/sys/user/max_*_namespaces) is reached" : "");
+        TRACE(t0, "clone3(flags=0x%llx) -> pid %d", (unsigned long long) args.flags, (int) pid);
+        p->pid = p->c->pid = pid;
+        p->c->pidfd = pidfd;
+        closep(&p->sync[1]);
+        p->ctx.sync_fd = -1;
+        berth_ns_fds_close(&p->ctx.nsfds);
+        closep(&p->ctx.console_fd);
+        return berth_proc_starttime(pid, &p->c->pid_start, NULL) < 0
+                       ? berth_error_setx(err, ESRCH, "container init (pid %d) vanished", (int) pid)
+                       : 0;
+}
+
+static int run_parent_hooks(struct prep *p, struct berth_error **err)
+{
+        _autofree_ char *state = berth_hook_state_json(p->c, "creating", p->pid);
+        int r;
+
+        r = berth_hooks_run(BERTH_HOOK_PRESTART, &p->spec->hooks[BERTH_HOOK_PRESTART], state, err);
+        if (r >= 0)
+                r = berth_hooks_run(BERTH_HOOK_CREATE_RUNTIME, &p->spec->hooks[BERTH_HOOK_CREATE_RUNTIME],
+                                    state, err);
+        return r;
+}
+
+static int init_died(struct prep *p, struct berth_error **err)
+{
+        int status = 0;
+
+        if (waitpid(p->pid, &status, 0) == p->pid)
+                p->pid = 0;
+        if (WIFSIGNALED(status))
+                return berth_error_setx(err, ECHILD, "container init was killed by signal %d during create",
+                                        WTERMSIG(status));
+        return berth_error_setx(err, ECHILD, "container init exited with status %d during create",
+                                WEXITSTATUS(status));
+}
+
+/* The runtime's half of the handshake in sync.h, up to CREATED. */
+static int handshake(struct prep *p, struct berth_error **err)
+{
+        const int sock = p->sync[0];
+        struct sync_msg m;
+        int r, fd;
+
+        if (p->spec->lx.ns[BERTH_NS_USER].enabled && !p->spec->lx.ns[BERTH_NS_USER].path) {
+                r = berth_userns_write_maps(p->pid, p->spec, err);
+                if (r < 0)
+                        return r;
+        }
+        if (sync_send(sock, SYNC_GO, p->pid, NULL, -1) < 0)
+                return init_died(p, err);
+        for (;;) {
+                fd = -1;
+                r = sync_recv(sock, &m, &fd);
+                if (r < 0)
+                        return init_died(p, err);
+                switch (m.type) {
+                case SYNC_CREATED:
+                        return 0;
+                case SYNC_ERROR:
+                        return berth_error_setx(err, m.code, "%s", m.text);
+                case SYNC_PTY:
+                        closep(&p->c->pty_master);
+                        p->c->pty_master = fd;
+                        break;
+                case SYNC_HOOKS:
+                        r = run_parent_hooks(p, err);
+                        if (r < 0)
+                                return r;
+                        sync_send(sock, SYNC_HOOKS_DONE, 0, NULL, -1);
+                        break;
+                default:
+                        closep(&fd);
+                        return berth_error_setx(err, EPROTO, "create handshake: unexpected message %u", m.type);
+                }
+        }
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
+{
+        _autofree_ char *dir = xstrdup(path), *base = xstrdup(path);
+        _autoclose_ int dfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char text[32];
+
+        if (dfd < 0)
+                return berth_error_set(err, errno, "--pid-file %s: open its directory", path);
+        snprintf(text, sizeof(text), "%d", (int) pid);
+        if (berth_write_file_atomic(dfd, basename(base), text, strlen(text), 0644, false, err) < 0)
+                return berth_error_prefix(err, "--pid-file %s", path);
+        return 0;
+}
+
+static int record(struct prep *p, const struct berth_create_opts *o, struct berth_error **err)
+{
+        int r;
+
+        r = berth_state_save(p->c, err);
+        if (r >= 0 && o->pid_file)
+                r = write_pid_file(o->pid_file, p->pid, err);
+        if (r >= 0 && sync_send(p->sync[0], SYNC_ACK, 0, NULL, -1) < 0)
+                r = init_died(p, err);
+        return r;
+}
+
+static void prep_undo(struct prep *p, bool failed)
+{
+        if (failed && p->pid > 0) {
+                kill(p->pid, SIGKILL);
+                waitpid(p->pid, NULL, 0);
+        }
+        if (failed && p->dir_made)
+                berth_state_dir_remove(p->rootfd, p->c->id, NULL);
+        closep(&p->sync[0]);
+        closep(&p->sync[1]);
+        closep(&p->rootfd);
+        closep(&p->ctx.console_fd);
+        berth_ns_fds_close(&p->ctx.nsfds);
+        berth_seccomp_filter_free(p->ctx.seccomp);
+        berth_spec_free(p->spec);
+}
+
+int berth_container_create(const struct berth_create_opts *o, struct berth_container **ret,
+                           struct berth_error **err)
+{
+        struct prep p = { .rootfd = -1, .sync = { -1, -1 } };
+        int r;
+
+        r = berth_id_validate(o->id, err);
+        if (r < 0)
+                return r;
+        p.c = xcalloc(1, sizeof(*p.c));
+        p.c->root = xstrdup(o->root);
+        p.c->id = xstrdup(o->id);
+        p.c->pidfd = p.c->pty_master = p.c->dirfd = -1;
+        for (int t = 0; t < BERTH_NS__MAX; t++)
+                p.ctx.nsfds.fd[t] = -1;
+        p.ctx.console_fd = -1;
+        r = describe(&p, o, err);
+        if (r >= 0)
+                r = prepare_init(&p, o, err);
+        if (r >= 0)
+                r = make_state_dir(&p, err);
+        if (r >= 0)
+                r = clone_init(&p, err);
+        if (r >= 0)
+                r = handshake(&p, err);
+        if (r >= 0)
+                r = record(&p, o, err);
+        prep_undo(&p, r < 0);
+        if (r < 0) {
+                berth_container_free(p.c);
+                return r;
+        }
+        p.c->status = BERTH_STATUS_CREATED;
+        *ret = p.c;
+        return 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "container.h"
+#include "ns.h"
+#include "rootfs.h"
+#include "seccomp.h"
+#include "spec.h"
+
+/* Everything the container's init needs; prepared by create before clone and inherited by the
+ * init as a copy of the parent's memory (clone3 without CLONE_VM, like fork). */
+struct init_ctx {
+        const struct berth_spec *spec;
+        const struct berth_create_opts *opts;
+        const struct berth_container *c;
+        struct berth_rootfs_opts rootfs;
+        struct berth_ns_fds nsfds;
+        struct berth_seccomp_filter *seccomp;
+        unsigned long clone_flags;
+        int sync_fd;     /* the init's end of the handshake */
+        int parent_sync_fd; /* the runtime's end, closed by the init */
+        int state_dirfd; /* <root>/<id>, for exec.fifo */
+        int console_fd;  /* connected --console-socket, or -1 */
+        bool parent_hooks; /* prestart or createRuntime hooks: the parent runs them */
+};
+
+/* The init's main: builds the container, waits on exec.fifo, execs the user's program. Never
+ * returns. */
+void __attribute__((noreturn)) berth_init_main(struct init_ctx *ctx);
+
+/* The state JSON that hooks get on stdin, with an explicit status and pid. */
+char *berth_hook_state_json(const struct berth_container *c, const char *status, pid_t pid);

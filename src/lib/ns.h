@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Namespaces: which ones the init is cloned into, which it joins by path, the user namespace's
+ * id maps (written by the runtime, the parent), and linux.sysctl (written by the init once it
+ * is in its namespaces).
+ */
+
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+struct berth_ns_fds {
+        int fd[BERTH_NS__MAX]; /* an open namespace to join, or -1 */
+};
+
+/* Opens every linux.namespaces[].path (before clone, so a bad path fails create with the field
+ * named) and checks it is a namespace of that type. Closes them all on failure. */
+int berth_ns_open_paths(const struct berth_spec *s, struct berth_ns_fds *ret, struct berth_error **err);
+void berth_ns_fds_close(struct berth_ns_fds *f);
+
+/* CLONE_NEW* flags for the namespaces to create (enabled and without a path). */
+unsigned long berth_ns_new_flags(const struct berth_spec *s);
+
+/* setns() into the opened namespace of type t, if any; closes its fd. */
+int berth_ns_join(struct berth_ns_fds *f, enum berth_ns_type t, struct berth_error **err);
+
+/* Writes /proc/PID/{setgroups,uid_map,gid_map}. setgroups stays "allow" when the runtime itself
+ * may call setgroups (root in its user namespace), else "deny" as the kernel requires. */
+int berth_userns_write_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err);
+
+/* Refuses keys that would change the host: only namespaced sysctls (net.*, kernel.msg*,
+ * kernel.sem, kernel.shm*, fs.mqueue.*, kernel.{host,domain}name with a uts namespace), and only
+ * when the config makes that namespace. Names the key: linux.sysctl "vm.swappiness": not namespaced, refusing to change the host's */
+int berth_sysctl_validate(const struct berth_spec *s, struct berth_error **err);
+/* Writes them through /proc/sys, from inside the container's namespaces. */
+int berth_sysctl_apply(const struct berth_spec *s, struct berth_error **err);

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The state directory of one container, <root>/<id>/ (mode 0711 so a container's mapped root can
+ * still open exec.fifo):
+ *   state.json   written once by create (atomic rename), read by every other command
+ *   exec.fifo    the create/start handshake; its absence means start already happened
+ * Commands that change a container hold an exclusive flock on the directory.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "container.h"
+#include "error.h"
+
+#define BERTH_STATE_FILE "state.json"
+#define BERTH_EXEC_FIFO "exec.fifo"
+
+/* mkdir -p root (0711) and open it O_PATH|O_DIRECTORY. */
+int berth_state_root_open(const char *root, int *ret_fd, struct berth_error **err);
+
+/* Creates <root>/<id> exclusively; -EEXIST: container "id" already exists. */
+int berth_state_dir_create(int rootfd, const char *id, int *ret_fd, struct berth_error **err);
+
+/* Removes <root>/<id> and everything in it (it only ever holds plain files and the fifo). */
+int berth_state_dir_remove(int rootfd, const char *id, struct berth_error **err);
+
+/* Writes c's persistent fields to state.json. */
+int berth_state_save(const struct berth_container *c, struct berth_error **err);
+
+/* Reads state.json into c (a missing file leaves pid 0: a create that died half-way). */
+int berth_state_read(struct berth_container *c, struct berth_error **err);
+
+/* starttime of pid from /proc/PID/stat (field 22); -ESRCH if gone. *ret_zombie when state Z/X. */
+int berth_proc_starttime(pid_t pid, unsigned long long *ret, bool *ret_zombie);
+
+/* Recomputes c->status from the kernel: the init's pid and start time, and the exec fifo. */
+void berth_state_refresh(struct berth_container *c);
+
+/* Takes an exclusive flock on the state dir (blocking). */
+int berth_state_lock(const struct berth_container *c, struct berth_error **err);
+
+/* "2026-11-29T19:50:01.123456789Z" for now. */
+char *berth_rfc3339_now(void);

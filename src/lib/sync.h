@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The create handshake between the runtime (parent) and the container's init (child), over a
+ * SOCK_SEQPACKET socketpair so every message arrives whole:
+ *
+ *   parent                                   init
+ *   clone3 ------------------------------->  (in its new namespaces)
+ *   uid/gid maps written; GO(pid) -------->  setresuid(0); setns; unshare cgroup/time; rootfs
+ *                          <--------------- HOOKS   (only if prestart/createRuntime hooks exist)
+ *   run them; HOOKS_DONE ----------------->  createContainer hooks, pivot_root, pty, finalize,
+ *                          <--------------- PTY (fd)  (foreground run with a terminal)
+ *                          <--------------- CREATED  (user, caps, seccomp done)
+ *   state.json, pid file; ACK ------------>  clear PDEATHSIG; block on exec.fifo
+ *
+ * Any step of the init that fails sends ERROR(code, message) and exits. The init dies with its
+ * parent until ACK (PR_SET_PDEATHSIG), so a killed `create` leaves no orphan behind.
+ */
+
+#include <stdint.h>
+
+#include "error.h"
+
+enum sync_type {
+        SYNC_GO = 1,
+        SYNC_HOOKS,
+        SYNC_HOOKS_DONE,
+        SYNC_PTY,
+        SYNC_CREATED,
+        SYNC_ACK,
+        SYNC_ERROR,
+};
+
+struct sync_msg {
+        uint32_t type;
+        int32_t code;     /* errno for ERROR, the init's host pid for GO */
+        char text[3800];  /* the error message for ERROR */
+};
+
+/* Sends a message, with fd attached (SCM_RIGHTS) when fd >= 0. */
+int sync_send(int sock, uint32_t type, int32_t code, const char *text, int fd);
+/* Receives one message; a received fd lands in *ret_fd (if ret_fd, else it is closed).
+ * Returns 0, -EPIPE on EOF, or -errno. */
+int sync_recv(int sock, struct sync_msg *m, int *ret_fd);
+/* Receives one message and requires it to be `type`; an ERROR message becomes err. */
+int sync_expect(int sock, uint32_t type, const char *what, struct berth_error **err);
