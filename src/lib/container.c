@@ -41,6 +41,7 @@ void berth_container_free(struct berth_container *c)
                 return;
         free(c->root);
         free(c->id);
+        free(c->oci_version);
         free(c->bundle);
         free(c->rootfs);
         free(c->created);
@@ -60,8 +61,8 @@ void berth_container_free(struct berth_container *c)
 
 static json_t *state_object(const struct berth_container *c, const char *status, pid_t pid)
 {
-        json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "ociVersion", "1.2.0",
-                              "id", c->id, "pid", (int) pid, "status", status, "bundle",
+        json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "ociVersion",
+                              c->oci_version ? c->oci_version : "1.2.0", "id", c->id, "pid", (int) pid, "status", status, "bundle",
                               c->bundle ? c->bundle : "", "rootfs", c->rootfs ? c->rootfs : "",
                               "created", c->created ? c->created : "", "owner",
                               c->owner ? c->owner : "");

@@ -33,14 +33,15 @@ struct berth_create_opts {
         int preserve_fds;           /* pass fds 3 .. 3+N-1 to the container */
         bool no_pivot;
         bool no_new_keyring;
-        /* run in the foreground with a terminal and no console socket: the caller relays the
-         * pty; create returns the master in berth_container.pty_master. */
+        /* the caller relays the terminal itself (a foreground `run`): if process.terminal is
+         * set, create returns the pty master in berth_container.pty_master */
         bool foreground_tty;
 };
 
 struct berth_container {
         char *root;
         char *id;
+        char *oci_version; /* the config's ociVersion */
         char *bundle;
         char *rootfs;
         char *created;      /* RFC 3339 with nanoseconds, UTC */

@@ -59,10 +59,10 @@ static int check_spec(const struct berth_spec *s, const struct berth_create_opts
                                         "config.json: linux.namespaces: a mount namespace is required");
         if (s->process.terminal && !o->console_socket && !o->foreground_tty)
                 return berth_error_setx(err, EINVAL,
-                                        "process.terminal is true: --console-socket is required to hand over the terminal");
+                                        "process.terminal is true: cannot allocate a terminal without --console-socket when the runtime detaches");
         if (!s->process.terminal && o->console_socket)
                 return berth_error_setx(err, EINVAL,
-                                        "--console-socket given but process.terminal is false");
+                                        "--console-socket given but process.terminal is false: no terminal to hand over");
         r = berth_rootfs_validate(s, err);
         if (r >= 0)
                 r = berth_sysctl_validate(s, err);
@@ -100,6 +100,7 @@ static int describe(struct prep *p, const struct berth_create_opts *o, struct be
                 return -EINVAL;
         c->created = berth_rfc3339_now();
         c->owner = xstrdup("");
+        c->oci_version = xstrdup(p->spec->oci_version ? p->spec->oci_version : "1.2.0");
         copy_annotations(c, p->spec);
         /* start and delete run these without re-reading the bundle */
         c->poststart = p->spec->hooks[BERTH_HOOK_POSTSTART];

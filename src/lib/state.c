@@ -131,8 +131,8 @@ static json_t *hooks_json(const struct berth_hook_list *l)
 
 int berth_state_save(const struct berth_container *c, struct berth_error **err)
 {
-        json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s}", "ociVersion", "1.2.0",
-                              "id", c->id, "pid", (int) c->pid, "pidStart",
+        json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s}", "ociVersion",
+                              c->oci_version ? c->oci_version : "1.2.0", "id", c->id, "pid", (int) c->pid, "pidStart",
                               (json_int_t) c->pid_start, "bundle", c->bundle, "rootfs", c->rootfs,
                               "created", c->created, "owner", c->owner ? c->owner : "");
         _autofree_ char *text = NULL;
@@ -206,6 +206,7 @@ int berth_state_read(struct berth_container *c, struct berth_error **err)
                                         jerr.line, jerr.column, jerr.text);
         c->pid = (pid_t) json_integer_value(json_object_get(o, "pid"));
         c->pid_start = (unsigned long long) json_integer_value(json_object_get(o, "pidStart"));
+        c->oci_version = dup_json_string(o, "ociVersion");
         c->bundle = dup_json_string(o, "bundle");
         c->rootfs = dup_json_string(o, "rootfs");
         c->created = dup_json_string(o, "created");
