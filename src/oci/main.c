@@ -1,1 +1,298 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * berth-oci: an OCI runtime with runc's command line, so podman, containerd and docker drive it
+ * unchanged. This file parses the global flags and dispatches to one command per file.
+ */
+/* libseccomp itself, through berth's seccomp.h which shadows it on the include path. */
+#define BERTH_INCLUDE_LIBSECCOMP
+#include <seccomp.h>
+#include <stdio.h>
+
+#include "container.h"
+#include "log.h"
+#include "oci.h"
+#include "util.h"
+
+enum { G_ROOT, G_LOG, G_LOG_FORMAT, G_DEBUG, G_CRIU, G_SYSTEMD_CGROUP, G_ROOTLESS, G_VERSION };
+
+static const struct oci_flag global_flags[] = {
+    [G_DEBUG] = {"debug", 0, false, "enable debug logging"},
+    [G_LOG] = {"log", 0, true,
+               "set the log file to write " OCI_PROG " logs to (default is '/dev/stderr')"},
+    [G_LOG_FORMAT] = {"log-format", 0, true,
+                      "set the log format ('text' (default), or 'json') (default: \"text\")"},
+    [G_ROOT] = {"root", 0, true,
+                "root directory for storage of container state (this should be located in tmpfs) "
+                "(default: \"" OCI_DEFAULT_ROOT "\")"},
+    [G_CRIU] = {"criu", 0, true,
+                "path to the criu binary used for checkpoint and restore (ignored)"},
+    [G_SYSTEMD_CGROUP] = {"systemd-cgroup", 0, false,
+                          "enable systemd cgroup support (not supported yet)"},
+    [G_ROOTLESS] =
+        {"rootless", 0, true,
+         "ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")"},
+    [G_VERSION] = {"version", 'v', false, "print the version"},
+};
+
+static const struct oci_command *const commands[] = {
+    &oci_cmd_create, &oci_cmd_delete, &oci_cmd_kill,  &oci_cmd_list,     &oci_cmd_run,
+    &oci_cmd_spec,   &oci_cmd_start,  &oci_cmd_state, &oci_cmd_features,
+};
+
+/* runc's commands that berth-oci does not implement yet: refused with a clear error. */
+static const struct {
+        const char *name, *summary;
+} unimplemented[] = {
+    {"checkpoint", "checkpoint a running container"},
+    {"events",
+     "display container events such as OOM notifications, cpu, memory, and IO usage statistics"},
+    {"exec", "execute new process inside the container"},
+    {"pause", "pause suspends all processes inside the container"},
+    {"ps", "ps displays the processes running inside a container"},
+    {"restore", "restore a container from a previous checkpoint"},
+    {"resume", "resumes all processes that have been previously paused"},
+    {"update", "update container resource constraints"},
+};
+
+/* The lines after the version number, shared by --version and --help. */
+static void print_version_details(void)
+{
+        const struct scmp_version *v = seccomp_version();
+
+        printf("spec: %s\n", OCI_SPEC_VERSION);
+        if (v)
+                printf("libseccomp: %u.%u.%u\n", v->major, v->minor, v->micro);
+}
+
+static void print_version(void)
+{
+        printf("%s version %s\n", OCI_PROG, BERTH_VERSION);
+        print_version_details();
+}
+
+static void print_main_help(void)
+{
+        printf("NAME:\n   %s - Open Container Initiative runtime\n\n"
+               "%s is a runc-compatible command line client for running applications packaged\n"
+               "according to the Open Container Initiative (OCI) format.\n\n"
+               "To start a new instance of a container:\n\n"
+               "    # %s run [ -b bundle ] <container-id>\n\n"
+               "USAGE:\n   %s [global options] command [command options] [arguments...]\n\n"
+               "VERSION:\n   %s\n",
+               OCI_PROG, OCI_PROG, OCI_PROG, OCI_PROG, BERTH_VERSION);
+        print_version_details();
+        printf("\nCOMMANDS:\n");
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                printf("   %-10s  %s\n", commands[i]->name, commands[i]->summary);
+        for (size_t i = 0; i < ARRAY_SIZE(unimplemented); i++)
+                printf("   %-10s  %s (not implemented yet)\n", unimplemented[i].name,
+                       unimplemented[i].summary);
+        printf("   %-10s  %s\n", "help, h", "Shows a list of commands or help for one command");
+        printf("\nGLOBAL OPTIONS:\n");
+        for (size_t i = 0; i < ARRAY_SIZE(global_flags); i++) {
+                const struct oci_flag *f = &global_flags[i];
+                _autofree_ char *label =
+                    f->short_name ? xasprintf("--%s, -%c", f->name, f->short_name)
+                                  : xasprintf("--%s%s", f->name, f->takes_value ? " value" : "");
+
+                printf("   %-18s  %s\n", label, f->usage);
+        }
+        printf("   %-18s  %s\n", "--help, -h", "show help");
+}
+
+static const struct oci_command *find_command(const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                if (streq(commands[i]->name, name))
+                        return commands[i];
+        return NULL;
+}
+
+static const char *find_unimplemented(const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(unimplemented); i++)
+                if (streq(unimplemented[i].name, name))
+                        return unimplemented[i].summary;
+        return NULL;
+}
+
+int oci_load_container(const struct oci_global *g, const char *id, struct berth_container **ret,
+                       struct berth_error **err)
+{
+        int r = berth_id_validate(id, err);
+
+        if (r < 0)
+                return r;
+        return berth_container_load(g->root, id, ret, err);
+}
+
+static int check_arg_count(const struct oci_command *cmd, int n, struct berth_error **err)
+{
+        const char *s = cmd->min_args == 1 ? "" : "s";
+
+        if (cmd->min_args == cmd->max_args && n != cmd->min_args) {
+                if (cmd->min_args == 0)
+                        return berth_error_setx(err, EINVAL, "\"%s\" takes no arguments",
+                                                cmd->name);
+                return berth_error_setx(err, EINVAL, "\"%s\" requires exactly %d argument%s",
+                                        cmd->name, cmd->min_args, s);
+        }
+        if (n < cmd->min_args)
+                return berth_error_setx(err, EINVAL, "\"%s\" requires at least %d argument%s",
+                                        cmd->name, cmd->min_args, s);
+        if (n > cmd->max_args)
+                return berth_error_setx(err, EINVAL, "\"%s\" requires at most %d argument%s",
+                                        cmd->name, cmd->max_args, cmd->max_args == 1 ? "" : "s");
+        return 0;
+}
+
+static int run_command(const struct oci_command *cmd, const struct oci_global *g, int argc,
+                       char **argv, struct berth_error **err)
+{
+        struct oci_args a;
+        int r;
+
+        r = oci_args_parse(cmd->flags, cmd->n_flags, argc, argv, false, &a, err);
+        if (r < 0)
+                return berth_error_prefix(err, "%s", cmd->name);
+        if (a.help) {
+                oci_command_help(cmd);
+                oci_args_clear(&a);
+                return 0;
+        }
+        r = check_arg_count(cmd, a.n_pos, err);
+        if (r >= 0 && cmd->needs_cgroups && g->systemd_cgroup)
+                r = berth_error_setx(err, ENOTSUP,
+                                     "--systemd-cgroup: the systemd cgroup driver is "
+                                     "not supported yet; use cgroupfs");
+        if (r >= 0)
+                r = cmd->run(g, &a, err);
+        oci_args_clear(&a);
+        return r;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+        for (int i = 0; i < argc; i++)
+                if (streq(argv[i], "-h") || streq(argv[i], "--help") || streq(argv[i], "-help"))
+                        return true;
+        return false;
+}
+
+/* "help", "help CMD", and the commands that are not implemented yet. */
+static int run_other(const char *name, int argc, char **argv, struct berth_error **err)
+{
+        const char *summary = find_unimplemented(name);
+
+        if (streq(name, "help") || streq(name, "h")) {
+                const struct oci_command *cmd = argc > 0 ? find_command(argv[0]) : NULL;
+
+                if (argc > 0 && !cmd && !find_unimplemented(argv[0]))
+                        return berth_error_setx(err, EINVAL, "no help topic for '%s'", argv[0]);
+                if (cmd)
+                        oci_command_help(cmd);
+                else if (argc > 0)
+                        return run_other(argv[0], 1, (char *[]){"--help", NULL}, err);
+                else
+                        print_main_help();
+                return 0;
+        }
+        if (!summary)
+                return berth_error_setx(err, EINVAL, "unknown command '%s'; see '%s --help'", name,
+                                        OCI_PROG);
+        if (wants_help(argc, argv)) {
+                printf("NAME:\n   %s %s - %s\n\nThis command is not implemented yet.\n", OCI_PROG,
+                       name, summary);
+                return 0;
+        }
+        return berth_error_setx(err, ENOTSUP, "'%s' is not implemented yet", name);
+}
+
+static const char *default_root(void)
+{
+        static char buf[4096];
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+        /* As runc: an unprivileged caller keeps its state under $XDG_RUNTIME_DIR. */
+        if (geteuid() != 0 && xdg && *xdg) {
+                snprintf(buf, sizeof(buf), "%s/%s", xdg, OCI_PROG);
+                return buf;
+        }
+        return OCI_DEFAULT_ROOT;
+}
+
+static int parse_global_values(const struct oci_args *a, struct oci_global *g,
+                               struct berth_error **err)
+{
+        const char *fmt = a->values[G_LOG_FORMAT], *rootless = a->values[G_ROOTLESS];
+
+        g->root = a->values[G_ROOT] ? a->values[G_ROOT] : default_root();
+        g->log_path = a->values[G_LOG];
+        g->debug = oci_args_bool(a, G_DEBUG);
+        g->systemd_cgroup = oci_args_bool(a, G_SYSTEMD_CGROUP);
+        g->rootless = rootless ? rootless : "auto";
+        if (fmt && !streq(fmt, "text") && !streq(fmt, "json"))
+                return berth_error_setx(err, EINVAL,
+                                        "invalid --log-format \"%s\": expected text or json", fmt);
+        g->log_json = fmt && streq(fmt, "json");
+        if (!streq(g->rootless, "true") && !streq(g->rootless, "false") &&
+            !streq(g->rootless, "auto"))
+                return berth_error_setx(
+                    err, EINVAL, "invalid --rootless value \"%s\": expected true, false or auto",
+                    g->rootless);
+        if (g->root[0] == '\0')
+                return berth_error_setx(err, EINVAL, "--root must not be empty");
+        return 0;
+}
+
+static int run_main(int argc, char **argv, struct berth_error **err)
+{
+        struct oci_global g = {0};
+        const struct oci_command *cmd;
+        struct oci_args a;
+        bool version, help;
+        int r, next;
+
+        r = oci_args_parse(global_flags, ARRAY_SIZE(global_flags), argc - 1, argv + 1, true, &a,
+                           err);
+        if (r < 0)
+                return r;
+        next = a.next + 1;
+        r = parse_global_values(&a, &g, err);
+        version = oci_args_bool(&a, G_VERSION);
+        help = a.help || next >= argc;
+        oci_args_clear(&a);
+        if (r >= 0 && (g.log_path || g.log_json))
+                r = oci_log_setup(g.log_path, g.log_json, err);
+        if (r < 0)
+                return r;
+        if (g.debug || streq_ptr(getenv("BERTH_TRACE"), "1"))
+                berth_trace_enable(true);
+        if (version)
+                print_version();
+        else if (help)
+                print_main_help();
+        if (version || help)
+                return 0;
+        cmd = find_command(argv[next]);
+        if (!cmd)
+                return run_other(argv[next], argc - next - 1, argv + next + 1, err);
+        return run_command(cmd, &g, argc - next - 1, argv + next + 1, err);
+}
+
+int main(int argc, char **argv)
+{
+        _autoerr_ struct berth_error *err = NULL;
+        struct berth_error *setup_err = NULL;
+        int r;
+
+        /* Until the command line names a destination, log to a private copy of stderr. */
+        if (oci_log_setup(NULL, false, &setup_err) < 0)
+                berth_error_free(setup_err);
+        r = run_main(argc, argv, &err);
+        if (r < 0) {
+                oci_print_error(err);
+                return 1;
+        }
+        return r > 255 ? 255 : r;
+}
