@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -14,13 +15,24 @@ const char *berth_cap_name(int cap);
 /* The highest capability number the running kernel knows (cached). */
 int berth_cap_last_cap(void);
 
+/* Whether `cap` is in the calling thread's effective set (capget(2)); false if capget fails. */
+bool berth_cap_is_effective(int cap);
+
 /*
- * In the container's init, after the user and group switch (called with PR_SET_KEEPCAPS set by
- * the caller): drops everything not in the bounding set, then sets effective/permitted/
- * inheritable, then raises ambient. Sets that were absent in the config are empty, as in runc.
+ * Drops from the bounding set every capability up to berth_cap_last_cap() that is not in
+ * `caps->set[BERTH_CAP_BOUNDING]` and still present (PR_CAPBSET_DROP). Needs CAP_SETPCAP in the
+ * effective set when anything is left to drop: call it before switching user.
+ * Errors: -EPERM "drop CAP_X from the bounding set: Operation not permitted (needs CAP_SETPCAP)".
+ */
+int berth_caps_drop_bounding(const struct berth_caps *caps, struct berth_error **err);
+
+/*
+ * In the container's init, after berth_process_set_user() (which keeps the permitted set across
+ * the uid change): drops what is still left of the bounding set (normally nothing, see above),
+ * sets effective/permitted/inheritable with capset(2), then clears the ambient set and raises
+ * each ambient capability. Sets that were absent in the config are empty, as in runc.
+ * Errors: -EINVAL when an ambient capability is not in both the permitted and the inheritable
+ * set (named in the message, checked before any change); -EPERM from capset when a set asks for
+ * more than the process has.
  */
 int berth_caps_apply(const struct berth_caps *caps, struct berth_error **err);
-
-/* Drops the bounding set to `caps->set[BERTH_CAP_BOUNDING]` (needs CAP_SETPCAP; call before
- * switching user). */
-int berth_caps_drop_bounding(const struct berth_caps *caps, struct berth_error **err);

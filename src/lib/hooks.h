@@ -5,12 +5,17 @@
 #include "spec.h"
 
 /*
- * Runs each hook in order: fork, exec path with args and env, the container state JSON on its
- * stdin, killed with SIGKILL after `timeout` seconds. A hook that exits non-zero, dies from a
+ * Runs each hook in order: posix_spawn of path with args (NULL: just the path) and env (NULL: an
+ * empty environment), the container state JSON on its stdin (written before the hook starts, so
+ * a hook that does not read it neither blocks us nor makes us die of SIGPIPE), killed with SIGKILL
+ * after `timeout` seconds (0: no limit) and always reaped. A hook that exits non-zero, dies from a
  * signal or times out is an error naming the hook kind, its index and path:
- *   createRuntime hook #1 (/usr/bin/foo): exited with status 3
- *   poststart hook #0 (/bin/slow): timed out after 2 s
- * Stops at the first failure. The hook's stdout/stderr are the caller's.
+ *   createRuntime hook #1 (/usr/bin/foo): exited with status 3        (-EIO)
+ *   poststop hook #0 (/bin/x): killed by signal 11 (SIGSEGV)          (-EIO)
+ *   poststart hook #0 (/bin/slow): timed out after 2 s                (-ETIMEDOUT)
+ *   prestart hook #0 (/bin/nope): exec: No such file or directory     (-errno of the exec)
+ * Stops at the first failure. The hook's stdout/stderr are the caller's; every other fd is
+ * closed, and its signal mask and dispositions are reset.
  */
 int berth_hooks_run(int kind, const struct berth_hook_list *hooks, const char *state_json,
                     struct berth_error **err);

@@ -10,25 +10,38 @@
 #include "error.h"
 #include "spec.h"
 
-/* setrlimit for each entry. An rlimit above the current hard limit is an error that names the
- * rlimit, both values and the missing capability:
- *   rlimit RLIMIT_NOFILE: cannot raise hard limit to 1048576 above the current 524288 without CAP_SYS_RESOURCE */
+/* setrlimit for each entry, in order. Raising a hard limit above the current one without
+ * CAP_SYS_RESOURCE is an error (-EPERM) that names the rlimit, both values and the capability:
+ *   rlimit RLIMIT_NOFILE: cannot raise the hard limit from 524288 to 1048576: Operation not
+ *   permitted (needs CAP_SYS_RESOURCE, which this process does not have)
+ * (one line). A soft limit above the hard one is -EINVAL. */
 int berth_process_set_rlimits(const struct berth_process *p, struct berth_error **err);
 
-/* oom_score_adj, ioPriority, scheduler (each only if set). */
+/* oom_score_adj, ioPriority, scheduler (each only if set). Lowering oom_score_adj without
+ * CAP_SYS_RESOURCE is -EACCES: "oom_score_adj: cannot lower it from 0 to -500: Permission denied
+ * (needs CAP_SYS_RESOURCE, which this process does not have)". */
 int berth_process_set_sched(const struct berth_process *p, struct berth_error **err);
 
 /* linux.personality (if set). */
 int berth_process_set_personality(unsigned long persona, struct berth_error **err);
 
-/* setgroups(additionalGids) (when setgroups is allowed), setresgid, setresuid, with
- * PR_SET_KEEPCAPS around it so the caps survive for berth_caps_apply(). */
+/* setgroups(additionalGids) (also an empty list, to drop the runtime's groups; skipped when
+ * /proc/self/setgroups is "deny", and then additionalGids is -EPERM), setresgid, setresuid, with
+ * PR_SET_KEEPCAPS around the switch so the permitted set survives for berth_caps_apply(). Then
+ * the umask: process.user.umask, or 0022 when unset (as runc). */
 int berth_process_set_user(const struct berth_process *p, struct berth_error **err);
 
-/* Finds args[0] in PATH from the process env (as execvp would, in the current root). Sets
- * *ret_path to a malloc'ed absolute path. -ENOENT: "exec: "foo": executable file not found in
- * $PATH"; -EACCES: permission denied. */
-int berth_process_find_exec(const struct berth_process *p, char **ret_path, struct berth_error **err);
+/* Finds args[0] in PATH from the process env (default PATH
+ * "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), as execvp would, in the
+ * current root; an args[0] with a '/' is checked as is. Sets *ret_path to a malloc'ed absolute
+ * path (relative ones are resolved against the cwd). Errors:
+ *   -ENOENT "exec: "foo": executable file not found in $PATH" (or "exec: "./foo": No such file...")
+ *   -EACCES "exec: "foo": /usr/bin/foo: Permission denied" (found, but not executable)
+ *   -EISDIR "exec: "/bin": Is a directory" */
+int berth_process_find_exec(const struct berth_process *p, char **ret_path,
+                            struct berth_error **err);
 
-/* apparmorProfile / selinuxLabel: warns ("..., ignoring") when the host has no such LSM. */
+/* apparmorProfile ("exec PROFILE" to /proc/self/attr/apparmor/exec, or /proc/self/attr/exec) and
+ * selinuxLabel (/proc/self/attr/exec) for the next execve: warns ("..., ignoring") when the host
+ * has no such LSM. */
 int berth_process_set_lsm(const struct berth_process *p, struct berth_error **err);
