@@ -259,12 +259,11 @@ static void __attribute__((noreturn)) exec_program(struct init_ctx *ctx, const c
 {
         const struct berth_process *p = &ctx->spec->process;
         _autoerr_ struct berth_error *err = NULL;
-        uint64_t t0 = TRACE_T0();
-
+        /* Trace first: once the filter is in, even the trace's write may be denied. */
+        TRACE(berth_now_us(), "execve %s", path);
+        reset_signals();
         if (ctx->seccomp && p->no_new_privileges && berth_seccomp_load(ctx->seccomp, &err) < 0)
                 fail(ctx, err, 1);
-        TRACE(t0, "execve %s", path);
-        reset_signals();
         execve(path, p->args, p->env);
         berth_error_set(&err, errno, "exec \"%s\"", p->args[0]);
         fail(ctx, err, errno == ENOENT ? 127 : 126);
