@@ -7,17 +7,24 @@
  *   berth_rootfs_prepare()   rootfs propagation, bind rootfs onto itself, each of spec->mounts in
  *                            order, default devices + linux.devices, /dev symlinks, /dev/pts ptmx
  *                            (everything that happens before the createContainer hooks)
- *   berth_rootfs_pivot()     pivot_root (or chroot with no_pivot), detach the old root
- *   berth_rootfs_finalize()  maskedPaths, readonlyPaths, root.readonly, final propagation
+ *   berth_rootfs_pivot()     pivot_root (or chroot with no_pivot), detach the old root, the
+ *                            configured rootfsPropagation on the new "/", create process.cwd
+ *   berth_rootfs_finalize()  /dev/console (if o->console), read-only tmpfs and /dev mounts,
+ *                            root.readonly, readonlyPaths, maskedPaths (runc's order). Sysctls
+ *                            must be written before: /proc/sys is usually a readonlyPath.
  *
  * Mount destinations are resolved inside the rootfs without following any symlink out of it:
  * a destination whose path would leave the rootfs (through "..", or a symlink that climbs above
  * it) is an error naming the field: mounts[3].destination "/x": escapes the rootfs through symlink "/x" -> "../../..".
  * Absolute symlinks inside the rootfs are resolved relative to the rootfs, as the kernel would
  * after pivot_root.
+ *
+ * Needs the new mount API (open_tree, move_mount, mount_setattr: Linux 5.12); on older kernels
+ * the first bind mount fails with ENOSYS and says so.
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "spec.h"
@@ -26,7 +33,10 @@ struct berth_rootfs_opts {
         const char *rootfs;   /* absolute host path of the rootfs */
         bool no_pivot;        /* --no-pivot: chroot instead of pivot_root */
         bool in_userns;       /* new user namespace: bind host devices instead of mknod */
-        const char *console;  /* host path of the pty slave to bind on /dev/console, or NULL */
+        const char *console;  /* pty slave to bind on /dev/console by finalize (a path valid
+                               * after pivot_root, "/dev/pts/0"), or NULL */
+        const char *bundle;   /* relative mounts[].source are relative to it (runc); NULL: the
+                               * init's working directory */
 };
 
 /* Validates what can be checked before clone (mount options, destinations absolute, device
@@ -40,12 +50,24 @@ int berth_rootfs_pivot(const struct berth_spec *spec, const struct berth_rootfs_
 int berth_rootfs_finalize(const struct berth_spec *spec, const struct berth_rootfs_opts *o,
                           struct berth_error **err);
 
-/* Parsed mount options (exposed for tests). */
+/*
+ * Parsed mount options (exposed for tests), runc's table: ro/rw, [no]suid, [no]dev, [no]exec,
+ * sync/async, dirsync, remount, [no]mand, [no]atime, [no]diratime, [no]relatime,
+ * [no]strictatime, [no]lazytime, [no]acl, [no]iversion, silent/loud, [no]symfollow, defaults,
+ * bind, rbind, the propagation names, the recursive flags of mount_setattr(2) ("rro", "rnosuid",
+ * ...), idmap/ridmap and tmpcopyup (recorded, not supported yet). Anything else is fs data.
+ * MS_BIND and MS_REC are not in `flags`: see bind/rbind.
+ */
 struct berth_mount_flags {
         unsigned long flags;       /* MS_* to set on mount */
         unsigned long clear;       /* MS_* explicitly cleared ("rw", "suid", "dev", "exec", ...) */
-        unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) */
+        unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC); the
+                                    * last propagation option wins */
         bool bind, rbind;
+        bool idmap;                /* "idmap" or "ridmap": not supported yet (validate warns) */
+        bool tmpcopyup;            /* "tmpcopyup": not supported yet (validate warns) */
+        uint64_t rec_attr_set;     /* MOUNT_ATTR_* applied recursively ("rro", "rnosuid", ...) */
+        uint64_t rec_attr_clr;     /* MOUNT_ATTR_* cleared recursively ("rrw", "rsuid", ...) */
         char *data;                /* remaining options joined by ',' (NULL if none) */
 };
 int berth_mount_parse_options(char *const *options, struct berth_mount_flags *ret,
