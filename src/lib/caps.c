@@ -129,7 +129,7 @@ int berth_caps_drop_bounding(const struct berth_caps *caps, struct berth_error *
 
 /* The ambient capabilities that can be raised: the kernel refuses one not in both the permitted
  * and the inheritable set. runc's own default spec asks for such ones (it lists no inheritable
- * set), so, like runc, they are left out with a warning rather than failing the container. */
+ * set), and runc and crun leave them out silently; berth says so in its --debug trace. */
 static uint64_t raisable_ambient(const struct berth_caps *caps)
 {
         uint64_t allowed = caps->set[BERTH_CAP_PERMITTED] & caps->set[BERTH_CAP_INHERITABLE];
@@ -137,7 +137,7 @@ static uint64_t raisable_ambient(const struct berth_caps *caps)
         char buf[16];
 
         if (bad != 0)
-                berth_warn("process.capabilities.ambient: %s%s not in both the permitted and the "
+                berth_log(BERTH_LOG_DEBUG, "process.capabilities.ambient: %s%s not in both the permitted and the "
                            "inheritable set, ignoring",
                            cap_label(__builtin_ctzll(bad), buf),
                            (bad & (bad - 1)) ? " and others are" : " is");

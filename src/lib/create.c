@@ -121,7 +121,8 @@ static int prepare_init(struct prep *p, const struct berth_create_opts *o, struc
         x->opts = o;
         x->c = p->c;
         x->console_fd = x->sync_fd = x->parent_sync_fd = -1;
-        x->rootfs = (struct berth_rootfs_opts){ .rootfs = p->c->rootfs, .no_pivot = o->no_pivot,
+        x->rootfs = (struct berth_rootfs_opts){ .rootfs = p->c->rootfs, .bundle = p->c->bundle,
+                                                .no_pivot = o->no_pivot,
                                                 .in_userns = s->lx.ns[BERTH_NS_USER].enabled };
         x->parent_hooks = s->hooks[BERTH_HOOK_PRESTART].n + s->hooks[BERTH_HOOK_CREATE_RUNTIME].n > 0;
         for (int t = 0; t < BERTH_NS__MAX; t++)
