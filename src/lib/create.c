@@ -152,6 +152,72 @@ static int make_state_dir(struct prep *p, struct berth_error **err)
         return 0;
 }
 
+/* The pid of a pidfd, in our pid namespace (from /proc/self/fdinfo). */
+static pid_t pidfd_pid(int pidfd)
+{
+        _autofree_ char *text = NULL;
+        char path[64];
+        const char *line;
+
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+        if (berth_read_file_at(AT_FDCWD, path, 0, &text, NULL, NULL) < 0)
+                return -1;
+        line = strstr(text, "\nPid:");
+        return line ? (pid_t) atoi(line + 5) : -1;
+}
+
+/* Joining a user namespace by path while creating other namespaces: those must be owned by the
+ * joined user namespace, so a short-lived helper joins it first and clones the init with
+ * CLONE_PARENT, which keeps the init a child of the runtime. The helper hands back the init's
+ * pidfd, or its error, on the handshake socket. */
+static void __attribute__((noreturn)) userns_hop(struct prep *p, struct berth_clone_args args)
+{
+        _autoerr_ struct berth_error *err = NULL;
+        int pidfd = -1;
+        pid_t pid;
+
+        if (berth_ns_join(&p->ctx.nsfds, BERTH_NS_USER, &err) < 0) {
+                sync_send(p->sync[1], SYNC_ERROR, err->code, err->msg, -1);
+                _exit(1);
+        }
+        args.flags |= CLONE_PARENT;
+        args.exit_signal = 0; /* required with CLONE_PARENT: the init inherits our SIGCHLD */
+        args.pidfd = (uint64_t) (uintptr_t) &pidfd;
+        pid = sys_clone3(&args);
+        if (pid == 0)
+                berth_init_main(&p->ctx);
+        if (pid < 0) {
+                berth_error_set(&err, errno, "clone3(flags=0x%llx) in user namespace \"%s\"",
+                                (unsigned long long) args.flags, p->spec->lx.ns[BERTH_NS_USER].path);
+                sync_send(p->sync[1], SYNC_ERROR, err->code, err->msg, -1);
+                _exit(1);
+        }
+        sync_send(p->sync[1], SYNC_GO, 0, NULL, pidfd);
+        _exit(0);
+}
+
+static pid_t clone_via_userns(struct prep *p, const struct berth_clone_args *args, int *ret_pidfd,
+                              struct berth_error **err)
+{
+        struct berth_clone_args hop = { .exit_signal = SIGCHLD };
+        struct sync_msg m;
+        pid_t pid, helper = sys_clone3(&hop);
+        int r;
+
+        if (helper < 0)
+                return berth_error_set(err, errno, "clone3 the user namespace helper");
+        if (helper == 0)
+                userns_hop(p, *args);
+        r = sync_recv(p->sync[0], &m, ret_pidfd);
+        waitpid(helper, NULL, 0);
+        if (r < 0)
+                return berth_error_setx(err, ECHILD, "the user namespace helper exited without an answer");
+        if (m.type == SYNC_ERROR)
+                return berth_error_setx(err, m.code, "%s", m.text);
+        pid = pidfd_pid(*ret_pidfd);
+        return pid > 0 ? pid : berth_error_setx(err, ESRCH, "read the init's pid from its pidfd");
+}
+
 /* Clones the init straight into its new namespaces. A pid namespace given by path is entered by
  * the runtime itself for the duration of the clone (setns(CLONE_NEWPID) only affects children). */
 static int clone_init(struct prep *p, struct berth_error **err)
@@ -176,15 +242,21 @@ static int clone_init(struct prep *p, struct berth_error **err)
                         return berth_error_set(err, errno, "setns into pid namespace \"%s\"",
                                                s->lx.ns[BERTH_NS_PID].path);
         }
-        pid = sys_clone3(&args);
-        if (pid == 0)
-                berth_init_main(&p->ctx);
+        if (p->ctx.nsfds.fd[BERTH_NS_USER] >= 0 && p->ctx.clone_flags) {
+                pid = clone_via_userns(p, &args, &pidfd, err);
+        } else {
+                pid = sys_clone3(&args);
+                if (pid == 0)
+                        berth_init_main(&p->ctx);
+                if (pid < 0)
+                        pid = berth_error_set(err, errno, "clone3(flags=0x%llx)%s",
+                                              (unsigned long long) args.flags,
+                                              errno == ENOSPC ? ": a namespace limit (/proc/sys/user/max_*_namespaces) is reached" : "");
+        }
         if (own_pidns >= 0)
                 setns(own_pidns, CLONE_NEWPID);
         if (pid < 0)
-                return berth_error_set(err, errno, "clone3(flags=0x%llx)%s",
-                                       (unsigned long long) args.flags,
-                                       errno == ENOSPC ? ": a namespace limit (/proc/sys/user/max_*_namespaces) is reached" : "");
+                return pid;
         TRACE(t0, "clone3(flags=0x%llx) -> pid %d", (unsigned long long) args.flags, (int) pid);
         p->pid = p->c->pid = pid;
         p->c->pidfd = pidfd;

@@ -467,6 +467,43 @@ static int resolve_fs_dest(struct mnt_ctx *c, int *ret_fd, char **ret_data,
         return r;
 }
 
+/* data without its "name=..." option (NULL if nothing is left). */
+static char *drop_option(const char *data, const char *name)
+{
+        _autofree_ char *copy = xstrdup(data);
+        char *out = xcalloc(1, strlen(data) + 1), *save = NULL;
+
+        for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                if (startswith(o, name))
+                        continue;
+                if (*out)
+                        strcat(out, ",");
+                strcat(out, o);
+        }
+        if (!*out) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+/* In a user namespace where gid 5 (tty) is not mapped, devpts refuses gid=5 with EINVAL: mount
+ * it without the gid, as crun does, rather than failing the container. */
+static int mount_fs_retry(struct mnt_ctx *c, int destfd, unsigned long flags, const char *data,
+                          int r, struct berth_error **err)
+{
+        _autofree_ char *fewer = NULL;
+
+        if (r != -EINVAL || !c->o->in_userns || !streq(c->m->type, "devpts") || !data ||
+            !strstr(data, "gid="))
+                return r;
+        berth_error_freep(err);
+        fewer = drop_option(data, "gid=");
+        berth_log(BERTH_LOG_DEBUG, "mounts[%zu]: devpts refused gid= in this user namespace, "
+                  "mounting without it", c->i);
+        return berth_mount_fs(c->m->source, destfd, c->m->type, flags, fewer, c->m->destination, err);
+}
+
 static int mount_fs_entry(struct mnt_ctx *c, struct berth_error **err)
 {
         _autoclose_ int destfd = -EBADF, mnt = -EBADF;
@@ -482,6 +519,8 @@ static int mount_fs_entry(struct mnt_ctx *c, struct berth_error **err)
         if (delays_ro(c->m))
                 flags &= ~(unsigned long)MS_RDONLY;
         r = berth_mount_fs(c->m->source, destfd, c->m->type, flags, data, c->m->destination, err);
+        if (r < 0)
+                r = mount_fs_retry(c, destfd, flags, data, r, err);
         if (r < 0)
                 return berth_error_prefix(err, "mounts[%zu]", c->i);
         if (!c->f.propagation)
