@@ -152,6 +152,55 @@ static int make_state_dir(struct prep *p, struct berth_error **err)
         return 0;
 }
 
+/* Why clone3 said ENOSPC: the first user.max_*_namespaces limit the requested flags run into. */
+static const char *ns_limit_hint(unsigned long flags, char *buf, size_t size)
+{
+        static const char *const files[BERTH_NS__MAX] = {
+                [BERTH_NS_PID] = "pid", [BERTH_NS_NET] = "net", [BERTH_NS_MNT] = "mnt",
+                [BERTH_NS_IPC] = "ipc", [BERTH_NS_UTS] = "uts", [BERTH_NS_USER] = "user",
+                [BERTH_NS_CGROUP] = "cgroup", [BERTH_NS_TIME] = "time",
+        };
+
+        for (int t = 0; t < BERTH_NS__MAX; t++) {
+                _autofree_ char *path = NULL, *text = NULL;
+
+                if (!(flags & (unsigned long) berth_ns_clone_flag(t)))
+                        continue;
+                path = xasprintf("/proc/sys/user/max_%s_namespaces", files[t]);
+                if (berth_read_file_at(AT_FDCWD, path, 64, &text, NULL, NULL) < 0)
+                        continue;
+                text[strcspn(text, "\n")] = '\0';
+                if (streq(text, "0")) {
+                        snprintf(buf, size, ": user.max_%s_namespaces is 0", files[t]);
+                        return buf;
+                }
+        }
+        snprintf(buf, size, ": a user.max_*_namespaces limit is reached (see /proc/sys/user)");
+        return buf;
+}
+
+/* "CLONE_NEWNS|CLONE_NEWPID|..." for errors and traces. */
+static const char *clone_flags_str(uint64_t flags, char *buf, size_t size)
+{
+        static const struct {
+                uint64_t flag;
+                const char *name;
+        } names[] = {
+                { CLONE_NEWNS, "NEWNS" },   { CLONE_NEWPID, "NEWPID" },   { CLONE_NEWNET, "NEWNET" },
+                { CLONE_NEWIPC, "NEWIPC" }, { CLONE_NEWUTS, "NEWUTS" },   { CLONE_NEWUSER, "NEWUSER" },
+                { CLONE_NEWCGROUP, "NEWCGROUP" }, { CLONE_PIDFD, "PIDFD" }, { CLONE_PARENT, "PARENT" },
+                { CLONE_INTO_CGROUP, "INTO_CGROUP" },
+        };
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                if ((flags & names[i].flag) && n < size)
+                        n += (size_t) snprintf(buf + n, size - n, "%sCLONE_%s", n ? "|" : "",
+                                               names[i].name);
+        return buf;
+}
+
 /* The pid of a pidfd, in our pid namespace (from /proc/self/fdinfo). */
 static pid_t pidfd_pid(int pidfd)
 {
@@ -187,8 +236,11 @@ static void __attribute__((noreturn)) userns_hop(struct prep *p, struct berth_cl
         if (pid == 0)
                 berth_init_main(&p->ctx);
         if (pid < 0) {
-                berth_error_set(&err, errno, "clone3(flags=0x%llx) in user namespace \"%s\"",
-                                (unsigned long long) args.flags, p->spec->lx.ns[BERTH_NS_USER].path);
+                char names[256];
+
+                berth_error_set(&err, errno, "clone3(%s) in user namespace \"%s\"",
+                                clone_flags_str(args.flags, names, sizeof(names)),
+                                p->spec->lx.ns[BERTH_NS_USER].path);
                 sync_send(p->sync[1], SYNC_ERROR, err->code, err->msg, -1);
                 _exit(1);
         }
@@ -248,16 +300,26 @@ static int clone_init(struct prep *p, struct berth_error **err)
                 pid = sys_clone3(&args);
                 if (pid == 0)
                         berth_init_main(&p->ctx);
-                if (pid < 0)
-                        pid = berth_error_set(err, errno, "clone3(flags=0x%llx)%s",
-                                              (unsigned long long) args.flags,
-                                              errno == ENOSPC ? ": a namespace limit (/proc/sys/user/max_*_namespaces) is reached" : "");
+                if (pid < 0) {
+                        int e = errno;
+                        char hint[96] = "", names[256];
+
+                        if (e == ENOSPC)
+                                ns_limit_hint(args.flags, hint, sizeof(hint));
+                        pid = berth_error_set(err, e, "clone3(%s)%s",
+                                              clone_flags_str(args.flags, names, sizeof(names)), hint);
+                }
         }
         if (own_pidns >= 0)
                 setns(own_pidns, CLONE_NEWPID);
         if (pid < 0)
                 return pid;
-        TRACE(t0, "clone3(flags=0x%llx) -> pid %d", (unsigned long long) args.flags, (int) pid);
+        if (berth_trace_on) {
+                char names[256];
+
+                TRACE(t0, "clone3(%s) -> pid %d", clone_flags_str(args.flags, names, sizeof(names)),
+                      (int) pid);
+        }
         p->pid = p->c->pid = pid;
         p->c->pidfd = pidfd;
         closep(&p->sync[1]);
