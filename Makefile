@@ -1,0 +1,108 @@
+# Thin wrapper over meson: `make run` shows a container, `make check` runs every suite.
+# Needs root (containers) and Debian 12; missing build packages are installed with apt-get.
+
+PYTHON   ?= /usr/bin/python3
+PYTEST   ?= $(PYTHON) -m pytest
+BUILD    ?= build
+ASAN     ?= build-asan
+FUZZ     ?= build-fuzz
+FUZZTIME ?= 30
+PYTEST_ARGS ?=
+
+BUILD_DEPS = meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev \
+             libcmocka-dev python3-pytest busybox-static
+PEER_DEPS  = crun runc strace hyperfine
+FUZZ_DEPS  = clang libclang-rt-14-dev
+
+DEMO_BUNDLE = $(BUILD)/default-bundle
+DEMO_ID     = berth-demo
+DEMO_CMD    = hostname; echo; ps; echo; cat /proc/self/mountinfo
+
+.PHONY: all build deps deps-fuzz run check check-unit check-integration check-asan \
+        bench fuzz clean help
+
+all: build
+
+help:
+	@echo "make run          build, then run a busybox container that shows its isolation"
+	@echo "make check        build, then unit tests (meson) + integration tests (pytest)"
+	@echo "make check-asan   the same suites against an ASan/UBSan build in $(ASAN)/"
+	@echo "make bench        bench/startup: berth-oci vs crun vs runc"
+	@echo "make fuzz         $(FUZZTIME) s of the config.json fuzzer (clang, $(FUZZ)/)"
+	@echo "make deps         apt-get install what is missing (needs root)"
+
+# Install only what is missing, so that `make` on a ready machine stays offline and fast.
+deps:
+	@missing=""; for p in $(BUILD_DEPS) $(PEER_DEPS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    [ "$$(id -u)" = 0 ] || { echo "make: run as root to install:$$missing" >&2; exit 1; }; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+deps-fuzz:
+	@missing=""; for p in $(FUZZ_DEPS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	@[ "$$(id -u)" = 0 ] || { echo "make run: containers need root" >&2; exit 1; }
+	tools/mkbundle $(DEMO_BUNDLE) --force --args sh -c '$(DEMO_CMD)'
+	@$(BUILD)/berth-oci delete --force $(DEMO_ID) >/dev/null 2>&1 || true
+	$(BUILD)/berth-oci run --bundle $(DEMO_BUNDLE) $(DEMO_ID)
+
+# Both suites always run; the target fails if either failed (pytest's 5, "no tests", too).
+check: build
+	@rc=0; \
+	meson test -C $(BUILD) --print-errorlogs || rc=1; \
+	$(PYTEST) tests/integration -ra $(PYTEST_ARGS) || rc=1; \
+	exit $$rc
+
+check-unit: build
+	meson test -C $(BUILD) --print-errorlogs
+
+check-integration: build
+	$(PYTEST) tests/integration -ra $(PYTEST_ARGS)
+
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false -Dstatic=false
+
+# Under the sanitizers only berth-oci is tested: crun and runc were covered by `check`.
+check-asan: deps $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+	@rc=0; \
+	export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+	       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
+	meson test -C $(ASAN) --print-errorlogs || rc=1; \
+	BERTH_OCI=$(ASAN)/berth-oci BERTH_TEST_RUNTIMES=berth-oci \
+	    $(PYTEST) tests/integration -ra $(PYTEST_ARGS) || rc=1; \
+	exit $$rc
+
+bench: build
+	bench/startup
+
+$(FUZZ)/build.ninja:
+	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dstatic=false
+
+# The first corpus dir is where libFuzzer writes new inputs: keep it out of the tree.
+fuzz: deps-fuzz $(FUZZ)/build.ninja
+	ninja -C $(FUZZ) tests/fuzz/fuzz-spec
+	mkdir -p $(FUZZ)/corpus-spec
+	$(FUZZ)/tests/fuzz/fuzz-spec -max_total_time=$(FUZZTIME) -print_final_stats=1 \
+	    $(FUZZ)/corpus-spec tests/fuzz/corpus-spec
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

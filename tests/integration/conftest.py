@@ -1,0 +1,568 @@
+"""Fixtures for the berth-oci integration suite.
+
+Every test drives a runtime binary exactly as a user would.  Fixtures:
+
+  bundle    a fresh busybox bundle (tools/mkbundle) in the test's own temp
+            dir; `bundle.config` is the parsed config.json, edit it freely: the
+            runners write it back before each create/run.
+  oci       a Runner for the runtime under test: $BERTH_OCI, else
+            ./build/berth-oci, with its own temp --root.
+  runtime   the same Runner interface, parametrized over berth-oci, crun and
+            runc, for tests whose observable result must be identical (peers
+            that are not installed are skipped; BERTH_TEST_RUNTIMES=a,b picks).
+
+An autouse leak guard snapshots mounts, cgroup directories and processes
+before each test and fails the test (error at teardown) when a mount, a cgroup
+directory, a state directory in a runner's --root or a process started by the
+test is still there afterwards.  It then cleans up what it can.
+"""
+
+import ctypes
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MKBUNDLE = REPO / "tools" / "mkbundle"
+ALL_RUNTIMES = ("berth-oci", "crun", "runc")
+CMD_TIMEOUT = 30
+
+PR_SET_CHILD_SUBREAPER = 36
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _become_subreaper():
+    # pid 1 on these machines is not an init: orphaned container processes
+    # must be reparented to (and reaped by) us.
+    if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+_become_subreaper()
+
+
+# --------------------------------------------------------------------------
+# processes
+
+_tracked = set()  # Popen objects a test still owns; never reap those
+
+
+def spawn(argv, **kw):
+    """subprocess.Popen that the orphan reaper leaves alone."""
+    p = subprocess.Popen(argv, **kw)
+    _tracked.add(p)
+    return p
+
+
+def _read_stat(pid):
+    """(ppid, state, starttime) of pid, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    rest = data[data.rindex(")") + 2:].split()
+    return int(rest[1]), rest[0], int(rest[19])
+
+
+def _all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def reap_orphans():
+    """Reap zombie children that are not Popen objects we still wait for:
+    container processes reparented to us, the subreaper."""
+    me = os.getpid()
+    busy = {p.pid for p in _tracked if p.returncode is None}
+    for pid in _all_pids():
+        if pid in busy:
+            continue
+        st = _read_stat(pid)
+        if st and st[0] == me and st[1] == "Z":
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _descendants(root_pid):
+    children = {}
+    info = {}
+    for pid in _all_pids():
+        st = _read_stat(pid)
+        if st:
+            children.setdefault(st[0], []).append(pid)
+            info[pid] = st
+    out, todo = {}, [root_pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out[c] = info[c]
+            todo.append(c)
+    return out
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _processes_mentioning(text):
+    out = {}
+    me = os.getpid()
+    for pid in _all_pids():
+        if pid == me:
+            continue
+        if text in _cmdline(pid):
+            st = _read_stat(pid)
+            if st:
+                out[pid] = st
+    return out
+
+
+# --------------------------------------------------------------------------
+# mounts and cgroups
+
+
+def _mounts():
+    """{mount id: line} of our mount namespace."""
+    with open("/proc/self/mountinfo") as f:
+        return {line.split()[0]: line.rstrip("\n") for line in f}
+
+
+def _mountpoint(line):
+    return line.split()[4].encode().decode("unicode_escape")
+
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def _cgroup_dirs():
+    """Every directory under /sys/fs/cgroup.  Lists directories only: no
+    cgroup file is read or written."""
+    out = set()
+    todo = [CGROUP_ROOT]
+    while todo:
+        d = todo.pop()
+        try:
+            with os.scandir(d) as it:
+                for e in it:
+                    if e.is_dir(follow_symlinks=False):
+                        out.add(e.path)
+                        todo.append(e.path)
+        except OSError:
+            pass
+    return out
+
+
+# --------------------------------------------------------------------------
+# runners
+
+_ids = itertools.count(1)
+
+
+ID_TOKEN = f"-{os.getpid()}-"
+
+
+def new_id(prefix="it"):
+    """A container id unique on this machine (cgroups are named after it)."""
+    return f"{prefix}{ID_TOKEN}{next(_ids)}"
+
+
+def berth_oci_path():
+    p = os.environ.get("BERTH_OCI")
+    return Path(p).resolve() if p else REPO / "build" / "berth-oci"
+
+
+def _crun_argv():
+    crun = shutil.which("crun")
+    if not crun:
+        return None
+    if os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers"):
+        # crun 1.8 refuses hybrid cgroup hosts: hide cgroup2's controllers
+        # file in a private mount namespace (see MACHINE-NOTES).
+        return ["unshare", "-m", "sh", "-c",
+                'mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers'
+                ' && exec "$0" "$@"', crun]
+    return [crun]
+
+
+def runtime_argv(name):
+    """argv prefix for a runtime, or None if it is not installed."""
+    if name == "berth-oci":
+        return [str(berth_oci_path())]
+    if name == "crun":
+        return _crun_argv()
+    if name == "runc":
+        r = shutil.which("runc")
+        return [r] if r else None
+    raise ValueError(name)
+
+
+def describe(p):
+    """A CompletedProcess as text for assertion messages."""
+    args = p.args if isinstance(p.args, str) else " ".join(map(str, p.args))
+    return (f"$ {args}\nexit {p.returncode}\n--- stdout\n{p.stdout}"
+            f"--- stderr\n{p.stderr}")
+
+
+class Runner:
+    """One runtime binary with its own state root."""
+
+    def __init__(self, name, argv, root):
+        self.name = name
+        self.argv = list(argv)
+        self.root = Path(root)
+        self.ids = set()
+
+    def __repr__(self):
+        return f"Runner({self.name})"
+
+    # -- plumbing
+    def argv_for(self, *args, global_args=()):
+        return [*self.argv, "--root", str(self.root), *global_args, *map(str, args)]
+
+    def cmd(self, *args, global_args=(), timeout=CMD_TIMEOUT, check=False, cwd=None,
+            input=None):
+        reap_orphans()
+        argv = self.argv_for(*args, global_args=global_args)
+        # Files, not pipes: a created or detached container inherits the
+        # runtime's stdio and would hold a pipe open long after it returns.
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.run(argv, stdout=out, stderr=err, timeout=timeout, cwd=cwd,
+                               input=input.encode() if input is not None else None,
+                               stdin=None if input is not None else subprocess.DEVNULL)
+            out.seek(0)
+            err.seek(0)
+            p.stdout = out.read().decode(errors="replace")
+            p.stderr = err.read().decode(errors="replace")
+        reap_orphans()
+        if check:
+            assert p.returncode == 0, describe(p)
+        return p
+
+    def popen(self, *args, global_args=(), **kw):
+        """Start a runtime command without waiting (e.g. a foreground run)."""
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
+        return spawn(self.argv_for(*args, global_args=global_args), **kw)
+
+    @staticmethod
+    def _create_flags(bundle, pid_file, console_socket, extra):
+        flags = ["--bundle", str(bundle.path)]
+        if pid_file is not None:
+            flags += ["--pid-file", str(pid_file)]
+        if console_socket is not None:
+            flags += ["--console-socket", str(console_socket)]
+        return flags + list(extra)
+
+    # -- commands
+    def create(self, bundle, cid, *extra, pid_file=None, console_socket=None, **kw):
+        bundle.write()
+        self.ids.add(cid)
+        return self.cmd("create", *self._create_flags(bundle, pid_file, console_socket, extra),
+                        cid, **kw)
+
+    def run(self, bundle, cid, *extra, detach=False, keep=False, pid_file=None,
+            console_socket=None, **kw):
+        bundle.write()
+        self.ids.add(cid)
+        flags = self._create_flags(bundle, pid_file, console_socket, extra)
+        if detach:
+            flags.insert(0, "--detach")
+        if keep:
+            flags.insert(0, "--keep")
+        return self.cmd("run", *flags, cid, **kw)
+
+    def start(self, cid, **kw):
+        return self.cmd("start", cid, **kw)
+
+    def state(self, cid, **kw):
+        return self.cmd("state", cid, **kw)
+
+    def kill(self, cid, sig=None, all=False, **kw):
+        args = ["kill"] + (["--all"] if all else []) + [cid]
+        if sig is not None:
+            args.append(str(sig))
+        return self.cmd(*args, **kw)
+
+    def delete(self, cid, force=False, **kw):
+        return self.cmd("delete", *(["--force"] if force else []), cid, **kw)
+
+    def list(self, *args, **kw):
+        return self.cmd("list", *args, **kw)
+
+    def spec(self, *args, **kw):
+        return self.cmd("spec", *args, **kw)
+
+    # -- helpers built on the commands
+    def state_json(self, cid):
+        p = self.state(cid, check=True)
+        try:
+            return json.loads(p.stdout)
+        except ValueError as e:
+            raise AssertionError(f"state is not JSON: {e}\n{describe(p)}")
+
+    def wait_status(self, cid, status, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.state_json(cid)
+            if st["status"] == status:
+                return st
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: {cid} is {st['status']!r}, "
+                                     f"not {status!r} after {timeout}s: {st}")
+            time.sleep(0.02)
+
+    def run_sh(self, bundle, script, cid=None, expect_rc=0):
+        """Run `sh -c script` in a fresh container; return its stdout."""
+        bundle.config["process"]["args"] = ["sh", "-c", script]
+        p = self.run(bundle, cid or new_id())
+        assert p.returncode == expect_rc, describe(p)
+        return p.stdout
+
+    def ids_listed(self):
+        p = self.list("-q", check=True)
+        return set(p.stdout.split())
+
+
+class Bundle:
+    """An OCI bundle: `path`, `rootfs`, and `config` (dict, written on use)."""
+
+    def __init__(self, path, config):
+        self.path = Path(path)
+        self.rootfs = self.path / "rootfs"
+        self.config = config
+        self.raw = None  # text to write instead of `config` (for bad JSON)
+
+    @property
+    def process(self):
+        return self.config["process"]
+
+    def write(self):
+        with open(self.path / "config.json", "w") as f:
+            if self.raw is not None:
+                f.write(self.raw)
+            else:
+                json.dump(self.config, f, indent=2)
+
+    def chown_rootfs(self, uid, gid):
+        for dirpath, dirnames, filenames in os.walk(self.rootfs):
+            os.lchown(dirpath, uid, gid)
+            for n in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, n), uid, gid)
+
+
+# --------------------------------------------------------------------------
+# fixtures
+
+
+def _selected_runtimes():
+    sel = os.environ.get("BERTH_TEST_RUNTIMES")
+    if not sel:
+        return list(ALL_RUNTIMES)
+    names = [s.strip() for s in sel.split(",") if s.strip()]
+    for n in names:
+        if n not in ALL_RUNTIMES:
+            raise pytest.UsageError(f"BERTH_TEST_RUNTIMES: unknown runtime {n!r}")
+    return names
+
+
+@pytest.fixture(scope="session")
+def template_bundle(tmp_path_factory):
+    d = tmp_path_factory.mktemp("template") / "bundle"
+    d.mkdir()
+    subprocess.run([str(MKBUNDLE), str(d)], check=True)
+    return d
+
+
+class Workdir:
+    """The test's private directory.  Not under pytest's tmp_path: that is
+    mode 0700, and a container root mapped to another uid must be able to
+    reach its rootfs."""
+
+    def __init__(self):
+        base = os.environ.get("BERTH_TEST_TMPDIR", "/tmp")
+        self.path = Path(tempfile.mkdtemp(prefix="berth-it-", dir=base))
+        os.chmod(self.path, 0o755)
+        self.runners = []
+
+    def runner(self, name):
+        argv = runtime_argv(name)
+        root = self.path / f"root-{name}"
+        r = Runner(name, argv, root)
+        self.runners.append(r)
+        return r
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture(autouse=True)
+def workdir(request):
+    """Leak guard and private directory of each test."""
+    reap_orphans()
+    before_mounts = _mounts()
+    before_cgroups = _cgroup_dirs()
+    before_procs = set((pid, st[2]) for pid, st in _descendants(os.getpid()).items())
+    w = Workdir()
+    yield w
+    leaks = _find_leaks(w, before_mounts, before_cgroups, before_procs)
+    _cleanup(w, before_mounts, before_procs)
+    rep = getattr(request.node, "rep_call", None)
+    if leaks and rep is not None and rep.passed:
+        # After a failed test the leaks are mostly its consequence: the
+        # failure already says what went wrong.
+        pytest.fail("leaked by the test:\n  " + "\n  ".join(leaks), pytrace=False)
+
+
+def _is_ours(text, w):
+    """Whether a new mount or cgroup belongs to this test.  Other people may
+    run containers on the same machine at the same time, so only what names
+    the test's directory or one of its container ids counts."""
+    if str(w.path) in text or ID_TOKEN in text:
+        return True
+    return any(cid in text for r in w.runners for cid in r.ids if len(cid) > 2)
+
+
+def _find_leaks(w, before_mounts, before_cgroups, before_procs, grace=3.0):
+    deadline = time.monotonic() + grace
+    while True:
+        reap_orphans()
+        leaks = []
+        for mid, line in _mounts().items():
+            if mid not in before_mounts and _is_ours(line, w):
+                leaks.append(f"mount: {line}")
+        for d in sorted(_cgroup_dirs() - before_cgroups):
+            if _is_ours(d, w):
+                leaks.append(f"cgroup directory: {d}")
+        procs = dict(_descendants(os.getpid()))
+        procs.update(_processes_mentioning(str(w.path)))
+        for pid, st in sorted(procs.items()):
+            if (pid, st[2]) in before_procs:
+                continue
+            if any(p.pid == pid and p.returncode is None for p in _tracked):
+                leaks.append(f"process {pid} (a Popen the test never waited for): "
+                             f"{_cmdline(pid)!r}")
+                continue
+            leaks.append(f"process {pid} state {st[1]}: {_cmdline(pid)!r}")
+        for r in w.runners:
+            if r.root.is_dir():
+                left = sorted(os.listdir(r.root))
+                if left:
+                    leaks.append(f"{r.name}: state left in --root {r.root}: {left}")
+        if not leaks or time.monotonic() > deadline:
+            return leaks
+        time.sleep(0.05)
+
+
+def _cleanup(w, before_mounts, before_procs):
+    for r in w.runners:
+        if not r.root.is_dir() or not r.argv:
+            continue
+        ids = set(os.listdir(r.root)) | r.ids
+        for cid in ids:
+            try:
+                subprocess.run(r.argv_for("delete", "--force", cid), capture_output=True,
+                               stdin=subprocess.DEVNULL, timeout=CMD_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+    for p in list(_tracked):
+        if p.returncode is None:
+            try:
+                p.kill()
+            except OSError:
+                pass
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        for s in (p.stdout, p.stderr, p.stdin):
+            if s:
+                s.close()
+        _tracked.discard(p)
+    reap_orphans()
+    procs = dict(_descendants(os.getpid()))
+    procs.update(_processes_mentioning(str(w.path)))
+    for pid, st in procs.items():
+        if (pid, st[2]) not in before_procs:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    time.sleep(0.05)
+    reap_orphans()
+    # Unmount whatever is still mounted below the work dir before removing
+    # it, so that rmtree never walks into a bind-mounted host directory.
+    prefix = str(w.path) + "/"
+    for _ in range(10):
+        mine = [_mountpoint(line) for mid, line in _mounts().items()
+                if mid not in before_mounts and (_mountpoint(line) + "/").startswith(prefix)]
+        if not mine:
+            break
+        for mp in sorted(mine, key=len, reverse=True):
+            subprocess.run(["umount", "-l", mp], capture_output=True)
+    else:
+        return  # leave the directory rather than risk deleting through a mount
+    shutil.rmtree(w.path, ignore_errors=True)
+
+
+@pytest.fixture
+def bundle(workdir, template_bundle):
+    dest = workdir.path / "bundle"
+    shutil.copytree(template_bundle, dest, symlinks=True)
+    with open(dest / "config.json") as f:
+        config = json.load(f)
+    return Bundle(dest, config)
+
+
+@pytest.fixture
+def make_bundle(workdir, template_bundle):
+    """Factory for extra bundles: make_bundle("name")."""
+    def make(name):
+        dest = workdir.path / name
+        shutil.copytree(template_bundle, dest, symlinks=True)
+        with open(dest / "config.json") as f:
+            return Bundle(dest, json.load(f))
+    return make
+
+
+@pytest.fixture
+def oci(workdir):
+    if "berth-oci" not in _selected_runtimes():
+        pytest.skip("berth-oci is not in BERTH_TEST_RUNTIMES")
+    path = berth_oci_path()
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is not built: run `meson setup build && ninja -C build` "
+                    "(or set BERTH_OCI)", pytrace=False)
+    return workdir.runner("berth-oci")
+
+
+@pytest.fixture(params=_selected_runtimes())
+def runtime(request, workdir):
+    name = request.param
+    if name == "berth-oci":
+        return request.getfixturevalue("oci")
+    if runtime_argv(name) is None:
+        pytest.skip(f"{name} is not installed")
+    return workdir.runner(name)
+
+
+@pytest.fixture
+def cid():
+    return new_id()

@@ -1,0 +1,266 @@
+"""Container lifecycle through the command line, the same for every runtime."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import describe, new_id
+from helpers import SLEEPER, pid_alive, read_until, wait_for_file
+
+
+def test_create_start_kill_delete(runtime, bundle, cid):
+    bundle.process["args"] = ["sh", "-c", SLEEPER]
+    p = runtime.create(bundle, cid)
+    assert p.returncode == 0, describe(p)
+
+    st = runtime.state_json(cid)
+    assert st["status"] == "created"
+    assert st["id"] == cid
+    assert os.path.realpath(st["bundle"]) == os.path.realpath(bundle.path)
+    assert st["ociVersion"].startswith("1.")
+    pid = st["pid"]
+    assert isinstance(pid, int) and pid > 1
+    assert pid_alive(pid)
+    assert cid in runtime.ids_listed()
+
+    runtime.start(cid, check=True)
+    st = runtime.state_json(cid)
+    assert st["status"] == "running"
+    assert st["pid"] == pid
+
+    runtime.kill(cid, check=True)  # default signal: SIGTERM
+    st = runtime.wait_status(cid, "stopped")
+
+    runtime.delete(cid, check=True)
+    p = runtime.state(cid)
+    assert p.returncode != 0, describe(p)
+    assert cid not in runtime.ids_listed()
+
+
+def test_stopped_after_pid_killed_directly(runtime, bundle, cid):
+    bundle.process["args"] = ["sh", "-c", SLEEPER]
+    runtime.run(bundle, cid, detach=True, check=True)
+    pid = runtime.wait_status(cid, "running")["pid"]
+    os.kill(pid, signal.SIGKILL)
+    runtime.wait_status(cid, "stopped")
+    runtime.delete(cid, check=True)
+
+
+def test_start_twice_fails(runtime, bundle, cid):
+    bundle.process["args"] = ["sh", "-c", SLEEPER]
+    runtime.create(bundle, cid, check=True)
+    runtime.start(cid, check=True)
+    p = runtime.start(cid)
+    assert p.returncode != 0, describe(p)
+    assert runtime.state_json(cid)["status"] == "running"
+    runtime.delete(cid, force=True, check=True)
+
+
+def test_state_of_unknown_container_fails(runtime):
+    p = runtime.state("no-such-container")
+    assert p.returncode != 0, describe(p)
+    assert "no-such-container" in p.stderr or "does not exist" in p.stderr, describe(p)
+
+
+@pytest.mark.parametrize("code", [0, 3, 42])
+def test_run_returns_exit_code(runtime, bundle, code):
+    cid = new_id()
+    bundle.process["args"] = ["sh", "-c", f"echo out; echo err >&2; exit {code}"]
+    p = runtime.run(bundle, cid)
+    assert p.returncode == code, describe(p)
+    assert p.stdout == "out\n", describe(p)
+    assert "err\n" in p.stderr, describe(p)
+    # without --keep, run deletes the container
+    assert runtime.state(cid).returncode != 0
+    assert cid not in runtime.ids_listed()
+
+
+def _run_foreground(runtime, bundle, cid, script):
+    bundle.process["args"] = ["sh", "-c", script]
+    bundle.write()
+    runtime.ids.add(cid)
+    p = runtime.popen("run", "--bundle", bundle.path, cid)
+    read_until(p.stdout, "ready")
+    return p
+
+
+def test_run_exit_code_after_sigkill(runtime, bundle, cid):
+    p = _run_foreground(runtime, bundle, cid, "echo ready; sleep 1000")
+    pid = runtime.state_json(cid)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    assert p.wait(timeout=10) == 128 + signal.SIGKILL
+
+
+def test_run_exit_code_after_kill_command(runtime, bundle, cid):
+    p = _run_foreground(runtime, bundle, cid, "echo ready; sleep 1000")
+    runtime.kill(cid, "KILL", check=True)
+    assert p.wait(timeout=10) == 128 + signal.SIGKILL
+
+
+def test_run_forwards_sigterm(runtime, bundle, cid):
+    p = _run_foreground(runtime, bundle, cid,
+                        "trap 'echo got-TERM; exit 7' TERM; echo ready; "
+                        "while :; do sleep 0.05; done")
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=10) == 7
+    assert "got-TERM" in p.stdout.read().decode()
+
+
+def test_run_detach(runtime, bundle, cid):
+    bundle.process["args"] = ["sh", "-c", SLEEPER]
+    p = runtime.run(bundle, cid, detach=True, timeout=10)
+    assert p.returncode == 0, describe(p)
+    st = runtime.state_json(cid)
+    assert st["status"] == "running"
+    assert pid_alive(st['pid'])
+    runtime.kill(cid, "KILL", check=True)
+    runtime.wait_status(cid, "stopped")
+    runtime.delete(cid, check=True)
+
+
+def test_run_keep(runtime, bundle, cid):
+    if runtime.name == "crun":
+        pytest.skip("crun 1.8 has no run --keep")
+    bundle.process["args"] = ["sh", "-c", "exit 5"]
+    p = runtime.run(bundle, cid, keep=True)
+    assert p.returncode == 5, describe(p)
+    assert runtime.state_json(cid)["status"] == "stopped"
+    runtime.delete(cid, check=True)
+    assert runtime.state(cid).returncode != 0
+
+
+def test_pid_file(runtime, bundle, cid, workdir):
+    pid_file = workdir.path / "pid"
+    bundle.process["args"] = ["sh", "-c", SLEEPER]
+    runtime.create(bundle, cid, pid_file=pid_file, check=True)
+    pid = int(pid_file.read_text().strip())
+    assert pid == runtime.state_json(cid)["pid"]
+    assert pid_alive(pid)
+    runtime.delete(cid, force=True, check=True)
+
+
+def test_list_formats(runtime, make_bundle):
+    a, b = new_id("a"), new_id("b")
+    ba, bb = make_bundle("bundle-a"), make_bundle("bundle-b")
+    for bun in (ba, bb):
+        bun.process["args"] = ["sh", "-c", SLEEPER]
+    runtime.create(ba, a, check=True)
+    runtime.run(bb, b, detach=True, check=True)
+
+    assert runtime.ids_listed() == {a, b}
+    q = runtime.list("-q", check=True).stdout
+    assert sorted(q.split("\n")[:-1]) == sorted([a, b]) and q.endswith("\n")
+
+    table = runtime.list(check=True).stdout.splitlines()
+    assert "PID" in table[0] and "STATUS" in table[0]
+    rows = {line.split()[0]: line.split() for line in table[1:] if line.strip()}
+    assert set(rows) == {a, b}
+    assert "created" in rows[a] and "running" in rows[b]
+
+    js = json.loads(runtime.list("--format", "json", check=True).stdout)
+    entries = {e["id"]: e for e in js}
+    assert set(entries) == {a, b}
+    assert entries[a]["status"] == "created"
+    assert entries[b]["status"] == "running"
+    assert entries[b]["pid"] == runtime.state_json(b)["pid"]
+    assert os.path.realpath(entries[a]["bundle"]) == os.path.realpath(ba.path)
+
+    for c in (a, b):
+        runtime.delete(c, force=True, check=True)
+    assert runtime.list("-q", check=True).stdout == ""
+
+
+def test_delete_running_needs_force(runtime, bundle, cid):
+    bundle.process["args"] = ["sh", "-c", SLEEPER]
+    runtime.run(bundle, cid, detach=True, check=True)
+    pid = runtime.state_json(cid)["pid"]
+    p = runtime.delete(cid)
+    assert p.returncode != 0, describe(p)
+    assert runtime.state_json(cid)["status"] == "running"
+    runtime.delete(cid, force=True, check=True)
+    assert runtime.state(cid).returncode != 0
+    assert not pid_alive(pid)
+
+
+def test_delete_created_container(runtime, bundle, cid):
+    """A created (never started) container can be deleted; its process goes."""
+    bundle.process["args"] = ["sh", "-c", SLEEPER]
+    runtime.create(bundle, cid, check=True)
+    runtime.delete(cid, force=True, check=True)
+    assert runtime.state(cid).returncode != 0
+
+
+def test_duplicate_id_fails(runtime, bundle, cid):
+    bundle.process["args"] = ["sh", "-c", SLEEPER]
+    runtime.create(bundle, cid, check=True)
+    pid = runtime.state_json(cid)["pid"]
+    p = runtime.create(bundle, cid)
+    assert p.returncode != 0, describe(p)
+    st = runtime.state_json(cid)
+    assert st["status"] == "created" and st["pid"] == pid
+    assert runtime.ids_listed() == {cid}
+    runtime.delete(cid, force=True, check=True)
+
+
+TRAPS = ("echo $$ > /dev/null; "
+         "trap 'echo USR1 >> /sigs' USR1; trap 'echo USR2 >> /sigs' USR2; "
+         "trap 'echo HUP >> /sigs' HUP; trap 'echo TERM >> /sigs; exit 0' TERM; "
+         "touch /ready; while :; do sleep 0.05; done")
+
+
+def test_kill_signal_names_and_numbers(runtime, bundle, cid):
+    bundle.config["root"]["readonly"] = False
+    bundle.process["args"] = ["sh", "-c", TRAPS]
+    runtime.run(bundle, cid, detach=True, check=True)
+    wait_for_file(bundle.rootfs / "ready")
+    sigs = bundle.rootfs / "sigs"
+    expected = ""
+    for spec, name in (("USR1", "USR1"), ("SIGUSR2", "USR2"),
+                       (str(int(signal.SIGHUP)), "HUP"), ("SIGTERM", "TERM")):
+        runtime.kill(cid, spec, check=True)
+        expected += name + "\n"
+        wait_for_file(sigs, content=expected)
+    runtime.wait_status(cid, "stopped")
+    assert sigs.read_text() == expected
+    runtime.delete(cid, check=True)
+
+
+def test_kill_bad_signal_fails(runtime, bundle, cid):
+    if runtime.name == "crun":
+        pytest.skip("crun 1.8 accepts unknown signal names and exits 0")
+    bundle.process["args"] = ["sh", "-c", SLEEPER]
+    runtime.run(bundle, cid, detach=True, check=True)
+    p = runtime.kill(cid, "NOSUCHSIG")
+    assert p.returncode != 0, describe(p)
+    assert runtime.state_json(cid)["status"] == "running"
+    runtime.delete(cid, force=True, check=True)
+
+
+def test_kill_all(runtime, bundle, cid):
+    """--all reaches every process of the container, not only its init."""
+    bundle.config["root"]["readonly"] = False
+    child = ("trap 'echo child >> /sigs; exit 0' USR1; touch /child-$i; "
+             "while :; do sleep 0.05; done")
+    script = (f"for i in 1 2 3; do sh -c \"{child}\" & done; "
+              "trap 'echo init >> /sigs' USR1; touch /ready; "
+              "while :; do sleep 0.05; done")
+    bundle.process["args"] = ["sh", "-c", script]
+    runtime.run(bundle, cid, detach=True, check=True)
+    for name in ("ready", "child-1", "child-2", "child-3"):
+        wait_for_file(bundle.rootfs / name)
+    runtime.kill(cid, "USR1", all=True, check=True)
+    sigs = bundle.rootfs / "sigs"
+    deadline = time.monotonic() + 10
+    lines = []
+    while time.monotonic() < deadline:
+        lines = sigs.read_text().split() if sigs.exists() else []
+        if len(lines) == 4:
+            break
+        time.sleep(0.05)
+    assert sorted(lines) == ["child", "child", "child", "init"]
+    runtime.kill(cid, "KILL", all=True, check=True)
+    runtime.wait_status(cid, "stopped")
+    runtime.delete(cid, check=True)
