@@ -418,7 +418,8 @@ static int record(struct prep *p, const struct berth_create_opts *o, struct bert
         r = berth_state_save(p->c, err);
         if (r >= 0 && o->pid_file)
                 r = write_pid_file(o->pid_file, p->pid, err);
-        if (r >= 0 && sync_send(p->sync[0], SYNC_ACK, 0, NULL, -1) < 0)
+        if (r >= 0 && (sync_send(p->sync[0], SYNC_ACK, 0, NULL, -1) < 0 ||
+                       sync_expect(p->sync[0], SYNC_DETACHED, "create", NULL) < 0))
                 r = init_died(p, err);
         return r;
 }

@@ -264,9 +264,50 @@ static void __attribute__((noreturn)) exec_program(struct init_ctx *ctx, const c
         reset_signals();
         if (ctx->seccomp && p->no_new_privileges && berth_seccomp_load(ctx->seccomp, &err) < 0)
                 fail(ctx, err, 1);
-        execve(path, p->args, p->env);
+        execve(path, p->args, ctx->env);
         berth_error_set(&err, errno, "exec \"%s\"", p->args[0]);
         fail(ctx, err, errno == ENOENT ? 127 : 126);
+}
+
+/* The home directory of uid in the container's /etc/passwd, "/" if there is none (as runc). */
+static char *passwd_home(uid_t uid)
+{
+        _autofree_ char *text = NULL;
+        char *save = NULL;
+
+        if (berth_read_file_at(AT_FDCWD, "/etc/passwd", 16u << 20, &text, NULL, NULL) < 0)
+                return xstrdup("/");
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *f[7] = { 0 }, *p = line;
+                uint64_t id;
+
+                for (int i = 0; i < 7 && p; i++) {
+                        f[i] = p;
+                        p = strchr(p, ':');
+                        if (p)
+                                *p++ = '\0';
+                }
+                if (f[5] && parse_u64(f[2], &id) == 0 && id == uid && f[5][0])
+                        return xstrdup(f[5]);
+        }
+        return xstrdup("/");
+}
+
+/* process.env, with HOME added from /etc/passwd when the config does not set it. */
+static void set_env(struct init_ctx *ctx)
+{
+        char **env = ctx->spec->process.env;
+        size_t n = strv_length(env);
+        _autofree_ char *home = NULL;
+
+        ctx->env = env;
+        for (size_t i = 0; i < n; i++)
+                if (startswith(env[i], "HOME="))
+                        return;
+        home = passwd_home(ctx->spec->process.uid);
+        ctx->env = xcalloc(n + 2, sizeof(char *));
+        memcpy(ctx->env, env, n * sizeof(char *));
+        ctx->env[n] = xasprintf("HOME=%s", home);
 }
 
 static int finish_create(struct init_ctx *ctx, char **ret_path, struct berth_error **err)
@@ -278,8 +319,10 @@ static int finish_create(struct init_ctx *ctx, char **ret_path, struct berth_err
                 r = setup_terminal(ctx, err);
         if (r >= 0)
                 r = berth_rootfs_finalize(ctx->spec, &ctx->rootfs, err);
-        if (r >= 0)
+        if (r >= 0) {
+                set_env(ctx);
                 r = setup_process(ctx, err);
+        }
         if (r >= 0)
                 r = berth_process_find_exec(&ctx->spec->process, ret_path, err);
         return r;
@@ -314,6 +357,7 @@ void berth_init_main(struct init_ctx *ctx)
             sync_expect(ctx->sync_fd, SYNC_ACK, "create", NULL) < 0)
                 _exit(1);
         prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        sync_send(ctx->sync_fd, SYNC_DETACHED, 0, NULL, -1);
         close(ctx->sync_fd);
         ctx->sync_fd = -1;
         if (wait_for_start(ctx, &err) < 0)

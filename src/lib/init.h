@@ -25,6 +25,7 @@ struct init_ctx {
         int state_dirfd; /* <root>/<id>, for exec.fifo */
         int console_fd;  /* connected --console-socket, or -1 */
         bool parent_hooks; /* prestart or createRuntime hooks: the parent runs them */
+        char **env;        /* the program's environment: process.env, plus HOME if missing */
 };
 
 /* The init's main: builds the container, waits on exec.fifo, execs the user's program. Never

@@ -34,11 +34,7 @@ struct spec_path {
 
 enum spec_need { OPT, REQ };
 
-/* Quotes (JSON escapes) and truncates a user-supplied string for a message, into a buffer that
- * lives until the end of the enclosing statement: spec_error(err, p, "bad %s", QUOTE(s)). */
-#define SPEC_QUOTE_MAX 160
-const char *spec_quote(const char *s, char *buf);
-#define QUOTE(s) spec_quote((s), (char[SPEC_QUOTE_MAX]){ 0 })
+/* QUOTE(s), for user-supplied strings in messages, is util.h's. */
 
 /* Sets err to "<path>: <fmt>" (EINVAL) and returns -EINVAL. */
 int spec_error(struct berth_error **err, const struct spec_path *p, const char *fmt, ...)

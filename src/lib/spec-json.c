@@ -53,39 +53,6 @@ static void path_render(const struct spec_path *p, char *buf)
                 path_append(buf, "%s%s", p->up ? "." : "", p->key);
 }
 
-const char *spec_quote(const char *s, char *buf)
-{
-        size_t o = 0;
-
-        buf[o++] = '"';
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
-
-                /* room for this character (6: "\u001f") and the end ("...", '"', NUL) */
-                if (o + 6 + 5 > SPEC_QUOTE_MAX) {
-                        /* do not cut a UTF-8 sequence in half */
-                        while (o > 1 && ((unsigned char) buf[o - 1] & 0xC0) == 0x80)
-                                o--;
-                        if (o > 1 && (unsigned char) buf[o - 1] >= 0xC0)
-                                o--;
-                        memcpy(buf + o, "...", 3);
-                        o += 3;
-                        break;
-                }
-                if (c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r') {
-                        buf[o++] = '\\';
-                        buf[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : (char) c;
-                } else if (c < 0x20 || c == 0x7f) {
-                        o += (size_t) snprintf(buf + o, 7, "\\u%04x", c);
-                } else {
-                        buf[o++] = (char) c;
-                }
-        }
-        buf[o++] = '"';
-        buf[o] = '\0';
-        return buf;
-}
-
 int spec_error(struct berth_error **err, const struct spec_path *p, const char *fmt, ...)
 {
         char path[PATH_MAX_LEN] = "";

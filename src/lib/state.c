@@ -19,10 +19,10 @@ int berth_id_validate(const char *id, struct berth_error **err)
         size_t n = id ? strlen(id) : 0;
 
         if (n == 0)
-                return berth_error_setx(err, EINVAL, "container id: must not be empty");
+                return berth_error_setx(err, EINVAL, "container id \"\": must not be empty");
         if (n > ID_MAX)
-                return berth_error_setx(err, EINVAL, "container id \"%.32s...\": longer than %d bytes",
-                                        id, ID_MAX);
+                return berth_error_setx(err, EINVAL, "container id %s: longer than %d bytes",
+                                        QUOTE(id), ID_MAX);
         if (streq(id, ".") || streq(id, ".."))
                 goto bad;
         for (const char *p = id; *p; p++)
@@ -31,8 +31,8 @@ int berth_id_validate(const char *id, struct berth_error **err)
         return 0;
 bad:
         return berth_error_setx(err, EINVAL,
-                                "container id \"%s\": must match [A-Za-z0-9_+.-]+ and not be \".\" or \"..\"",
-                                id);
+                                "container id %s: must match [A-Za-z0-9_+.-]+ and not be \".\" or \"..\"",
+                                QUOTE(id));
 }
 
 static int mkdir_p(const char *path, mode_t mode)

@@ -12,10 +12,13 @@
  *   run them; HOOKS_DONE ----------------->  createContainer hooks, pivot_root, pty, finalize,
  *                          <--------------- PTY (fd)  (foreground run with a terminal)
  *                          <--------------- CREATED  (user, caps, seccomp done)
- *   state.json, pid file; ACK ------------>  clear PDEATHSIG; block on exec.fifo
+ *   state.json, pid file; ACK ------------>  clear PDEATHSIG
+ *                          <--------------- DETACHED; block on exec.fifo
+ *   exit
  *
  * Any step of the init that fails sends ERROR(code, message) and exits. The init dies with its
- * parent until ACK (PR_SET_PDEATHSIG), so a killed `create` leaves no orphan behind.
+ * parent until ACK (PR_SET_PDEATHSIG), so a killed `create` leaves no orphan behind; create waits
+ * for DETACHED because its own exit would otherwise kill an init that has not yet cleared it.
  */
 
 #include <stdint.h>
@@ -29,6 +32,7 @@ enum sync_type {
         SYNC_PTY,
         SYNC_CREATED,
         SYNC_ACK,
+        SYNC_DETACHED,
         SYNC_ERROR,
 };
 

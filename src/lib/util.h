@@ -110,6 +110,13 @@ int berth_write_file(const char *path, const char *value, struct berth_error **e
 int berth_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
                             unsigned mode, bool durable, struct berth_error **err);
 
+/* Quotes a user-supplied string for a message: JSON escapes (a newline becomes \n, so a message
+ * stays one line), cut with "..." at BERTH_QUOTE_MAX bytes. The buffer of QUOTE() lives until the
+ * end of the enclosing statement: berth_error_setx(err, EINVAL, "bad id %s", QUOTE(id)). */
+#define BERTH_QUOTE_MAX 160
+const char *berth_quote(const char *s, char *buf);
+#define QUOTE(s) berth_quote((s), (char[BERTH_QUOTE_MAX]){ 0 })
+
 /* Monotonic clock in microseconds. */
 uint64_t berth_now_us(void);
 
