@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "hooks.h"
 #include "init.h"
 #include "log.h"
@@ -46,6 +47,7 @@ void berth_container_free(struct berth_container *c)
         free(c->rootfs);
         free(c->created);
         free(c->owner);
+        free(c->cgroup_path);
         for (size_t i = 0; i < c->n_annotations; i++) {
                 free(c->annotations[i].key);
                 free(c->annotations[i].value);
@@ -95,6 +97,15 @@ char *berth_container_state_json(const struct berth_container *c)
 
 /* ---- load ----------------------------------------------------------------------------------- */
 
+static void refresh_paused(struct berth_container *c)
+{
+        _autocgroup_ struct berth_cgroup *cg = NULL;
+
+        if (c->cgroup_path && berth_cgroup_open(c->cgroup_path, c->id, &cg, NULL) == 0 &&
+            berth_cgroup_is_frozen(cg))
+                c->status = BERTH_STATUS_PAUSED;
+}
+
 int berth_container_load(const char *root, const char *id, struct berth_container **ret,
                          struct berth_error **err)
 {
@@ -121,6 +132,8 @@ int berth_container_load(const char *root, const char *id, struct berth_containe
                 return r;
         }
         berth_state_refresh(c);
+        if (c->status == BERTH_STATUS_RUNNING || c->status == BERTH_STATUS_CREATED)
+                refresh_paused(c);
         *ret = c;
         return 0;
 }
@@ -211,6 +224,16 @@ static void kill_pid_ns(struct berth_container *c, int sig)
         closedir(d);
 }
 
+/* Every process in the container's cgroup; false if it has none to use. */
+static bool kill_cgroup(const struct berth_container *c, int sig)
+{
+        _autocgroup_ struct berth_cgroup *cg = NULL;
+
+        if (!c->cgroup_path || berth_cgroup_open(c->cgroup_path, c->id, &cg, NULL) < 0)
+                return false;
+        return berth_cgroup_kill(cg, sig, NULL) >= 0;
+}
+
 int berth_container_kill(struct berth_container *c, int sig, bool all, struct berth_error **err)
 {
         int fd;
@@ -220,7 +243,7 @@ int berth_container_kill(struct berth_container *c, int sig, bool all, struct be
         fd = open_init_pidfd(c, err);
         if (fd < 0)
                 return fd;
-        if (all)
+        if (all && !kill_cgroup(c, sig))
                 kill_pid_ns(c, sig);
         if (sys_pidfd_send_signal(fd, sig, NULL, 0) < 0 && errno != ESRCH)
                 return berth_error_set(err, errno, "kill container \"%s\" (pid %d) with signal %d",
@@ -320,6 +343,24 @@ int berth_container_start(struct berth_container *c, struct berth_error **err)
         return 0;
 }
 
+/* Kills what is left in the container's cgroup (processes that outlived the init when it had no
+ * pid namespace of its own) and removes it. */
+static int remove_cgroup(const struct berth_container *c, struct berth_error **err)
+{
+        _autocgroup_ struct berth_cgroup *cg = NULL;
+        int r;
+
+        if (!c->cgroup_path)
+                return 0;
+        r = berth_cgroup_open(c->cgroup_path, c->id, &cg, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return berth_cgroup_open(c->cgroup_path, c->id, &cg, err);
+        berth_cgroup_kill(cg, SIGKILL, NULL);
+        return berth_cgroup_destroy(cg, err);
+}
+
 int berth_container_delete(struct berth_container *c, bool force, struct berth_error **err)
 {
         _autoclose_ int rootfd = -EBADF;
@@ -338,6 +379,9 @@ int berth_container_delete(struct berth_container *c, bool force, struct berth_e
                                                 "container \"%s\": init (pid %d) did not exit 10 s after SIGKILL",
                                                 c->id, (int) c->pid);
         }
+        r = remove_cgroup(c, err);
+        if (r < 0)
+                return r;
         rootfd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return berth_error_set(err, errno, "open state root %s", c->root);

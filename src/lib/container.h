@@ -46,6 +46,7 @@ struct berth_container {
         char *rootfs;
         char *created;      /* RFC 3339 with nanoseconds, UTC */
         char *owner;        /* "" for root, as runc */
+        char *cgroup_path;  /* the container's cgroup in every hierarchy, "/berth/web" */
         pid_t pid;          /* init pid, 0 when never started */
         unsigned long long pid_start; /* starttime of pid (field 22 of /proc/PID/stat) */
         enum berth_status status;     /* as of load / refresh */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "hooks.h"
 #include "init.h"
 #include "log.h"
@@ -22,6 +23,8 @@ struct prep {
         struct berth_spec *spec;
         struct berth_container *c;
         struct init_ctx ctx;
+        struct berth_resources *resources;
+        struct berth_cgroup *cg;
         int rootfd;
         int sync[2];
         pid_t pid;
@@ -98,6 +101,10 @@ static int describe(struct prep *p, const struct berth_create_opts *o, struct be
         c->rootfs = resolve_rootfs(c->bundle, p->spec->root_path, err);
         if (!c->rootfs)
                 return -EINVAL;
+        r = berth_resources_parse(p->spec->lx.resources_json, "config.json", "linux.resources",
+                                  &p->resources, err);
+        if (r < 0)
+                return r;
         c->created = berth_rfc3339_now();
         c->owner = xstrdup("");
         c->oci_version = xstrdup(p->spec->oci_version ? p->spec->oci_version : "1.2.0");
@@ -201,6 +208,18 @@ static const char *clone_flags_str(uint64_t flags, char *buf, size_t size)
         return buf;
 }
 
+/* The container's cgroup, with its limits in place before the init exists. */
+static int make_cgroup(struct prep *p, struct berth_error **err)
+{
+        int r;
+
+        r = berth_cgroup_create(p->spec->lx.cgroups_path, p->c->id, &p->cg, err);
+        if (r < 0)
+                return r;
+        p->c->cgroup_path = xstrdup(berth_cgroup_path(p->cg));
+        return berth_cgroup_apply(p->cg, p->resources, err);
+}
+
 /* The pid of a pidfd, in our pid namespace (from /proc/self/fdinfo). */
 static pid_t pidfd_pid(int pidfd)
 {
@@ -284,6 +303,11 @@ static int clone_init(struct prep *p, struct berth_error **err)
         p->ctx.clone_flags = berth_ns_new_flags(s) & ~(unsigned long) (CLONE_NEWCGROUP | CLONE_NEWTIME);
         args.flags = p->ctx.clone_flags | CLONE_PIDFD;
         args.pidfd = (uint64_t) (uintptr_t) &pidfd;
+        if (berth_cgroup_clone_fd(p->cg) >= 0) {
+                /* cgroup v2: born in its cgroup, no attach step */
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) berth_cgroup_clone_fd(p->cg);
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)
                 return berth_error_set(err, errno, "socketpair for the create handshake");
         p->ctx.sync_fd = p->sync[1];
@@ -368,6 +392,12 @@ static int handshake(struct prep *p, struct berth_error **err)
                 if (r < 0)
                         return r;
         }
+        /* before GO: the init unshares its cgroup namespace once it is in its own cgroup */
+        if (berth_cgroup_clone_fd(p->cg) < 0) {
+                r = berth_cgroup_attach(p->cg, p->pid, err);
+                if (r < 0)
+                        return r;
+        }
         if (sync_send(sock, SYNC_GO, p->pid, NULL, -1) < 0)
                 return init_died(p, err);
         for (;;) {
@@ -430,8 +460,12 @@ static void prep_undo(struct prep *p, bool failed)
                 kill(p->pid, SIGKILL);
                 waitpid(p->pid, NULL, 0);
         }
+        if (failed && p->cg)
+                berth_cgroup_destroy(p->cg, NULL);
         if (failed && p->dir_made)
                 berth_state_dir_remove(p->rootfd, p->c->id, NULL);
+        berth_cgroup_free(p->cg);
+        berth_resources_free(p->resources);
         closep(&p->sync[0]);
         closep(&p->sync[1]);
         closep(&p->rootfd);
@@ -462,6 +496,8 @@ int berth_container_create(const struct berth_create_opts *o, struct berth_conta
                 r = prepare_init(&p, o, err);
         if (r >= 0)
                 r = make_state_dir(&p, err);
+        if (r >= 0)
+                r = make_cgroup(&p, err);
         if (r >= 0)
                 r = clone_init(&p, err);
         if (r >= 0)

@@ -141,6 +141,8 @@ int berth_state_save(const struct berth_container *c, struct berth_error **err)
         if (!o)
                 return berth_error_setx(err, ENOMEM, "build state.json");
         json_object_set_new(o, "annotations", kv_object(c->annotations, c->n_annotations));
+        if (c->cgroup_path)
+                json_object_set_new(o, "cgroupPath", json_string(c->cgroup_path));
         if ((h = hooks_json(&c->poststart)))
                 json_object_set_new(o, "poststart", h);
         if ((h = hooks_json(&c->poststop)))
@@ -211,6 +213,8 @@ int berth_state_read(struct berth_container *c, struct berth_error **err)
         c->rootfs = dup_json_string(o, "rootfs");
         c->created = dup_json_string(o, "created");
         c->owner = dup_json_string(o, "owner");
+        if (json_string_value(json_object_get(o, "cgroupPath")))
+                c->cgroup_path = dup_json_string(o, "cgroupPath");
         read_annotations(o, c);
         r = read_hooks(o, "poststart", &c->poststart, err);
         if (r >= 0)
