@@ -392,3 +392,92 @@ int berth_container_delete(struct berth_container *c, bool force, struct berth_e
         run_warn_hooks(c, BERTH_HOOK_POSTSTOP, &c->poststop, "stopped");
         return 0;
 }
+
+/* ---- cgroup operations ---------------------------------------------------------------------- */
+
+int berth_container_cgroup(const struct berth_container *c, struct berth_cgroup **ret,
+                           struct berth_error **err)
+{
+        if (!c->cgroup_path)
+                return berth_error_setx(err, ENOENT, "container \"%s\" has no cgroup", c->id);
+        if (berth_cgroup_open(c->cgroup_path, c->id, ret, err) < 0)
+                return berth_error_prefix(err, "container \"%s\"", c->id);
+        return 0;
+}
+
+static int set_frozen(struct berth_container *c, bool frozen, struct berth_error **err)
+{
+        _autocgroup_ struct berth_cgroup *cg = NULL;
+        int r;
+
+        r = berth_state_lock(c, err);
+        if (r < 0)
+                return r;
+        berth_state_refresh(c);
+        if (c->status != BERTH_STATUS_STOPPED)
+                refresh_paused(c);
+        if (frozen && c->status != BERTH_STATUS_RUNNING && c->status != BERTH_STATUS_CREATED)
+                return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not running: cannot pause it",
+                                        c->id, berth_status_name(c->status));
+        if (!frozen && c->status != BERTH_STATUS_PAUSED)
+                return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not paused: cannot resume it",
+                                        c->id, berth_status_name(c->status));
+        r = berth_container_cgroup(c, &cg, err);
+        if (r >= 0)
+                r = berth_cgroup_freeze(cg, frozen, err);
+        if (r < 0)
+                return r;
+        c->status = frozen ? BERTH_STATUS_PAUSED : BERTH_STATUS_RUNNING;
+        berth_state_refresh(c);
+        if (frozen)
+                c->status = BERTH_STATUS_PAUSED;
+        return 0;
+}
+
+int berth_container_pause(struct berth_container *c, struct berth_error **err)
+{
+        return set_frozen(c, true, err);
+}
+
+int berth_container_resume(struct berth_container *c, struct berth_error **err)
+{
+        return set_frozen(c, false, err);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+        return *(const pid_t *) a - *(const pid_t *) b;
+}
+
+int berth_container_pids(struct berth_container *c, pid_t **ret, size_t *ret_n,
+                         struct berth_error **err)
+{
+        _autocgroup_ struct berth_cgroup *cg = NULL;
+        int r;
+
+        if (c->status == BERTH_STATUS_STOPPED) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        r = berth_container_cgroup(c, &cg, err);
+        if (r >= 0)
+                r = berth_cgroup_pids(cg, ret, ret_n, err);
+        if (r >= 0)
+                qsort(*ret, *ret_n, sizeof(pid_t), cmp_pid);
+        return r;
+}
+
+int berth_container_update(struct berth_container *c, const struct berth_resources *r,
+                           struct berth_error **err)
+{
+        _autocgroup_ struct berth_cgroup *cg = NULL;
+        int rc;
+
+        if (c->status == BERTH_STATUS_STOPPED)
+                return berth_error_setx(err, EINVAL, "container \"%s\" is stopped: nothing to update", c->id);
+        rc = berth_container_cgroup(c, &cg, err);
+        if (rc >= 0)
+                rc = berth_cgroup_apply(cg, r, err);
+        return rc;
+}

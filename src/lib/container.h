@@ -88,6 +88,25 @@ int berth_container_delete(struct berth_container *c, bool force, struct berth_e
  * the wait status in *ret_status. */
 int berth_container_wait(struct berth_container *c, int *ret_status, struct berth_error **err);
 
+/* Freezes (pause) or thaws (resume) every process of the container. pause needs a created or
+ * running container, resume a paused one: container "x" is not running / not paused. */
+int berth_container_pause(struct berth_container *c, struct berth_error **err);
+int berth_container_resume(struct berth_container *c, struct berth_error **err);
+
+/* The pids of the container's processes (host pid namespace), sorted. */
+int berth_container_pids(struct berth_container *c, pid_t **ret, size_t *ret_n,
+                         struct berth_error **err);
+
+struct berth_resources;
+/* Applies new limits to a running (or created, or paused) container. */
+int berth_container_update(struct berth_container *c, const struct berth_resources *r,
+                           struct berth_error **err);
+
+struct berth_cgroup;
+/* Opens the container's cgroup (for stats and events). -ENOENT if it has none. */
+int berth_container_cgroup(const struct berth_container *c, struct berth_cgroup **ret,
+                           struct berth_error **err);
+
 /* The state JSON of the OCI spec (ociVersion, id, status, pid, bundle, rootfs, created, owner,
  * annotations), pretty-printed like runc's. malloc'ed. */
 char *berth_container_state_json(const struct berth_container *c);
