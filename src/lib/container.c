@@ -427,10 +427,10 @@ static int set_frozen(struct berth_container *c, bool frozen, struct berth_error
                 r = berth_cgroup_freeze(cg, frozen, err);
         if (r < 0)
                 return r;
-        c->status = frozen ? BERTH_STATUS_PAUSED : BERTH_STATUS_RUNNING;
-        berth_state_refresh(c);
         if (frozen)
                 c->status = BERTH_STATUS_PAUSED;
+        else
+                berth_state_refresh(c); /* created or running again */
         return 0;
 }
 
