@@ -109,13 +109,8 @@ int berth_caps_drop_bounding(const struct berth_caps *caps, struct berth_error *
 
                 if (keep & (UINT64_C(1) << cap))
                         continue;
-                /* Only drop what is still there: a second pass (berth_caps_apply after the user
-                 * switch, without CAP_SETPCAP) then costs no privilege. */
-                r = prctl(PR_CAPBSET_READ, (unsigned long) cap, 0, 0, 0);
-                if (r < 0 && errno == EINVAL)
-                        continue; /* a capability this kernel does not have */
-                if (r == 0)
-                        continue;
+                /* One syscall per capability on the start path: dropping one that is already
+                 * gone succeeds too. */
                 r = drop_one(cap, err);
                 if (r < 0)
                         return r;
@@ -193,9 +188,6 @@ int berth_caps_apply(const struct berth_caps *caps, struct berth_error **err)
 {
         int r;
 
-        r = berth_caps_drop_bounding(caps, err);
-        if (r < 0)
-                return r;
         r = set_caps(caps, err);
         if (r < 0)
                 return r;

@@ -20,19 +20,18 @@ bool berth_cap_is_effective(int cap);
 
 /*
  * Drops from the bounding set every capability up to berth_cap_last_cap() that is not in
- * `caps->set[BERTH_CAP_BOUNDING]` and still present (PR_CAPBSET_DROP). Needs CAP_SETPCAP in the
- * effective set when anything is left to drop: call it before switching user.
+ * `caps->set[BERTH_CAP_BOUNDING]` (PR_CAPBSET_DROP, one call each). Needs CAP_SETPCAP in the
+ * effective set: call it before switching user.
  * Errors: -EPERM "drop CAP_X from the bounding set: Operation not permitted (needs CAP_SETPCAP)".
  */
 int berth_caps_drop_bounding(const struct berth_caps *caps, struct berth_error **err);
 
 /*
- * In the container's init, after berth_process_set_user() (which keeps the permitted set across
- * the uid change): drops what is still left of the bounding set (normally nothing, see above),
- * sets effective/permitted/inheritable with capset(2), then clears the ambient set and raises
- * each ambient capability. Sets that were absent in the config are empty, as in runc.
- * Errors: -EINVAL when an ambient capability is not in both the permitted and the inheritable
- * set (named in the message, checked before any change); -EPERM from capset when a set asks for
- * more than the process has.
+ * In the container's init, after berth_caps_drop_bounding() and berth_process_set_user() (which
+ * keeps the permitted set across the uid change): sets effective/permitted/inheritable with
+ * capset(2), then clears the ambient set and raises each ambient capability that the kernel
+ * allows (one not in both permitted and inheritable is left out, said in the --debug trace).
+ * Sets that were absent in the config are empty, as in runc.
+ * Errors: -EPERM from capset when a set asks for more than the process has.
  */
 int berth_caps_apply(const struct berth_caps *caps, struct berth_error **err);

@@ -9,8 +9,8 @@
  *
  * Paths: an absolute linux.cgroupsPath is taken from the root of each hierarchy; a relative one,
  * and the default ("<id>" when the config has none), from berth's own "/berth" parent. berth only
- * ever creates, writes and removes the cgroups it made: never the host's, never a parent it did
- * not create.
+ * ever creates, writes and removes the cgroups it made, never the host's. Parents stay when their
+ * container goes, as with runc and crun (the v1 cpuset parent costs ~2 ms to make).
  */
 
 #include <stdbool.h>
