@@ -121,7 +121,7 @@ static int find_hierarchies(struct berth_cgroup *cg, struct berth_error **err)
 
 /* cgroupsPath -> the path in every hierarchy. Absolute: from the root; relative or absent:
  * under berth's own parent. ".." and systemd's "slice:prefix:name" form are refused. */
-static int resolve_path(const char *path, const char *id, char **ret, struct berth_error **err)
+int berth_cgroup_resolve_path(const char *path, const char *id, char **ret, struct berth_error **err)
 {
         _autofree_ char *copy = NULL;
         char *save = NULL;
@@ -161,7 +161,7 @@ static int cgroup_new(const char *path, const char *id, struct berth_cgroup **re
         int r;
 
         cg->ops = berth_cgroup_mode() == BERTH_CGROUP_V2 ? &berth_cgroup_v2_ops : &berth_cgroup_v1_ops;
-        r = resolve_path(path, id, &cg->path, err);
+        r = berth_cgroup_resolve_path(path, id, &cg->path, err);
         if (r >= 0)
                 r = find_hierarchies(cg, err);
         if (r < 0) {

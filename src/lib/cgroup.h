@@ -26,6 +26,10 @@ enum berth_cgroup_mode berth_cgroup_mode(void);
 
 struct berth_cgroup;
 
+/* The path a container's cgroup gets in every hierarchy ("/berth/web"), or an error naming
+ * linux.cgroupsPath for "..", "." or a systemd slice path. Creates nothing. */
+int berth_cgroup_resolve_path(const char *path, const char *id, char **ret, struct berth_error **err);
+
 /* Creates the cgroup for `path` (the config's cgroupsPath, or NULL for "/berth/<id>") in every
  * hierarchy, with the directories up to it that did not exist (remembered, so destroy removes
  * only those). -EEXIST when the leaf exists already (another container uses it). */

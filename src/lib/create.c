@@ -103,6 +103,8 @@ static int describe(struct prep *p, const struct berth_create_opts *o, struct be
                 return -EINVAL;
         r = berth_resources_parse(p->spec->lx.resources_json, "config.json", "linux.resources",
                                   &p->resources, err);
+        if (r >= 0)
+                r = berth_cgroup_resolve_path(p->spec->lx.cgroups_path, c->id, &c->cgroup_path, err);
         if (r < 0)
                 return r;
         c->created = berth_rfc3339_now();
@@ -208,16 +210,19 @@ static const char *clone_flags_str(uint64_t flags, char *buf, size_t size)
         return buf;
 }
 
-/* The container's cgroup, with its limits in place before the init exists. */
+/* The container's cgroup, with its limits in place before the init exists. Its path is recorded
+ * first (state.json with no pid yet), so a create killed from here on leaves a state that
+ * delete --force fully cleans. */
 static int make_cgroup(struct prep *p, struct berth_error **err)
 {
         int r;
 
-        r = berth_cgroup_create(p->spec->lx.cgroups_path, p->c->id, &p->cg, err);
-        if (r < 0)
-                return r;
-        p->c->cgroup_path = xstrdup(berth_cgroup_path(p->cg));
-        return berth_cgroup_apply(p->cg, p->resources, err);
+        r = berth_state_save(p->c, err);
+        if (r >= 0)
+                r = berth_cgroup_create(p->spec->lx.cgroups_path, p->c->id, &p->cg, err);
+        if (r >= 0)
+                r = berth_cgroup_apply(p->cg, p->resources, err);
+        return r;
 }
 
 /* The pid of a pidfd, in our pid namespace (from /proc/self/fdinfo). */
