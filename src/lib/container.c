@@ -472,12 +472,16 @@ int berth_container_update(struct berth_container *c, const struct berth_resourc
                            struct berth_error **err)
 {
         _autocgroup_ struct berth_cgroup *cg = NULL;
+        struct berth_resources update = *r;
         int rc;
 
         if (c->status == BERTH_STATUS_STOPPED)
                 return berth_error_setx(err, EINVAL, "container \"%s\" is stopped: nothing to update", c->id);
+        /* as runc: an update never rewrites the device rules (rewriting starts with deny-all,
+         * which would take away what the config allowed) */
+        update.skip_devices = true;
         rc = berth_container_cgroup(c, &cg, err);
         if (rc >= 0)
-                rc = berth_cgroup_apply(cg, r, err);
+                rc = berth_cgroup_apply(cg, &update, err);
         return rc;
 }

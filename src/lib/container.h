@@ -98,7 +98,8 @@ int berth_container_pids(struct berth_container *c, pid_t **ret, size_t *ret_n,
                          struct berth_error **err);
 
 struct berth_resources;
-/* Applies new limits to a running (or created, or paused) container. */
+/* Applies new limits to a running (or created, or paused) container. Device rules are not
+ * updated (as runc). */
 int berth_container_update(struct berth_container *c, const struct berth_resources *r,
                            struct berth_error **err);
 

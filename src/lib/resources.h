@@ -82,6 +82,10 @@ struct berth_resources {
         size_t n_rdma;
         struct berth_kv *unified; /* cgroup v2 file name -> value */
         size_t n_unified;
+        /* Not from JSON: leave the cgroup's device rules as they are (runc's SkipDevices, which
+         * `runc update` sets). Otherwise apply rewrites them whole: deny all, then `devices`,
+         * then berth_default_device_rules. */
+        bool skip_devices;
 };
 
 /* Parses a linux.resources object. `origin` prefixes field paths in errors ("config.json:
