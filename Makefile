@@ -26,9 +26,10 @@ all: build
 help:
 	@echo "make run          build, then run a busybox container that shows its isolation"
 	@echo "make check        build, then unit tests (meson) + integration tests (pytest)"
+	@echo "                  + cgroup v2 tests in a QEMU guest (make check-vm)"
 	@echo "make check-asan   the same suites against an ASan/UBSan build in $(ASAN)/"
 	@echo "make bench        bench/startup: berth-oci vs crun vs runc"
-	@echo "make fuzz         $(FUZZTIME) s of the config.json fuzzer (clang, $(FUZZ)/)"
+	@echo "make fuzz         $(FUZZTIME) s each of the config.json and resources fuzzers (clang, $(FUZZ)/)"
 	@echo "make deps         apt-get install what is missing (needs root)"
 
 # Install only what is missing, so that `make` on a ready machine stays offline and fast.
@@ -69,6 +70,7 @@ check: build
 	@rc=0; \
 	meson test -C $(BUILD) --print-errorlogs || rc=1; \
 	$(PYTEST) tests/integration -ra $(PYTEST_ARGS) || rc=1; \
+	$(MAKE) --no-print-directory check-vm || rc=1; \
 	exit $$rc
 
 check-unit: build
@@ -103,6 +105,18 @@ fuzz: deps-fuzz $(FUZZ)/build.ninja
 	mkdir -p $(FUZZ)/corpus-spec
 	$(FUZZ)/tests/fuzz/fuzz-spec -max_total_time=$(FUZZTIME) -print_final_stats=1 \
 	    $(FUZZ)/corpus-spec tests/fuzz/corpus-spec
+	mkdir -p $(FUZZ)/corpus-resources
+	$(FUZZ)/tests/fuzz/fuzz-resources -max_total_time=$(FUZZTIME) -print_final_stats=1 \
+	    $(FUZZ)/corpus-resources tests/fuzz/corpus-resources
+
+# cgroup v2 checks of berth-oci in a throw-away QEMU guest (TCG) with a pure cgroup2 hierarchy:
+# the host's own cgroups are never touched. Logs in $(BUILD)/vm/. See tests/vm/README.md.
+.PHONY: check-vm
+check-vm: build
+	@command -v qemu-system-x86_64 >/dev/null || { \
+	    [ "$$(id -u)" = 0 ] || { echo "make: run as root to install qemu-system-x86" >&2; exit 1; }; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends qemu-system-x86; }
+	tests/vm/run.sh -b $(BUILD)/berth-oci -o $(BUILD)/vm
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

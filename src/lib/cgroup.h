@@ -31,8 +31,8 @@ struct berth_cgroup;
 int berth_cgroup_resolve_path(const char *path, const char *id, char **ret, struct berth_error **err);
 
 /* Creates the cgroup for `path` (the config's cgroupsPath, or NULL for "/berth/<id>") in every
- * hierarchy, with the directories up to it that did not exist (remembered, so destroy removes
- * only those). -EEXIST when the leaf exists already (another container uses it). */
+ * hierarchy, with the directories up to it that did not exist (they stay when the container
+ * goes). An existing leaf that still has processes is refused (another container uses it). */
 int berth_cgroup_create(const char *path, const char *id, struct berth_cgroup **ret,
                         struct berth_error **err);
 
@@ -51,7 +51,8 @@ int berth_cgroup_apply(struct berth_cgroup *cg, const struct berth_resources *r,
 /* Moves pid into the cgroup (every hierarchy). */
 int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_error **err);
 
-/* cgroup v2: an O_PATH fd of the leaf for clone3(CLONE_INTO_CGROUP); -1 on v1/hybrid. */
+/* cgroup v2: an O_RDONLY|O_DIRECTORY fd of the leaf for clone3(CLONE_INTO_CGROUP) (a real open
+ * file, as attaching the device filter needs); -1 on v1/hybrid. */
 int berth_cgroup_clone_fd(const struct berth_cgroup *cg);
 
 /* Sends sig to every process in the cgroup (cgroup.kill for SIGKILL on v2 when available). */

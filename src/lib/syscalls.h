@@ -122,6 +122,13 @@ static inline int sys_close_range(unsigned first, unsigned last, unsigned flags)
         return (int) syscall(__NR_close_range, first, last, flags);
 }
 
+/* bpf(2), Linux 3.18: the cgroup v2 device filter */
+#include <linux/bpf.h>
+static inline int sys_bpf(int cmd, union bpf_attr *attr, unsigned size)
+{
+        return (int) syscall(__NR_bpf, cmd, attr, size);
+}
+
 /* keyctl(KEYCTL_JOIN_SESSION_KEYRING) without libkeyutils */
 #ifndef KEYCTL_JOIN_SESSION_KEYRING
 #define KEYCTL_JOIN_SESSION_KEYRING 1
