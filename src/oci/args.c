@@ -99,7 +99,10 @@ int oci_args_parse(const struct oci_flag *flags, size_t n_flags, int argc, char 
                 }
                 if (only_pos || arg[0] != '-' || arg[1] == '\0') {
                         if (stop_at_positional) {
+                                /* the rest, flags or not, belongs to the positionals */
                                 a.next = i;
+                                for (; i < argc; i++)
+                                        a.pos[a.n_pos++] = argv[i];
                                 break;
                         }
                         a.pos[a.n_pos++] = argv[i];

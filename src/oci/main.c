@@ -34,9 +34,14 @@ static const struct oci_flag global_flags[] = {
     [G_VERSION] = {"version", 'v', false, "print the version"},
 };
 
+/* The cgroup commands (cmd-pause.c, cmd-resume.c, cmd-ps.c, cmd-update.c, cmd-events.c). */
+extern const struct oci_command oci_cmd_pause, oci_cmd_resume, oci_cmd_ps, oci_cmd_update,
+    oci_cmd_events;
+
 static const struct oci_command *const commands[] = {
-    &oci_cmd_create, &oci_cmd_delete, &oci_cmd_kill,  &oci_cmd_list,     &oci_cmd_run,
-    &oci_cmd_spec,   &oci_cmd_start,  &oci_cmd_state, &oci_cmd_features,
+    &oci_cmd_create, &oci_cmd_delete, &oci_cmd_events, &oci_cmd_kill,     &oci_cmd_list,
+    &oci_cmd_pause,  &oci_cmd_ps,     &oci_cmd_resume, &oci_cmd_run,      &oci_cmd_spec,
+    &oci_cmd_start,  &oci_cmd_state,  &oci_cmd_update, &oci_cmd_features,
 };
 
 /* runc's commands that berth-oci does not implement yet: refused with a clear error. */
@@ -44,14 +49,8 @@ static const struct {
         const char *name, *summary;
 } unimplemented[] = {
     {"checkpoint", "checkpoint a running container"},
-    {"events",
-     "display container events such as OOM notifications, cpu, memory, and IO usage statistics"},
     {"exec", "execute new process inside the container"},
-    {"pause", "pause suspends all processes inside the container"},
-    {"ps", "ps displays the processes running inside a container"},
     {"restore", "restore a container from a previous checkpoint"},
-    {"resume", "resumes all processes that have been previously paused"},
-    {"update", "update container resource constraints"},
 };
 
 /* The lines after the version number, shared by --version and --help. */
@@ -152,7 +151,7 @@ static int run_command(const struct oci_command *cmd, const struct oci_global *g
         struct oci_args a;
         int r;
 
-        r = oci_args_parse(cmd->flags, cmd->n_flags, argc, argv, false, &a, err);
+        r = oci_args_parse(cmd->flags, cmd->n_flags, argc, argv, cmd->flags_end_at_arg, &a, err);
         if (r < 0)
                 return berth_error_prefix(err, "%s", cmd->name);
         if (a.help) {

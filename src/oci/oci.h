@@ -29,7 +29,7 @@ struct oci_flag {
         const char *usage; /* one line for --help */
 };
 
-#define OCI_FLAGS_MAX 16
+#define OCI_FLAGS_MAX 24
 
 struct oci_args {
         /* Per flag of the table: the value given ("true"/"false" for booleans), NULL if absent. */
@@ -41,7 +41,7 @@ struct oci_args {
 };
 
 /*
- * Parses argv[0..argc) against flags. With stop_at_positional (the global flags), parsing ends at
+ * Parses argv[0..argc) against flags. With stop_at_positional (the global flags, `ps`), flags end at
  * the first positional argument; otherwise flags and positionals may be mixed, as urfave/cli
  * reorders them, and "--" ends the flags. "-" alone is a positional.
  * Errors (-EINVAL): "unknown flag --foo", "flag --bundle needs a value",
@@ -74,6 +74,7 @@ struct oci_command {
         size_t n_flags;
         int min_args, max_args;
         bool needs_cgroups; /* refuses --systemd-cgroup */
+        bool flags_end_at_arg; /* flags end at the first positional (ps ID -ef), as runc's ps */
         /* Returns the exit code (>= 0), or -errno with err set (exit 1, error printed once). */
         int (*run)(const struct oci_global *g, const struct oci_args *a, struct berth_error **err);
 };
