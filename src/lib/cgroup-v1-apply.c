@@ -128,12 +128,8 @@ static int apply_devices(struct berth_cgroup *cg, const struct berth_resources *
         size_t i = res->n_devices > 0 && is_deny_all(&res->devices[0]) ? 1 : 0;
         int r;
 
-        if (res->skip_devices) {
-                if (res->n_devices > 0)
-                        berth_warn("linux.resources.devices: device rules cannot be updated, "
-                                   "ignoring");
-                return 0;
-        }
+        if (res->skip_devices)
+                return 0; /* an update: berth_container_update() warns */
         if (!h) {
                 if (res->n_devices > 0)
                         controller(cg, "devices", "devices");

@@ -145,10 +145,10 @@ static int v1_freeze(struct berth_cgroup *cg, bool frozen, struct berth_error **
 }
 
 /* SIGKILL goes to a frozen cgroup, so nothing forks away between the read of cgroup.procs and
- * the kill; the tasks die once thawed. */
+ * the kill; the tasks die once thawed, so a cgroup that was paused before is thawed too. */
 static int v1_kill(struct berth_cgroup *cg, int sig, struct berth_error **err)
 {
-        bool freeze = sig == SIGKILL && berth_cg_hier(cg, "freezer") && !v1_is_frozen(cg);
+        bool freeze = sig == SIGKILL && berth_cg_hier(cg, "freezer");
         _autofree_ pid_t *pids = NULL;
         size_t n = 0;
         int r;

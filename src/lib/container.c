@@ -480,6 +480,8 @@ int berth_container_update(struct berth_container *c, const struct berth_resourc
         /* as runc: an update never rewrites the device rules (rewriting starts with deny-all,
          * which would take away what the config allowed) */
         update.skip_devices = true;
+        if (r->n_devices > 0)
+                berth_warn("devices: device rules cannot be updated, ignoring");
         rc = berth_container_cgroup(c, &cg, err);
         if (rc >= 0)
                 rc = berth_cgroup_apply(cg, &update, err);

@@ -294,13 +294,11 @@ if create frz && start frz; then
                 oci update --memory 83886080 frz >> /tmp/frz.log 2>&1
                 expect "update --memory: memory.max" "$(val $d/memory.max)" 83886080
                 expect "update without devices keeps the device filter" "$(lastmem)" "open /dev/mem: ok"
+                # as runc: update never rewrites device rules; it warns that it ignores them
                 echo '{"devices": [{"allow": false, "access": "rwm"}]}' > /tmp/upd.json
-                oci update -r /tmp/upd.json frz >> /tmp/frz.log 2>&1
-                expect "update with devices replaces the filter" "$(lastmem)" "open /dev/mem: EPERM"
-                echo '{"devices": [{"allow": false, "access": "rwm"},
-                        {"allow": true, "type": "c", "major": 1, "minor": 1, "access": "r"}]}' > /tmp/upd.json
-                oci update -r /tmp/upd.json frz >> /tmp/frz.log 2>&1
-                expect "... and detaches the old one" "$(lastmem)" "open /dev/mem: ok"
+                oci update -r /tmp/upd.json frz > /tmp/upd.err 2>&1
+                expect "update with devices keeps the device filter" "$(lastmem)" "open /dev/mem: ok"
+                if grep -q "device rules cannot be updated, ignoring" /tmp/upd.err; then ok "update with devices warns it ignores them"; else bad "update with devices warns it ignores them" "$(cat /tmp/upd.err)"; fi
         else
                 skip "update" "not implemented in berth-oci yet"
         fi
