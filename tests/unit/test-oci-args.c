@@ -73,7 +73,10 @@ static void stop_and_terminator(void **state)
 
         assert_int_equal(parse(global, true, &a, NULL), 0);
         assert_int_equal(a.next, 2);
-        assert_int_equal(a.n_pos, 0);
+        /* flags end at the first positional: the rest is positional, flags or not (ps ID -ef) */
+        assert_int_equal(a.n_pos, 3);
+        assert_string_equal(a.pos[0], "create");
+        assert_string_equal(a.pos[1], "--bundle");
         oci_args_clear(&a);
         assert_int_equal(parse(dashes, false, &a, NULL), 0);
         assert_int_equal(a.n_pos, 2);
