@@ -90,7 +90,8 @@ static int spawn_ps(char **argv, int out_fd, pid_t *ret_pid, struct berth_error 
  * CombinedOutput. A failing ps is an error that carries its output. */
 static int run_ps(char **args, int n, char **ret, struct berth_error **err)
 {
-        _autofree_ char **argv = xcalloc((size_t) n + 2, sizeof(char *));
+        /* "ps", the options (or "-ef"), NULL */
+        _autofree_ char **argv = xcalloc((size_t) n + 3, sizeof(char *));
         _autofree_ char *out = NULL;
         _autoclose_ int rd = -EBADF, wr = -EBADF;
         int p[2], status, r;
