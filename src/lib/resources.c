@@ -243,44 +243,6 @@ static int parse_memory(const json_t *root, const struct spec_path *up,
 
 /* ---- cpu ----------------------------------------------------------------------------------- */
 
-#define CPU_LIST_MAX (1UL << 22) /* kernel: NR_CPUS is at most 8192; be generous */
-
-/* "0-3,7": comma-separated numbers and ranges; "" means "leave unset". */
-static bool is_cpu_list(const char *s)
-{
-        while (*s) {
-                char *end;
-                unsigned long lo, hi;
-
-                if (*s < '0' || *s > '9')
-                        return false;
-                lo = hi = strtoul(s, &end, 10);
-                if (*end == '-') {
-                        if (end[1] < '0' || end[1] > '9')
-                                return false;
-                        hi = strtoul(end + 1, &end, 10);
-                }
-                if (lo > hi || hi >= CPU_LIST_MAX || (*end && *end != ','))
-                        return false;
-                s = *end ? end + 1 : end;
-                if (*end && !*s)
-                        return false;
-        }
-        return true;
-}
-
-static int get_cpu_list(const json_t *o, const char *key, const struct spec_path *up, char **ret,
-                        const char *what, struct berth_error **err)
-{
-        int r = spec_get_string(o, key, up, OPT, ret, err);
-
-        if (r > 0 && !is_cpu_list(*ret))
-                return spec_error(err, FIELD(up, key),
-                                  "invalid %s list %s (expected e.g. \"0-3,7\")", what,
-                                  QUOTE(*ret));
-        return r;
-}
-
 /* The kernel's CFS bandwidth bounds (kernel/sched/core.c: 1 ms .. 1 s periods, quota >= 1 ms). */
 #define CFS_PERIOD_MIN 1000
 #define CFS_PERIOD_MAX 1000000
@@ -321,8 +283,8 @@ static int parse_cpu(const json_t *root, const struct spec_path *up, struct bert
                     &c->realtime_period, err) < 0 ||
             get_i64(o, "idle", p, 0, 1, &c->has_idle, &c->idle, err) < 0)
                 return -EINVAL;
-        if (get_cpu_list(o, "cpus", p, &c->cpus, "CPU", err) < 0 ||
-            get_cpu_list(o, "mems", p, &c->mems, "memory node", err) < 0)
+        if (spec_get_cpu_list(o, "cpus", p, &c->cpus, "CPU", err) < 0 ||
+            spec_get_cpu_list(o, "mems", p, &c->mems, "memory node", err) < 0)
                 return -EINVAL;
         return check_quota(res, p, err);
 }

@@ -120,3 +120,8 @@ int spec_lookup(const struct spec_name *table, const char *name, long *ret);
 /* spec-linux.c */
 int spec_parse_linux(const json_t *root, struct berth_linux *lx, struct berth_error **err);
 void spec_linux_clear(struct berth_linux *lx);
+
+/* A CPU (or memory node) list such as "0-3,7": sets *ret and returns 1 if present and well
+ * formed, 0 if absent; an error "invalid <what> list ..." names the field. */
+int spec_get_cpu_list(const json_t *o, const char *key, const struct spec_path *up, char **ret,
+                      const char *what, struct berth_error **err);

@@ -641,3 +641,41 @@ int spec_get_id_maps(const json_t *obj, const char *key, const struct spec_path 
         return spec_get_list(obj, key, up, OPT, sizeof(struct berth_id_map), parse_id_map,
                              clear_nothing, ret, ret_n, err);
 }
+
+#define CPU_LIST_MAX (1UL << 22) /* kernel: NR_CPUS is at most 8192; be generous */
+
+/* "0-3,7": comma-separated numbers and ranges; "" means "leave unset". */
+static bool is_cpu_list(const char *s)
+{
+        while (*s) {
+                char *end;
+                unsigned long lo, hi;
+
+                if (*s < '0' || *s > '9')
+                        return false;
+                lo = hi = strtoul(s, &end, 10);
+                if (*end == '-') {
+                        if (end[1] < '0' || end[1] > '9')
+                                return false;
+                        hi = strtoul(end + 1, &end, 10);
+                }
+                if (lo > hi || hi >= CPU_LIST_MAX || (*end && *end != ','))
+                        return false;
+                s = *end ? end + 1 : end;
+                if (*end && !*s)
+                        return false;
+        }
+        return true;
+}
+
+int spec_get_cpu_list(const json_t *o, const char *key, const struct spec_path *up, char **ret,
+                        const char *what, struct berth_error **err)
+{
+        int r = spec_get_string(o, key, up, OPT, ret, err);
+
+        if (r > 0 && !is_cpu_list(*ret))
+                return spec_error(err, FIELD(up, key),
+                                  "invalid %s list %s (expected e.g. \"0-3,7\")", what,
+                                  QUOTE(*ret));
+        return r;
+}

@@ -325,41 +325,6 @@ static int parse_scheduler(const json_t *o, const struct spec_path *up,
         return 0;
 }
 
-/* "0-3,7": comma-separated CPU numbers and ranges (empty means "the default"). */
-static bool is_cpu_list(const char *s)
-{
-        while (*s) {
-                char *end;
-                unsigned long lo, hi;
-
-                if (*s < '0' || *s > '9')
-                        return false;
-                lo = hi = strtoul(s, &end, 10);
-                if (*end == '-') {
-                        if (end[1] < '0' || end[1] > '9')
-                                return false;
-                        hi = strtoul(end + 1, &end, 10);
-                }
-                if (lo > hi || hi >= 1u << 22 || (*end && *end != ','))
-                        return false;
-                s = *end ? end + 1 : end;
-                if (*end && !*s)
-                        return false;
-        }
-        return true;
-}
-
-static int get_cpu_list(const json_t *o, const char *key, const struct spec_path *up, char **ret,
-                        struct berth_error **err)
-{
-        int r = spec_get_string(o, key, up, OPT, ret, err);
-
-        if (r > 0 && !is_cpu_list(*ret))
-                return spec_error(err, FIELD(up, key),
-                                  "invalid CPU list %s (expected e.g. \"0-3,7\")", QUOTE(*ret));
-        return r;
-}
-
 static int parse_cpu_affinity(const json_t *o, const struct spec_path *up,
                               struct berth_process *proc, struct berth_error **err)
 {
@@ -370,8 +335,8 @@ static int parse_cpu_affinity(const json_t *o, const struct spec_path *up,
         r = spec_get_object(o, "execCPUAffinity", up, OPT, &a, err);
         if (r <= 0)
                 return r;
-        if (get_cpu_list(a, "initial", p, &proc->exec_cpu_affinity_initial, err) < 0 ||
-            get_cpu_list(a, "final", p, &proc->exec_cpu_affinity_final, err) < 0)
+        if (spec_get_cpu_list(a, "initial", p, &proc->exec_cpu_affinity_initial, "CPU", err) < 0 ||
+            spec_get_cpu_list(a, "final", p, &proc->exec_cpu_affinity_final, "CPU", err) < 0)
                 return -EINVAL;
         return 0;
 }
