@@ -420,18 +420,10 @@ static int apply_rdma(const struct ctx *x, const struct berth_resources *res,
         if (res->n_rdma == 0 || !controller(x, "rdma", "rdma"))
                 return 0;
         for (size_t i = 0; r >= 0 && i < res->n_rdma; i++) {
-                const struct berth_rdma_limit *l = &res->rdma[i];
-                char handles[32] = "", objects[32] = "";
-                _autofree_ char *line = NULL;
+                _autofree_ char *line = berth_rdma_limit_line(&res->rdma[i]);
 
-                if (!l->has_hca_handles && !l->has_hca_objects)
-                        continue;
-                if (l->has_hca_handles)
-                        snprintf(handles, sizeof(handles), " hca_handle=%" PRIu32, l->hca_handles);
-                if (l->has_hca_objects)
-                        snprintf(objects, sizeof(objects), " hca_object=%" PRIu32, l->hca_objects);
-                line = xasprintf("%s%s%s", l->device, handles, objects);
-                r = write_str(x, "rdma.max", line, err);
+                if (line)
+                        r = write_str(x, "rdma.max", line, err);
         }
         return r;
 }

@@ -637,3 +637,16 @@ void berth_resources_free(struct berth_resources *r)
         spec_kv_free(r->unified, r->n_unified);
         free(r);
 }
+
+char *berth_rdma_limit_line(const struct berth_rdma_limit *l)
+{
+        char handles[32] = "", objects[32] = "";
+
+        if (!l->has_hca_handles && !l->has_hca_objects)
+                return NULL;
+        if (l->has_hca_handles)
+                snprintf(handles, sizeof(handles), " hca_handle=%" PRIu32, l->hca_handles);
+        if (l->has_hca_objects)
+                snprintf(objects, sizeof(objects), " hca_object=%" PRIu32, l->hca_objects);
+        return xasprintf("%s%s%s", l->device, handles, objects);
+}

@@ -107,6 +107,10 @@ static inline void berth_resources_freep(struct berth_resources **r)
 extern const struct berth_device_rule berth_default_device_rules[];
 extern const size_t berth_n_default_device_rules;
 
+/* The rdma.max line of a limit ("mlx5_0 hca_handle=2 hca_object=3"), the same on v1 and v2;
+ * NULL when it sets nothing. malloc'ed. */
+char *berth_rdma_limit_line(const struct berth_rdma_limit *l);
+
 /* Value conversions between cgroup v1 and v2, as crun documents them. */
 uint64_t berth_cpu_shares_to_weight(uint64_t shares);   /* 2..262144 -> 1..10000 */
 uint64_t berth_blkio_weight_to_io_weight(uint64_t weight); /* 10..1000 -> 1..10000 */
