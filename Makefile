@@ -101,7 +101,7 @@ $(FUZZ)/build.ninja:
 
 # The first corpus dir is where libFuzzer writes new inputs: keep it out of the tree.
 fuzz: deps-fuzz $(FUZZ)/build.ninja
-	ninja -C $(FUZZ) tests/fuzz/fuzz-spec
+	ninja -C $(FUZZ) tests/fuzz/fuzz-spec tests/fuzz/fuzz-resources
 	mkdir -p $(FUZZ)/corpus-spec
 	$(FUZZ)/tests/fuzz/fuzz-spec -max_total_time=$(FUZZTIME) -print_final_stats=1 \
 	    $(FUZZ)/corpus-spec tests/fuzz/corpus-spec
