@@ -145,7 +145,8 @@ static int v1_freeze(struct berth_cgroup *cg, bool frozen, struct berth_error **
 }
 
 /* SIGKILL goes to a frozen cgroup, so nothing forks away between the read of cgroup.procs and
- * the kill; the tasks die once thawed, so a cgroup that was paused before is thawed too. */
+ * the kill; the tasks die once thawed, so a cgroup that was paused before is thawed too. An empty
+ * cgroup (delete after the container exited) is left alone: freezing costs ~1.5 ms each way. */
 static int v1_kill(struct berth_cgroup *cg, int sig, struct berth_error **err)
 {
         bool freeze = sig == SIGKILL && berth_cg_hier(cg, "freezer");
@@ -153,9 +154,16 @@ static int v1_kill(struct berth_cgroup *cg, int sig, struct berth_error **err)
         size_t n = 0;
         int r;
 
-        if (freeze && v1_freeze(cg, true, NULL) < 0)
-                freeze = false;
         r = berth_cgroup_pids(cg, &pids, &n, err);
+        if (r < 0 || n == 0)
+                return r;
+        if (freeze && v1_freeze(cg, true, NULL) == 0) {
+                free(pids);
+                pids = NULL;
+                r = berth_cgroup_pids(cg, &pids, &n, err); /* what is left, now frozen */
+        } else {
+                freeze = false;
+        }
         for (size_t i = 0; r >= 0 && i < n; i++)
                 kill(pids[i], sig);
         if (freeze)
