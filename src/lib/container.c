@@ -11,6 +11,7 @@
 
 #include "cgroup.h"
 #include "hooks.h"
+#include "oom.h"
 #include "init.h"
 #include "log.h"
 #include "state.h"
@@ -73,6 +74,8 @@ static json_t *state_object(const struct berth_container *c, const char *status,
         for (size_t i = 0; i < c->n_annotations; i++)
                 json_object_set_new(a, c->annotations[i].key, json_string(c->annotations[i].value));
         json_object_set_new(o, "annotations", a);
+        if (c->oom_killed) /* berth's own field: clients ignore what they do not know */
+                json_object_set_new(o, "oomKilled", json_true());
         return o;
 }
 
@@ -97,13 +100,17 @@ char *berth_container_state_json(const struct berth_container *c)
 
 /* ---- load ----------------------------------------------------------------------------------- */
 
-static void refresh_paused(struct berth_container *c)
+void berth_container_observe(struct berth_container *c)
 {
         _autocgroup_ struct berth_cgroup *cg = NULL;
+        uint64_t kills = 0;
 
-        if (c->cgroup_path && berth_cgroup_open(c->cgroup_path, c->id, &cg, NULL) == 0 &&
+        if (!c->cgroup_path || berth_cgroup_open(c->cgroup_path, c->id, &cg, NULL) < 0)
+                return;
+        if ((c->status == BERTH_STATUS_RUNNING || c->status == BERTH_STATUS_CREATED) &&
             berth_cgroup_is_frozen(cg))
                 c->status = BERTH_STATUS_PAUSED;
+        c->oom_killed = berth_oom_kills(cg, &kills, NULL) == 0 && kills > 0;
 }
 
 int berth_container_load(const char *root, const char *id, struct berth_container **ret,
@@ -132,8 +139,6 @@ int berth_container_load(const char *root, const char *id, struct berth_containe
                 return r;
         }
         berth_state_refresh(c);
-        if (c->status == BERTH_STATUS_RUNNING || c->status == BERTH_STATUS_CREATED)
-                refresh_paused(c);
         *ret = c;
         return 0;
 }
@@ -159,6 +164,7 @@ int berth_container_list(const char *root, struct berth_container ***ret, size_t
                         if (berth_container_load(root, names[i]->d_name, &c, &e) < 0) {
                                 berth_warn("%s, skipping", e->msg);
                         } else {
+                                berth_container_observe(c);
                                 v = xreallocarray(v, n + 1, sizeof(*v));
                                 v[n++] = c;
                         }
@@ -371,9 +377,11 @@ int berth_container_delete(struct berth_container *c, bool force, struct berth_e
                 return r;
         berth_state_refresh(c);
         if (c->status != BERTH_STATUS_STOPPED) {
-                if (!force)
+                if (!force) {
+                        berth_container_observe(c); /* say "paused" rather than "running" */
                         return berth_error_setx(err, EBUSY, "container \"%s\" is %s: stop it first or use --force",
                                                 c->id, berth_status_name(c->status));
+                }
                 if (berth_container_kill(c, SIGKILL, true, NULL) == 0 && wait_exited(c, 10000) < 0)
                         return berth_error_setx(err, ETIMEDOUT,
                                                 "container \"%s\": init (pid %d) did not exit 10 s after SIGKILL",
@@ -414,8 +422,7 @@ static int set_frozen(struct berth_container *c, bool frozen, struct berth_error
         if (r < 0)
                 return r;
         berth_state_refresh(c);
-        if (c->status != BERTH_STATUS_STOPPED)
-                refresh_paused(c);
+        berth_container_observe(c);
         if (frozen && c->status != BERTH_STATUS_RUNNING && c->status != BERTH_STATUS_CREATED)
                 return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not running: cannot pause it",
                                         c->id, berth_status_name(c->status));

@@ -50,6 +50,7 @@ struct berth_container {
         pid_t pid;          /* init pid, 0 when never started */
         unsigned long long pid_start; /* starttime of pid (field 22 of /proc/PID/stat) */
         enum berth_status status;     /* as of load / refresh */
+        bool oom_killed;    /* the kernel OOM-killed a process in its cgroup (berth_container_observe) */
         struct berth_kv *annotations;
         size_t n_annotations;
         struct berth_hook_list poststart, poststop;
@@ -71,6 +72,11 @@ int berth_container_create(const struct berth_create_opts *o, struct berth_conta
 /* Loads <root>/<id> and refreshes its status from the kernel. -ENOENT: container "x" does not exist. */
 int berth_container_load(const char *root, const char *id, struct berth_container **ret,
                          struct berth_error **err);
+
+/* Reads what only the container's cgroup knows: paused (frozen) and whether the kernel has
+ * OOM-killed a process in it (kept until delete removes the cgroup). `state` and `list` call it;
+ * load does not, so start and kill stay cheap. */
+void berth_container_observe(struct berth_container *c);
 
 /* Starts a created container: releases the init and runs the poststart hooks (failures are
  * warnings). -EINVAL if the container is not in the created state. */

@@ -13,6 +13,7 @@ static int cmd_state(const struct oci_global *g, const struct oci_args *a, struc
         r = oci_load_container(g, a->pos[0], &c, err);
         if (r < 0)
                 return r;
+        berth_container_observe(c);
         json = berth_container_state_json(c);
         if (!json)
                 return berth_error_setx(err, ENOMEM, "state of container \"%s\": out of memory",

@@ -511,3 +511,23 @@ def test_cgroups_path_dotdot_refused(oci, bundle, cid, path):
     leftover = [d for d in os.listdir(CG) if os.path.exists(f"{CG}/{d}/{cid}")
                 or os.path.exists(f"{CG}/{d}/berth/{cid}")]
     assert not leftover
+
+
+def test_state_keeps_oom_kill_visible(oci, bundle, cid):
+    """After the kernel OOM-kills the init, `state` says so until delete; a
+    container that exits on its own does not claim it."""
+    limit_memory(bundle, 32 << 20)
+    bundle.process["args"] = ["sh", "-c", f"exec {HOG}"]
+    oci.run(bundle, cid, detach=True, check=True)
+    st = oci.wait_status(cid, "stopped")
+    assert st.get("oomKilled") is True, st
+    listed = json.loads(oci.list("--format", "json", check=True).stdout)
+    assert [c["id"] for c in listed] == [cid]
+    oci.delete(cid, check=True)
+
+    other = cid + "-ok"
+    bundle.process["args"] = ["true"]
+    oci.run(bundle, other, detach=True, check=True)
+    st = oci.wait_status(other, "stopped")
+    assert "oomKilled" not in st, st
+    oci.delete(other, check=True)
