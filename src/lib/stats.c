@@ -147,7 +147,7 @@ static uint64_t kv_get(const struct berth_stat_kv *kv, size_t n, const char *key
         return 0;
 }
 
-/* Reads a "key value" file; *ret_n 0 when absent (optional). */
+/* Reads a "key value" file. Returns 1 when read, 0 when absent (optional: *ret_n 0), or -errno. */
 static int read_kvs(struct berth_cgroup *cg, const struct cg_hier *h, const char *file,
                     bool optional, struct berth_stat_kv **ret, size_t *ret_n,
                     struct berth_error **err)
@@ -159,7 +159,8 @@ static int read_kvs(struct berth_cgroup *cg, const struct cg_hier *h, const char
         *ret_n = 0;
         if (r <= 0)
                 return r;
-        return parse_kvs(cg, file, text, ret, ret_n, err);
+        r = parse_kvs(cg, file, text, ret, ret_n, err);
+        return r < 0 ? r : 1;
 }
 
 /* ---- cgroup v1 ------------------------------------------------------------------------------- */

@@ -109,6 +109,87 @@ oci run --bundle /tmp/b-oom oom > /tmp/oom.out 2>&1
 expect "memory: run of an OOM-killed init exits 137" $? 137
 
 # ---------------------------------------------------------------------------------------------
+echo "== events"
+# jnum FILE REGEX: the number a sed -E pattern captures as \1 in the first line of FILE
+jnum() { head -n1 "$1" | sed -nE "s/$2/\1/p"; }
+# waitfor FILE PATTERN TENTHS: up to TENTHS x 0.1 s for FILE to contain the fixed PATTERN
+waitfor() {
+        n=$3
+        until grep -qF -- "$2" "$1" 2>/dev/null; do
+                n=$((n - 1)); [ $n -gt 0 ] || return 1
+                usleep 100000
+        done
+}
+# the container spins, then waits for /tmp/go (touched through /proc/PID/root), then allocates
+# past its limit; its init survives the OOM kill of vmhelper and exits
+mkconfig evt '["sh", "-c", "vmhelper spin 300; while [ ! -e /tmp/go ]; do usleep 100000; done; vmhelper alloc 100; echo rc=$?"]' \
+        '{"memory": {"limit": 33554432, "swap": 33554432}, "pids": {"limit": 20}}'
+if ! implemented events; then
+        skip "events" "not implemented in berth-oci yet"
+elif create evt && start evt; then
+        pid=$(oci state evt | sed -nE 's/.*"pid": *([0-9]+).*/\1/p')
+        usleep 500000
+        oci events --stats evt > /tmp/evt.stats 2> /tmp/evt.err
+        expect "events --stats: exit status" $? 0
+        echo "events --stats: $(cat /tmp/evt.stats /tmp/evt.err)"
+        expect "events --stats: one line" "$(wc -l < /tmp/evt.stats)" 1
+        if head -n1 /tmp/evt.stats | grep -qE '^\{"type":"stats","id":"evt","data":\{"cpu":\{.*"network_interfaces":null\}\}$'; then
+                ok "events --stats: {\"type\":\"stats\",\"id\":\"evt\",\"data\":{...}}"
+        else
+                bad "events --stats: {\"type\":\"stats\",\"id\":\"evt\",\"data\":{...}}" "$(cat /tmp/evt.stats /tmp/evt.err)"
+        fi
+        expect "events --stats: balanced braces" \
+                "$(tr -cd '{' < /tmp/evt.stats | wc -c)" "$(tr -cd '}' < /tmp/evt.stats | wc -c)"
+        memre='.*"memory":\{("cache":[0-9]+,)?"usage":\{"limit":([0-9]+),"usage":([0-9]+).*'
+        expect "events --stats: memory.usage.limit (memory.max)" \
+                "$(head -n1 /tmp/evt.stats | sed -nE "s/$memre/\2/p")" 33554432
+        atleast "events --stats: memory.usage.usage (memory.current) > 0" \
+                "$(head -n1 /tmp/evt.stats | sed -nE "s/$memre/\3/p")" 1
+        atleast "events --stats: pids.current" \
+                "$(jnum /tmp/evt.stats '.*"pids":\{"current":([0-9]+).*')" 1
+        expect "events --stats: pids.limit (pids.max)" \
+                "$(jnum /tmp/evt.stats '.*"pids":\{"current":[0-9]+,"limit":([0-9]+)\}.*')" 20
+        atleast "events --stats: cpu.usage.total (cpu.stat usage_usec) > 0" \
+                "$(jnum /tmp/evt.stats '.*"cpu":\{"usage":\{"total":([0-9]+).*')" 1
+
+        # the stream: stats every second, and the OOM kill as it happens
+        timeout -s KILL 30 berth-oci --root "$ROOT" events --interval 1s evt \
+                > /tmp/evt.events 2> /tmp/evt.err &
+        evpid=$!
+        if waitfor /tmp/evt.events '"type":"stats"' 50; then
+                ok "events: a stats event within 5s"
+        else
+                bad "events: a stats event within 5s" "$(cat /tmp/evt.events /tmp/evt.err)"
+        fi
+        t0=$(date +%s)
+        touch /proc/$pid/root/tmp/go
+        if waitfor /tmp/evt.events '{"type":"oom","id":"evt"}' 100; then
+                ok "events: {\"type\":\"oom\",\"id\":\"evt\"} after $(($(date +%s) - t0))s"
+        else
+                bad "events: an oom event within 10s" "$(tr '\n' '|' < /tmp/evt.events; cat /tmp/evt.err)"
+        fi
+        wait_stopped evt
+        has "events: the allocation was OOM-killed (137)" /tmp/evt.out "rc=137"
+        n=50
+        while kill -0 $evpid 2>/dev/null && [ $n -gt 0 ]; do n=$((n - 1)); usleep 100000; done
+        if kill -0 $evpid 2>/dev/null; then
+                bad "events: exits when the container stops" "still running 5s after"
+                kill $evpid; wait $evpid
+        else
+                wait $evpid
+                expect "events: exits 0 when the container stops" $? 0
+        fi
+        expect "events: one oom event" "$(grep -c '"type":"oom"' /tmp/evt.events)" 1
+        expect "events: every line is a stats or oom event" \
+                "$(grep -cvE '^\{"type":"(stats","id":"evt","data":\{.*\}|oom","id":"evt")\}$' /tmp/evt.events)" 0
+        delete evt
+        gone "events: delete removes the cgroup" $CG/berth/evt
+else
+        bad "events: create and start" "$(cat /tmp/evt.out)"
+        delete evt --force
+fi
+
+# ---------------------------------------------------------------------------------------------
 echo "== pids"
 mkconfig pids '["sh", "-c", "vmhelper bomb 3; echo bomb-done"]' '{"pids": {"limit": 10}}'
 if create pids; then
