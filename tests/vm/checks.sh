@@ -367,6 +367,14 @@ if create frz && start frz; then
         else
                 skip "pause/resume" "not implemented in berth-oci yet"
         fi
+        if implemented ps; then
+                pids=$(oci ps --format json frz 2>&1)
+                initpid=$(oci state frz | sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p')
+                case "$initpid:$pids" in
+                [0-9]*:"["*"$initpid"*"]") ok "ps -f json lists the container's init ($initpid)" ;;
+                *) bad "ps -f json lists the container's init" "$pids (init '$initpid')" ;;
+                esac
+        fi
         if implemented update; then
                 echo '{"memory": {"limit": 100663296}, "pids": {"limit": 50}}' > /tmp/upd.json
                 oci update -r /tmp/upd.json frz >> /tmp/frz.log 2>&1
