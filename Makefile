@@ -10,7 +10,7 @@ FUZZTIME ?= 30
 PYTEST_ARGS ?=
 
 BUILD_DEPS = meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev \
-             libcmocka-dev python3-pytest busybox-static
+             libarchive-dev libssl-dev libcmocka-dev python3-pytest busybox-static
 PEER_DEPS  = crun runc strace hyperfine
 FUZZ_DEPS  = clang libclang-rt-14-dev
 
