@@ -17,7 +17,8 @@
 
 struct berth_blobstore;
 
-/* "sha256:" + 64 lowercase hex digits; anything else is -EINVAL naming the value. */
+/* "sha256:" + 64 lowercase hex digits. A well-formed digest of another algorithm ("sha512:...")
+ * is -ENOTSUP naming it; anything else is -EINVAL naming the value. */
 int berth_digest_validate(const char *digest, struct berth_error **err);
 
 /* Opens (creating) the store under root. */
@@ -25,7 +26,8 @@ int berth_blobstore_open(const char *root, struct berth_blobstore **ret, struct 
 void berth_blobstore_free(struct berth_blobstore *s);
 
 /* Streams fd into the store; if expected is not NULL the content must match it (-EBADMSG:
- * "blob sha256:...: digest mismatch: got sha256:..."), and size, if >= 0, must match too.
+ * "blob sha256:...: digest mismatch: got sha256:..."), and size, if >= 0, must match too
+ * (-EBADMSG as well).
  * The computed digest is returned in ret_digest (malloc'ed) if not NULL. */
 int berth_blobstore_put_fd(struct berth_blobstore *s, int fd, const char *expected, int64_t size,
                            char **ret_digest, struct berth_error **err);
