@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Mounting a container's root: one overlayfs whose lower dirs are the image's unpacked layers
+ * (layers/<chain-id>/diff, shared read-only by every container of the image) and whose upper and
+ * work dirs are the container's private copy-on-write sheet (containers/<id>/upper, work).
+ *
+ * The mount always carries "index=off,redirect_dir=off,metacopy=off" (see overlay.c for why):
+ * the upper dir then only ever holds whole files, 0/0 whiteouts and opaque directories, so it
+ * can be diffed into a layer tar, and the same lower dirs can back many mounts at once.
+ */
+
+#include "error.h"
+
+/* The kernel's limit on lower dirs in one overlayfs (OVL_MAX_STACK). */
+#define BERTH_OVERLAY_MAX_LOWERS 500
+
+/*
+ * Mounts overlayfs on target. lowers is a NULL-terminated list of absolute directory paths, top
+ * layer first (1 to BERTH_OVERLAY_MAX_LOWERS of them); upper and work are absolute, empty-at-first
+ * directories on one filesystem; target is an existing directory. The caller keeps ownership of
+ * every string.
+ *
+ * Uses the new mount API with one "lowerdir+" per layer (Linux 6.8), so the number of layers is
+ * not bounded by the one-page option string of mount(2). On older kernels it falls back to
+ * berth_overlay_mount_classic().
+ *
+ * Returns 0, or -errno with err set to "mount overlay on TARGET: ...", naming the path at fault
+ * where the kernel says which one ("lowerdir /x: No such file or directory"). Codes callers may
+ * test: ENOENT / ENOTDIR (a missing dir), EINVAL (bad arguments, or dirs the kernel refuses),
+ * E2BIG (too many layers, or paths too long for the mount(2) fallback), EPERM.
+ */
+int berth_overlay_mount(const char *const *lowers, const char *upper, const char *work,
+                        const char *target, struct berth_error **err);
+
+/*
+ * The mount(2) fallback used before Linux 6.8, exported so that tests can run it on any kernel.
+ * Same arguments and errors as berth_overlay_mount(). The "lowerdir=a:b:..." option string must fit
+ * in one page: if the absolute paths do not, the paths are made relative to their deepest common
+ * parent directory and the mount is made from there, which changes the process's working
+ * directory for the duration of the call (not safe while other threads use relative paths).
+ * Fails with E2BIG when even the relative string is too long.
+ */
+int berth_overlay_mount_classic(const char *const *lowers, const char *upper, const char *work,
+                                const char *target, struct berth_error **err);
+
+/*
+ * Unmounts the overlay on target (not lazily: EBUSY tells the caller that something still uses
+ * it). Returns 0, or -errno with err set to "umount TARGET: ..." (EINVAL: nothing mounted there).
+ */
+int berth_overlay_umount(const char *target, struct berth_error **err);
