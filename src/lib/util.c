@@ -94,18 +94,14 @@ int write_all(int fd, const void *buf, size_t len)
         return 0;
 }
 
-int berth_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len,
-                       struct berth_error **err)
+int berth_read_fd(int fd, const char *what, size_t max, char **ret_buf, size_t *ret_len,
+                  struct berth_error **err)
 {
-        _autoclose_ int fd = -EBADF;
         _autofree_ char *buf = NULL;
         size_t len = 0, cap = 0;
 
         if (max == 0)
                 max = 64u << 20;
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return berth_error_set(err, errno, "open %s", path);
         for (;;) {
                 ssize_t n;
 
@@ -117,20 +113,30 @@ int berth_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, 
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return berth_error_set(err, errno, "read %s", path);
+                        return berth_error_set(err, errno, "read %s", what);
                 }
                 if (n == 0)
                         break;
                 len += (size_t) n;
                 if (len > max)
                         return berth_error_setx(err, EFBIG, "read %s: larger than %zu bytes",
-                                                path, max);
+                                                what, max);
         }
         buf[len] = '\0';
         *ret_buf = steal_ptr(&buf);
         if (ret_len)
                 *ret_len = len;
         return 0;
+}
+
+int berth_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len,
+                       struct berth_error **err)
+{
+        _autoclose_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return berth_error_set(err, errno, "open %s", path);
+        return berth_read_fd(fd, path, max, ret_buf, ret_len, err);
 }
 
 int berth_write_file(const char *path, const char *value, struct berth_error **err)

@@ -96,6 +96,11 @@ void *xreallocarray(void *p, size_t n, size_t size);
 /* write(2) until all is written or an error; -1 with errno on failure. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* Reads fd to EOF (at most max bytes; 0 means 64 MiB) into a NUL-terminated buffer. `what` names
+ * it in errors: "read WHAT: ...", "read WHAT: larger than N bytes" (-EFBIG). */
+int berth_read_fd(int fd, const char *what, size_t max, char **ret_buf, size_t *ret_len,
+                  struct berth_error **err);
+
 /* Reads a whole file (at most max bytes; 0 means 64 MiB) relative to dirfd into a NUL-terminated
  * buffer. Returns 0, or -errno with err set to "read PATH: ...". */
 int berth_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len,

@@ -43,33 +43,6 @@ static int print_json(const pid_t *pids, size_t n, struct berth_error **err)
         return oci_print_text(out, err);
 }
 
-/* Reads fd until EOF into a NUL-terminated buffer. */
-static int read_all(int fd, char **ret, struct berth_error **err)
-{
-        _autofree_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-
-        for (;;) {
-                ssize_t n;
-
-                if (cap - len < 4096) {
-                        cap = cap ? cap * 2 : 16384;
-                        buf = xreallocarray(buf, cap, 1);
-                }
-                n = read(fd, buf + len, cap - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return berth_error_set(err, errno, "ps: read the output of ps");
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        *ret = steal_ptr(&buf);
-        return 0;
-}
-
 static int spawn_ps(char **argv, int out_fd, pid_t *ret_pid, struct berth_error **err)
 {
         posix_spawn_file_actions_t fa;
@@ -110,7 +83,7 @@ static int run_ps(char **args, int n, char **ret, struct berth_error **err)
         if (r < 0)
                 return r;
         closep(&wr);
-        r = read_all(rd, &out, err);
+        r = berth_read_fd(rd, "the output of ps", 0, &out, NULL, err);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         if (r < 0)

@@ -309,35 +309,6 @@ static int resources_from_flags(const struct oci_args *a, struct berth_resources
 
 /* ---- --resources FILE ------------------------------------------------------------------------ */
 
-static int read_fd(int fd, const char *what, char **ret, struct berth_error **err)
-{
-        _autofree_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-
-        for (;;) {
-                ssize_t n;
-
-                if (cap - len < 4096) {
-                        cap = cap ? cap * 2 : 8192;
-                        buf = xreallocarray(buf, cap, 1);
-                }
-                n = read(fd, buf + len, cap - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return berth_error_set(err, errno, "read %s", what);
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > RESOURCES_MAX)
-                        return berth_error_setx(err, EFBIG, "read %s: larger than %u bytes", what,
-                                                RESOURCES_MAX);
-        }
-        buf[len] = '\0';
-        *ret = steal_ptr(&buf);
-        return 0;
-}
-
 /* -r FILE: linux.resources JSON, "-" for stdin. */
 static int resources_from_file(const char *path, struct berth_resources **ret,
                                struct berth_error **err)
@@ -350,7 +321,7 @@ static int resources_from_file(const char *path, struct berth_resources **ret,
 
         if (!is_stdin && fd < 0)
                 return berth_error_set(err, errno, "open %s", QUOTE(path));
-        r = read_fd(is_stdin ? STDIN_FILENO : fd, origin, &text, err);
+        r = berth_read_fd(is_stdin ? STDIN_FILENO : fd, origin, RESOURCES_MAX, &text, NULL, err);
         if (r < 0)
                 return r;
         return berth_resources_parse(text, origin, "", ret, err);
