@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "stub.h"
+BERTH_STUB(berth_cmd_diff, "diff");
+BERTH_STUB(berth_cmd_commit, "commit");

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "stub.h"
+BERTH_STUB(berth_cmd_rm, "rm");
