@@ -38,6 +38,12 @@ void berth_store_free(struct berth_store *s);
 const char *berth_store_root(const struct berth_store *s);
 struct berth_blobstore *berth_store_blobs(struct berth_store *s);
 
+/* A lease: while held, gc (and the gc step of rmi and prune) leaves every blob and layer alone,
+ * so content added before its image is recorded (a pull, a load, an import) is not taken for
+ * garbage. A shared flock on <root>/gc.lock: close the fd to end it. Take it before the first
+ * blob put and hold it until berth_store_image_add returns. */
+int berth_store_lease(struct berth_store *s, int *ret_fd, struct berth_error **err);
+
 /* ---- layers ---------------------------------------------------------------------------- */
 
 /* chain id of a layer: its diff id at the bottom (parent NULL), else

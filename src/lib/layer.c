@@ -32,6 +32,8 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include <openssl/evp.h>
+
 #include "layer.h"
 #include "log.h"
 #include "syscalls.h"
@@ -618,23 +620,27 @@ static int open_archive(int fd, struct archive **ret, struct berth_error **err)
         return 0;
 }
 
-int berth_layer_unpack(int fd, int dirfd, const struct berth_layer_opts *o,
-                       struct berth_layer_stats *ret_stats, struct berth_error **err)
+static void init_unpacker(struct unpacker *u, struct archive *a, int dirfd,
+                          const struct berth_layer_opts *o)
 {
-        _cleanup_(archive_freep) struct archive *a = NULL;
-        struct unpacker u = {
+        *u = (struct unpacker){
+            .a = a,
             .dirfd = dirfd,
             .allow_devices = o && o->allow_devices,
             .max_bytes = o && o->max_bytes ? o->max_bytes : DEFAULT_MAX_BYTES,
             .max_entries = o && o->max_entries ? o->max_entries : DEFAULT_MAX_ENTRIES,
         };
+}
+
+/* Reads every entry of the opened tar reader a into dirfd. */
+static int unpack_entries(struct archive *a, int dirfd, const struct berth_layer_opts *o,
+                          struct berth_layer_stats *ret_stats, struct berth_error **err)
+{
+        struct unpacker u;
         struct archive_entry *e;
         int r;
 
-        r = open_archive(fd, &a, err);
-        if (r < 0)
-                return r;
-        u.a = a;
+        init_unpacker(&u, a, dirfd, o);
         for (;;) {
                 r = archive_read_next_header(a, &e);
                 if (r == ARCHIVE_EOF)
@@ -649,5 +655,148 @@ int berth_layer_unpack(int fd, int dirfd, const struct berth_layer_opts *o,
         }
         if (ret_stats)
                 *ret_stats = u.st;
+        return 0;
+}
+
+int berth_layer_unpack(int fd, int dirfd, const struct berth_layer_opts *o,
+                       struct berth_layer_stats *ret_stats, struct berth_error **err)
+{
+        _cleanup_(archive_freep) struct archive *a = NULL;
+        int r;
+
+        r = open_archive(fd, &a, err);
+        if (r < 0)
+                return r;
+        return unpack_entries(a, dirfd, o, ret_stats, err);
+}
+
+/*
+ * The diff id is the sha256 of the uncompressed tar stream. Two readers share one pass: the outer
+ * one only decompresses (format "raw"), and the inner tar reader pulls its bytes through
+ * digest_read(), which hashes them on the way.
+ */
+#define DIGEST_CHUNK (64 * 1024)
+
+struct digest_src {
+        struct archive *outer;
+        EVP_MD_CTX *ctx;
+        uint8_t *buf;
+        bool eof;
+};
+
+static void evp_md_ctx_freep(EVP_MD_CTX **ctx)
+{
+        EVP_MD_CTX_free(*ctx);
+        *ctx = NULL;
+}
+
+static la_ssize_t digest_read(struct archive *inner, void *data, const void **ret_buf)
+{
+        struct digest_src *src = data;
+        la_ssize_t n;
+
+        if (src->eof)
+                return 0;
+        n = archive_read_data(src->outer, src->buf, DIGEST_CHUNK);
+        if (n < 0) {
+                archive_set_error(
+                    inner, archive_errno(src->outer) > 0 ? archive_errno(src->outer) : EIO,
+                    "decompress: %s", archive_error_string(src->outer) ?: "unknown error");
+                return -1;
+        }
+        if (n == 0)
+                src->eof = true;
+        if (n > 0 && EVP_DigestUpdate(src->ctx, src->buf, (size_t) n) != 1) {
+                archive_set_error(inner, EIO, "EVP_DigestUpdate failed");
+                return -1;
+        }
+        *ret_buf = src->buf;
+        return n;
+}
+
+/* The outer reader: any compression, no format. */
+static int open_raw(int fd, struct archive **ret, struct berth_error **err)
+{
+        _cleanup_(archive_freep) struct archive *a = archive_read_new();
+        struct archive_entry *e;
+
+        if (!a)
+                return berth_error_setx(err, ENOMEM, "archive_read_new failed");
+        if (archive_read_support_filter_all(a) != ARCHIVE_OK ||
+            archive_read_support_format_raw(a) != ARCHIVE_OK)
+                return archive_fail(a, "set up layer reader", err);
+        if (archive_read_open_fd(a, fd, DIGEST_CHUNK) != ARCHIVE_OK)
+                return archive_fail(a, "read layer", err);
+        if (archive_read_next_header(a, &e) != ARCHIVE_OK)
+                return archive_fail(a, "read layer", err);
+        *ret = steal_ptr(&a);
+        return 0;
+}
+
+static int open_inner(struct digest_src *src, struct archive **ret, struct berth_error **err)
+{
+        _cleanup_(archive_freep) struct archive *a = archive_read_new();
+
+        if (!a)
+                return berth_error_setx(err, ENOMEM, "archive_read_new failed");
+        if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+            archive_read_support_format_gnutar(a) != ARCHIVE_OK)
+                return archive_fail(a, "set up layer reader", err);
+        if (archive_read_open(a, src, NULL, digest_read, NULL) != ARCHIVE_OK)
+                return archive_fail(a, "read layer", err);
+        *ret = steal_ptr(&a);
+        return 0;
+}
+
+/* The tar's end may be followed by padding: the diff id covers every byte, so hash the rest. */
+static int digest_rest(struct digest_src *src, char **ret, struct berth_error **err)
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+        char hex[2 * EVP_MAX_MD_SIZE + 1];
+        la_ssize_t n;
+
+        while (!src->eof && (n = archive_read_data(src->outer, src->buf, DIGEST_CHUNK)) != 0) {
+                if (n < 0)
+                        return archive_fail(src->outer, "read layer: decompress", err);
+                if (EVP_DigestUpdate(src->ctx, src->buf, (size_t) n) != 1)
+                        return berth_error_setx(err, EIO, "EVP_DigestUpdate failed");
+        }
+        if (EVP_DigestFinal_ex(src->ctx, md, &len) != 1)
+                return berth_error_setx(err, EIO, "EVP_DigestFinal_ex failed");
+        for (unsigned i = 0; i < len; i++)
+                snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        *ret = xasprintf("sha256:%s", hex);
+        return 0;
+}
+
+int berth_layer_unpack_digest(int fd, int dirfd, const struct berth_layer_opts *o,
+                              char **ret_diff_id, struct berth_layer_stats *ret_stats,
+                              struct berth_error **err)
+{
+        _cleanup_(archive_freep) struct archive *outer = NULL, *inner = NULL;
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        _autofree_ uint8_t *buf = xcalloc(1, DIGEST_CHUNK);
+        struct digest_src src = {.ctx = ctx, .buf = buf};
+        struct berth_layer_stats st;
+        int r;
+
+        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+                return berth_error_setx(err, ENOMEM, "EVP_DigestInit_ex sha256 failed");
+        r = open_raw(fd, &outer, err);
+        if (r < 0)
+                return r;
+        src.outer = outer;
+        r = open_inner(&src, &inner, err);
+        if (r < 0)
+                return r;
+        r = unpack_entries(inner, dirfd, o, &st, err);
+        if (r < 0)
+                return r;
+        r = digest_rest(&src, ret_diff_id, err);
+        if (r < 0)
+                return r;
+        if (ret_stats)
+                *ret_stats = st;
         return 0;
 }

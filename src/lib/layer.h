@@ -29,3 +29,10 @@ struct berth_layer_stats {
 /* Unpacks the tar stream read from fd into the existing, empty directory at dirfd. */
 int berth_layer_unpack(int fd, int dirfd, const struct berth_layer_opts *o,
                        struct berth_layer_stats *ret_stats, struct berth_error **err);
+
+/* The same, for a stream that may be compressed (gzip, zstd, ... detected from its bytes), while
+ * the sha256 of the uncompressed tar stream (the layer's diff id) is computed in the same pass:
+ * "sha256:<hex>" (malloc'ed) in ret_diff_id. The caller compares it with the expected diff id. */
+int berth_layer_unpack_digest(int fd, int dirfd, const struct berth_layer_opts *o,
+                              char **ret_diff_id, struct berth_layer_stats *ret_stats,
+                              struct berth_error **err);

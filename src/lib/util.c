@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -247,4 +248,83 @@ const char *berth_quote(const char *s, char *buf)
         buf[o++] = '"';
         buf[o] = '\0';
         return buf;
+}
+
+static int rm_tree_at(int pfd, const char *name, dev_t dev, const char *path,
+                      struct berth_error **err);
+
+/* Removes the entries of the directory fd (owned: closed here); path names it for errors. */
+static int rm_children(int fd, dev_t dev, const char *path, struct berth_error **err)
+{
+        DIR *d = fdopendir(fd);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d) {
+                r = berth_error_set(err, errno, "remove %s: fdopendir", path);
+                close(fd);
+                return r;
+        }
+        while (r >= 0 && (errno = 0, de = readdir(d))) {
+                _autofree_ char *sub = NULL;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                sub = xasprintf("%s/%s", path, de->d_name);
+                r = rm_tree_at(dirfd(d), de->d_name, dev, sub, err);
+        }
+        if (r >= 0 && errno != 0)
+                r = berth_error_set(err, errno, "remove %s: readdir", path);
+        closedir(d);
+        return r;
+}
+
+static int rm_tree_at(int pfd, const char *name, dev_t dev, const char *path,
+                      struct berth_error **err)
+{
+        struct stat st;
+        int fd, r;
+
+        if (unlinkat(pfd, name, 0) == 0 || errno == ENOENT)
+                return 0;
+        if (errno != EISDIR)
+                return berth_error_set(err, errno, "remove %s: unlinkat", path);
+        fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return berth_error_set(err, errno, "remove %s: openat", path);
+        if (fstat(fd, &st) < 0) {
+                r = berth_error_set(err, errno, "remove %s: fstat", path);
+                close(fd);
+                return r;
+        }
+        if (st.st_dev != dev) {
+                close(fd);
+                return berth_error_setx(err, EBUSY, "remove %s: a mount point, not removing it",
+                                        path);
+        }
+        r = rm_children(fd, dev, path, err);
+        if (r < 0)
+                return r;
+        if (unlinkat(pfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return berth_error_set(err, errno, "remove %s: rmdir", path);
+        return 0;
+}
+
+int berth_rm_rf_at(int dirfd, const char *name, struct berth_error **err)
+{
+        struct stat st;
+
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : berth_error_set(err, errno, "remove %s: fstatat", name);
+        /* the top entry itself may be a mount point too: compare with its parent */
+        if (S_ISDIR(st.st_mode) && !strchr(name, '/')) {
+                struct stat parent;
+
+                if (fstatat(dirfd, ".", &parent, 0) < 0)
+                        return berth_error_set(err, errno, "remove %s: fstat parent", name);
+                if (parent.st_dev != st.st_dev)
+                        return berth_error_setx(err, EBUSY,
+                                                "remove %s: a mount point, not removing it", name);
+        }
+        return rm_tree_at(dirfd, name, st.st_dev, name, err);
 }

@@ -128,3 +128,9 @@ uint64_t berth_now_us(void);
 /* Parses a decimal unsigned/signed integer that must use the whole string. -EINVAL/-ERANGE. */
 int parse_u64(const char *s, uint64_t *ret);
 int parse_i64(const char *s, int64_t *ret);
+
+/* Removes dirfd/name and, if it is a directory, everything below it: *at() calls only, symlinks
+ * are removed, never followed, and a directory on another filesystem (a mount point) is refused
+ * with -EBUSY rather than emptied. A missing name is success. One fd is open per directory level
+ * while it runs. Errors name the entry: "remove NAME/a/b: unlinkat: Permission denied". */
+int berth_rm_rf_at(int dirfd, const char *name, struct berth_error **err);
