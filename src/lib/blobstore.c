@@ -417,6 +417,96 @@ int berth_blobstore_put(struct berth_blobstore *s, const void *data, size_t len,
         return put_src(s, &src, expected, (int64_t) len, ret_digest, err);
 }
 
+/* Hashes fd (at offset 0) to its end; checks size (if >= 0) and expected (if not NULL). */
+static int hash_file_checked(int fd, const char *expected, int64_t size,
+                             char digest[DIGEST_LEN + 1], struct berth_error **err)
+{
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        _autofree_ uint8_t *buf = malloc(CHUNK_SIZE);
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+                return berth_error_setx(err, ENOMEM, "EVP_DigestInit_ex sha256 failed");
+        if (fstat(fd, &st) < 0)
+                return berth_error_set(err, errno, "fstat");
+        if (!S_ISREG(st.st_mode))
+                return berth_error_setx(err, EINVAL, "not a regular file");
+        if (size >= 0 && st.st_size != size)
+                return berth_error_setx(err, EBADMSG,
+                                        "size mismatch: expected %lld bytes, got %lld",
+                                        (long long) size, (long long) st.st_size);
+        while ((n = read(fd, buf, CHUNK_SIZE)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return berth_error_set(err, errno, "read");
+                if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1)
+                        return berth_error_setx(err, EIO, "EVP_DigestUpdate failed");
+        }
+        r = hash_final(ctx, digest, err);
+        if (r < 0)
+                return r;
+        if (expected && !streq(expected, digest))
+                return berth_error_setx(err, EBADMSG, "digest mismatch: got %s", digest);
+        return 0;
+}
+
+/* Renames dirfd/name to the blob; across filesystems, copies it through put_fd. */
+static int move_file(struct berth_blobstore *s, int dirfd, const char *name, int fd,
+                     const char *digest, struct berth_error **err)
+{
+        int r;
+
+        if (fsync(fd) < 0)
+                return berth_error_set(err, errno, "fsync");
+        if (fchmod(fd, 0400) < 0)
+                return berth_error_set(err, errno, "fchmod");
+        if (renameat(dirfd, name, s->dirfd, digest + DIGEST_PREFIX_LEN) < 0) {
+                if (errno != EXDEV)
+                        return berth_error_set(err, errno, "renameat %s", name);
+                if (lseek(fd, 0, SEEK_SET) < 0)
+                        return berth_error_set(err, errno, "lseek");
+                r = berth_blobstore_put_fd(s, fd, digest, -1, NULL, err);
+                if (r < 0)
+                        return r;
+                if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+                        return berth_error_set(err, errno, "unlinkat %s", name);
+                return 0;
+        }
+        if (fsync(s->dirfd) < 0)
+                return berth_error_set(err, errno, "fsync blobs/sha256");
+        return 0;
+}
+
+int berth_blobstore_put_file(struct berth_blobstore *s, int dirfd, const char *name,
+                             const char *expected, int64_t size, char **ret_digest,
+                             struct berth_error **err)
+{
+        _autoclose_ int fd = -EBADF;
+        char digest[DIGEST_LEN + 1] = "";
+        int r;
+
+        if (expected) {
+                r = berth_digest_validate(expected, err);
+                if (r < 0)
+                        return berth_error_prefix(err, "put blob from %s", name);
+        }
+        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return berth_error_set(err, errno, "put blob from %s: openat", name);
+        r = hash_file_checked(fd, expected, size, digest, err);
+        if (r >= 0)
+                r = move_file(s, dirfd, name, fd, digest, err);
+        if (r < 0)
+                return berth_error_prefix(err, "blob %s from %s", expected ? expected : digest,
+                                          name);
+        if (ret_digest)
+                *ret_digest = xstrdup(digest);
+        return 0;
+}
+
 int berth_blobstore_open_blob(struct berth_blobstore *s, const char *digest, int *ret_fd,
                               struct berth_error **err)
 {

@@ -35,6 +35,14 @@ int berth_blobstore_put_fd(struct berth_blobstore *s, int fd, const char *expect
 int berth_blobstore_put(struct berth_blobstore *s, const void *data, size_t len,
                         const char *expected, char **ret_digest, struct berth_error **err);
 
+/* Moves the complete file dirfd/name (for example a finished download) into the store: its
+ * sha256 is computed and checked against expected (may be NULL) and size (if >= 0), it is
+ * fsync'ed, made read-only and renamed into place (copied if it is on another filesystem). On
+ * success name is gone; on -EBADMSG (mismatch, as berth_blobstore_put_fd) it is left for the
+ * caller to remove. The computed digest is returned in ret_digest (malloc'ed) if not NULL. */
+int berth_blobstore_put_file(struct berth_blobstore *s, int dirfd, const char *name,
+                             const char *expected, int64_t size, char **ret_digest,
+                             struct berth_error **err);
 /* Opens a blob read-only (O_CLOEXEC); -ENOENT if absent. */
 int berth_blobstore_open_blob(struct berth_blobstore *s, const char *digest, int *ret_fd,
                               struct berth_error **err);
