@@ -1,3 +1,2070 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: being written */
+/*
+ * Images in files: OCI layouts (a directory, or a tar of one), `docker save` archives (classic
+ * and docker 25's OCI-layout form), plain rootfs tars (import), and docker's --change lines.
+ *
+ * A tar is read once, as a stream, entries in any order: blobs go straight into the blob store
+ * (through a pipe that a thread drains into berth_blobstore_put_fd, so no layer is ever held in
+ * memory) and the small metadata files (index.json, manifest.json, configs) are kept in memory.
+ * Only then is the archive checked image by image ("plan"): every blob named, every config
+ * parsed, every digest compared, before any layer is unpacked or any image recorded. A load that
+ * fails there removes the blobs it added, so a bad archive leaves nothing in the store.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+
+#include "blobstore.h"
+#include "image-archive.h"
+#include "imageref.h"
+#include "log.h"
+#include "manifest.h"
+#include "syscalls.h"
 #include "util.h"
+
+#define META_MAX (16u << 20) /* a metadata file: manifest.json, index.json, a config */
+#define CHUNK (64 * 1024)
+#define DIGEST_LEN 71 /* "sha256:" + 64 hex */
+#define BLOBS_DIR "blobs/sha256/"
+#define ANN_REF_NAME "org.opencontainers.image.ref.name"
+#define ANN_CONTAINERD_NAME "io.containerd.image.name"
+#define MAX_LINKS 8
+/* libarchive's errno for "not this format" (archive_private.h: EFTYPE, or EILSEQ on Linux). */
+#define ARCHIVE_ERRNO_FORMAT EILSEQ
+
+/* jansson's own json_decrefp (2.11+) */
+#define _autojson_ _cleanup_(json_decrefp)
+
+static void evp_md_ctx_freep(EVP_MD_CTX **ctx)
+{
+        EVP_MD_CTX_free(*ctx);
+        *ctx = NULL;
+}
+
+static void archive_read_freep(struct archive **a)
+{
+        if (*a)
+                archive_read_free(*a);
+        *a = NULL;
+}
+
+static void manifest_freep(struct berth_manifest **m)
+{
+        berth_manifest_free(*m);
+        *m = NULL;
+}
+
+static void image_config_freep(struct berth_image_config **c)
+{
+        berth_image_config_free(*c);
+        *c = NULL;
+}
+
+static void strv_push(char ***v, size_t *n, char *s)
+{
+        *v = xreallocarray(*v, *n + 2, sizeof(**v));
+        (*v)[(*n)++] = s;
+        (*v)[*n] = NULL;
+}
+
+static bool strv_contains(char *const *v, const char *s)
+{
+        for (; v && *v; v++)
+                if (streq(*v, s))
+                        return true;
+        return false;
+}
+
+/* ---- sha256 --------------------------------------------------------------------------- */
+
+static int hash_new(EVP_MD_CTX **ret, struct berth_error **err)
+{
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+                EVP_MD_CTX_free(ctx);
+                return berth_error_setx(err, ENOMEM, "EVP_DigestInit_ex sha256 failed");
+        }
+        *ret = ctx;
+        return 0;
+}
+
+static int hash_final(EVP_MD_CTX *ctx, char digest[DIGEST_LEN + 1], struct berth_error **err)
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+
+        if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != 32)
+                return berth_error_setx(err, EIO, "EVP_DigestFinal_ex failed");
+        memcpy(digest, "sha256:", 7);
+        for (unsigned i = 0; i < len; i++)
+                snprintf(digest + 7 + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
+static int hash_mem(const void *data, size_t len, char digest[DIGEST_LEN + 1],
+                    struct berth_error **err)
+{
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
+        int r = hash_new(&ctx, err);
+
+        if (r < 0)
+                return r;
+        if (EVP_DigestUpdate(ctx, data, len) != 1)
+                return berth_error_setx(err, EIO, "EVP_DigestUpdate failed");
+        return hash_final(ctx, digest, err);
+}
+
+/* ---- blobs added by one operation ------------------------------------------------------ */
+
+/* The blobs an operation added to the store (not there before): removed if it fails. */
+struct txn {
+        struct berth_blobstore *bs;
+        char **added;
+        size_t n_added;
+};
+
+static void txn_note(struct txn *t, const char *digest)
+{
+        strv_push(&t->added, &t->n_added, xstrdup(digest));
+}
+
+static void txn_rollback(struct txn *t)
+{
+        for (size_t i = 0; i < t->n_added; i++) {
+                _autoerr_ struct berth_error *e = NULL;
+
+                if (berth_blobstore_remove(t->bs, t->added[i], &e) < 0)
+                        berth_warn("%s, ignoring", e->msg);
+        }
+        strv_free(t->added);
+        t->added = NULL;
+        t->n_added = 0;
+}
+
+static void txn_commit(struct txn *t)
+{
+        strv_free(t->added);
+        t->added = NULL;
+        t->n_added = 0;
+}
+
+static int txn_put_mem(struct txn *t, const void *data, size_t len, char **ret_digest,
+                       struct berth_error **err)
+{
+        char digest[DIGEST_LEN + 1];
+        bool existed;
+        int r;
+
+        r = hash_mem(data, len, digest, err);
+        if (r < 0)
+                return r;
+        existed = berth_blobstore_has(t->bs, digest);
+        r = berth_blobstore_put(t->bs, data, len, digest, NULL, err);
+        if (r < 0)
+                return r;
+        if (!existed)
+                txn_note(t, digest);
+        if (ret_digest)
+                *ret_digest = xstrdup(digest);
+        return 0;
+}
+
+/* Where streamed content comes from: the current entry of an archive, or an fd. */
+struct reader {
+        struct archive *a;
+        int fd;
+};
+
+static ssize_t reader_read(struct reader *rd, void *buf, size_t len, struct berth_error **err)
+{
+        ssize_t n;
+
+        if (rd->a) {
+                n = archive_read_data(rd->a, buf, len);
+                if (n < 0)
+                        return berth_error_setx(err, EIO, "read: %s", archive_error_string(rd->a));
+                return n;
+        }
+        do
+                n = read(rd->fd, buf, len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return berth_error_set(err, errno, "read");
+        return n;
+}
+
+struct put_job {
+        struct berth_blobstore *bs;
+        int fd; /* the pipe's read end */
+        const char *expected;
+        int64_t size;
+        char *digest;
+        struct berth_error *err;
+        int r;
+};
+
+static void *put_thread(void *arg)
+{
+        struct put_job *j = arg;
+        char buf[4096];
+
+        j->r = berth_blobstore_put_fd(j->bs, j->fd, j->expected, j->size, &j->digest, &j->err);
+        /* The writer is still writing: drain, so it never blocks on a full pipe or gets EPIPE. */
+        if (j->r < 0)
+                while (read(j->fd, buf, sizeof(buf)) > 0 || errno == EINTR)
+                        ;
+        return NULL;
+}
+
+/* Copies rd into fd while hashing what was written. */
+static int pump(struct reader *rd, int fd, EVP_MD_CTX *ctx, struct berth_error **err)
+{
+        _autofree_ char *buf = xcalloc(1, CHUNK);
+        ssize_t n;
+
+        while ((n = reader_read(rd, buf, CHUNK, err)) > 0) {
+                if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1)
+                        return berth_error_setx(err, EIO, "EVP_DigestUpdate failed");
+                if (write_all(fd, buf, (size_t) n) < 0)
+                        return berth_error_set(err, errno, "write to pipe");
+        }
+        return n < 0 ? (int) n : 0;
+}
+
+/*
+ * Streams rd into the blob store (expected and size as for berth_blobstore_put_fd). The content
+ * is hashed here too: the digest is known before the writer's end of the pipe closes, that is
+ * before the blob can be committed, so "was it there before" is answered without a race against
+ * ourselves, and a blob this call added is noted in t.
+ */
+static int txn_put_stream(struct txn *t, struct reader *rd, const char *expected, int64_t size,
+                          char **ret_digest, struct berth_error **err)
+{
+        struct put_job j = {.bs = t->bs, .expected = expected, .size = size};
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
+        _autoclose_ int wfd = -EBADF, rfd = -EBADF;
+        char digest[DIGEST_LEN + 1] = "";
+        bool existed = true;
+        pthread_t th;
+        int p[2], r;
+
+        r = hash_new(&ctx, err);
+        if (r < 0)
+                return r;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return berth_error_set(err, errno, "pipe2");
+        rfd = j.fd = p[0];
+        wfd = p[1];
+        r = pthread_create(&th, NULL, put_thread, &j);
+        if (r != 0)
+                return berth_error_set(err, r, "pthread_create");
+        r = pump(rd, wfd, ctx, err);
+        if (hash_final(ctx, digest, NULL) >= 0)
+                existed = berth_blobstore_has(t->bs, digest);
+        closep(&wfd);
+        pthread_join(th, NULL);
+        if (r < 0 || j.r < 0) {
+                /* A short read with no size to check against may have committed a stub. */
+                if (r < 0 && j.r >= 0 && !existed)
+                        berth_blobstore_remove(t->bs, j.digest, NULL);
+                free(j.digest);
+                if (r < 0) {
+                        berth_error_free(j.err);
+                        return r;
+                }
+                if (err)
+                        *err = j.err;
+                else
+                        berth_error_free(j.err);
+                return j.r;
+        }
+        if (!existed)
+                txn_note(t, j.digest);
+        *ret_digest = j.digest;
+        return 0;
+}
+
+/* ---- names inside an archive ------------------------------------------------------------ */
+
+/* Normalizes raw, relative to the archive directory base ("" for the top): "./a//b/../c" ->
+ * "a/c". An absolute raw is taken from the archive's top when abs_ok, else refused; a ".." above
+ * the top is refused (-EINVAL). */
+static int archive_path(const char *base, const char *raw, bool abs_ok, char **ret)
+{
+        _autofree_ char *joined = NULL, *out = NULL;
+        size_t o = 0;
+
+        if (raw[0] == '/' && !abs_ok)
+                return -EINVAL;
+        joined = raw[0] == '/' || !*base ? xstrdup(raw) : xasprintf("%s/%s", base, raw);
+        out = xcalloc(strlen(joined) + 1, 1);
+        for (const char *p = joined; *p;) {
+                size_t n = strcspn(p, "/");
+
+                if (n == 2 && p[0] == '.' && p[1] == '.') {
+                        if (o == 0)
+                                return -EINVAL;
+                        while (o > 0 && out[o - 1] != '/')
+                                o--;
+                        if (o > 0)
+                                o--;
+                } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+                        if (o > 0)
+                                out[o++] = '/';
+                        memcpy(out + o, p, n);
+                        o += n;
+                }
+                p += n;
+                p += strspn(p, "/");
+        }
+        out[o] = '\0';
+        *ret = steal_ptr(&out);
+        return 0;
+}
+
+/* A name from manifest.json or a descriptor, checked: "WHERE: "../x": path leaves the archive". */
+static int ref_path(const char *where, const char *raw, char **ret, struct berth_error **err)
+{
+        if (archive_path("", raw, false, ret) < 0 || !**ret) {
+                if (*ret)
+                        freep(ret);
+                return berth_error_setx(err, EINVAL, "%s: %s: path leaves the archive", where,
+                                        QUOTE(raw));
+        }
+        return 0;
+}
+
+static char *blob_path(const char *digest)
+{
+        return xasprintf(BLOBS_DIR "%s", digest + 7);
+}
+
+/* "blobs/sha256/<64 hex>" -> "sha256:<hex>" in expected; false for other names. */
+static bool is_blob_name(const char *name, char expected[DIGEST_LEN + 1])
+{
+        if (!startswith(name, BLOBS_DIR) || strlen(name) != strlen(BLOBS_DIR) + 64)
+                return false;
+        snprintf(expected, DIGEST_LEN + 1, "sha256:%s", name + strlen(BLOBS_DIR));
+        return berth_digest_validate(expected, NULL) >= 0;
+}
+
+static bool endswith(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), m = strlen(suffix);
+
+        return n >= m && streq(s + n - m, suffix);
+}
+
+/* Files kept in memory: the layout's and docker's metadata, and classic configs (<id>.json). */
+static bool is_meta_name(const char *name)
+{
+        return streq(name, "index.json") || streq(name, "oci-layout") ||
+               streq(name, "manifest.json") || streq(name, "repositories") ||
+               (endswith(name, ".json") && !startswith(name, "blobs/"));
+}
+
+/* Files streamed into the blob store: layout blobs and docker's layer tars. */
+static bool is_stream_name(const char *name)
+{
+        return startswith(name, "blobs/") || endswith(name, ".tar") || endswith(name, ".tar.gz") ||
+               endswith(name, ".tgz") || endswith(name, ".tar.zst");
+}
+
+/* ---- the loader ------------------------------------------------------------------------ */
+
+struct entry {
+        char *name;   /* normalized */
+        char *digest; /* streamed into the blob store */
+        int64_t size;
+        char *data; /* kept in memory */
+        size_t len;
+        char *link; /* a symlink or hardlink: the normalized name it points to */
+};
+
+/* One image found in the archive, checked and ready to record. */
+struct plan {
+        char *where;    /* "manifest.json", "index.json: manifests[0]" */
+        char *manifest; /* digest of an image manifest in the blob store */
+        char **blobs;   /* layer blobs, bottom first */
+        char **diff_ids;
+        size_t n_layers;
+        char **names; /* normalized */
+        size_t n_names;
+};
+
+struct loader {
+        struct berth_store *s;
+        const struct berth_layer_opts *lo;
+        struct txn txn;
+        int dirfd; /* an OCI layout directory, or -EBADF for a tar */
+        struct entry *entries;
+        size_t n_entries;
+        struct plan *plans;
+        size_t n_plans;
+        char **loaded;
+        size_t n_loaded;
+};
+
+static void entry_clear(struct entry *e)
+{
+        free(e->name);
+        free(e->digest);
+        free(e->data);
+        free(e->link);
+        memset(e, 0, sizeof(*e));
+}
+
+static void plan_clear(struct plan *p)
+{
+        free(p->where);
+        free(p->manifest);
+        strv_free(p->blobs);
+        strv_free(p->diff_ids);
+        strv_free(p->names);
+        memset(p, 0, sizeof(*p));
+}
+
+static void loader_clear(struct loader *l)
+{
+        for (size_t i = 0; i < l->n_entries; i++)
+                entry_clear(&l->entries[i]);
+        free(l->entries);
+        for (size_t i = 0; i < l->n_plans; i++)
+                plan_clear(&l->plans[i]);
+        free(l->plans);
+        strv_free(l->loaded);
+        strv_free(l->txn.added);
+        if (l->dirfd >= 0)
+                close(l->dirfd);
+}
+
+static struct entry *entry_get(struct loader *l, const char *name)
+{
+        for (size_t i = 0; i < l->n_entries; i++)
+                if (streq(l->entries[i].name, name))
+                        return &l->entries[i];
+        return NULL;
+}
+
+/* A new entry; a later entry of the same name replaces an earlier one, as tar does. */
+static struct entry *entry_add(struct loader *l, char *name)
+{
+        struct entry *e = entry_get(l, name);
+
+        if (e) {
+                entry_clear(e);
+        } else {
+                l->entries = xreallocarray(l->entries, l->n_entries + 1, sizeof(*l->entries));
+                e = &l->entries[l->n_entries++];
+                memset(e, 0, sizeof(*e));
+        }
+        e->name = name;
+        return e;
+}
+
+/* The entry named, links followed. */
+static struct entry *entry_find(struct loader *l, const char *name)
+{
+        struct entry *e = entry_get(l, name);
+
+        for (int i = 0; e && e->link && i < MAX_LINKS; i++)
+                e = entry_get(l, e->link);
+        return e && !e->link ? e : NULL;
+}
+
+static int read_entry_data(struct archive *a, const char *name, char **ret, size_t *ret_len,
+                           struct berth_error **err)
+{
+        _autofree_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+        ssize_t n;
+
+        do {
+                if (len + CHUNK + 1 > cap) {
+                        cap = len + CHUNK + 1;
+                        buf = xreallocarray(buf, cap, 1);
+                }
+                n = archive_read_data(a, buf + len, CHUNK);
+                if (n < 0)
+                        return berth_error_setx(err, EIO, "%s: read: %s", name,
+                                                archive_error_string(a));
+                len += (size_t) n;
+                if (len > META_MAX)
+                        return berth_error_setx(err, EFBIG, "%s: larger than %u bytes", name,
+                                                META_MAX);
+        } while (n > 0);
+        buf[len] = '\0';
+        *ret = steal_ptr(&buf);
+        *ret_len = len;
+        return 0;
+}
+
+static int read_entry_file(struct loader *l, struct archive *a, struct archive_entry *ae,
+                           char **name, struct berth_error **err)
+{
+        char expected[DIGEST_LEN + 1];
+        struct reader rd = {.a = a, .fd = -EBADF};
+        char *data = NULL, *digest = NULL;
+        size_t len = 0;
+        int64_t size = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1;
+        bool blob = is_blob_name(*name, expected);
+        struct entry *e;
+        int r;
+
+        if (is_meta_name(*name)) {
+                r = read_entry_data(a, *name, &data, &len, err);
+        } else if (is_stream_name(*name)) {
+                r = txn_put_stream(&l->txn, &rd, blob ? expected : NULL, size, &digest, err);
+                if (r < 0)
+                        r = berth_error_prefix(err, "%s", *name);
+        } else {
+                return 0; /* docker's <id>/json, <id>/VERSION: not needed */
+        }
+        if (r < 0)
+                return r;
+        e = entry_add(l, steal_ptr(name));
+        e->data = data;
+        e->len = len;
+        e->digest = digest;
+        e->size = digest ? size : (int64_t) len;
+        return 0;
+}
+
+static int read_entry(struct loader *l, struct archive *a, struct archive_entry *ae,
+                      struct berth_error **err)
+{
+        _autofree_ char *name = NULL, *dir = NULL, *target = NULL;
+        const char *raw = archive_entry_pathname(ae);
+        const char *hardlink = archive_entry_hardlink(ae);
+        char *slash;
+
+        /* A name outside the archive is skipped: nothing is ever written by its name, and a
+         * reference to it fails as "not in the archive". */
+        if (!raw || archive_path("", raw, true, &name) < 0 || !*name)
+                return 0;
+        if (hardlink) {
+                if (archive_path("", hardlink, true, &target) < 0)
+                        return 0;
+        } else if (archive_entry_filetype(ae) == AE_IFLNK) {
+                dir = xstrdup(name);
+                slash = strrchr(dir, '/');
+                *(slash ? slash : dir) = '\0';
+                if (!archive_entry_symlink(ae) ||
+                    archive_path(dir, archive_entry_symlink(ae), true, &target) < 0)
+                        return 0;
+        } else if (archive_entry_filetype(ae) == AE_IFREG) {
+                return read_entry_file(l, a, ae, &name, err);
+        } else {
+                return 0;
+        }
+        entry_add(l, steal_ptr(&name))->link = steal_ptr(&target);
+        return 0;
+}
+
+static int read_archive(struct loader *l, int fd, struct berth_error **err)
+{
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        struct archive_entry *ae;
+        size_t n = 0;
+        int r;
+
+        if (!a)
+                return berth_error_setx(err, ENOMEM, "archive_read_new failed");
+        archive_read_support_filter_all(a);
+        archive_read_support_format_tar(a);
+        /* libarchive reads the first header to detect the format already here */
+        if (archive_read_open_fd(a, fd, CHUNK) != ARCHIVE_OK)
+                return berth_error_setx(
+                    err, EINVAL, "%s: %s",
+                    archive_errno(a) == ARCHIVE_ERRNO_FORMAT ? "not a tar archive" : "read archive",
+                    archive_error_string(a));
+        for (;; n++) {
+                r = archive_read_next_header(a, &ae);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_WARN && n == 0)
+                        return berth_error_setx(err, EINVAL, "not a tar archive: %s",
+                                                archive_error_string(a));
+                if (r < ARCHIVE_WARN)
+                        return berth_error_setx(err, EIO, "read archive: %s",
+                                                archive_error_string(a));
+                r = read_entry(l, a, ae, err);
+                if (r < 0)
+                        return r;
+        }
+        if (n == 0)
+                return berth_error_setx(err, EINVAL, "not a tar archive: no entries");
+        return 0;
+}
+
+/* Opens name in the layout directory, never leaving it. */
+static int layout_open(struct loader *l, const char *name, int *ret_fd)
+{
+        struct berth_open_how how = {
+            .flags = O_RDONLY | O_CLOEXEC,
+            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd = sys_openat2(l->dirfd, name, &how);
+
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+static const char *source_kind(const struct loader *l)
+{
+        return l->dirfd >= 0 ? "layout" : "archive";
+}
+
+static bool source_has(struct loader *l, const char *name)
+{
+        _autoclose_ int fd = -EBADF;
+
+        if (l->dirfd < 0)
+                return entry_find(l, name) != NULL;
+        return layout_open(l, name, &fd) >= 0;
+}
+
+/* Reads a metadata file or a blob of the source into memory. */
+static int source_read(struct loader *l, const char *where, const char *name, char **ret,
+                       size_t *ret_len, struct berth_error **err)
+{
+        _autoclose_ int fd = -EBADF;
+        struct entry *e;
+        int r;
+
+        if (l->dirfd >= 0) {
+                r = layout_open(l, name, &fd);
+                if (r < 0)
+                        return berth_error_set(err, -r, "%s: %s", where, name);
+        } else {
+                e = entry_find(l, name);
+                if (!e)
+                        return berth_error_setx(err, ENOENT, "%s: %s: not in the archive", where,
+                                                name);
+                if (!e->digest) {
+                        *ret = xcalloc(e->len + 1, 1);
+                        memcpy(*ret, e->data, e->len);
+                        *ret_len = e->len;
+                        return 0;
+                }
+                r = berth_blobstore_open_blob(l->txn.bs, e->digest, &fd, err);
+                if (r < 0)
+                        return berth_error_prefix(err, "%s: %s", where, name);
+        }
+        r = berth_read_fd(fd, name, META_MAX, ret, ret_len, err);
+        return r < 0 ? berth_error_prefix(err, "%s", where) : 0;
+}
+
+/* Makes sure the blob `name` of the source is in the blob store (checked against expected and
+ * size when given) and returns its digest and size. */
+static int source_blob(struct loader *l, const char *where, const char *name, const char *expected,
+                       int64_t size, char **ret_digest, int64_t *ret_size, struct berth_error **err)
+{
+        _autofree_ char *digest = NULL;
+        _autoclose_ int fd = -EBADF;
+        struct reader rd = {.fd = -EBADF};
+        struct entry *e = NULL;
+        struct stat st;
+        int r;
+
+        if (l->dirfd >= 0) {
+                r = layout_open(l, name, &fd);
+                if (r == -ENOENT)
+                        return berth_error_setx(err, ENOENT, "%s: %s: not in the layout", where,
+                                                name);
+                if (r < 0 || fstat(fd, &st) < 0)
+                        return berth_error_set(err, r < 0 ? -r : errno, "%s: %s", where, name);
+                rd.fd = fd;
+                r = txn_put_stream(&l->txn, &rd, expected, size, &digest, err);
+                if (r < 0)
+                        return berth_error_prefix(err, "%s: %s", where, name);
+                *ret_size = st.st_size;
+                *ret_digest = steal_ptr(&digest);
+                return 0;
+        }
+        e = entry_find(l, name);
+        if (!e)
+                return berth_error_setx(err, ENOENT, "%s: %s: not in the archive", where, name);
+        if (!e->digest) {
+                r = txn_put_mem(&l->txn, e->data, e->len, &e->digest, err);
+                if (r < 0)
+                        return berth_error_prefix(err, "%s: %s", where, name);
+        }
+        if (expected && !streq(expected, e->digest))
+                return berth_error_setx(err, EBADMSG,
+                                        "%s: %s: digest mismatch: expected %s, got %s", where, name,
+                                        expected, e->digest);
+        if (size >= 0 && size != e->size)
+                return berth_error_setx(err, EBADMSG,
+                                        "%s: %s: size mismatch: expected %lld bytes, got %lld",
+                                        where, name, (long long) size, (long long) e->size);
+        *ret_size = e->size;
+        *ret_digest = xstrdup(e->digest);
+        return 0;
+}
+
+static int json_parse(const char *what, const char *data, size_t len, json_t **ret,
+                      struct berth_error **err)
+{
+        json_error_t je;
+        json_t *j = json_loadb(data, len, 0, &je);
+
+        if (!j)
+                return berth_error_setx(err, EINVAL, "%s: line %d column %d: %s", what, je.line,
+                                        je.column, je.text);
+        *ret = j;
+        return 0;
+}
+
+/* A name to record: normalized ("busybox" -> "docker.io/library/busybox:latest"). */
+static int normalize_name(const char *where, const char *raw, char **ret, struct berth_error **err)
+{
+        _autoref_ struct berth_ref *ref = NULL;
+        int r;
+
+        r = berth_ref_parse(raw, &ref, err);
+        if (r < 0)
+                return berth_error_prefix(err, "%s", where);
+        *ret = berth_ref_string(ref);
+        return 0;
+}
+
+static struct plan *plan_new(struct loader *l, const char *where)
+{
+        struct plan *p;
+
+        l->plans = xreallocarray(l->plans, l->n_plans + 1, sizeof(*l->plans));
+        p = &l->plans[l->n_plans++];
+        memset(p, 0, sizeof(*p));
+        p->where = xstrdup(where);
+        return p;
+}
+
+/* Appends a layer (blob: taken) to the plan. */
+static void plan_add_layer(struct plan *p, char *blob, const char *diff_id)
+{
+        size_t n = p->n_layers;
+
+        strv_push(&p->blobs, &n, blob);
+        n = p->n_layers;
+        strv_push(&p->diff_ids, &n, xstrdup(diff_id));
+        p->n_layers = n;
+}
+
+static int read_config(struct loader *l, const char *where, const char *digest,
+                       struct berth_image_config **ret, struct berth_error **err)
+{
+        _autofree_ char *data = NULL;
+        _autoclose_ int fd = -EBADF;
+        size_t len = 0;
+        int r;
+
+        r = berth_blobstore_open_blob(l->txn.bs, digest, &fd, err);
+        if (r >= 0)
+                r = berth_read_fd(fd, "config", META_MAX, &data, &len, err);
+        if (r >= 0)
+                r = berth_image_config_parse(data, len, ret, err);
+        return r < 0 ? berth_error_prefix(err, "%s", where) : 0;
+}
+
+static int read_blob(struct loader *l, const char *digest, char **ret, size_t *ret_len,
+                     struct berth_error **err)
+{
+        _autoclose_ int fd = -EBADF;
+        int r;
+
+        r = berth_blobstore_open_blob(l->txn.bs, digest, &fd, err);
+        if (r < 0)
+                return r;
+        return berth_read_fd(fd, digest, META_MAX, ret, ret_len, err);
+}
+
+/* The compression of a blob, from its first bytes. */
+static int blob_compression(struct berth_blobstore *bs, const char *digest,
+                            enum berth_compression *ret, struct berth_error **err)
+{
+        static const unsigned char gzip[] = {0x1f, 0x8b}, zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
+        _autoclose_ int fd = -EBADF;
+        unsigned char magic[4] = {0};
+        int r;
+
+        r = berth_blobstore_open_blob(bs, digest, &fd, err);
+        if (r < 0)
+                return r;
+        if (pread(fd, magic, sizeof(magic), 0) < 0)
+                return berth_error_set(err, errno, "blob %s: read", digest);
+        if (memcmp(magic, gzip, sizeof(gzip)) == 0)
+                *ret = BERTH_COMPRESSION_GZIP;
+        else if (memcmp(magic, zstd, sizeof(zstd)) == 0)
+                *ret = BERTH_COMPRESSION_ZSTD;
+        else
+                *ret = BERTH_COMPRESSION_NONE;
+        return 0;
+}
+
+static const char *layer_media_type(enum berth_compression c)
+{
+        return c == BERTH_COMPRESSION_GZIP   ? BERTH_MT_OCI_LAYER_GZIP
+               : c == BERTH_COMPRESSION_ZSTD ? BERTH_MT_OCI_LAYER_ZSTD
+                                             : BERTH_MT_OCI_LAYER;
+}
+
+/* docker-save has no manifest: this writes the OCI one (compact, so deterministic). */
+static int put_manifest(struct loader *l, const char *config, int64_t config_size, json_t *layers,
+                        char **ret_digest, struct berth_error **err)
+{
+        _autojson_ json_t *m = NULL;
+        _autofree_ char *text = NULL;
+
+        m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType",
+                      BERTH_MT_OCI_MANIFEST, "config", "mediaType", BERTH_MT_OCI_CONFIG, "digest",
+                      config, "size", (json_int_t) config_size, "layers", layers);
+        text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+        if (!text)
+                return berth_error_setx(err, ENOMEM, "write manifest: json_dumps failed");
+        return txn_put_mem(&l->txn, text, strlen(text), ret_digest, err);
+}
+
+static int docker_layer(struct loader *l, const char *where, const char *raw, const char *diff_id,
+                        json_t *layers, struct plan *p, struct berth_error **err)
+{
+        char expected[DIGEST_LEN + 1];
+        _autofree_ char *name = NULL, *digest = NULL;
+        enum berth_compression c;
+        int64_t size = 0;
+        int r;
+
+        r = ref_path(where, raw, &name, err);
+        if (r < 0)
+                return r;
+        r = source_blob(l, where, name, is_blob_name(name, expected) ? expected : NULL, -1, &digest,
+                        &size, err);
+        if (r < 0)
+                return r;
+        r = blob_compression(l->txn.bs, digest, &c, err);
+        if (r < 0)
+                return berth_error_prefix(err, "%s: %s", where, name);
+        /* An uncompressed layer's digest is its diff id: checked now, before anything is kept. */
+        if (c == BERTH_COMPRESSION_NONE && !streq(digest, diff_id))
+                return berth_error_setx(err, EBADMSG,
+                                        "%s: %s: diff id mismatch: the config says %s, got %s",
+                                        where, name, diff_id, digest);
+        json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType", layer_media_type(c),
+                                                "digest", digest, "size", (json_int_t) size));
+        plan_add_layer(p, steal_ptr(&digest), diff_id);
+        return 0;
+}
+
+static int docker_names(const char *where, json_t *tags, struct plan *p, struct berth_error **err)
+{
+        _autofree_ char *w = xasprintf("%s: RepoTags", where);
+        json_t *t;
+        size_t i;
+        int r;
+
+        if (!tags || json_is_null(tags))
+                return 0;
+        if (!json_is_array(tags))
+                return berth_error_setx(err, EINVAL, "%s: expected an array of strings", w);
+        json_array_foreach(tags, i, t)
+        {
+                char *name = NULL;
+
+                if (!json_is_string(t))
+                        return berth_error_setx(err, EINVAL, "%s[%zu]: expected a string", w, i);
+                r = normalize_name(w, json_string_value(t), &name, err);
+                if (r < 0)
+                        return r;
+                strv_push(&p->names, &p->n_names, name);
+        }
+        return 0;
+}
+
+/* One element of manifest.json: {"Config": ..., "RepoTags": [...], "Layers": [...]}. */
+static int docker_image(struct loader *l, const char *where, json_t *o, struct berth_error **err)
+{
+        _cleanup_(image_config_freep) struct berth_image_config *cfg = NULL;
+        _autofree_ char *config = NULL, *cwhere = xasprintf("%s: Config", where);
+        _autojson_ json_t *layers = json_array();
+        json_t *jc = json_object_get(o, "Config"), *jl = json_object_get(o, "Layers"), *t;
+        char expected[DIGEST_LEN + 1];
+        _autofree_ char *digest = NULL;
+        struct plan *p;
+        int64_t size = 0;
+        size_t i;
+        int r;
+
+        if (!json_is_string(jc))
+                return berth_error_setx(err, EINVAL, "%s: missing or not a string", cwhere);
+        if (!json_is_array(jl))
+                return berth_error_setx(err, EINVAL, "%s: Layers: missing or not an array", where);
+        r = ref_path(cwhere, json_string_value(jc), &config, err);
+        if (r >= 0)
+                r = source_blob(l, cwhere, config, is_blob_name(config, expected) ? expected : NULL,
+                                -1, &digest, &size, err);
+        if (r >= 0)
+                r = read_config(l, cwhere, digest, &cfg, err);
+        if (r < 0)
+                return r;
+        if (json_array_size(jl) != cfg->n_diff_ids)
+                return berth_error_setx(err, EINVAL,
+                                        "%s: Layers: %zu entries, but the config has "
+                                        "%zu diff ids",
+                                        where, json_array_size(jl), cfg->n_diff_ids);
+        p = plan_new(l, where);
+        json_array_foreach(jl, i, t)
+        {
+                _autofree_ char *lw = xasprintf("%s: Layers[%zu]", where, i);
+
+                if (!json_is_string(t))
+                        return berth_error_setx(err, EINVAL, "%s: expected a string", lw);
+                r = docker_layer(l, lw, json_string_value(t), cfg->diff_ids[i], layers, p, err);
+                if (r < 0)
+                        return r;
+        }
+        r = put_manifest(l, digest, size, layers, &p->manifest, err);
+        if (r < 0)
+                return berth_error_prefix(err, "%s", where);
+        return docker_names(where, json_object_get(o, "RepoTags"), p, err);
+}
+
+static int load_docker(struct loader *l, struct berth_error **err)
+{
+        _autofree_ char *data = NULL;
+        _autojson_ json_t *root = NULL;
+        json_t *o;
+        size_t len = 0, i;
+        int r;
+
+        r = source_read(l, "read", "manifest.json", &data, &len, err);
+        if (r >= 0)
+                r = json_parse("manifest.json", data, len, &root, err);
+        if (r < 0)
+                return r;
+        if (!json_is_array(root) || json_array_size(root) == 0)
+                return berth_error_setx(err, EINVAL, "manifest.json: expected a non-empty array");
+        json_array_foreach(root, i, o)
+        {
+                _autofree_ char *where = json_array_size(root) == 1
+                                             ? xstrdup("manifest.json")
+                                             : xasprintf("manifest.json[%zu]", i);
+
+                if (!json_is_object(o))
+                        return berth_error_setx(err, EINVAL, "%s: expected an object", where);
+                r = docker_image(l, where, o, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The name an OCI index entry gives its image: containerd's/docker's full name, else a
+ * ref.name that is a full reference ("latest" alone names only a tag: the image stays unnamed). */
+static int oci_names(const char *where, json_t *ann, struct plan *p, struct berth_error **err)
+{
+        const char *full = json_string_value(json_object_get(ann, ANN_CONTAINERD_NAME));
+        const char *ref = json_string_value(json_object_get(ann, ANN_REF_NAME));
+        _autofree_ char *w = xasprintf("%s: annotations", where);
+        char *name = NULL;
+        int r;
+
+        if (!full && ref && strpbrk(ref, "/:"))
+                full = ref;
+        if (!full)
+                return 0;
+        r = normalize_name(w, full, &name, err);
+        if (r < 0)
+                return r;
+        strv_push(&p->names, &p->n_names, name);
+        return 0;
+}
+
+static int oci_descriptor_blob(struct loader *l, const char *where,
+                               const struct berth_descriptor *d, char **ret_digest,
+                               struct berth_error **err)
+{
+        _autofree_ char *name = blob_path(d->digest);
+        int64_t size = 0;
+
+        return source_blob(l, where, name, d->digest, d->size, ret_digest, &size, err);
+}
+
+static int oci_image(struct loader *l, const char *where, const char *digest,
+                     const struct berth_manifest *m, json_t *ann, struct berth_error **err)
+{
+        _cleanup_(image_config_freep) struct berth_image_config *cfg = NULL;
+        _autofree_ char *config = NULL, *cwhere = xasprintf("%s: config", where);
+        struct plan *p;
+        int r;
+
+        r = oci_descriptor_blob(l, cwhere, &m->config, &config, err);
+        if (r >= 0)
+                r = read_config(l, cwhere, config, &cfg, err);
+        if (r < 0)
+                return r;
+        if (m->n_layers != cfg->n_diff_ids)
+                return berth_error_setx(err, EINVAL,
+                                        "%s: %zu layers, but the config has %zu "
+                                        "diff ids",
+                                        where, m->n_layers, cfg->n_diff_ids);
+        p = plan_new(l, where);
+        p->manifest = xstrdup(digest);
+        for (size_t i = 0; i < m->n_layers; i++) {
+                _autofree_ char *lw = xasprintf("%s: layers[%zu]", where, i);
+                char *blob = NULL;
+
+                r = oci_descriptor_blob(l, lw, &m->layers[i], &blob, err);
+                if (r < 0)
+                        return r;
+                plan_add_layer(p, blob, cfg->diff_ids[i]);
+        }
+        return oci_names(where, ann, p, err);
+}
+
+/* An entry of index.json: an image manifest, or an index (multi-platform) to pick from. */
+static int oci_manifest(struct loader *l, const char *where, const struct berth_descriptor *d,
+                        json_t *ann, int depth, struct berth_error **err)
+{
+        _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
+        _autofree_ char *digest = NULL, *data = NULL;
+        const struct berth_descriptor *pick = NULL;
+        size_t len = 0;
+        int r;
+
+        r = oci_descriptor_blob(l, where, d, &digest, err);
+        if (r < 0)
+                return r;
+        r = read_blob(l, digest, &data, &len, err);
+        if (r >= 0)
+                r = berth_manifest_parse(data, len, d->media_type, &m, err);
+        if (r < 0)
+                return berth_error_prefix(err, "%s", where);
+        if (m->kind == BERTH_MANIFEST_IMAGE)
+                return oci_image(l, where, digest, m, ann, err);
+        if (depth > 0)
+                return berth_error_setx(err, EINVAL,
+                                        "%s: an index inside an index inside the "
+                                        "layout is not supported",
+                                        where);
+        r = berth_manifest_pick(m, NULL, &pick, err);
+        if (r < 0)
+                return berth_error_prefix(err, "%s", where);
+        return oci_manifest(l, where, pick, ann, depth + 1, err);
+}
+
+static int load_oci(struct loader *l, struct berth_error **err)
+{
+        _cleanup_(manifest_freep) struct berth_manifest *idx = NULL;
+        _autofree_ char *data = NULL;
+        _autojson_ json_t *root = NULL;
+        json_t *entries;
+        size_t len = 0;
+        int r;
+
+        r = source_read(l, "read", "index.json", &data, &len, err);
+        if (r >= 0)
+                r = json_parse("index.json", data, len, &root, err);
+        if (r >= 0)
+                r = berth_manifest_parse(data, len, BERTH_MT_OCI_INDEX, &idx, err);
+        if (r < 0)
+                return r;
+        if (idx->kind != BERTH_MANIFEST_INDEX)
+                return berth_error_setx(err, EINVAL, "index.json: not an image index");
+        entries = json_object_get(root, "manifests");
+        for (size_t i = 0; i < idx->n_manifests; i++) {
+                _autofree_ char *where = xasprintf("index.json: manifests[%zu]", i);
+                json_t *ann = json_object_get(json_array_get(entries, i), "annotations");
+
+                r = oci_manifest(l, where, &idx->manifests[i], ann, 0, err);
+                if (r < 0)
+                        return r;
+        }
+        if (idx->n_manifests == 0)
+                return berth_error_setx(err, EINVAL, "index.json: no images");
+        return 0;
+}
+
+static int plan_run(struct loader *l, const struct plan *p, struct berth_error **err)
+{
+        _autofree_ char *parent = NULL;
+        char *id = NULL;
+        int r;
+
+        for (size_t i = 0; i < p->n_layers; i++) {
+                char *chain;
+
+                r = berth_store_layer_add(l->s, parent, p->diff_ids[i], p->blobs[i], l->lo, NULL,
+                                          err);
+                if (r < 0)
+                        return berth_error_prefix(err, "%s: layer %zu", p->where, i);
+                chain = berth_chain_id(parent, p->diff_ids[i]);
+                free(parent);
+                parent = chain;
+        }
+        if (p->n_names == 0) {
+                r = berth_store_image_add(l->s, p->manifest, NULL, NULL, &id, err);
+                if (r < 0)
+                        return berth_error_prefix(err, "%s", p->where);
+                strv_push(&l->loaded, &l->n_loaded, id);
+        }
+        for (size_t i = 0; i < p->n_names; i++) {
+                r = berth_store_image_add(l->s, p->manifest, p->names[i], NULL, NULL, err);
+                if (r < 0)
+                        return berth_error_prefix(err, "%s", p->where);
+                strv_push(&l->loaded, &l->n_loaded, xstrdup(p->names[i]));
+        }
+        return 0;
+}
+
+static int load_source(struct loader *l, const char *path, struct berth_error **err)
+{
+        _autoclose_ int fd = -EBADF;
+        struct stat st;
+
+        if (streq(path, "-"))
+                return read_archive(l, STDIN_FILENO, err);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return berth_error_set(err, errno, "open");
+        if (S_ISDIR(st.st_mode)) {
+                l->dirfd = steal_fd(&fd);
+                return 0;
+        }
+        return read_archive(l, fd, err);
+}
+
+static int load_all(struct loader *l, const char *path, struct berth_error **err)
+{
+        int r;
+
+        r = load_source(l, path, err);
+        if (r < 0)
+                return r;
+        if (source_has(l, "manifest.json"))
+                r = load_docker(l, err);
+        else if (source_has(l, "index.json"))
+                r = load_oci(l, err);
+        else
+                r = berth_error_setx(err, EINVAL,
+                                     "not an image %s: no manifest.json or "
+                                     "index.json",
+                                     source_kind(l));
+        if (r < 0)
+                return r;
+        /* Everything is checked: only now are layers unpacked and images recorded. Once one is
+         * recorded its blobs are the store's, and a later failure must not remove them. */
+        for (size_t i = 0; i < l->n_plans; i++) {
+                r = plan_run(l, &l->plans[i], err);
+                if (r < 0)
+                        return r;
+                txn_commit(&l->txn);
+        }
+        return 0;
+}
+
+int berth_image_load(struct berth_store *s, const char *path, const struct berth_layer_opts *lo,
+                     char ***ret_loaded, struct berth_error **err)
+{
+        struct loader l = {.s = s, .lo = lo, .txn.bs = berth_store_blobs(s), .dirfd = -EBADF};
+        _autoclose_ int lease = -EBADF;
+        int r;
+
+        /* Keeps gc off the blobs put before their image is recorded. */
+        r = berth_store_lease(s, &lease, err);
+        if (r >= 0)
+                r = load_all(&l, path, err);
+        if (r < 0) {
+                txn_rollback(&l.txn);
+                loader_clear(&l);
+                return berth_error_prefix(err, "load %s", streq(path, "-") ? "stdin" : path);
+        }
+        txn_commit(&l.txn);
+        if (ret_loaded) {
+                *ret_loaded = l.loaded ? steal_ptr(&l.loaded) : xcalloc(1, sizeof(char *));
+        }
+        loader_clear(&l);
+        return 0;
+}
+
+/* ---- save ------------------------------------------------------------------------------- */
+
+int berth_archive_format_parse(const char *s, enum berth_archive_format *ret,
+                               struct berth_error **err)
+{
+        static const struct {
+                const char *name;
+                enum berth_archive_format f;
+        } formats[] = {
+            {"docker-archive", BERTH_ARCHIVE_DOCKER},
+            {"oci-archive", BERTH_ARCHIVE_OCI},
+            {"oci-dir", BERTH_ARCHIVE_OCI_DIR},
+        };
+
+        for (size_t i = 0; s && i < ARRAY_SIZE(formats); i++)
+                if (streq(s, formats[i].name)) {
+                        *ret = formats[i].f;
+                        return 0;
+                }
+        return berth_error_setx(err, EINVAL,
+                                "format %s: expected docker-archive, oci-archive "
+                                "or oci-dir",
+                                QUOTE(s ? s : ""));
+}
+
+/* One image to save, with the names it is saved under. */
+struct saved {
+        struct berth_image *img;
+        struct berth_manifest *m;
+        char *manifest_mt;
+        size_t manifest_size;
+        char **names; /* normalized */
+        size_t n_names;
+};
+
+struct saver {
+        struct berth_store *s;
+        struct berth_blobstore *bs;
+        enum berth_archive_format f;
+        struct saved *v;
+        size_t n;
+        char **blobs; /* each written once */
+        size_t n_blobs;
+};
+
+/* Where the layout goes: a tar being written, or a directory. */
+struct sink {
+        struct archive *a;
+        int dirfd;
+};
+
+static void saver_clear(struct saver *sv)
+{
+        for (size_t i = 0; i < sv->n; i++) {
+                berth_image_free(sv->v[i].img);
+                berth_manifest_free(sv->v[i].m);
+                free(sv->v[i].manifest_mt);
+                strv_free(sv->v[i].names);
+        }
+        free(sv->v);
+        strv_free(sv->blobs);
+}
+
+static int tar_header(struct archive *a, const char *name, bool dir, int64_t size,
+                      struct berth_error **err)
+{
+        struct archive_entry *e = archive_entry_new();
+        int r;
+
+        if (!e)
+                return berth_error_setx(err, ENOMEM, "archive_entry_new failed");
+        archive_entry_set_pathname(e, name);
+        archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
+        archive_entry_set_perm(e, dir ? 0755 : 0644);
+        archive_entry_set_size(e, dir ? 0 : size);
+        archive_entry_set_mtime(e, 0, 0);
+        archive_entry_set_uid(e, 0);
+        archive_entry_set_gid(e, 0);
+        r = archive_write_header(a, e);
+        archive_entry_free(e);
+        if (r < ARCHIVE_WARN)
+                return berth_error_setx(err, EIO, "write %s: %s", name, archive_error_string(a));
+        return 0;
+}
+
+static int sink_write(struct sink *k, int fd, const char *name, const void *buf, size_t len,
+                      struct berth_error **err)
+{
+        if (k->a) {
+                if (archive_write_data(k->a, buf, len) != (ssize_t) len)
+                        return berth_error_setx(err, EIO, "write %s: %s", name,
+                                                archive_error_string(k->a));
+                return 0;
+        }
+        if (write_all(fd, buf, len) < 0)
+                return berth_error_set(err, errno, "write %s", name);
+        return 0;
+}
+
+static int sink_dir(struct sink *k, const char *name, struct berth_error **err)
+{
+        if (k->a)
+                return tar_header(k->a, name, true, 0, err);
+        if (mkdirat(k->dirfd, name, 0755) < 0 && errno != EEXIST)
+                return berth_error_set(err, errno, "mkdir %s", name);
+        return 0;
+}
+
+/* Starts a file: a tar header, or a new file in the directory (its fd in *ret_fd). */
+static int sink_open(struct sink *k, const char *name, int64_t size, int *ret_fd,
+                     struct berth_error **err)
+{
+        if (k->a)
+                return tar_header(k->a, name, false, size, err);
+        *ret_fd =
+            openat(k->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (*ret_fd < 0)
+                return berth_error_set(err, errno, "create %s", name);
+        return 0;
+}
+
+static int sink_data(struct sink *k, const char *name, const void *data, size_t len,
+                     struct berth_error **err)
+{
+        _autoclose_ int fd = -EBADF;
+        int r;
+
+        r = sink_open(k, name, (int64_t) len, &fd, err);
+        if (r < 0)
+                return r;
+        return sink_write(k, fd, name, data, len, err);
+}
+
+static int sink_blob(struct sink *k, struct berth_blobstore *bs, const char *digest,
+                     struct berth_error **err)
+{
+        _autoclose_ int in = -EBADF, out = -EBADF;
+        _autofree_ char *name = blob_path(digest), *buf = NULL;
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        r = berth_blobstore_open_blob(bs, digest, &in, err);
+        if (r < 0)
+                return r;
+        if (fstat(in, &st) < 0)
+                return berth_error_set(err, errno, "blob %s: fstat", digest);
+        r = sink_open(k, name, st.st_size, &out, err);
+        if (r < 0)
+                return r;
+        buf = xcalloc(1, CHUNK);
+        while ((n = read(in, buf, CHUNK)) > 0) {
+                r = sink_write(k, out, name, buf, (size_t) n, err);
+                if (r < 0)
+                        return r;
+        }
+        if (n < 0)
+                return berth_error_set(err, errno, "blob %s: read", digest);
+        return 0;
+}
+
+static int sink_json(struct sink *k, const char *name, json_t *j, struct berth_error **err)
+{
+        _autofree_ char *text = json_dumps(j, JSON_COMPACT);
+
+        if (!text)
+                return berth_error_setx(err, ENOMEM, "write %s: json_dumps failed", name);
+        return sink_data(k, name, text, strlen(text), err);
+}
+
+static void saver_blob(struct saver *sv, const char *digest)
+{
+        if (!strv_contains(sv->blobs, digest))
+                strv_push(&sv->blobs, &sv->n_blobs, xstrdup(digest));
+}
+
+/* The name `what` means, if it is one of the image's names (not an id). */
+static char *saved_name(const struct berth_image *img, const char *what)
+{
+        _autoref_ struct berth_ref *ref = NULL;
+        _autofree_ char *name = NULL;
+
+        if (berth_ref_parse(what, &ref, NULL) < 0)
+                return NULL;
+        name = berth_ref_string(ref);
+        return strv_contains(img->names, name) ? steal_ptr(&name) : NULL;
+}
+
+static int saver_add(struct saver *sv, const char *what, struct berth_error **err)
+{
+        struct berth_image *img = NULL;
+        _autofree_ char *data = NULL;
+        _autoclose_ int fd = -EBADF;
+        struct saved *x = NULL;
+        char *name;
+        size_t len = 0;
+        int r;
+
+        r = berth_store_image_lookup(sv->s, what, &img, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < sv->n && !x; i++)
+                if (streq(sv->v[i].img->id, img->id))
+                        x = &sv->v[i];
+        if (!x) {
+                sv->v = xreallocarray(sv->v, sv->n + 1, sizeof(*sv->v));
+                x = &sv->v[sv->n++];
+                memset(x, 0, sizeof(*x));
+                x->img = img;
+        } else {
+                berth_image_free(steal_ptr(&img));
+        }
+        name = saved_name(x->img, what);
+        if (name && !strv_contains(x->names, name))
+                strv_push(&x->names, &x->n_names, name);
+        else
+                free(name);
+        if (x->m)
+                return 0;
+        r = berth_blobstore_open_blob(sv->bs, x->img->manifest, &fd, err);
+        if (r >= 0)
+                r = berth_read_fd(fd, "manifest", META_MAX, &data, &len, err);
+        if (r >= 0)
+                r = berth_manifest_parse(data, len, NULL, &x->m, err);
+        if (r < 0)
+                return berth_error_prefix(err, "image %s", QUOTE(what));
+        x->manifest_mt = xstrdup(x->m->media_type ? x->m->media_type : BERTH_MT_OCI_MANIFEST);
+        x->manifest_size = len;
+        saver_blob(sv, x->img->manifest);
+        saver_blob(sv, x->m->config.digest);
+        for (size_t i = 0; i < x->m->n_layers; i++)
+                saver_blob(sv, x->m->layers[i].digest);
+        return 0;
+}
+
+static json_t *json_blob_path(const char *digest)
+{
+        _autofree_ char *p = blob_path(digest);
+
+        return json_string(p);
+}
+
+static json_t *index_entry(const struct saved *x, const char *name)
+{
+        _autoref_ struct berth_ref *ref = NULL;
+        json_t *e = json_pack("{s:s, s:s, s:I}", "mediaType", x->manifest_mt, "digest",
+                              x->img->manifest, "size", (json_int_t) x->manifest_size);
+
+        if (name && berth_ref_parse(name, &ref, NULL) >= 0)
+                json_object_set_new(e, "annotations",
+                                    json_pack("{s:s, s:s}", ANN_CONTAINERD_NAME, name, ANN_REF_NAME,
+                                              ref->tag ? ref->tag : "latest"));
+        return e;
+}
+
+static json_t *index_json(const struct saver *sv)
+{
+        json_t *entries = json_array();
+
+        for (size_t i = 0; i < sv->n; i++) {
+                const struct saved *x = &sv->v[i];
+
+                if (x->n_names == 0)
+                        json_array_append_new(entries, index_entry(x, NULL));
+                for (size_t j = 0; j < x->n_names; j++)
+                        json_array_append_new(entries, index_entry(x, x->names[j]));
+        }
+        return json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType", BERTH_MT_OCI_INDEX,
+                         "manifests", entries);
+}
+
+/* docker's manifest.json (layers named as blobs: docker 25's form) and repositories. */
+static void docker_json(const struct saver *sv, json_t **ret_manifest, json_t **ret_repos)
+{
+        json_t *manifest = json_array(), *repos = json_object();
+
+        for (size_t i = 0; i < sv->n; i++) {
+                const struct saved *x = &sv->v[i];
+                json_t *tags = x->n_names ? json_array() : json_null(), *layers = json_array();
+
+                for (size_t j = 0; j < x->m->n_layers; j++)
+                        json_array_append_new(layers, json_blob_path(x->m->layers[j].digest));
+                for (size_t j = 0; j < x->n_names; j++) {
+                        _autoref_ struct berth_ref *ref = NULL;
+                        _autofree_ char *familiar = berth_ref_familiar(x->names[j]);
+                        _autofree_ char *full = NULL, *repo = NULL;
+
+                        json_array_append_new(tags, json_string(familiar));
+                        if (berth_ref_parse(x->names[j], &ref, NULL) < 0 || !ref->tag)
+                                continue;
+                        full = berth_ref_name(ref);
+                        repo = berth_ref_familiar(full);
+                        if (!json_object_get(repos, repo))
+                                json_object_set_new(repos, repo, json_object());
+                        json_object_set_new(json_object_get(repos, repo), ref->tag,
+                                            json_string(x->img->id + 7));
+                }
+                json_array_append_new(manifest, json_pack("{s:o, s:o, s:o}", "Config",
+                                                          json_blob_path(x->m->config.digest),
+                                                          "RepoTags", tags, "Layers", layers));
+        }
+        *ret_manifest = manifest;
+        *ret_repos = repos;
+}
+
+static int write_layout(const struct saver *sv, struct sink *k, struct berth_error **err)
+{
+        _autojson_ json_t *index = index_json(sv), *manifest = NULL, *repos = NULL;
+        int r;
+
+        r = sink_dir(k, "blobs", err);
+        if (r >= 0)
+                r = sink_dir(k, "blobs/sha256", err);
+        for (size_t i = 0; r >= 0 && i < sv->n_blobs; i++)
+                r = sink_blob(k, sv->bs, sv->blobs[i], err);
+        if (r >= 0)
+                r = sink_data(k, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30, err);
+        if (r >= 0)
+                r = sink_json(k, "index.json", index, err);
+        if (r < 0 || sv->f != BERTH_ARCHIVE_DOCKER)
+                return r;
+        docker_json(sv, &manifest, &repos);
+        r = sink_json(k, "manifest.json", manifest, err);
+        if (r >= 0)
+                r = sink_json(k, "repositories", repos, err);
+        return r;
+}
+
+static void archive_write_freep(struct archive **a)
+{
+        if (*a)
+                archive_write_free(*a);
+        *a = NULL;
+}
+
+static int write_tar(const struct saver *sv, int fd, struct berth_error **err)
+{
+        _cleanup_(archive_write_freep) struct archive *a = archive_write_new();
+        struct sink k = {.a = a, .dirfd = -EBADF};
+        int r;
+
+        if (!a)
+                return berth_error_setx(err, ENOMEM, "archive_write_new failed");
+        if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+            archive_write_open_fd(a, fd) != ARCHIVE_OK)
+                return berth_error_setx(err, EIO, "write archive: %s", archive_error_string(a));
+        r = write_layout(sv, &k, err);
+        if (r < 0)
+                return r;
+        if (archive_write_close(a) != ARCHIVE_OK)
+                return berth_error_setx(err, EIO, "write archive: %s", archive_error_string(a));
+        return 0;
+}
+
+/* A tar written beside path and renamed over it: nothing half-written is ever at path. */
+static int save_tar(const struct saver *sv, const char *path, struct berth_error **err)
+{
+        _autofree_ char *tmp = NULL;
+        _autoclose_ int fd = -EBADF;
+        int r;
+
+        if (streq(path, "-"))
+                return write_tar(sv, STDOUT_FILENO, err);
+        tmp = xasprintf("%s.tmp-XXXXXX", path);
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return berth_error_set(err, errno, "create %s", tmp);
+        r = write_tar(sv, fd, err);
+        if (r >= 0 && fchmod(fd, 0644) < 0)
+                r = berth_error_set(err, errno, "chmod %s", tmp);
+        if (r >= 0 && fsync(fd) < 0)
+                r = berth_error_set(err, errno, "fsync %s", tmp);
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = berth_error_set(err, errno, "rename %s to %s", tmp, path);
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
+/* A directory made beside path and renamed to it (path must be absent or an empty directory). */
+static int save_dir(const struct saver *sv, const char *path, struct berth_error **err)
+{
+        _autofree_ char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+        _autoerr_ struct berth_error *e = NULL;
+        _autoclose_ int fd = -EBADF;
+        struct sink k = {.dirfd = -EBADF};
+        int r;
+
+        if (!mkdtemp(tmp))
+                return berth_error_set(err, errno, "create %s", tmp);
+        fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fchmod(fd, 0755) < 0) {
+                r = berth_error_set(err, errno, "open %s", tmp);
+        } else {
+                k.dirfd = fd;
+                r = write_layout(sv, &k, err);
+        }
+        if (r >= 0 && syncfs(fd) < 0)
+                r = berth_error_set(err, errno, "syncfs %s", tmp);
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = berth_error_set(err, errno, "rename %s to %s", tmp, path);
+        if (r < 0 && berth_rm_rf_at(AT_FDCWD, tmp, &e) < 0)
+                berth_warn("%s, ignoring", e->msg);
+        return r;
+}
+
+int berth_image_save(struct berth_store *s, const char *const *images, enum berth_archive_format f,
+                     const char *path, struct berth_error **err)
+{
+        struct saver sv = {.s = s, .bs = berth_store_blobs(s), .f = f};
+        int r = 0;
+
+        if (!images || !images[0])
+                return berth_error_setx(err, EINVAL, "save: no image given");
+        if (f == BERTH_ARCHIVE_OCI_DIR && streq(path, "-"))
+                return berth_error_setx(err, EINVAL, "save: oci-dir needs a directory, not \"-\"");
+        for (size_t i = 0; r >= 0 && images[i]; i++)
+                r = saver_add(&sv, images[i], err);
+        if (r >= 0)
+                r = f == BERTH_ARCHIVE_OCI_DIR ? save_dir(&sv, path, err)
+                                               : save_tar(&sv, path, err);
+        saver_clear(&sv);
+        if (r < 0)
+                return berth_error_prefix(err, "save to %s", streq(path, "-") ? "stdout" : path);
+        return 0;
+}
+
+/* ---- import ----------------------------------------------------------------------------- */
+
+/* The sha256 of a compressed blob's uncompressed stream (its diff id). */
+static int blob_diff_id(struct berth_blobstore *bs, const char *digest, char **ret,
+                        struct berth_error **err)
+{
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
+        _autoclose_ int fd = -EBADF;
+        _autofree_ char *buf = xcalloc(1, CHUNK);
+        char diff_id[DIGEST_LEN + 1];
+        struct archive_entry *ae;
+        ssize_t n;
+        int r;
+
+        r = hash_new(&ctx, err);
+        if (r >= 0)
+                r = berth_blobstore_open_blob(bs, digest, &fd, err);
+        if (r < 0)
+                return r;
+        archive_read_support_filter_all(a);
+        archive_read_support_format_raw(a);
+        if (archive_read_open_fd(a, fd, CHUNK) != ARCHIVE_OK ||
+            archive_read_next_header(a, &ae) != ARCHIVE_OK)
+                return berth_error_setx(err, EINVAL, "decompress: %s", archive_error_string(a));
+        while ((n = archive_read_data(a, buf, CHUNK)) > 0)
+                if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1)
+                        return berth_error_setx(err, EIO, "EVP_DigestUpdate failed");
+        if (n < 0)
+                return berth_error_setx(err, EIO, "decompress: %s", archive_error_string(a));
+        r = hash_final(ctx, diff_id, err);
+        if (r < 0)
+                return r;
+        *ret = xstrdup(diff_id);
+        return 0;
+}
+
+/* Refuses what is not a tar before a layer is made of it. */
+static int blob_check_tar(struct berth_blobstore *bs, const char *digest, struct berth_error **err)
+{
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        _autoclose_ int fd = -EBADF;
+        struct archive_entry *ae;
+        int r;
+
+        r = berth_blobstore_open_blob(bs, digest, &fd, err);
+        if (r < 0)
+                return r;
+        archive_read_support_filter_all(a);
+        archive_read_support_format_tar(a);
+        if (archive_read_open_fd(a, fd, CHUNK) != ARCHIVE_OK)
+                return berth_error_setx(err, EINVAL, "not a tar archive: %s",
+                                        archive_error_string(a));
+        r = archive_read_next_header(a, &ae);
+        if (r < ARCHIVE_WARN)
+                return berth_error_setx(err, EINVAL, "not a tar archive: %s",
+                                        archive_error_string(a));
+        return 0;
+}
+
+static int import_layer(struct txn *t, const char *path, struct berth_new_layer *nl,
+                        char **ret_blob, char **ret_diff_id, struct berth_error **err)
+{
+        _autoclose_ int fd = -EBADF, bfd = -EBADF;
+        struct reader rd = {.fd = STDIN_FILENO};
+        _autofree_ char *blob = NULL, *diff_id = NULL;
+        enum berth_compression c;
+        struct stat st;
+        int r;
+
+        if (!streq(path, "-")) {
+                fd = rd.fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return berth_error_set(err, errno, "open");
+        }
+        r = txn_put_stream(t, &rd, NULL, -1, &blob, err);
+        if (r >= 0)
+                r = blob_check_tar(t->bs, blob, err);
+        if (r >= 0)
+                r = blob_compression(t->bs, blob, &c, err);
+        if (r >= 0 && c != BERTH_COMPRESSION_NONE)
+                r = blob_diff_id(t->bs, blob, &diff_id, err);
+        if (r < 0)
+                return r;
+        if (c == BERTH_COMPRESSION_NONE)
+                diff_id = xstrdup(blob);
+        r = berth_blobstore_open_blob(t->bs, blob, &bfd, err);
+        if (r < 0)
+                return r;
+        if (fstat(bfd, &st) < 0)
+                return berth_error_set(err, errno, "blob %s: fstat", blob);
+        nl->blob = *ret_blob = steal_ptr(&blob);
+        nl->diff_id = *ret_diff_id = steal_ptr(&diff_id);
+        nl->media_type = layer_media_type(c);
+        nl->size = st.st_size;
+        return 0;
+}
+
+static int import_changes(const struct berth_import_opts *o, const char *path,
+                          struct berth_config_change *c, struct berth_error **err)
+{
+        int r;
+
+        for (size_t i = 0; o->changes && o->changes[i]; i++) {
+                r = berth_config_change_parse(o->changes[i], c, err);
+                if (r < 0)
+                        return r;
+        }
+        /* docker's history comment of an import */
+        free(c->comment);
+        c->comment = o->message ? xstrdup(o->message) : xasprintf("Imported from %s", path);
+        return 0;
+}
+
+int berth_image_import(struct berth_store *s, const char *path, const struct berth_import_opts *o,
+                       char **ret_id, struct berth_error **err)
+{
+        struct berth_config_change c = {0};
+        struct txn t = {.bs = berth_store_blobs(s)};
+        struct berth_new_layer nl = {0};
+        _autofree_ char *blob = NULL, *diff_id = NULL, *name = NULL, *id = NULL;
+        _autoclose_ int lease = -EBADF;
+        int r;
+
+        r = import_changes(o, path, &c, err);
+        if (r >= 0)
+                r = berth_store_lease(s, &lease, err);
+        if (r >= 0 && o->name)
+                r = normalize_name("name", o->name, &name, err);
+        if (r >= 0)
+                r = import_layer(&t, path, &nl, &blob, &diff_id, err);
+        if (r >= 0)
+                r = berth_store_image_create(s, NULL, &nl, 1, &c, o->platform, name, &id, err);
+        berth_config_change_clear(&c);
+        if (r < 0) {
+                txn_rollback(&t);
+                return berth_error_prefix(err, "import %s", streq(path, "-") ? "stdin" : path);
+        }
+        txn_commit(&t);
+        if (ret_id)
+                *ret_id = steal_ptr(&id);
+        return 0;
+}
+
+/* ---- docker --change -------------------------------------------------------------------- */
+
+/* Splits s into words as docker's ENV/LABEL do: blanks separate, "..." and '...' quote, a
+ * backslash escapes the next character (but inside '...'). */
+static int split_words(const char *s, char ***ret, struct berth_error **err)
+{
+        _autostrv_ char **v = NULL;
+        _autofree_ char *w = xcalloc(strlen(s) + 1, 1);
+        size_t n = 0;
+
+        for (const char *p = s; *p;) {
+                size_t o = 0;
+                char q = 0;
+
+                p += strspn(p, " \t");
+                if (!*p)
+                        break;
+                for (; *p && (q || !strchr(" \t", *p)); p++) {
+                        if (q && *p == q)
+                                q = 0;
+                        else if (!q && (*p == '"' || *p == '\''))
+                                q = *p;
+                        else if (*p == '\\' && q != '\'' && p[1])
+                                w[o++] = *++p;
+                        else
+                                w[o++] = *p;
+                }
+                if (q)
+                        return berth_error_setx(err, EINVAL, "unterminated %c quote", q);
+                w[o] = '\0';
+                strv_push(&v, &n, xstrdup(w));
+        }
+        *ret = v ? steal_ptr(&v) : xcalloc(1, sizeof(char *));
+        return 0;
+}
+
+/* A JSON array of strings, or NULL when s is not one (then docker takes the shell form). */
+static char **json_strv(const char *s)
+{
+        _autojson_ json_t *j = NULL;
+        char **v = NULL;
+        json_t *e;
+        size_t n = 0, i;
+
+        if (s[0] != '[')
+                return NULL;
+        j = json_loads(s, 0, NULL);
+        if (!json_is_array(j))
+                return NULL;
+        json_array_foreach(j, i, e) if (!json_is_string(e)) return NULL;
+        v = xcalloc(1, sizeof(char *));
+        json_array_foreach(j, i, e) strv_push(&v, &n, xstrdup(json_string_value(e)));
+        return v;
+}
+
+static char **exec_or_shell(const char *rest)
+{
+        char **v = json_strv(rest);
+
+        if (v)
+                return v;
+        v = xcalloc(4, sizeof(char *));
+        v[0] = xstrdup("/bin/sh");
+        v[1] = xstrdup("-c");
+        v[2] = xstrdup(rest);
+        return v;
+}
+
+static int change_cmd(struct berth_config_change *c, const char *rest, struct berth_error **err)
+{
+        strv_free(c->cmd);
+        c->cmd = exec_or_shell(rest);
+        c->set_cmd = true;
+        return 0;
+}
+
+static int change_entrypoint(struct berth_config_change *c, const char *rest,
+                             struct berth_error **err)
+{
+        strv_free(c->entrypoint);
+        c->entrypoint = exec_or_shell(rest);
+        c->set_entrypoint = true;
+        return 0;
+}
+
+/* KEY=VALUE pairs, or docker's legacy "KEY VALUE..." form (the value: the rest of the line). */
+static int key_values(const char *what, const char *rest, char ***ret, struct berth_error **err)
+{
+        _autostrv_ char **words = NULL;
+        size_t klen = strcspn(rest, " \t=");
+        int r;
+
+        if (rest[klen] != '=') {
+                const char *value = rest + klen + strspn(rest + klen, " \t");
+
+                if (!*value)
+                        return berth_error_setx(err, EINVAL, "%s needs KEY=VALUE or KEY VALUE",
+                                                what);
+                words = xcalloc(2, sizeof(char *));
+                words[0] = xasprintf("%.*s=%s", (int) klen, rest, value);
+                *ret = steal_ptr(&words);
+                return 0;
+        }
+        r = split_words(rest, &words, err);
+        if (r < 0)
+                return r;
+        for (char **w = words; *w; w++)
+                if (!strchr(*w, '=') || **w == '=')
+                        return berth_error_setx(err, EINVAL, "%s: %s: expected KEY=VALUE", what,
+                                                QUOTE(*w));
+        *ret = steal_ptr(&words);
+        return 0;
+}
+
+static int change_env(struct berth_config_change *c, const char *rest, struct berth_error **err)
+{
+        _autostrv_ char **kv = NULL;
+        size_t n = strv_length(c->env);
+        int r;
+
+        r = key_values("ENV", rest, &kv, err);
+        if (r < 0)
+                return r;
+        for (char **p = kv; *p; p++) {
+                size_t klen = strcspn(*p, "=") + 1, i;
+
+                for (i = 0; i < n && strncmp(c->env[i], *p, klen) != 0; i++)
+                        ;
+                if (i < n) {
+                        free(c->env[i]);
+                        c->env[i] = xstrdup(*p);
+                } else {
+                        strv_push(&c->env, &n, xstrdup(*p));
+                }
+        }
+        return 0;
+}
+
+static int change_label(struct berth_config_change *c, const char *rest, struct berth_error **err)
+{
+        _autostrv_ char **kv = NULL;
+        int r;
+
+        r = key_values("LABEL", rest, &kv, err);
+        if (r < 0)
+                return r;
+        for (char **p = kv; *p; p++) {
+                char *eq = strchr(*p, '=');
+                size_t i;
+
+                *eq = '\0';
+                for (i = 0; i < c->n_labels && !streq(c->labels[i].key, *p); i++)
+                        ;
+                if (i == c->n_labels) {
+                        c->labels = xreallocarray(c->labels, ++c->n_labels, sizeof(*c->labels));
+                        c->labels[i].key = xstrdup(*p);
+                } else {
+                        free(c->labels[i].value);
+                }
+                c->labels[i].value = xstrdup(eq + 1);
+        }
+        return 0;
+}
+
+static int parse_port(const char *s, const char *end, unsigned *ret)
+{
+        _autofree_ char *t = xasprintf("%.*s", (int) (end - s), s);
+        uint64_t v;
+
+        if (parse_u64(t, &v) < 0 || v == 0 || v > 65535)
+                return -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+/* "80", "80/udp", "8000-8002/tcp" -> "80/tcp", ... */
+static int expose_one(struct berth_config_change *c, const char *w, struct berth_error **err)
+{
+        const char *slash = strchr(w, '/'), *proto = slash ? slash + 1 : "tcp";
+        const char *end = slash ? slash : w + strlen(w), *dash = memchr(w, '-', end - w);
+        size_t n = strv_length(c->exposed_ports);
+        unsigned lo, hi;
+
+        if (parse_port(w, dash ? dash : end, &lo) < 0 ||
+            (dash ? parse_port(dash + 1, end, &hi) < 0 : (hi = lo, false)) || hi < lo ||
+            (!streq(proto, "tcp") && !streq(proto, "udp") && !streq(proto, "sctp")))
+                return berth_error_setx(err, EINVAL,
+                                        "EXPOSE: invalid port %s (PORT[-PORT][/tcp|"
+                                        "udp|sctp])",
+                                        QUOTE(w));
+        for (unsigned p = lo; p <= hi; p++) {
+                _autofree_ char *port = xasprintf("%u/%s", p, proto);
+
+                if (!strv_contains(c->exposed_ports, port))
+                        strv_push(&c->exposed_ports, &n, steal_ptr(&port));
+        }
+        return 0;
+}
+
+static int change_expose(struct berth_config_change *c, const char *rest, struct berth_error **err)
+{
+        _autostrv_ char **words = NULL;
+        int r;
+
+        r = split_words(rest, &words, err);
+        for (char **w = words; r >= 0 && *w; w++)
+                r = expose_one(c, *w, err);
+        return r;
+}
+
+static int change_volume(struct berth_config_change *c, const char *rest, struct berth_error **err)
+{
+        _autostrv_ char **words = json_strv(rest);
+        size_t n = strv_length(c->volumes);
+        int r;
+
+        if (!words) {
+                r = split_words(rest, &words, err);
+                if (r < 0)
+                        return r;
+        }
+        for (char **w = words; *w; w++) {
+                if (**w != '/')
+                        return berth_error_setx(err, EINVAL, "VOLUME: %s: not an absolute path",
+                                                QUOTE(*w));
+                if (!strv_contains(c->volumes, *w))
+                        strv_push(&c->volumes, &n, xstrdup(*w));
+        }
+        return 0;
+}
+
+/* WORKDIR, USER, STOPSIGNAL: one word (quotes removed). */
+static int one_word(const char *what, const char *rest, char **field, struct berth_error **err)
+{
+        _autostrv_ char **words = NULL;
+        int r;
+
+        r = split_words(rest, &words, err);
+        if (r < 0)
+                return r;
+        if (strv_length(words) != 1)
+                return berth_error_setx(err, EINVAL, "%s takes one argument", what);
+        free(*field);
+        *field = steal_ptr(&words[0]);
+        return 0;
+}
+
+static int change_workdir(struct berth_config_change *c, const char *rest, struct berth_error **err)
+{
+        return one_word("WORKDIR", rest, &c->working_dir, err);
+}
+
+static int change_user(struct berth_config_change *c, const char *rest, struct berth_error **err)
+{
+        return one_word("USER", rest, &c->user, err);
+}
+
+static int change_stopsignal(struct berth_config_change *c, const char *rest,
+                             struct berth_error **err)
+{
+        return one_word("STOPSIGNAL", rest, &c->stop_signal, err);
+}
+
+int berth_config_change_parse(const char *line, struct berth_config_change *c,
+                              struct berth_error **err)
+{
+        static const struct {
+                const char *name;
+                int (*parse)(struct berth_config_change *c, const char *rest,
+                             struct berth_error **err);
+        } table[] = {
+            {"CMD", change_cmd},         {"ENTRYPOINT", change_entrypoint},
+            {"ENV", change_env},         {"EXPOSE", change_expose},
+            {"LABEL", change_label},     {"STOPSIGNAL", change_stopsignal},
+            {"USER", change_user},       {"VOLUME", change_volume},
+            {"WORKDIR", change_workdir},
+        };
+        const char *p = line + strspn(line, " \t"), *rest;
+        size_t n = strcspn(p, " \t");
+        char word[16] = "";
+        int r;
+
+        rest = p + n + strspn(p + n, " \t");
+        for (size_t i = 0; i < n && i < sizeof(word) - 1; i++)
+                word[i] = (char) (p[i] >= 'a' && p[i] <= 'z' ? p[i] - 'a' + 'A' : p[i]);
+        for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+                if (n != strlen(table[i].name) || strncasecmp(p, table[i].name, n) != 0)
+                        continue;
+                if (!*rest)
+                        return berth_error_setx(err, EINVAL, "--change %s: %s needs an argument",
+                                                QUOTE(line), table[i].name);
+                r = table[i].parse(c, rest, err);
+                return r < 0 ? berth_error_prefix(err, "--change %s", QUOTE(line)) : 0;
+        }
+        if (n == 0)
+                return berth_error_setx(err, EINVAL, "--change %s: empty", QUOTE(line));
+        return berth_error_setx(err, EINVAL,
+                                "--change %s: %s is not supported (CMD, ENTRYPOINT, "
+                                "ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)",
+                                QUOTE(line), word);
+}
