@@ -61,6 +61,25 @@ bool berth_args_bool(const struct berth_args *a, size_t i);
 void berth_args_usage(FILE *f, const char *usage, const char *summary,
                       const struct berth_flag *flags, size_t n_flags);
 
+/* A command's flags and argument counts, for berth_cmd_args(). */
+struct berth_cmd_spec {
+        const char *name;    /* "image inspect": for "See 'berth image inspect --help'." */
+        const char *usage;   /* "image inspect [OPTIONS] IMAGE [IMAGE...]" */
+        const char *summary;
+        const struct berth_flag *flags;
+        size_t n_flags;
+        int min_args, max_args; /* positionals; max_args -1: no limit */
+        bool stop_at_positional;
+};
+/* Parses a command's argv (argv[0] is the command's name, skipped) per spec. Returns true when the
+ * command goes on (*ret_rc = 0; free ret with berth_args_clear()); false when run() must return
+ * *ret_rc: 0 after
+ * --help (usage printed on stdout), 125 after a flag or argument-count error, printed docker's way:
+ * "berth: unknown flag: --foo\nSee 'berth images --help'.",
+ * "berth: \"berth tag\" requires exactly 2 arguments.\nSee 'berth tag --help'.". */
+bool berth_cmd_args(const struct berth_cmd_spec *spec, int argc, char **argv,
+                    struct berth_args *ret, int *ret_rc);
+
 /* ---- commands ------------------------------------------------------------------------------ */
 
 struct berth_store;
@@ -88,7 +107,8 @@ struct berth_cmd {
 extern const struct berth_cmd berth_cmd_pull, berth_cmd_images, berth_cmd_rmi,
         berth_cmd_image_inspect, berth_cmd_image_prune, berth_cmd_tag, berth_cmd_load,
         berth_cmd_save, berth_cmd_import, berth_cmd_login, berth_cmd_logout, berth_cmd_system_df,
-        berth_cmd_run, berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit;
+        berth_cmd_run, berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit,
+        berth_cmd_inspect;
 
 /* ---- output (output.c) -------------------------------------------------------------------- */
 
@@ -98,3 +118,39 @@ int berth_print_error(const struct berth_error *e);
 char *berth_human_size(int64_t bytes);
 /* docker's "About a minute ago", "3 hours ago" from unix seconds. malloc'ed. */
 char *berth_human_ago(int64_t unix_seconds);
+/* docker's units.HumanDuration: "Less than a second", "About an hour", "3 days". malloc'ed. */
+char *berth_human_duration(int64_t seconds);
+/* RFC 3339 ("2024-01-02T03:04:05.123Z", "...+02:00") to unix seconds; -EINVAL if not one. */
+int berth_parse_rfc3339(const char *s, int64_t *ret);
+
+/* docker's --format for one object: a Go-template subset, {{.A.B}} (strings as they are, arrays
+ * as [a b], objects as map[k:v], a missing key as <no value>) and {{json .A}} / {{json .}}, with
+ * the text around them kept; "\t" and "\n" escapes become tab and newline. -EINVAL names an
+ * unsupported action. ret: malloc'ed, without a trailing newline. */
+struct json_t;
+int berth_format_template(const char *tmpl, struct json_t *obj, char **ret,
+                          struct berth_error **err);
+
+/* "berth: warning: <msg>" on stderr. */
+void berth_print_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Tables aligned like docker's tabwriter (minimum cell width 10, 3 spaces of padding, the last
+ * column unpadded). Cells are copied. */
+struct berth_table;
+struct berth_table *berth_table_new(size_t n_cols, ...); /* the n_cols header cells */
+void berth_table_add(struct berth_table *t, ...);        /* n_cols cells (const char *) */
+void berth_table_print(const struct berth_table *t, FILE *f);
+void berth_table_free(struct berth_table *t);
+
+/* ---- pull progress (progress.c) ----------------------------------------------------------- */
+
+struct berth_pull_event;
+struct berth_progress;
+/* Renders pull events on f as docker pull does: on a terminal (tty) a line per layer redrawn in
+ * place with a bar; otherwise a plain line at each phase change. */
+struct berth_progress *berth_progress_new(FILE *f, bool tty);
+/* A berth_pull_progress_fn (registry.h); userdata is the struct berth_progress. */
+void berth_progress_event(const struct berth_pull_event *ev, void *userdata);
+/* Draws the final state of every line (tty). */
+void berth_progress_finish(struct berth_progress *p);
+void berth_progress_free(struct berth_progress *p);
