@@ -180,7 +180,7 @@ int berth_container_list(const char *root, struct berth_container ***ret, size_t
 /* ---- signals and waiting -------------------------------------------------------------------- */
 
 /* A pidfd for the init that is certain to be the init (not a reused pid). */
-static int open_init_pidfd(struct berth_container *c, struct berth_error **err)
+int berth_container_pidfd(struct berth_container *c, struct berth_error **err)
 {
         unsigned long long start;
         int fd;
@@ -246,7 +246,7 @@ int berth_container_kill(struct berth_container *c, int sig, bool all, struct be
 
         if (c->status == BERTH_STATUS_STOPPED)
                 return berth_error_setx(err, ESRCH, "container \"%s\" is not running", c->id);
-        fd = open_init_pidfd(c, err);
+        fd = berth_container_pidfd(c, err);
         if (fd < 0)
                 return fd;
         if (all && !kill_cgroup(c, sig))
@@ -339,7 +339,7 @@ int berth_container_start(struct berth_container *c, struct berth_error **err)
         if (c->status != BERTH_STATUS_CREATED)
                 return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not created: cannot start it",
                                         c->id, berth_status_name(c->status));
-        r = open_init_pidfd(c, err);
+        r = berth_container_pidfd(c, err);
         if (r >= 0)
                 r = release_init(c, err);
         if (r < 0)

@@ -90,6 +90,10 @@ int berth_container_kill(struct berth_container *c, int sig, bool all, struct be
  * stopped is an error: container "x" is running: stop it first or use --force. */
 int berth_container_delete(struct berth_container *c, bool force, struct berth_error **err);
 
+/* The init's pidfd (kept in c->pidfd), checked against pid reuse. -ESRCH: container "x" is not
+ * running. */
+int berth_container_pidfd(struct berth_container *c, struct berth_error **err);
+
 /* Waits for the init to exit (the caller must be its parent or subreaper, as in `run`). Returns
  * the wait status in *ret_status. */
 int berth_container_wait(struct berth_container *c, int *ret_status, struct berth_error **err);

@@ -432,27 +432,13 @@ static int handshake(struct prep *p, struct berth_error **err)
         }
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
-{
-        _autofree_ char *dir = xstrdup(path), *base = xstrdup(path);
-        _autoclose_ int dfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
-        char text[32];
-
-        if (dfd < 0)
-                return berth_error_set(err, errno, "--pid-file %s: open its directory", path);
-        snprintf(text, sizeof(text), "%d", (int) pid);
-        if (berth_write_file_atomic(dfd, basename(base), text, strlen(text), 0644, false, err) < 0)
-                return berth_error_prefix(err, "--pid-file %s", path);
-        return 0;
-}
-
 static int record(struct prep *p, const struct berth_create_opts *o, struct berth_error **err)
 {
         int r;
 
         r = berth_state_save(p->c, err);
         if (r >= 0 && o->pid_file)
-                r = write_pid_file(o->pid_file, p->pid, err);
+                r = berth_pid_file_write(o->pid_file, p->pid, err);
         if (r >= 0 && (sync_send(p->sync[0], SYNC_ACK, 0, NULL, -1) < 0 ||
                        sync_expect(p->sync[0], SYNC_DETACHED, "create", NULL) < 0))
                 r = init_died(p, err);

@@ -269,47 +269,6 @@ static void __attribute__((noreturn)) exec_program(struct init_ctx *ctx, const c
         fail(ctx, err, errno == ENOENT ? 127 : 126);
 }
 
-/* The home directory of uid in the container's /etc/passwd, "/" if there is none (as runc). */
-static char *passwd_home(uid_t uid)
-{
-        _autofree_ char *text = NULL;
-        char *save = NULL;
-
-        if (berth_read_file_at(AT_FDCWD, "/etc/passwd", 16u << 20, &text, NULL, NULL) < 0)
-                return xstrdup("/");
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *f[7] = { 0 }, *p = line;
-                uint64_t id;
-
-                for (int i = 0; i < 7 && p; i++) {
-                        f[i] = p;
-                        p = strchr(p, ':');
-                        if (p)
-                                *p++ = '\0';
-                }
-                if (f[5] && parse_u64(f[2], &id) == 0 && id == uid && f[5][0])
-                        return xstrdup(f[5]);
-        }
-        return xstrdup("/");
-}
-
-/* process.env, with HOME added from /etc/passwd when the config does not set it. */
-static void set_env(struct init_ctx *ctx)
-{
-        char **env = ctx->spec->process.env;
-        size_t n = strv_length(env);
-        _autofree_ char *home = NULL;
-
-        ctx->env = env;
-        for (size_t i = 0; i < n; i++)
-                if (startswith(env[i], "HOME="))
-                        return;
-        home = passwd_home(ctx->spec->process.uid);
-        ctx->env = xcalloc(n + 2, sizeof(char *));
-        memcpy(ctx->env, env, n * sizeof(char *));
-        ctx->env[n] = xasprintf("HOME=%s", home);
-}
-
 static int finish_create(struct init_ctx *ctx, char **ret_path, struct berth_error **err)
 {
         int r;
@@ -320,7 +279,7 @@ static int finish_create(struct init_ctx *ctx, char **ret_path, struct berth_err
         if (r >= 0)
                 r = berth_rootfs_finalize(ctx->spec, &ctx->rootfs, err);
         if (r >= 0) {
-                set_env(ctx);
+                ctx->env = berth_process_env(&ctx->spec->process);
                 r = setup_process(ctx, err);
         }
         if (r >= 0)

@@ -425,3 +425,45 @@ int berth_process_set_lsm(const struct berth_process *p, struct berth_error **er
                 return r;
         return set_selinux(p->selinux_label, err);
 }
+
+/* ---- environment -------------------------------------------------------------------------- */
+
+/* The home directory of uid in the container's /etc/passwd, "/" if there is none (as runc). */
+static char *passwd_home(uid_t uid)
+{
+        _autofree_ char *text = NULL;
+        char *save = NULL;
+
+        if (berth_read_file_at(AT_FDCWD, "/etc/passwd", 16u << 20, &text, NULL, NULL) < 0)
+                return xstrdup("/");
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *f[7] = { 0 }, *p = line;
+                uint64_t id;
+
+                for (int i = 0; i < 7 && p; i++) {
+                        f[i] = p;
+                        p = strchr(p, ':');
+                        if (p)
+                                *p++ = '\0';
+                }
+                if (f[5] && parse_u64(f[2], &id) == 0 && id == uid && f[5][0])
+                        return xstrdup(f[5]);
+        }
+        return xstrdup("/");
+}
+
+char **berth_process_env(const struct berth_process *p)
+{
+        char **env = p->env, **ret;
+        size_t n = strv_length(env);
+        _autofree_ char *home = NULL;
+
+        for (size_t i = 0; i < n; i++)
+                if (startswith(env[i], "HOME="))
+                        return env;
+        home = passwd_home(p->uid);
+        ret = xcalloc(n + 2, sizeof(char *));
+        memcpy(ret, env, n * sizeof(char *));
+        ret[n] = xasprintf("HOME=%s", home);
+        return ret;
+}

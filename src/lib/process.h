@@ -45,3 +45,8 @@ int berth_process_find_exec(const struct berth_process *p, char **ret_path,
  * selinuxLabel (/proc/self/attr/exec) for the next execve: warns ("..., ignoring") when the host
  * has no such LSM. */
 int berth_process_set_lsm(const struct berth_process *p, struct berth_error **err);
+
+/* process.env with HOME added from the container's /etc/passwd (read from "/": call it after
+ * pivot_root or setns into the mount namespace) when it does not set it, "/" when the user has
+ * no entry, as runc. Returns p->env itself or a new array sharing its strings (for execve). */
+char **berth_process_env(const struct berth_process *p);

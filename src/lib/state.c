@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <jansson.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -285,4 +286,18 @@ char *berth_rfc3339_now(void)
         gmtime_r(&ts.tv_sec, &tm);
         strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
         return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+}
+
+int berth_pid_file_write(const char *path, pid_t pid, struct berth_error **err)
+{
+        _autofree_ char *dir = xstrdup(path), *base = xstrdup(path);
+        _autoclose_ int dfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char text[32];
+
+        if (dfd < 0)
+                return berth_error_set(err, errno, "--pid-file %s: open its directory", path);
+        snprintf(text, sizeof(text), "%d", (int) pid);
+        if (berth_write_file_atomic(dfd, basename(base), text, strlen(text), 0644, false, err) < 0)
+                return berth_error_prefix(err, "--pid-file %s", path);
+        return 0;
 }

@@ -44,3 +44,6 @@ int berth_state_lock(const struct berth_container *c, struct berth_error **err);
 
 /* "2026-11-29T19:50:01.123456789Z" for now. */
 char *berth_rfc3339_now(void);
+
+/* Writes pid to path (--pid-file), atomically: a reader never sees a partial number. */
+int berth_pid_file_write(const char *path, pid_t pid, struct berth_error **err);

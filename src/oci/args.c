@@ -77,6 +77,15 @@ static int parse_one(const struct oci_flag *flags, size_t n_flags, int argc, cha
                 value = b;
         }
         a->values[idx] = value;
+        if (f->repeatable) {
+                size_t n = 0;
+
+                while (a->lists[idx] && a->lists[idx][n])
+                        n++;
+                a->lists[idx] = xreallocarray(a->lists[idx], n + 2, sizeof(char *));
+                a->lists[idx][n] = value;
+                a->lists[idx][n + 1] = NULL;
+        }
         return 0;
 }
 
@@ -120,6 +129,10 @@ int oci_args_parse(const struct oci_flag *flags, size_t n_flags, int argc, char 
 
 void oci_args_clear(struct oci_args *a)
 {
+        for (size_t i = 0; i < OCI_FLAGS_MAX; i++) {
+                free(a->lists[i]);
+                a->lists[i] = NULL;
+        }
         free(a->pos);
         a->pos = NULL;
         a->n_pos = 0;

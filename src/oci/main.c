@@ -36,10 +36,10 @@ static const struct oci_flag global_flags[] = {
 
 /* The cgroup commands (cmd-pause.c, cmd-resume.c, cmd-ps.c, cmd-update.c, cmd-events.c). */
 extern const struct oci_command oci_cmd_pause, oci_cmd_resume, oci_cmd_ps, oci_cmd_update,
-    oci_cmd_events;
+    oci_cmd_events, oci_cmd_exec;
 
 static const struct oci_command *const commands[] = {
-    &oci_cmd_create, &oci_cmd_delete, &oci_cmd_events, &oci_cmd_kill,     &oci_cmd_list,
+    &oci_cmd_create, &oci_cmd_delete, &oci_cmd_events, &oci_cmd_exec, &oci_cmd_kill,     &oci_cmd_list,
     &oci_cmd_pause,  &oci_cmd_ps,     &oci_cmd_resume, &oci_cmd_run,      &oci_cmd_spec,
     &oci_cmd_start,  &oci_cmd_state,  &oci_cmd_update, &oci_cmd_features,
 };
@@ -49,7 +49,6 @@ static const struct {
         const char *name, *summary;
 } unimplemented[] = {
     {"checkpoint", "checkpoint a running container"},
-    {"exec", "execute new process inside the container"},
     {"restore", "restore a container from a previous checkpoint"},
 };
 

@@ -27,6 +27,7 @@ struct oci_flag {
         char short_name;  /* 'b', or 0 */
         bool takes_value;
         const char *usage; /* one line for --help */
+        bool repeatable;   /* each occurrence is kept, in order (runc's StringSlice flags) */
 };
 
 #define OCI_FLAGS_MAX 24
@@ -34,6 +35,8 @@ struct oci_flag {
 struct oci_args {
         /* Per flag of the table: the value given ("true"/"false" for booleans), NULL if absent. */
         const char *values[OCI_FLAGS_MAX];
+        /* Per repeatable flag: every value, NULL-terminated (NULL if absent). */
+        const char **lists[OCI_FLAGS_MAX];
         char **pos; /* positional arguments (pointers into argv), NULL-terminated */
         int n_pos;
         bool help; /* -h / --help was given */

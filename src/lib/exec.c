@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * exec: the runtime clones the new process into the container's pid namespace (and cgroup),
+ * the child joins the other namespaces through the init's pidfd, sets itself up as the init did,
+ * and execs. The two talk over a SOCK_SEQPACKET pair whose child end is close-on-exec: EOF after
+ * GO means the execve happened, an ERROR message says what failed first.
+ *
+ *   runtime                                    child
+ *   setns(init, CLONE_NEWPID) (for children)
+ *   clone3(CLONE_PIDFD [| CLONE_INTO_CGROUP])
+ *   restore our pid namespace
+ *   attach to the v1 cgroups; GO --------->    setns(init pidfd, user|mnt|net|ipc|uts|cgroup|time)
+ *                                              terminal (PTY to us or the console socket),
+ *                                              rlimits, sched, LSM, seccomp, caps, user, cwd,
+ *                          <-------- EOF       no_new_privs, execve
+ */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "exec.h"
+#include "log.h"
+#include "process.h"
+#include "seccomp.h"
+#include "state.h"
+#include "sync.h"
+#include "syscalls.h"
+#include "terminal.h"
+#include "util.h"
+
+struct exec_ctx {
+        const struct berth_container *c;
+        const struct berth_spec *spec;
+        const struct berth_process *p;
+        const struct berth_exec_opts *o;
+        struct berth_seccomp_filter *seccomp;
+        struct berth_cgroup *cg;
+        int init_pidfd;
+        int console_fd; /* connected --console-socket, or -1 */
+        int sync[2];    /* [0] runtime, [1] child */
+};
+
+int berth_container_spec(const struct berth_container *c, struct berth_spec **ret,
+                         struct berth_error **err)
+{
+        _autoclose_ int dirfd = open(c->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (dirfd < 0)
+                return berth_error_set(err, errno, "open bundle %s of container \"%s\"", c->bundle,
+                                       c->id);
+        return berth_spec_load(dirfd, "config.json", ret, err);
+}
+
+/* ---- the child ------------------------------------------------------------------------------- */
+
+/* Sends the error (its code, or the exit status 126/127 when the program cannot be run) and
+ * exits with status. */
+static void __attribute__((noreturn)) child_fail(struct exec_ctx *x, struct berth_error *err,
+                                                 int status)
+{
+        int code = status == 126 || status == 127 ? status : err ? err->code : EIO;
+
+        sync_send(x->sync[1], SYNC_ERROR, code, err && err->msg ? err->msg : "exec failed", -1);
+        _exit(status);
+}
+
+/* runc's exit statuses for a program that cannot be run. */
+static int exec_status(int r)
+{
+        return r == -ENOENT ? 127 : r == -EACCES ? 126 : 1;
+}
+
+/* Every namespace the container's init is in by the config's choice, except pid (entered by the
+ * runtime before the clone). */
+static int join_flags(const struct berth_spec *s)
+{
+        int flags = 0;
+
+        for (int t = 0; t < BERTH_NS__MAX; t++)
+                if (s->lx.ns[t].enabled && t != BERTH_NS_PID)
+                        flags |= berth_ns_clone_flag((enum berth_ns_type) t);
+        return flags;
+}
+
+static int join_namespaces(struct exec_ctx *x, struct berth_error **err)
+{
+        int flags = join_flags(x->spec);
+        uint64_t t0 = TRACE_T0();
+
+        if (flags && setns(x->init_pidfd, flags) < 0)
+                return berth_error_set(err, errno, "join the namespaces of container \"%s\" (setns "
+                                       "pidfd %d)", x->c->id, (int) x->c->pid);
+        TRACE(t0, "setns(init pidfd, 0x%x)", (unsigned) flags);
+        if (x->spec->lx.ns[BERTH_NS_USER].enabled &&
+            (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                return berth_error_set(err, errno, "become root in the container's user namespace");
+        return 0;
+}
+
+static int setup_terminal(struct exec_ctx *x, struct berth_error **err)
+{
+        const struct berth_process *p = x->p;
+        _autoclose_ int master = -EBADF, slave = -EBADF;
+        _autofree_ char *name = NULL;
+        int r;
+
+        if (!p->terminal)
+                return 0;
+        r = berth_pty_open(p->has_console_size ? p->console_width : 0,
+                           p->has_console_size ? p->console_height : 0, &master, &slave, &name, err);
+        if (r >= 0)
+                r = berth_pty_become_stdio(slave, err);
+        if (r < 0)
+                return r;
+        if (x->console_fd >= 0) {
+                r = berth_send_fd(x->console_fd, master, name, err);
+                closep(&x->console_fd);
+                return r;
+        }
+        if (sync_send(x->sync[1], SYNC_PTY, 0, name, master) < 0)
+                return berth_error_set(err, errno, "send the pty master to the runtime");
+        return 0;
+}
+
+static int setup_process(struct exec_ctx *x, struct berth_error **err)
+{
+        const struct berth_process *p = x->p;
+        int r;
+
+        r = berth_process_set_rlimits(p, err);
+        if (r >= 0)
+                r = berth_process_set_sched(p, err);
+        if (r >= 0)
+                r = berth_process_set_lsm(p, err);
+        if (r >= 0 && x->seccomp && !p->no_new_privileges)
+                r = berth_seccomp_load(x->seccomp, err); /* needs CAP_SYS_ADMIN: before the drop */
+        if (r >= 0)
+                r = berth_caps_drop_bounding(&p->caps, err);
+        if (r >= 0)
+                r = berth_process_set_user(p, err);
+        if (r >= 0)
+                r = berth_caps_apply(&p->caps, err);
+        if (r < 0)
+                return r;
+        if (p->cwd && chdir(p->cwd) < 0)
+                return berth_error_set(err, errno, "process.cwd \"%s\"", p->cwd);
+        if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return berth_error_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+        return 0;
+}
+
+static void reset_signals(void)
+{
+        sigset_t none;
+
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
+{
+        _autoerr_ struct berth_error *err = NULL;
+        _autofree_ char *path = NULL;
+        struct sync_msg m;
+        char **env;
+        int r;
+
+        closep(&x->sync[0]);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || sync_recv(x->sync[1], &m, NULL) < 0 ||
+            m.type != SYNC_GO)
+                _exit(1);
+        r = join_namespaces(x, &err);
+        if (r >= 0)
+                r = setup_terminal(x, &err);
+        if (r >= 0)
+                r = setup_process(x, &err);
+        if (r < 0)
+                child_fail(x, err, 1);
+        r = berth_process_find_exec(x->p, &path, &err);
+        if (r < 0)
+                child_fail(x, err, exec_status(r));
+        env = berth_process_env(x->p);
+        if (x->o->preserve_fds >= 0)
+                sys_close_range(3u + (unsigned) x->o->preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
+        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        reset_signals();
+        if (x->seccomp && x->p->no_new_privileges && berth_seccomp_load(x->seccomp, &err) < 0)
+                child_fail(x, err, 1);
+        execve(path, x->p->args, env);
+        berth_error_set(&err, errno, "exec \"%s\"", x->p->args[0]);
+        child_fail(x, err, exec_status(-errno) == 127 ? 127 : 126);
+}
+
+/* ---- the runtime ------------------------------------------------------------------------------ */
+
+static int check_status(struct berth_container *c, const struct berth_exec_opts *o,
+                        struct berth_error **err)
+{
+        berth_container_observe(c);
+        if (c->status == BERTH_STATUS_STOPPED)
+                return berth_error_setx(err, EINVAL, "container \"%s\" is stopped: cannot exec",
+                                        c->id);
+        if (c->status == BERTH_STATUS_PAUSED && !o->ignore_paused)
+                return berth_error_setx(err, EINVAL,
+                                        "container \"%s\" is paused: cannot exec (resume it, or "
+                                        "use --ignore-paused)", c->id);
+        return 0;
+}
+
+static int prepare(struct exec_ctx *x, struct berth_container *c, struct berth_error **err)
+{
+        int r;
+
+        if (x->o->console_socket && !x->p->terminal)
+                return berth_error_setx(err, EINVAL, "--console-socket needs a terminal (--tty or "
+                                        "process.terminal)");
+        r = berth_container_pidfd(c, err);
+        if (r < 0)
+                return r;
+        x->init_pidfd = r;
+        if (x->spec->lx.seccomp) {
+                r = berth_seccomp_compile(x->spec->lx.seccomp, &x->seccomp, err);
+                if (r < 0)
+                        return berth_error_prefix(err, "linux.seccomp");
+        }
+        if (x->p->terminal && x->o->console_socket) {
+                r = berth_console_socket_connect(x->o->console_socket, &x->console_fd, err);
+                if (r < 0)
+                        return r;
+        }
+        r = berth_container_cgroup(c, &x->cg, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sync) < 0)
+                return berth_error_set(err, errno, "socketpair for exec");
+        return 0;
+}
+
+/* Clones the child in the container's pid namespace: the runtime enters it for its children
+ * for the duration of the clone. */
+static pid_t clone_child(struct exec_ctx *x, int *ret_pidfd, struct berth_error **err)
+{
+        struct berth_clone_args args = { .flags = CLONE_PIDFD, .exit_signal = SIGCHLD };
+        _autoclose_ int own_pidns = -EBADF;
+        bool pidns = x->spec->lx.ns[BERTH_NS_PID].enabled;
+        uint64_t t0 = TRACE_T0();
+        pid_t pid;
+
+        args.pidfd = (uint64_t) (uintptr_t) ret_pidfd;
+        if (x->cg && berth_cgroup_clone_fd(x->cg) >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) berth_cgroup_clone_fd(x->cg);
+        }
+        if (pidns) {
+                own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+                if (own_pidns < 0)
+                        return berth_error_set(err, errno, "open /proc/self/ns/pid");
+                if (setns(x->init_pidfd, CLONE_NEWPID) < 0)
+                        return berth_error_set(err, errno, "enter the pid namespace of container "
+                                               "\"%s\"", x->c->id);
+        }
+        pid = sys_clone3(&args);
+        if (pid == 0)
+                child_main(x);
+        if (pid < 0)
+                pid = berth_error_set(err, errno, "clone3 the exec process");
+        if (pidns && setns(own_pidns, CLONE_NEWPID) < 0)
+                berth_warn("restore our pid namespace: %s", strerror(errno));
+        TRACE(t0, "clone3 exec process -> pid %d", (int) pid);
+        return pid;
+}
+
+/* After GO: EOF means execve happened; ERROR carries the child's error; PTY its terminal. */
+static int await_exec(struct exec_ctx *x, struct berth_exec_result *res, int *ret_failure,
+                      struct berth_error **err)
+{
+        for (;;) {
+                struct sync_msg m;
+                int fd = -1;
+
+                if (sync_recv(x->sync[0], &m, &fd) < 0)
+                        return 0; /* EOF: the close-on-exec end went with execve */
+                if (m.type == SYNC_PTY) {
+                        if (x->o->foreground_tty && res->pty_master < 0)
+                                res->pty_master = fd;
+                        else if (fd >= 0)
+                                close(fd);
+                        continue;
+                }
+                if (fd >= 0)
+                        close(fd);
+                if (m.type == SYNC_ERROR) {
+                        bool exec_failed = m.code == 126 || m.code == 127;
+
+                        *ret_failure = exec_failed ? m.code : 0;
+                        return berth_error_setx(err, exec_failed ? ENOEXEC : m.code, "%s", m.text);
+                }
+        }
+}
+
+static void ctx_clear(struct exec_ctx *x)
+{
+        berth_seccomp_filter_free(x->seccomp);
+        berth_cgroup_free(x->cg);
+        closep(&x->console_fd);
+        closep(&x->sync[0]);
+        closep(&x->sync[1]);
+}
+
+static int run_child(struct exec_ctx *x, struct berth_exec_result *res, int *ret_failure,
+                     struct berth_error **err)
+{
+        int pidfd = -1, r;
+        pid_t pid;
+
+        pid = clone_child(x, &pidfd, err);
+        if (pid < 0)
+                return pid;
+        closep(&x->sync[1]);
+        closep(&x->console_fd);
+        res->pid = pid;
+        res->pidfd = pidfd;
+        r = x->cg && berth_cgroup_clone_fd(x->cg) < 0 ? berth_cgroup_attach(x->cg, pid, err) : 0;
+        if (r >= 0 && sync_send(x->sync[0], SYNC_GO, 0, NULL, -1) < 0)
+                r = berth_error_set(err, errno, "start the exec process");
+        if (r >= 0)
+                r = await_exec(x, res, ret_failure, err);
+        if (r >= 0 && x->o->pid_file)
+                r = berth_pid_file_write(x->o->pid_file, pid, err);
+        if (r < 0) {
+                sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+                waitpid(pid, NULL, __WALL);
+                close(pidfd);
+                closep(&res->pty_master);
+        }
+        return r;
+}
+
+int berth_container_exec(struct berth_container *c, const struct berth_process *p,
+                         const struct berth_exec_opts *o, struct berth_exec_result *ret,
+                         int *ret_exec_failure, struct berth_error **err)
+{
+        _autospec_ struct berth_spec *spec = NULL;
+        struct berth_exec_result res = { .pid = -1, .pidfd = -1, .pty_master = -1 };
+        struct exec_ctx x = { .c = c, .p = p, .o = o, .console_fd = -1, .sync = { -1, -1 } };
+        int failure = 0, r;
+
+        r = check_status(c, o, err);
+        if (r >= 0)
+                r = berth_container_spec(c, &spec, err);
+        if (r >= 0) {
+                x.spec = spec;
+                r = prepare(&x, c, err);
+        }
+        if (r >= 0)
+                r = run_child(&x, &res, &failure, err);
+        ctx_clear(&x);
+        if (ret_exec_failure)
+                *ret_exec_failure = failure;
+        if (r < 0)
+                return berth_error_prefix(err, "exec in container \"%s\"", c->id);
+        *ret = res;
+        return 0;
+}
