@@ -6,6 +6,11 @@
  * `berth diff` lists it (A added, C changed, D deleted, as docker: a changed file's parent
  * directories are listed as C); `berth commit` turns it into a layer tar, 0/0 whiteouts becoming
  * ".wh.NAME" and opaque directories ".wh..wh..opq".
+ *
+ * Both leave out what docker keeps in its "init layer": the empty directories and files that the
+ * runtime makes as mount points (/proc, /sys, /dev, /dev/pts, /dev/shm, /dev/console,
+ * /etc/hostname, /etc/hosts, /etc/resolv.conf) when the image lacks them, and a directory that
+ * holds nothing else.
  */
 
 #include <stddef.h>
