@@ -3,7 +3,10 @@
  * berth: global flags, then one command. Commands are found by name, with docker's aliases
  * ("image ls" = "images", "container rm" = "rm", ...).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "berth.h"
@@ -44,11 +47,43 @@ static const struct alias commands[] = {
     {"ps", &berth_cmd_ps},
     {"container ls", &berth_cmd_ps},
     {"container list", &berth_cmd_ps},
+    {"inspect", &berth_cmd_inspect},
+    {"container inspect", &berth_cmd_inspect},
     {"diff", &berth_cmd_diff},
     {"container diff", &berth_cmd_diff},
     {"commit", &berth_cmd_commit},
     {"container commit", &berth_cmd_commit},
 };
+
+/* libberth's warnings and --debug traces, on a close-on-exec duplicate of stderr (the container's
+ * init also logs through it between clone and exec: one write(2) per line, no stdio). */
+static int log_fd = -1;
+
+static void log_handler(enum berth_log_level level, const char *msg, void *userdata)
+{
+        static const char *const prefix[] = {
+            [BERTH_LOG_ERROR] = BERTH_PROG ": ",
+            [BERTH_LOG_WARN] = BERTH_PROG ": warning: ",
+            [BERTH_LOG_INFO] = BERTH_PROG ": ",
+            [BERTH_LOG_DEBUG] = "",
+        };
+        char buf[4096];
+        int saved = errno, n;
+
+        n = snprintf(buf, sizeof(buf), "%s%s\n", prefix[level], msg);
+        if (n > (int) sizeof(buf) - 1)
+                n = (int) sizeof(buf) - 1, buf[n - 1] = '\n';
+        if (n > 0)
+                (void) !write(log_fd, buf, (size_t) n);
+        errno = saved;
+}
+
+static void log_setup(void)
+{
+        log_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (log_fd >= 0)
+                berth_log_set_handler(log_handler, NULL);
+}
 
 int berth_global_store(struct berth_global *g, struct berth_store **ret, struct berth_error **err)
 {
@@ -172,7 +207,8 @@ int main(int argc, char **argv)
                 g.runroot = streq(g.root, BERTH_DEFAULT_ROOT)
                                     ? BERTH_DEFAULT_RUNROOT
                                     : (runroot = xasprintf("%s/run", g.root));
-        if (g.debug)
+        log_setup();
+        if (g.debug || getenv("BERTH_TRACE"))
                 berth_trace_enable(true);
         a = find(argc - next, argv + next, &words);
         if (!a) {

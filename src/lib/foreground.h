@@ -29,3 +29,10 @@ void berth_foreground_end(struct berth_foreground *f);
 
 /* 128+n for a signal, the exit code otherwise (runc's and docker's convention). */
 int berth_exit_code(int wait_status);
+
+static inline void berth_foreground_endp(struct berth_foreground **f)
+{
+        berth_foreground_end(*f);
+        *f = NULL;
+}
+#define _autoforeground_ __attribute__((cleanup(berth_foreground_endp)))
