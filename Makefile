@@ -10,12 +10,12 @@ FUZZTIME ?= 30
 PYTEST_ARGS ?=
 
 BUILD_DEPS = meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev \
-             libarchive-dev libssl-dev libcmocka-dev python3-pytest busybox-static
-PEER_DEPS  = crun runc strace hyperfine
+             libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev python3-pytest \
+             busybox-static
+PEER_DEPS  = crun runc strace hyperfine docker-registry skopeo umoci apache2-utils openssl zstd
 FUZZ_DEPS  = clang libclang-rt-14-dev
 
-DEMO_BUNDLE = $(BUILD)/default-bundle
-DEMO_ID     = berth-demo
+BERTH       = $(BUILD)/src/berth/berth
 DEMO_CMD    = hostname; echo; ps; echo; cat /proc/self/mountinfo
 
 .PHONY: all build deps deps-fuzz run check check-unit check-integration check-asan \
@@ -29,7 +29,7 @@ help:
 	@echo "                  + cgroup v2 tests in a QEMU guest (make check-vm)"
 	@echo "make check-asan   the same suites against an ASan/UBSan build in $(ASAN)/"
 	@echo "make bench        bench/startup: berth-oci vs crun vs runc"
-	@echo "make fuzz         $(FUZZTIME) s each of the config.json and resources fuzzers (clang, $(FUZZ)/)"
+	@echo "make fuzz         $(FUZZTIME) s each of the config.json, resources and manifest fuzzers (clang, $(FUZZ)/)"
 	@echo "make deps         apt-get install what is missing (needs root)"
 
 # Install only what is missing, so that `make` on a ready machine stays offline and fast.
@@ -61,9 +61,8 @@ build: deps $(BUILD)/build.ninja
 
 run: build
 	@[ "$$(id -u)" = 0 ] || { echo "make run: containers need root" >&2; exit 1; }
-	tools/mkbundle $(DEMO_BUNDLE) --force --args sh -c '$(DEMO_CMD)'
-	@$(BUILD)/berth-oci delete --force $(DEMO_ID) >/dev/null 2>&1 || true
-	$(BUILD)/berth-oci run --bundle $(DEMO_BUNDLE) $(DEMO_ID)
+	$(BERTH) load -q -i $(BUILD)/src/berth/busybox.tar
+	$(BERTH) run --rm --hostname berth busybox sh -c '$(DEMO_CMD)'
 
 # Both suites always run; the target fails if either failed (pytest's 5, "no tests", too).
 check: build
@@ -89,7 +88,7 @@ check-asan: deps $(ASAN)/build.ninja
 	export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
 	       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
 	meson test -C $(ASAN) --print-errorlogs || rc=1; \
-	BERTH_OCI=$(ASAN)/berth-oci BERTH_TEST_RUNTIMES=berth-oci \
+	BERTH_OCI=$(ASAN)/berth-oci BERTH=$(ASAN)/src/berth/berth BERTH_TEST_RUNTIMES=berth-oci \
 	    $(PYTEST) tests/integration -ra $(PYTEST_ARGS) || rc=1; \
 	exit $$rc
 
@@ -101,13 +100,16 @@ $(FUZZ)/build.ninja:
 
 # The first corpus dir is where libFuzzer writes new inputs: keep it out of the tree.
 fuzz: deps-fuzz $(FUZZ)/build.ninja
-	ninja -C $(FUZZ) tests/fuzz/fuzz-spec tests/fuzz/fuzz-resources
+	ninja -C $(FUZZ) tests/fuzz/fuzz-spec tests/fuzz/fuzz-resources tests/fuzz/fuzz-manifest
 	mkdir -p $(FUZZ)/corpus-spec
 	$(FUZZ)/tests/fuzz/fuzz-spec -max_total_time=$(FUZZTIME) -print_final_stats=1 \
 	    $(FUZZ)/corpus-spec tests/fuzz/corpus-spec
 	mkdir -p $(FUZZ)/corpus-resources
 	$(FUZZ)/tests/fuzz/fuzz-resources -max_total_time=$(FUZZTIME) -print_final_stats=1 \
 	    $(FUZZ)/corpus-resources tests/fuzz/corpus-resources
+	mkdir -p $(FUZZ)/corpus-manifest
+	$(FUZZ)/tests/fuzz/fuzz-manifest -max_total_time=$(FUZZTIME) -print_final_stats=1 \
+	    $(FUZZ)/corpus-manifest tests/fuzz/corpus-manifest
 
 # cgroup v2 checks of berth-oci in a throw-away QEMU guest (TCG) with a pure cgroup2 hierarchy:
 # the host's own cgroups are never touched. Logs in $(BUILD)/vm/. See tests/vm/README.md.
