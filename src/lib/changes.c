@@ -19,8 +19,7 @@
  * timestamp: committing the same upper dir twice gives the same blob.
  */
 #define _GNU_SOURCE 1
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive-dl.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1060,7 +1059,9 @@ int berth_layer_diff_write(const char *upper, int out_fd, char **ret_diff_id, ch
         uint64_t t = TRACE_T0();
         int r;
 
-        r = upper_open(upper, &ufd, err);
+        r = berth_archive_load(err);
+        if (r >= 0)
+                r = upper_open(upper, &ufd, err);
         if (r < 0)
                 return r;
         r = collect_upper(upper, ufd, &list, err);

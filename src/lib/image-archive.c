@@ -10,8 +10,7 @@
  * parsed, every digest compared, before any layer is unpacked or any image recorded. A load that
  * fails there removes the blobs it added, so a bad archive leaves nothing in the store.
  */
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive-dl.h"
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
@@ -1180,7 +1179,9 @@ int berth_image_load(struct berth_store *s, const char *path, const struct berth
         int r;
 
         /* Keeps gc off the blobs put before their image is recorded. */
-        r = berth_store_lease(s, &lease, err);
+        r = berth_archive_load(err);
+        if (r >= 0)
+                r = berth_store_lease(s, &lease, err);
         if (r >= 0)
                 r = load_all(&l, path, err);
         if (r < 0) {
@@ -1610,6 +1611,9 @@ int berth_image_save(struct berth_store *s, const char *const *images, enum bert
 
         if (!images || !images[0])
                 return berth_error_setx(err, EINVAL, "save: no image given");
+        r = berth_archive_load(err);
+        if (r < 0)
+                return r;
         if (f == BERTH_ARCHIVE_OCI_DIR && streq(path, "-"))
                 return berth_error_setx(err, EINVAL, "save: oci-dir needs a directory, not \"-\"");
         for (size_t i = 0; r >= 0 && images[i]; i++)
@@ -1747,7 +1751,9 @@ int berth_image_import(struct berth_store *s, const char *path, const struct ber
         _autoclose_ int lease = -EBADF;
         int r;
 
-        r = import_changes(o, path, &c, err);
+        r = berth_archive_load(err);
+        if (r >= 0)
+                r = import_changes(o, path, &c, err);
         if (r >= 0)
                 r = berth_store_lease(s, &lease, err);
         if (r >= 0 && o->name)

@@ -23,8 +23,7 @@
  * entry is unpacked, so later children in the same layer bump its mtime.
  */
 #define _GNU_SOURCE 1
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive-dl.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -664,7 +663,9 @@ int berth_layer_unpack(int fd, int dirfd, const struct berth_layer_opts *o,
         _cleanup_(archive_freep) struct archive *a = NULL;
         int r;
 
-        r = open_archive(fd, &a, err);
+        r = berth_archive_load(err);
+        if (r >= 0)
+                r = open_archive(fd, &a, err);
         if (r < 0)
                 return r;
         return unpack_entries(a, dirfd, o, ret_stats, err);
@@ -781,6 +782,9 @@ int berth_layer_unpack_digest(int fd, int dirfd, const struct berth_layer_opts *
         struct berth_layer_stats st;
         int r;
 
+        r = berth_archive_load(err);
+        if (r < 0)
+                return r;
         if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
                 return berth_error_setx(err, ENOMEM, "EVP_DigestInit_ex sha256 failed");
         r = open_raw(fd, &outer, err);

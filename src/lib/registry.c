@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
 #include "blobstore.h"
+#include "curl-dl.h"
 #include "imageref.h"
 #include "imagestore.h"
 #include "log.h"
@@ -90,13 +90,6 @@ struct xfer {
         char errbuf[CURL_ERROR_SIZE];
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init(void)
-{
-        curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static void curl_easy_cleanupp(CURL **c)
 {
@@ -808,10 +801,9 @@ static int reg_new(const char *key, const char *host, const struct berth_registr
         _autoreg_ struct reg *reg = xcalloc(1, sizeof(*reg));
         int r;
 
-        pthread_once(&curl_once, curl_init);
-        if (curl_init_result != CURLE_OK)
-                return berth_error_setx(err, EIO, "curl_global_init: %s",
-                                        curl_easy_strerror(curl_init_result));
+        r = berth_curl_load(err);
+        if (r < 0)
+                return r;
         pthread_mutex_init(&reg->lock, NULL);
         reg->key = xstrdup(key);
         reg->host = xstrdup(host);
