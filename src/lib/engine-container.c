@@ -552,7 +552,9 @@ int berth_ctr_mount(struct berth_store *s, const struct berth_ctr *c, struct ber
 
         if (!lowers[0])
                 return berth_error_setx(err, EINVAL, "image %s has no layers", c->image);
-        return berth_overlay_mount((const char *const *) lowers, upper, work, rootfs, err);
+        /* --rm: nothing of the upper dir outlives the container, so skip its syncs */
+        return berth_overlay_mount_flags((const char *const *) lowers, upper, work, rootfs,
+                                         c->auto_remove ? BERTH_OVERLAY_VOLATILE : 0, err);
 }
 
 int berth_ctr_umount(const struct berth_ctr *c, struct berth_error **err)

@@ -136,7 +136,7 @@ static int set_string(int fsfd, const char *key, const char *value, const char *
 
 /* fsopen + one "lowerdir+" per layer + upper, work, options; returns the fs_context fd. */
 static int configure(const char *const *lowers, const char *upper, const char *work,
-                     const char *target, int *ret_fd, struct berth_error **err)
+                     const char *target, unsigned flags, int *ret_fd, struct berth_error **err)
 {
         _autoclose_ int fd = -EBADF;
         uint64_t t = TRACE_T0();
@@ -163,19 +163,22 @@ static int configure(const char *const *lowers, const char *upper, const char *w
                 if (r < 0)
                         return r;
         }
+        if ((flags & BERTH_OVERLAY_VOLATILE) &&
+            fsconfig(fd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
+                return berth_error_set(err, errno, "mount overlay on %s: volatile", target);
         *ret_fd = steal_fd(&fd);
         return 0;
 }
 
 static int mount_new_api(const char *const *lowers, const char *upper, const char *work,
-                         const char *target, struct berth_error **err)
+                         const char *target, unsigned flags, struct berth_error **err)
 {
         _autoclose_ int fd = -EBADF, mfd = -EBADF;
         uint64_t t;
         char msg[256];
         int r;
 
-        r = configure(lowers, upper, work, target, &fd, err);
+        r = configure(lowers, upper, work, target, flags, &fd, err);
         if (r < 0)
                 return r;
         t = TRACE_T0();
@@ -195,8 +198,17 @@ static int mount_new_api(const char *const *lowers, const char *upper, const cha
         return 0;
 }
 
+static int mount_classic(const char *const *lowers, const char *upper, const char *work,
+                         const char *target, unsigned flags, struct berth_error **err);
+
 int berth_overlay_mount(const char *const *lowers, const char *upper, const char *work,
                         const char *target, struct berth_error **err)
+{
+        return berth_overlay_mount_flags(lowers, upper, work, target, 0, err);
+}
+
+int berth_overlay_mount_flags(const char *const *lowers, const char *upper, const char *work,
+                              const char *target, unsigned flags, struct berth_error **err)
 {
         int r;
 
@@ -208,9 +220,9 @@ int berth_overlay_mount(const char *const *lowers, const char *upper, const char
                 return berth_error_set(err, -r, "mount overlay on %s: fsopen", target);
         if (r == 0) {
                 TRACE(TRACE_T0(), "overlay: no \"lowerdir+\" (Linux < 6.8), using mount(2)");
-                return berth_overlay_mount_classic(lowers, upper, work, target, err);
+                return mount_classic(lowers, upper, work, target, flags, err);
         }
-        return mount_new_api(lowers, upper, work, target, err);
+        return mount_new_api(lowers, upper, work, target, flags, err);
 }
 
 /* Appends path to buf at *len (when it fits in size), with overlayfs' escapes: "\" before ':'
@@ -252,7 +264,7 @@ static const char *rel(const char *path, size_t skip)
 /* "lowerdir=A:B,upperdir=U,workdir=W,index=off,..." with each path's first `skip` bytes dropped
  * (NO_SKIP: absolute). Returns the length the string needs; it is complete when that is < size. */
 static size_t build_options(const char *const *lowers, const char *upper, const char *work,
-                            size_t skip, char *buf, size_t size)
+                            size_t skip, unsigned flags, char *buf, size_t size)
 {
         size_t len = 0;
 
@@ -272,6 +284,8 @@ static size_t build_options(const char *const *lowers, const char *upper, const 
                 append_raw(buf, size, &len, "=");
                 append_raw(buf, size, &len, safe_opts[i][1]);
         }
+        if (flags & BERTH_OVERLAY_VOLATILE)
+                append_raw(buf, size, &len, ",volatile");
         buf[len < size ? len : size - 1] = '\0';
         return len;
 }
@@ -348,6 +362,12 @@ static int mount_in(const char *dir, const char *target, const char *opts)
 int berth_overlay_mount_classic(const char *const *lowers, const char *upper, const char *work,
                                 const char *target, struct berth_error **err)
 {
+        return mount_classic(lowers, upper, work, target, 0, err);
+}
+
+static int mount_classic(const char *const *lowers, const char *upper, const char *work,
+                         const char *target, unsigned flags, struct berth_error **err)
+{
         long page = sysconf(_SC_PAGESIZE);
         size_t size = page > 0 ? (size_t) page : 4096, skip, len;
         _autofree_ char *opts = NULL, *dir = NULL;
@@ -360,11 +380,11 @@ int berth_overlay_mount_classic(const char *const *lowers, const char *upper, co
         /* the kernel copies one page and cuts the last byte for the NUL */
         opts = xcalloc(1, size);
         skip = NO_SKIP;
-        len = build_options(lowers, upper, work, skip, opts, size);
+        len = build_options(lowers, upper, work, skip, flags, opts, size);
         if (len >= size) {
                 /* relative to the common parent: a workaround, not a cure (see the top comment) */
                 skip = common_parent_len(lowers, upper, work);
-                len = build_options(lowers, upper, work, skip, opts, size);
+                len = build_options(lowers, upper, work, skip, flags, opts, size);
         }
         if (len >= size)
                 return berth_error_setx(err, E2BIG,

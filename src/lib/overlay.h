@@ -34,6 +34,16 @@
 int berth_overlay_mount(const char *const *lowers, const char *upper, const char *work,
                         const char *target, struct berth_error **err);
 
+/* Flags of berth_overlay_mount_flags(). */
+enum {
+        /* "volatile" (Linux 5.10): no sync of the upper fs, not even at umount (saves ~10 ms on
+         * a busy fs). For throw-away containers only: after a crash the upper dir cannot be
+         * mounted again. */
+        BERTH_OVERLAY_VOLATILE = 1u << 0,
+};
+int berth_overlay_mount_flags(const char *const *lowers, const char *upper, const char *work,
+                              const char *target, unsigned flags, struct berth_error **err);
+
 /*
  * The mount(2) fallback used before Linux 6.8, exported so that tests can run it on any kernel.
  * Same arguments and errors as berth_overlay_mount(). The "lowerdir=a:b:..." option string must fit
