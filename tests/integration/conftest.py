@@ -463,7 +463,9 @@ def _find_leaks(w, before_mounts, before_cgroups, before_procs, grace=3.0):
                 continue
             leaks.append(f"process {pid} state {st[1]}: {_cmdline(pid)!r}")
         for r in w.runners:
-            if r.root.is_dir():
+            if hasattr(r, "leftovers"):  # the engine: its store stays, its state must not
+                leaks.extend(r.leftovers())
+            elif r.root.is_dir():
                 left = sorted(os.listdir(r.root))
                 if left:
                     leaks.append(f"{r.name}: state left in --root {r.root}: {left}")
@@ -474,6 +476,9 @@ def _find_leaks(w, before_mounts, before_cgroups, before_procs, grace=3.0):
 
 def _cleanup(w, before_mounts, before_procs):
     for r in w.runners:
+        if hasattr(r, "cleanup"):
+            r.cleanup()
+            continue
         if not r.root.is_dir() or not r.argv:
             continue
         ids = set(os.listdir(r.root)) | r.ids
@@ -581,3 +586,219 @@ def berth_cgroup_parents():
             os.rmdir(d)
         except OSError:
             pass
+
+
+# --------------------------------------------------------------------------
+# the engine (berth) and its peers: a local registry, skopeo, umoci
+#
+#   berth            an Engine: $BERTH, else ./build/src/berth/berth, with its own temp --root
+#                    (never /var/lib/berth); its runroot is ROOT/run.  The leak guard fails a
+#                    test that leaves a container (ROOT/containers/*), runtime state
+#                    (files in ROOT/run), an unpack in progress (ROOT/layers/.tmp-*), a mount
+#                    or a berth/<id> cgroup of its containers; the image store itself stays.
+#   busybox_archive  a docker-archive of busybox (tools/mkimage busybox, else made here)
+#   registry_http    docker-registry on 127.0.0.1 over plain http (session)
+#   registry_tls     the same over TLS (self-signed, ca.crt in .cert_dir) with htpasswd auth
+
+import registry as _registry  # noqa: E402
+
+MKIMAGE = REPO / "tools" / "mkimage"
+
+
+def berth_path():
+    p = os.environ.get("BERTH")
+    return Path(p).resolve() if p else REPO / "build" / "src" / "berth" / "berth"
+
+
+class Engine:
+    """berth with its own --root.  cmd() returns a CompletedProcess with text output."""
+
+    name = "berth"
+
+    def __init__(self, argv, root):
+        self.argv = list(argv)
+        self.root = Path(root)
+        self.runroot = self.root / "run"
+        self.ids = set()  # container ids seen in ROOT/containers (cgroups are named after them)
+        self.env = dict(os.environ)
+        self.env.pop("BERTH_AUTH_FILE", None)
+        self.env["BERTH_AUTH_FILE"] = str(self.root.parent / "auth-default.json")
+
+    def __repr__(self):
+        return f"Engine({self.root})"
+
+    def argv_for(self, *args, global_args=()):
+        return [*self.argv, "--root", str(self.root), *global_args, *map(str, args)]
+
+    def _note_ids(self):
+        try:
+            self.ids.update(os.listdir(self.root / "containers"))
+        except OSError:
+            pass
+
+    def cmd(self, *args, global_args=(), timeout=120, check=False, input=None, env=None,
+            wrap=(), preexec_fn=None):
+        """Runs `berth --root ROOT ARGS`; input: str or bytes for stdin; wrap: argv prefix
+        (e.g. a private mount namespace)."""
+        reap_orphans()
+        argv = [*wrap, *self.argv_for(*args, global_args=global_args)]
+        if isinstance(input, str):
+            input = input.encode()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.run(argv, stdout=out, stderr=err, timeout=timeout,
+                               input=input, stdin=None if input is not None else subprocess.DEVNULL,
+                               env={**self.env, **(env or {})}, preexec_fn=preexec_fn)
+            out.seek(0)
+            err.seek(0)
+            p.stdout = out.read().decode(errors="replace")
+            p.stderr = err.read().decode(errors="replace")
+        reap_orphans()
+        self._note_ids()
+        if check:
+            assert p.returncode == 0, describe(p)
+        return p
+
+    def popen(self, *args, global_args=(), **kw):
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
+        kw.setdefault("env", self.env)
+        return spawn(self.argv_for(*args, global_args=global_args), **kw)
+
+    def ok(self, *args, **kw):
+        """cmd() that must succeed; returns stdout."""
+        return self.cmd(*args, check=True, **kw).stdout
+
+    def json(self, *args, **kw):
+        """A command printing one JSON document."""
+        p = self.cmd(*args, check=True, **kw)
+        try:
+            return json.loads(p.stdout)
+        except ValueError as e:
+            raise AssertionError(f"not JSON: {e}\n{describe(p)}")
+
+    def json_lines(self, *args, **kw):
+        """A command printing one JSON object per line (--format json)."""
+        p = self.cmd(*args, check=True, **kw)
+        try:
+            return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+        except ValueError as e:
+            raise AssertionError(f"not JSON lines: {e}\n{describe(p)}")
+
+    def image_inspect(self, image):
+        v = self.json("image", "inspect", image)
+        assert isinstance(v, list) and len(v) == 1, v
+        return v[0]
+
+    def layer_dirs(self, image):
+        """The image's layer dirs (ROOT/layers/<hex>/diff), bottom first."""
+        return [self.root / "layers" / c.split(":", 1)[1] / "diff"
+                for c in self.image_inspect(image)["Layers"]]
+
+    def containers(self):
+        try:
+            return sorted(os.listdir(self.root / "containers"))
+        except OSError:
+            return []
+
+    # -- the leak guard's hooks
+    def leftovers(self):
+        out = []
+        for c in self.containers():
+            out.append(f"berth: container left in {self.root}/containers: {c}")
+        if self.runroot.is_dir():
+            for dirpath, _, filenames in os.walk(self.runroot):
+                for n in filenames:
+                    if not n.endswith(".lock"):
+                        out.append(f"berth: runtime state left: {os.path.join(dirpath, n)}")
+        for t in sorted(glob.glob(str(self.root / "layers" / ".tmp-*"))):
+            out.append(f"berth: unpack left behind: {t}")
+        return out
+
+    def cleanup(self):
+        # First the engine's own processes the test left (a foreground `berth run` holds its
+        # container's lock), then `rm -f` what is left: it kills the containers and removes
+        # their mounts and cgroups.
+        for p in list(_tracked):
+            if p.returncode is None and str(self.root) in " ".join(map(str, p.args)):
+                p.kill()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+        for c in self.containers():
+            try:
+                subprocess.run(self.argv_for("rm", "-f", c), capture_output=True,
+                               stdin=subprocess.DEVNULL, timeout=CMD_TIMEOUT, env=self.env)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def require_tools(*names):
+    missing = _registry.missing_tools(*names)
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+
+
+@pytest.fixture
+def berth(workdir):
+    path = berth_path()
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is not built: run `meson setup build && ninja -C build` "
+                    "(or set BERTH)", pytrace=False)
+    e = Engine([str(path)], workdir.path / "root-berth")
+    workdir.runners.append(e)
+    return e
+
+
+@pytest.fixture
+def make_engine(workdir):
+    """Factory for more engines with stores of their own: make_engine("name")."""
+    def make(name):
+        e = Engine([str(berth_path())], workdir.path / f"root-{name}")
+        workdir.runners.append(e)
+        return e
+    return make
+
+
+@pytest.fixture(scope="session")
+def busybox_archive(tmp_path_factory):
+    """A docker-archive of busybox:latest."""
+    out = tmp_path_factory.mktemp("busybox") / "busybox.tar"
+    if os.access(MKIMAGE, os.X_OK):
+        subprocess.run([str(MKIMAGE), "busybox", str(out), "--format", "docker-archive",
+                        "--name", "busybox:latest"], check=True, capture_output=True)
+    else:
+        img = _registry.Image([_registry.layer_tar(_registry.busybox_entries())], cmd=["sh"])
+        img.write_docker_archive(out, "busybox:latest")
+    return out
+
+
+def _session_registry(name, **kw):
+    require_tools("docker-registry", "skopeo", "openssl", "htpasswd")
+    base = tempfile.mkdtemp(prefix=f"berth-reg-{name}-")
+    # not spawn(): the leak guard kills a test's Popen objects, and this one outlives tests
+    r = _registry.Registry(base, **kw)
+    try:
+        r.start()
+    except Exception:
+        r.stop()
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+    return r
+
+
+@pytest.fixture(scope="session")
+def registry_http():
+    r = _session_registry("http")
+    yield r
+    r.stop()
+    shutil.rmtree(r.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def registry_tls():
+    r = _session_registry("tls", tls=True, auth=True)
+    yield r
+    r.stop()
+    shutil.rmtree(r.base, ignore_errors=True)
