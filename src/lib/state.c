@@ -293,10 +293,21 @@ int berth_pid_file_write(const char *path, pid_t pid, struct berth_error **err)
         _autofree_ char *dir = xstrdup(path), *base = xstrdup(path);
         _autoclose_ int dfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
         char text[32];
+        struct stat st;
 
         if (dfd < 0)
                 return berth_error_set(err, errno, "--pid-file %s: open its directory", path);
         snprintf(text, sizeof(text), "%d", (int) pid);
+        /* Only a regular file (or none) is replaced by the atomic rename: a pid file pointed at a
+         * device or a fifo (/dev/null!) is written in place, never replaced. */
+        if (fstatat(dfd, basename(base), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+                _autoclose_ int fd = openat(dfd, basename(base),
+                                            O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+
+                if (fd < 0 || write_all(fd, text, strlen(text)) < 0)
+                        return berth_error_set(err, errno, "--pid-file %s", path);
+                return 0;
+        }
         if (berth_write_file_atomic(dfd, basename(base), text, strlen(text), 0644, false, err) < 0)
                 return berth_error_prefix(err, "--pid-file %s", path);
         return 0;
