@@ -93,7 +93,12 @@ check-asan: deps $(ASAN)/build.ninja
 	exit $$rc
 
 bench: build
+	@command -v podman >/dev/null || { \
+	    [ "$$(id -u)" = 0 ] || { echo "make: run as root to install podman" >&2; exit 1; }; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends podman; }
 	bench/startup
+	bench/run --berth $(BERTH)
+	bench/pull --berth $(BERTH)
 
 $(FUZZ)/build.ninja:
 	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dstatic=false
