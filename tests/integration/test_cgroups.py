@@ -531,3 +531,21 @@ def test_state_keeps_oom_kill_visible(oci, bundle, cid):
     st = oci.wait_status(other, "stopped")
     assert "oomKilled" not in st, st
     oci.delete(other, check=True)
+
+
+@pytest.mark.skipif(any(os.path.isdir(f"{CG}/{c}") for c in ("net_cls", "net_prio", "rdma")),
+                    reason="this host has net_cls, net_prio or rdma: the warning path is not taken")
+def test_unavailable_controllers_warn_with_reason(oci, bundle, cid):
+    """network (net_cls/net_prio) and rdma limits on a host without those controllers: the
+    container runs, and each ignored field gets a warning that names it and says why."""
+    bundle.config["linux"].setdefault("resources", {}).update({
+        "network": {"classID": 1048577, "priorities": [{"name": "eth0", "priority": 5}]},
+        "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}},
+    })
+    bundle.process["args"] = ["true"]
+    p = oci.run(bundle, cid)
+    assert p.returncode == 0, describe(p)
+    for field, ctrl in (("network.classID", "net_cls"), ("network.priorities", "net_prio"),
+                        ("rdma", "rdma")):
+        assert f"warning: linux.resources.{field}: the {ctrl} controller is not available" \
+            in p.stderr, describe(p)
