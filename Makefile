@@ -29,7 +29,7 @@ help:
 	@echo "                  + cgroup v2 tests in a QEMU guest (make check-vm)"
 	@echo "make check-asan   the same suites against an ASan/UBSan build in $(ASAN)/"
 	@echo "make bench        bench/startup: berth-oci vs crun vs runc"
-	@echo "make fuzz         $(FUZZTIME) s each of the config.json, resources and manifest fuzzers (clang, $(FUZZ)/)"
+	@echo "make fuzz         $(FUZZTIME) s each of the config.json, resources, manifest and layer-tar fuzzers (clang, $(FUZZ)/)"
 	@echo "make deps         apt-get install what is missing (needs root)"
 
 # Install only what is missing, so that `make` on a ready machine stays offline and fast.
@@ -105,7 +105,8 @@ $(FUZZ)/build.ninja:
 
 # The first corpus dir is where libFuzzer writes new inputs: keep it out of the tree.
 fuzz: deps-fuzz $(FUZZ)/build.ninja
-	ninja -C $(FUZZ) tests/fuzz/fuzz-spec tests/fuzz/fuzz-resources tests/fuzz/fuzz-manifest
+	ninja -C $(FUZZ) tests/fuzz/fuzz-spec tests/fuzz/fuzz-resources tests/fuzz/fuzz-manifest \
+	    tests/fuzz/fuzz-layer
 	mkdir -p $(FUZZ)/corpus-spec
 	$(FUZZ)/tests/fuzz/fuzz-spec -max_total_time=$(FUZZTIME) -print_final_stats=1 \
 	    $(FUZZ)/corpus-spec tests/fuzz/corpus-spec
@@ -115,6 +116,10 @@ fuzz: deps-fuzz $(FUZZ)/build.ninja
 	mkdir -p $(FUZZ)/corpus-manifest
 	$(FUZZ)/tests/fuzz/fuzz-manifest -max_total_time=$(FUZZTIME) -print_final_stats=1 \
 	    $(FUZZ)/corpus-manifest tests/fuzz/corpus-manifest
+	@[ "$$(id -u)" = 0 ] || { echo "make fuzz: fuzz-layer unpacks as root; skipped" >&2; exit 0; }; \
+	mkdir -p $(FUZZ)/corpus-layer && \
+	$(FUZZ)/tests/fuzz/fuzz-layer -max_total_time=$(FUZZTIME) -print_final_stats=1 \
+	    $(FUZZ)/corpus-layer $$(ls -d tests/fuzz/corpus-layer 2>/dev/null)
 
 # cgroup v2 checks of berth-oci in a throw-away QEMU guest (TCG) with a pure cgroup2 hierarchy:
 # the host's own cgroups are never touched. Logs in $(BUILD)/vm/. See tests/vm/README.md.

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "archive-dl.h"
 #include "layer.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -86,6 +87,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
         if (!getcwd(cwd, sizeof(cwd)))
                 die("getcwd");
+        /* libarchive is dlopen'ed on first use: load it before the chroot hides it */
+        if (berth_archive_load(NULL) < 0)
+                die("load libarchive");
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 die("private mount namespace (run as root)");
         if (!mkdtemp(root) || mount("tmpfs", root, "tmpfs", 0, "mode=0755") < 0 || chdir(root) < 0)
