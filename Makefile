@@ -12,13 +12,14 @@ PYTEST_ARGS ?=
 BUILD_DEPS = meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev \
              libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev python3-pytest \
              busybox-static
-PEER_DEPS  = crun runc strace hyperfine docker-registry skopeo umoci apache2-utils openssl zstd
+PEER_DEPS  = crun runc strace hyperfine docker-registry skopeo umoci apache2-utils openssl zstd \
+             podman conmon containerd docker.io
 FUZZ_DEPS  = clang libclang-rt-14-dev
 
 BERTH       = $(BUILD)/src/berth/berth
 DEMO_CMD    = hostname; echo; ps; echo; cat /proc/self/mountinfo
 
-.PHONY: all build deps deps-fuzz run check check-unit check-integration check-asan \
+.PHONY: all build deps deps-fuzz run check check-unit check-integration check-clients check-asan \
         bench fuzz clean help
 
 all: build
@@ -69,6 +70,7 @@ check: build
 	@rc=0; \
 	meson test -C $(BUILD) --print-errorlogs || rc=1; \
 	$(PYTEST) tests/integration -ra $(PYTEST_ARGS) || rc=1; \
+	BERTH_CLIENTS_RUNTIMES=berth-oci,runc $(PYTEST) tests/clients -ra $(PYTEST_ARGS) || rc=1; \
 	$(MAKE) --no-print-directory check-vm || rc=1; \
 	exit $$rc
 
@@ -77,6 +79,10 @@ check-unit: build
 
 check-integration: build
 	$(PYTEST) tests/integration -ra $(PYTEST_ARGS)
+
+# podman, containerd and docker driving berth-oci (and runc, to show the harness is sound)
+check-clients: build
+	BERTH_CLIENTS_RUNTIMES=berth-oci,runc $(PYTEST) tests/clients -ra $(PYTEST_ARGS)
 
 $(ASAN)/build.ninja:
 	meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false -Dstatic=false

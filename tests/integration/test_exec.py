@@ -11,7 +11,6 @@ behave as runc's; exit codes are runc's; fds of the caller never leak in.
 import fcntl
 import json
 import os
-import signal
 import socket
 import struct
 import subprocess
@@ -224,14 +223,14 @@ def test_exec_joins_user_namespace(runtime, bundle, cid):
         stop(runtime, cid)
 
 
-def test_exec_joins_cgroup(runtime, running):
+def test_exec_joins_cgroup(runtime, running, workdir):
     out = exec_sh(runtime, running, "cat /proc/1/cgroup; echo --; cat /proc/self/cgroup")
     init_cg, own_cg = out.split("--\n")
     assert init_cg == own_cg, out
     # from the host: the exec'd process is in the container's cgroups
     pid = runtime.state_json(running)["pid"]
     p = exec_(runtime, running, "sh", "-c", "sleep 100", flags=["-d", "--pid-file",
-                                                                  "/dev/null"])
+                                                                  workdir.path / "exec.pid"])
     assert p.returncode == 0, describe(p)
     p = runtime.cmd("ps", "--format", "json", running)
     assert p.returncode == 0, describe(p)
@@ -573,3 +572,12 @@ def test_exec_state_unchanged(oci, oci_running):
     exec_sh(oci, running, "true")
     after = oci.state_json(running)
     assert before == after
+
+
+@pytest.mark.parametrize("command", ["checkpoint", "restore"])
+def test_checkpoint_restore_unsupported(oci, command):
+    """No CRIU support yet: a clear error naming the command, exit 1."""
+    p = oci.cmd(command, "some-id")
+    assert p.returncode == 1, describe(p)
+    assert p.stderr.startswith("berth-oci: ") and f"'{command}'" in p.stderr, describe(p)
+    assert "not implemented" in p.stderr, describe(p)

@@ -1,0 +1,235 @@
+"""podman (Debian's 4.3) driving the runtime as a drop-in: --runtime points at
+the argv-logging wrapper; cgroupfs manager, file events, private storage (vfs),
+an image loaded from a busybox tar, no network (--network none).
+
+This host has no CAP_SYS_RESOURCE: podman's default rlimits (nofile and nproc
+1048576) are above the hard limits and no runtime can set them, so every run
+passes limits the host can grant (ULIMITS); test_default_rlimits_error checks
+the error that the clients show otherwise.
+"""
+
+import fcntl
+import os
+import pty
+import select
+import shutil
+import struct
+import subprocess
+import termios
+import time
+
+import pytest
+
+import harness
+from conftest import check_runtime, module_dir
+from harness import describe
+
+ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
+SLEEPER = 'echo started; trap "exit 0" TERM; while :; do sleep 0.1; done'
+
+
+class Podman:
+    def __init__(self, base, wrapper):
+        self.base = base
+        self.wrapper = wrapper
+        self.argv = ["podman", "--root", base / "storage", "--runroot", base / "run",
+                     "--tmpdir", base / "tmp", "--storage-driver", "vfs",
+                     "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+                     "--network-config-dir", base / "cni", "--runtime", wrapper.path,
+                     "--log-level", "error"]
+
+    def cmd(self, *args, check=False, timeout=90, **kw):
+        return harness.run([*self.argv, *args], check=check, timeout=timeout, **kw)
+
+    def ok(self, *args, **kw):
+        return self.cmd(*args, check=True, **kw).stdout
+
+    def run_(self, *args, **kw):
+        """podman run --rm --network none ULIMITS ARGS"""
+        return self.cmd("run", "--rm", "--network", "none", *ULIMITS, *args, **kw)
+
+
+@pytest.fixture(scope="module")
+def podman(oci_runtime, busybox_tar):
+    if not shutil.which("podman") or not shutil.which("conmon"):
+        pytest.skip("podman or conmon is not installed")
+    check_runtime(oci_runtime)
+    base = module_dir("berth-podman-")
+    wrapper = harness.Wrapper(oci_runtime, base)
+    p = Podman(base, wrapper)
+    p.ok("load", "-q", "-i", busybox_tar)
+    yield p
+    p.cmd("rm", "-af", "-t", "0")
+    p.cmd("rmi", "-af")
+    harness.kill_leftovers(str(base))
+    harness.umount_below(base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_run_rm_echo(podman):
+    p = podman.run_("busybox", "echo", "hello from podman")
+    assert p.returncode == 0, describe(p)
+    assert p.stdout == "hello from podman\n", describe(p)
+    cmds = [c for c, _ in podman.wrapper.commands()]
+    assert "create" in cmds and "start" in cmds and "delete" in cmds, cmds
+
+
+@pytest.mark.parametrize("code", [0, 3, 42])
+def test_exit_codes(podman, code):
+    p = podman.run_("busybox", "sh", "-c", f"exit {code}")
+    assert p.returncode == code, describe(p)
+
+
+def test_exit_by_signal(podman):
+    """A container killed by SIGKILL exits 137 (a pid namespace's init ignores
+    SIGKILL from inside: it comes from podman)."""
+    name = "killed"
+    podman.ok("run", "-d", "--name", name, "--network", "none", *ULIMITS, "busybox",
+              "sh", "-c", SLEEPER)
+    try:
+        podman.ok("kill", "-s", "KILL", name)
+        p = podman.cmd("wait", name)
+        assert p.stdout.strip() == "137", describe(p)
+    finally:
+        podman.cmd("rm", "-f", "-t", "0", name)
+
+
+def test_command_not_found(podman):
+    p = podman.run_("busybox", "/no/such/program")
+    assert p.returncode in (126, 127), describe(p)
+    assert "/no/such/program" in p.stderr, describe(p)
+
+
+def test_default_rlimits_error(podman):
+    """Without ULIMITS podman asks for nofile=1048576: the error names the
+    rlimit, both values and the missing capability (berth-oci's wording)."""
+    if podman.wrapper.name != "berth-oci":
+        pytest.skip("the wording is berth-oci's")
+    hard = int(subprocess.run(["sh", "-c", "ulimit -Hn"], capture_output=True,
+                              text=True).stdout)
+    if hard >= 1048576:
+        pytest.skip("this host grants podman's default rlimits")
+    p = podman.cmd("run", "--rm", "--network", "none", "busybox", "true")
+    assert p.returncode != 0, describe(p)
+    assert "RLIMIT_NOFILE" in p.stderr or "RLIMIT_NPROC" in p.stderr, describe(p)
+    assert "1048576" in p.stderr and "CAP_SYS_RESOURCE" in p.stderr, describe(p)
+
+
+def test_detached_exec_logs_stop_rm(podman):
+    name = "web"
+    podman.ok("run", "-d", "--name", name, "--network", "none", *ULIMITS, "busybox",
+              "sh", "-c", SLEEPER)
+    try:
+        harness.wait_for(lambda: "started" in podman.cmd("logs", name).stdout, what="logs")
+        p = podman.cmd("exec", name, "sh", "-c", "echo in-exec; cat /proc/1/cmdline; exit 7")
+        assert p.returncode == 7, describe(p)
+        assert p.stdout.startswith("in-exec\nsh"), describe(p)
+        p = podman.cmd("exec", "-e", "FOO=bar", "-w", "/tmp", "-u", "65534", name, "sh", "-c",
+                       "echo $FOO $(pwd) $(id -u)")
+        assert p.stdout == "bar /tmp 65534\n", describe(p)
+        podman.ok("exec", "-d", name, "sleep", "30")
+        top = podman.ok("top", name)
+        assert "sleep 30" in top, top
+        podman.ok("stop", "-t", "10", name)
+        st = podman.ok("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)
+        assert st.split() == ["exited", "0"], st
+    finally:
+        podman.cmd("rm", "-f", "-t", "0", name)
+    calls = podman.wrapper.commands()
+    execs = [argv for c, argv in calls if c == "exec"]
+    assert execs and all("--process" in a and "--detach" in a and "--pid-file" in a
+                         for a in execs), execs
+    assert any(c == "kill" for c, _ in calls)
+
+
+def test_memory_and_pids_limits(podman):
+    p = podman.run_("-m", "64m", "--pids-limit", "50", "busybox", "sh", "-c",
+                    "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+                    "/sys/fs/cgroup/pids/pids.max 2>/dev/null || "
+                    "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max")
+    assert p.returncode == 0, describe(p)
+    assert p.stdout.split() == [str(64 << 20), "50"], describe(p)
+
+
+def test_pause_unpause(podman):
+    name = "paused"
+    podman.ok("run", "-d", "--name", name, "--network", "none", *ULIMITS, "busybox",
+              "sh", "-c", SLEEPER)
+    try:
+        podman.ok("pause", name)
+        st = podman.ok("inspect", "--format", "{{.State.Status}}", name).strip()
+        assert st == "paused", st
+        p = podman.cmd("exec", name, "true")
+        assert p.returncode != 0, describe(p)
+        podman.ok("unpause", name)
+        assert podman.ok("exec", name, "echo", "alive") == "alive\n"
+    finally:
+        podman.cmd("rm", "-f", "-t", "0", name)
+    cmds = [c for c, _ in podman.wrapper.commands()]
+    assert "pause" in cmds and "resume" in cmds, cmds
+
+
+def test_uidmap(podman):
+    p = podman.run_("--uidmap", "0:200000:65536", "--gidmap", "0:200000:65536", "busybox",
+                    "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u")
+    assert p.returncode == 0, describe(p)
+    lines = [line.split() for line in p.stdout.splitlines()]
+    assert lines == [["0", "200000", "65536"], ["0", "200000", "65536"], ["0"]], describe(p)
+
+
+def _winsize(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def _read_until(fd, needle, timeout=20):
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while needle.encode() not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{needle!r} not seen; got {buf!r}")
+        r, _, _ = select.select([fd], [], [], min(left, 0.2))
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_run_it_in_a_pty_with_resize(podman):
+    """podman run -it on a real pty: the size is there from the first byte, a
+    resize reaches the program, ^C goes to it, the exit code comes back."""
+    master, slave = pty.openpty()
+    _winsize(slave, 37, 111)
+
+    def ctty():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    script = ("stty size; trap 'echo got-INT' INT; echo ready; read a; stty size; "
+              "sleep 5; echo after-sleep; exit 5")
+    argv = [*map(str, podman.argv), "run", "--rm", "-it", "--network", "none", *ULIMITS,
+            "busybox", "sh", "-c", script]
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, preexec_fn=ctty)
+    os.close(slave)
+    try:
+        out = _read_until(master, "ready")
+        assert "37 111" in out.split("ready")[0], out
+        _winsize(master, 41, 123)
+        time.sleep(0.5)  # podman's SIGWINCH handler resizes through conmon
+        os.write(master, b"go\r")
+        out = _read_until(master, "41 123")
+        time.sleep(0.3)
+        os.write(master, b"\x03")  # ^C: to the program, which traps it
+        out += _read_until(master, "after-sleep")
+        assert "got-INT" in out, out
+        assert proc.wait(timeout=30) == 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
