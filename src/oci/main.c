@@ -36,21 +36,15 @@ static const struct oci_flag global_flags[] = {
 
 /* The cgroup commands (cmd-pause.c, cmd-resume.c, cmd-ps.c, cmd-update.c, cmd-events.c). */
 extern const struct oci_command oci_cmd_pause, oci_cmd_resume, oci_cmd_ps, oci_cmd_update,
-    oci_cmd_events, oci_cmd_exec;
+    oci_cmd_events, oci_cmd_exec, oci_cmd_checkpoint, oci_cmd_restore;
 
 static const struct oci_command *const commands[] = {
-    &oci_cmd_create, &oci_cmd_delete, &oci_cmd_events, &oci_cmd_exec, &oci_cmd_kill,     &oci_cmd_list,
-    &oci_cmd_pause,  &oci_cmd_ps,     &oci_cmd_resume, &oci_cmd_run,      &oci_cmd_spec,
-    &oci_cmd_start,  &oci_cmd_state,  &oci_cmd_update, &oci_cmd_features,
+    &oci_cmd_checkpoint, &oci_cmd_create, &oci_cmd_delete,  &oci_cmd_events, &oci_cmd_exec,
+    &oci_cmd_kill,       &oci_cmd_list,   &oci_cmd_pause,   &oci_cmd_ps,     &oci_cmd_restore,
+    &oci_cmd_resume,     &oci_cmd_run,    &oci_cmd_spec,    &oci_cmd_start,  &oci_cmd_state,
+    &oci_cmd_update,     &oci_cmd_features,
 };
 
-/* runc's commands that berth-oci does not implement yet: refused with a clear error. */
-static const struct {
-        const char *name, *summary;
-} unimplemented[] = {
-    {"checkpoint", "checkpoint a running container"},
-    {"restore", "restore a container from a previous checkpoint"},
-};
 
 /* The lines after the version number, shared by --version and --help. */
 static void print_version_details(void)
@@ -82,9 +76,6 @@ static void print_main_help(void)
         printf("\nCOMMANDS:\n");
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
                 printf("   %-10s  %s\n", commands[i]->name, commands[i]->summary);
-        for (size_t i = 0; i < ARRAY_SIZE(unimplemented); i++)
-                printf("   %-10s  %s (not implemented yet)\n", unimplemented[i].name,
-                       unimplemented[i].summary);
         printf("   %-10s  %s\n", "help, h", "Shows a list of commands or help for one command");
         printf("\nGLOBAL OPTIONS:\n");
         for (size_t i = 0; i < ARRAY_SIZE(global_flags); i++) {
@@ -106,13 +97,6 @@ static const struct oci_command *find_command(const char *name)
         return NULL;
 }
 
-static const char *find_unimplemented(const char *name)
-{
-        for (size_t i = 0; i < ARRAY_SIZE(unimplemented); i++)
-                if (streq(unimplemented[i].name, name))
-                        return unimplemented[i].summary;
-        return NULL;
-}
 
 int oci_load_container(const struct oci_global *g, const char *id, struct berth_container **ret,
                        struct berth_error **err)
@@ -169,41 +153,22 @@ static int run_command(const struct oci_command *cmd, const struct oci_global *g
         return r;
 }
 
-static bool wants_help(int argc, char **argv)
-{
-        for (int i = 0; i < argc; i++)
-                if (streq(argv[i], "-h") || streq(argv[i], "--help") || streq(argv[i], "-help"))
-                        return true;
-        return false;
-}
-
-/* "help", "help CMD", and the commands that are not implemented yet. */
+/* "help", "help CMD", and unknown commands. */
 static int run_other(const char *name, int argc, char **argv, struct berth_error **err)
 {
-        const char *summary = find_unimplemented(name);
-
         if (streq(name, "help") || streq(name, "h")) {
                 const struct oci_command *cmd = argc > 0 ? find_command(argv[0]) : NULL;
 
-                if (argc > 0 && !cmd && !find_unimplemented(argv[0]))
+                if (argc > 0 && !cmd)
                         return berth_error_setx(err, EINVAL, "no help topic for '%s'", argv[0]);
                 if (cmd)
                         oci_command_help(cmd);
-                else if (argc > 0)
-                        return run_other(argv[0], 1, (char *[]){"--help", NULL}, err);
                 else
                         print_main_help();
                 return 0;
         }
-        if (!summary)
-                return berth_error_setx(err, EINVAL, "unknown command '%s'; see '%s --help'", name,
-                                        OCI_PROG);
-        if (wants_help(argc, argv)) {
-                printf("NAME:\n   %s %s - %s\n\nThis command is not implemented yet.\n", OCI_PROG,
-                       name, summary);
-                return 0;
-        }
-        return berth_error_setx(err, ENOTSUP, "'%s' is not implemented yet", name);
+        return berth_error_setx(err, EINVAL, "unknown command '%s'; see '%s --help'", name,
+                                OCI_PROG);
 }
 
 static const char *default_root(void)
