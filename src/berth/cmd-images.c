@@ -807,6 +807,15 @@ static const struct berth_cmd_spec pull_spec = {"pull",
                                                 1,
                                                 false};
 
+/* $BERTH_CONFIG names the engine's config file (insecure-registries); unset or empty: the
+ * library's default, /etc/berth/config.json. */
+static const char *config_file(void)
+{
+        const char *s = getenv("BERTH_CONFIG");
+
+        return s && *s ? s : NULL;
+}
+
 static int pull(struct berth_store *s, const struct berth_args *a)
 {
         _autoerr_ struct berth_error *err = NULL;
@@ -819,7 +828,8 @@ static int pull(struct berth_store *s, const struct berth_args *a)
                     .tls_verify =
                         a->values[PULL_TLS_VERIFY] ? berth_args_bool(a, PULL_TLS_VERIFY) : -1,
                     .auth_file = a->values[PULL_AUTHFILE],
-                    .creds = a->values[PULL_CREDS]},
+                    .creds = a->values[PULL_CREDS],
+                    .config_file = config_file()},
             .platform = a->values[PULL_PLATFORM],
             .progress = p ? berth_progress_event : NULL,
             .userdata = p,

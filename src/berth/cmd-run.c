@@ -144,11 +144,21 @@ static int fill_opts(const struct berth_args *a, struct berth_run_opts *o, struc
         return 0;
 }
 
+/* $BERTH_CONFIG names the engine's config file (insecure-registries); unset or empty: the
+ * library's default, /etc/berth/config.json. */
+static const char *config_file(void)
+{
+        const char *s = getenv("BERTH_CONFIG");
+
+        return s && *s ? s : NULL;
+}
+
 static int pull_image(struct run *rn, const char *what, struct berth_error **err)
 {
         struct berth_progress *p = berth_progress_new(stderr, isatty(STDERR_FILENO));
-        struct berth_pull_opts po = {
-            .reg = {.tls_verify = -1}, .progress = berth_progress_event, .userdata = p};
+        struct berth_pull_opts po = {.reg = {.tls_verify = -1, .config_file = config_file()},
+                                     .progress = berth_progress_event,
+                                     .userdata = p};
         _autofree_ char *id = NULL, *name = NULL;
         int r;
 

@@ -793,8 +793,9 @@ static int blob_compression(struct berth_blobstore *bs, const char *digest,
                             enum berth_compression *ret, struct berth_error **err)
 {
         static const unsigned char gzip[] = {0x1f, 0x8b}, zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
+        static const unsigned char xz[] = {0xfd, '7', 'z', 'X', 'Z', 0}, bzip2[] = {'B', 'Z', 'h'};
         _autoclose_ int fd = -EBADF;
-        unsigned char magic[4] = {0};
+        unsigned char magic[6] = {0};
         int r;
 
         r = berth_blobstore_open_blob(bs, digest, &fd, err);
@@ -806,6 +807,12 @@ static int blob_compression(struct berth_blobstore *bs, const char *digest,
                 *ret = BERTH_COMPRESSION_GZIP;
         else if (memcmp(magic, zstd, sizeof(zstd)) == 0)
                 *ret = BERTH_COMPRESSION_ZSTD;
+        else if (memcmp(magic, xz, sizeof(xz)) == 0 || memcmp(magic, bzip2, sizeof(bzip2)) == 0)
+                /* no OCI layer media type says xz or bzip2: refused rather than stored as a
+                 * plain tar whose digest could never match its diff id */
+                return berth_error_setx(err, ENOTSUP, "blob %s: %s-compressed layers are not "
+                                        "supported (use gzip, zstd or a plain tar)", digest,
+                                        magic[0] == 'B' ? "bzip2" : "xz");
         else
                 *ret = BERTH_COMPRESSION_NONE;
         return 0;

@@ -265,11 +265,13 @@ static int apply_xattrs(const struct unpacker *u, struct archive_entry *e, int f
                             : lsetxattr(path, name, value, size, 0);
                 if (r == 0)
                         continue;
-                if (errno != ENOTSUP)
+                /* The kernel allows user.* xattrs only on files and directories (EPERM on a
+                 * symlink): skipped with a warning, as containerd does, like unsupported ones. */
+                if (errno != ENOTSUP && !(errno == EPERM && fd < 0 && startswith(name, "user.")))
                         return berth_error_set(err, errno, "layer entry %s: setxattr %s",
                                                QUOTE(u->entry), QUOTE(name));
-                berth_warn("layer entry %s: xattr %s not supported here, ignoring", QUOTE(u->entry),
-                           name);
+                berth_warn("layer entry %s: xattr %s: %s, ignoring", QUOTE(u->entry), name,
+                           strerror(errno));
         }
         return 0;
 }

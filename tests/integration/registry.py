@@ -194,15 +194,17 @@ def sha256_file(path):
 
 
 class Entry:
-    """One tar entry: kind is file, dir, symlink, hardlink, char, block, fifo."""
+    """One tar entry: kind is file, dir, symlink, hardlink, char, block, fifo.  xattrs:
+    {name: bytes}, written as pax SCHILY.xattr.<name> records (as GNU tar --xattrs does)."""
 
     def __init__(self, name, kind="file", data=b"", mode=None, uid=0, gid=0, target=None,
-                 devmajor=0, devminor=0, size=None):
+                 devmajor=0, devminor=0, size=None, xattrs=None):
         self.name, self.kind, self.data = name, kind, data
         self.mode = mode if mode is not None else (0o755 if kind == "dir" else 0o644)
         self.uid, self.gid, self.target = uid, gid, target
         self.devmajor, self.devminor = devmajor, devminor
         self.size = size
+        self.xattrs = dict(xattrs or {})
 
 
 _KINDS = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
@@ -224,6 +226,10 @@ def layer_tar(entries):
                 ti.linkname = e.target
             if e.kind in ("char", "block"):
                 ti.devmajor, ti.devminor = e.devmajor, e.devminor
+            if e.xattrs:
+                # tarfile writes str values back as the same bytes (surrogateescape)
+                ti.pax_headers = {f"SCHILY.xattr.{k}": v.decode("utf-8", "surrogateescape")
+                                  for k, v in e.xattrs.items()}
             if e.kind == "file":
                 ti.size = len(e.data)
                 t.addfile(ti, io.BytesIO(e.data))
@@ -263,8 +269,9 @@ class Image:
     """An image as uncompressed layer tars + config; written in any format."""
 
     def __init__(self, layers, cmd=None, env=None, entrypoint=None, workdir=None, user=None,
-                 labels=None, compress=True):
+                 labels=None, compress=True, architecture="amd64", variant=None):
         self.layers = list(layers)  # bytes: uncompressed tars
+        self.architecture, self.variant = architecture, variant
         self.config = {
             "Env": env or ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
         }
@@ -292,10 +299,16 @@ class Image:
                 self._blobs = list(self.layers)
         return self._blobs
 
+    def platform(self):
+        p = {"architecture": self.architecture, "os": "linux"}
+        if self.variant:
+            p["variant"] = self.variant
+        return p
+
     def config_json(self):
         return json.dumps({
             "created": "2024-01-02T03:04:05Z",
-            "architecture": "amd64", "os": "linux",
+            **self.platform(),
             "config": self.config,
             "rootfs": {"type": "layers", "diff_ids": self.diff_ids()},
             "history": [{"created": "2024-01-02T03:04:05Z", "created_by": f"layer {i}"}
@@ -355,6 +368,33 @@ class Image:
             for name, data in zip(layer_names, self.layers):
                 add(name, data)
             add("manifest.json", manifest)
+
+
+def write_oci_index(dest, images, tag="latest"):
+    """An OCI layout in dest whose tag names an image index of images (one manifest per image,
+    with its platform), in the order given: push it with `skopeo copy --all`.  Returns the
+    index's digest."""
+    dest = Path(dest)
+    blobs = dest / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+    descs = []
+    for img in images:
+        cfg, man = img.manifest()
+        for b in [cfg, man, *img._layer_blobs()]:
+            (blobs / sha256_bytes(b).split(":")[1]).write_bytes(b)
+        descs.append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "digest": sha256_bytes(man), "size": len(man),
+                      "platform": img.platform()})
+    mt = "application/vnd.oci.image.index.v1+json"
+    index = json.dumps({"schemaVersion": 2, "mediaType": mt, "manifests": descs},
+                       sort_keys=True).encode()
+    (blobs / sha256_bytes(index).split(":")[1]).write_bytes(index)
+    (dest / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (dest / "index.json").write_text(json.dumps({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": mt, "digest": sha256_bytes(index), "size": len(index),
+                       "annotations": {"org.opencontainers.image.ref.name": tag}}]}))
+    return sha256_bytes(index)
 
 
 def multi_layer_image(busybox=False):
