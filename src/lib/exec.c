@@ -244,6 +244,17 @@ static int prepare(struct exec_ctx *x, struct berth_container *c, struct berth_e
         return 0;
 }
 
+/* With CLONE_INTO_CGROUP the kernel charges the fork to the container's cgroup: EAGAIN there is
+ * most likely its pids.max, so the error names the cgroup. */
+static int clone_error(const struct exec_ctx *x, uint64_t flags, int code, struct berth_error **err)
+{
+        if (!(flags & CLONE_INTO_CGROUP))
+                return berth_error_set(err, code, "clone3 the exec process");
+        return berth_error_set(err, code, "clone3 the exec process into cgroup %s%s",
+                               berth_cgroup_path(x->cg),
+                               code == EAGAIN ? " (is it at its pids.max?)" : "");
+}
+
 /* Clones the child in the container's pid namespace: the runtime enters it for its children
  * for the duration of the clone. */
 static pid_t clone_child(struct exec_ctx *x, int *ret_pidfd, struct berth_error **err)
@@ -271,7 +282,7 @@ static pid_t clone_child(struct exec_ctx *x, int *ret_pidfd, struct berth_error 
         if (pid == 0)
                 child_main(x);
         if (pid < 0)
-                pid = berth_error_set(err, errno, "clone3 the exec process");
+                pid = clone_error(x, args.flags, errno, err);
         if (pidns && setns(own_pidns, CLONE_NEWPID) < 0)
                 berth_warn("restore our pid namespace: %s", strerror(errno));
         TRACE(t0, "clone3 exec process -> pid %d", (int) pid);

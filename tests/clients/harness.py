@@ -10,6 +10,7 @@ private state dir, so nothing is written under /run/berth-oci or /run/runc.
 
 import ctypes
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -215,3 +216,108 @@ def umount_below(prefix):
             return
         for m in sorted(set(mine), key=len, reverse=True):
             subprocess.run(["umount", "-l", m], capture_output=True)
+
+
+# ---- the host's network state around a test that lets podman's CNI plugins change it ----------
+
+def _iptables_state(cmd):
+    """{table: (chains, rules)} from iptables-save (or ip6tables-save); {} without the tool."""
+    if not shutil.which(cmd):
+        return {}
+    out = subprocess.run([cmd], capture_output=True, text=True).stdout
+    tables, cur = {}, None
+    for line in out.splitlines():
+        if line.startswith("*"):
+            cur = tables.setdefault(line[1:], (set(), []))
+        elif cur is None or line.startswith("#") or line == "COMMIT":
+            continue
+        elif line.startswith(":"):
+            cur[0].add(line[1:].split()[0])
+        elif line.startswith("-A "):
+            cur[1].append(line)
+    return tables
+
+
+def _nft_delete_table(family, table):
+    """Deletes an nftables table through libnftables (Debian has no nft(8) here): iptables-nft
+    leaves the tables it made behind, empty, after their last chain is gone."""
+    try:
+        nft = ctypes.CDLL("libnftables.so.1")
+    except OSError:
+        return False
+    nft.nft_ctx_new.restype = ctypes.c_void_p
+    nft.nft_ctx_free.argtypes = [ctypes.c_void_p]
+    nft.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    ctx = nft.nft_ctx_new(0)
+    if not ctx:
+        return False
+    try:
+        return nft.nft_run_cmd_from_buffer(ctx, f"delete table {family} {table}".encode()) == 0
+    finally:
+        nft.nft_ctx_free(ctx)
+
+
+def _is_mountpoint(path):
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == path for line in f)
+
+
+class HostNetState:
+    """What podman's network stack changes on the host, taken before a test and put back after:
+    net.ipv4.ip_forward (the bridge plugin switches it on), the iptables rules and chains the
+    bridge, portmap and firewall plugins add (their top-level CNI-* chains stay after
+    `podman network rm`), the empty tables iptables-nft leaves, the CNI result cache in
+    /var/lib/cni and podman's /run/netns bind mount. Only what was not there before is removed."""
+
+    FORWARD = "/proc/sys/net/ipv4/ip_forward"
+    SAVERS = (("iptables-save", "iptables", "ip"), ("ip6tables-save", "ip6tables", "ip6"))
+    PATHS = ("/var/lib/cni", "/run/netns")
+
+    def __init__(self):
+        self.forward = Path(self.FORWARD).read_text().strip()
+        self.tables = {save: _iptables_state(save) for save, _, _ in self.SAVERS}
+        self.existed = {p: os.path.exists(p) for p in self.PATHS}
+        self.mounted = _is_mountpoint("/run/netns")
+
+    def changes(self):
+        """A description of what differs from the snapshot (empty: nothing)."""
+        out = []
+        fwd = Path(self.FORWARD).read_text().strip()
+        if fwd != self.forward:
+            out.append(f"ip_forward {self.forward} -> {fwd}")
+        for save, _, _ in self.SAVERS:
+            now, before = _iptables_state(save), self.tables[save]
+            for t, (chains, rules) in now.items():
+                bchains, brules = before.get(t, (set(), []))
+                out += [f"{save} {t}: chain {c}" for c in sorted(chains - bchains)]
+                out += [f"{save} {t}: {r}" for r in rules if r not in brules]
+        out += [f"{p} created" for p in self.PATHS if os.path.exists(p) and not self.existed[p]]
+        return out
+
+    def _restore_tables(self, save, tool, family):
+        for t, (chains, rules) in _iptables_state(save).items():
+            bchains, brules = self.tables[save].get(t, (set(), []))
+            for r in reversed([r for r in rules if r not in brules]):
+                subprocess.run([tool, "-t", t, "-D", *shlex.split(r)[1:]], capture_output=True)
+            for c in chains - bchains:
+                subprocess.run([tool, "-t", t, "-F", c], capture_output=True)
+            for c in chains - bchains:
+                subprocess.run([tool, "-t", t, "-X", c], capture_output=True)
+            if t not in self.tables[save]:
+                _nft_delete_table(family, t)
+
+    def restore(self):
+        for save, tool, family in self.SAVERS:
+            if shutil.which(tool):
+                self._restore_tables(save, tool, family)
+        Path(self.FORWARD).write_text(self.forward + "\n")
+        if not self.existed["/var/lib/cni"]:
+            shutil.rmtree("/var/lib/cni", ignore_errors=True)
+        if not self.existed["/run/netns"] or not self.mounted:
+            if _is_mountpoint("/run/netns") and not os.listdir("/run/netns"):
+                subprocess.run(["umount", "/run/netns"], capture_output=True)
+        if not self.existed["/run/netns"]:
+            try:
+                os.rmdir("/run/netns")
+            except OSError:
+                pass

@@ -1,6 +1,7 @@
 """podman (Debian's 4.3) driving the runtime as a drop-in: --runtime points at
 the argv-logging wrapper; cgroupfs manager, file events, private storage (vfs),
-an image loaded from a busybox tar, no network (--network none).
+an image loaded from a busybox tar, no network (--network none) except for
+test_published_port, which gets a CNI network of its own (see private_network).
 
 This host has no CAP_SYS_RESOURCE: podman's default rlimits (nofile and nproc
 1048576) are above the hard limits and no runtime can set them, so every run
@@ -9,14 +10,18 @@ the error that the clients show otherwise.
 """
 
 import fcntl
+import json
 import os
 import pty
 import select
 import shutil
+import socket
 import struct
 import subprocess
 import termios
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -233,3 +238,156 @@ def test_run_it_in_a_pty_with_resize(podman):
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+# ---- a published port on a private CNI network ------------------------------------------------
+
+CNI_PLUGINS = ("bridge", "host-local", "portmap", "firewall", "tuning")
+
+
+def _cni_conflist(name, bridge, subnet, ipam_dir):
+    """podman 4.3's own conflist for `network create --subnet`, with two changes it has no flags
+    for: a bridge name of our own (podman numbers cni-podmanN) and host-local's state in the
+    test's directory instead of /var/lib/cni/networks."""
+    gateway = subnet.rsplit(".", 1)[0] + ".1"
+    return {
+        "cniVersion": "0.4.0",
+        "name": name,
+        "plugins": [
+            {"type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": True,
+             "hairpinMode": True, "capabilities": {"ips": True},
+             "ipam": {"type": "host-local", "dataDir": str(ipam_dir),
+                      "routes": [{"dst": "0.0.0.0/0"}],
+                      "ranges": [[{"subnet": subnet, "gateway": gateway}]]}},
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+            {"type": "firewall", "backend": ""},
+            {"type": "tuning"},
+        ],
+    }
+
+
+def _free_subnet():
+    """10.213.X.0/24 with X from our pid, the first one no address or route of the host is in."""
+    used = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
+                          text=True).stdout
+    used += subprocess.run(["ip", "-4", "addr"], capture_output=True, text=True).stdout
+    for i in range(200):
+        x = (os.getpid() + i) % 200 + 20
+        if f"10.213.{x}." not in used:
+            return f"10.213.{x}.0/24"
+    pytest.skip("no free 10.213.X.0/24 on this host")
+
+
+def _links():
+    return subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def private_network(podman):
+    """A CNI bridge network private to the test: its own name, bridge and subnet. Afterwards the
+    network is removed (and with it the bridge), and what the plugins changed on the host
+    (ip_forward, iptables chains and rules, /var/lib/cni, /run/netns) is put back."""
+    backend = podman.ok("info", "--format", "{{.Host.NetworkBackend}}").strip()
+    if backend != "cni":
+        pytest.skip(f"podman's network backend is {backend!r}: the test writes a CNI conflist")
+    missing = [p for p in CNI_PLUGINS if not os.path.exists(f"/usr/lib/cni/{p}")]
+    if missing or not shutil.which("iptables"):
+        pytest.skip(f"CNI plugins {missing} or iptables missing (containernetworking-plugins)")
+    name = f"berth-net-{podman.wrapper.name}"
+    bridge = f"brth{os.getpid() % 100000}"
+    assert f"{bridge} " not in _links(), _links()
+    subnet = _free_subnet()
+    host = harness.HostNetState()
+    conf = podman.base / "cni" / f"{name}.conflist"
+    conf.parent.mkdir(exist_ok=True)
+    conf.write_text(json.dumps(_cni_conflist(name, bridge, subnet, podman.base / "ipam"), indent=1))
+    try:
+        assert name in podman.ok("network", "ls", "--format", "{{.Name}}").split()
+        yield name, bridge, subnet
+    finally:
+        podman.cmd("network", "rm", "-f", name)
+        bridge_left = f"{bridge} " in _links()
+        if bridge_left:
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+        host.restore()
+        left = host.changes()
+    assert not bridge_left, f"podman network rm left the bridge {bridge}"
+    assert not left, f"host network state not restored: {left}"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _fetch(url, timeout=20):
+    """The body at url, retried until the server answers (httpd needs a moment after start)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.status, r.read().decode()
+        except OSError as e:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"GET {url}: {e}") from e
+            time.sleep(0.2)
+
+
+def test_published_port(podman, private_network):
+    """podman run -d -p 127.0.0.1:PORT:8080 on a CNI bridge: busybox httpd in the container serves
+    a file that the host fetches through the port mapping (portmap's DNAT). The runtime joins the
+    network namespace podman made (linux.namespaces network path in the bundle)."""
+    net, bridge, subnet = private_network
+    www = podman.base / "www"
+    www.mkdir(exist_ok=True)
+    body = f"served by busybox httpd under {podman.wrapper.name} via podman\n"
+    (www / "index.html").write_text(body)
+    port, name = _free_port(), "httpd"
+    n0 = len(podman.wrapper.calls())
+    podman.ok("run", "-d", "--name", name, "--network", net, "-p", f"127.0.0.1:{port}:8080",
+              *ULIMITS, "-v", f"{www}:/www:ro", "busybox",
+              "httpd", "-f", "-p", "8080", "-h", "/www")
+    try:
+        status, got = _fetch(f"http://127.0.0.1:{port}/")
+        assert (status, got) == (200, body)
+        fmt = f"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"
+        ip = podman.ok("inspect", "--format", fmt, name).strip()
+        assert ip.startswith(subnet.rsplit(".", 1)[0] + "."), (ip, subnet)
+        assert f"8080/tcp -> 127.0.0.1:{port}" in podman.ok("port", name)
+        assert f"{bridge} " in _links()
+        creates = [argv for c, argv in podman.wrapper.commands()[n0:] if c == "create"]
+        assert creates, podman.wrapper.calls()[n0:]
+        bundle = creates[-1][creates[-1].index("--bundle") + 1]
+        spec = json.loads(Path(bundle, "config.json").read_text())
+        netns = [ns for ns in spec["linux"]["namespaces"] if ns["type"] == "network"]
+        assert netns and netns[0].get("path", "").startswith("/run/netns/"), netns
+    finally:
+        podman.cmd("rm", "-f", "-t", "0", name)
+
+
+# ---- a client that insists on systemd cgroups -------------------------------------------------
+
+def test_systemd_cgroup_refused(podman):
+    """podman --cgroup-manager systemd passes --systemd-cgroup to the runtime: berth-oci refuses
+    it with an error naming the option, which podman shows; nothing is left behind."""
+    if podman.wrapper.name != "berth-oci":
+        pytest.skip("the refusal is berth-oci's (runc and crun drive systemd)")
+    if os.path.exists("/run/systemd/system"):
+        pytest.skip("systemd runs here: podman would put conmon in a scope of the host's cgroups")
+    argv = list(podman.argv)
+    argv[argv.index("--cgroup-manager") + 1] = "systemd"
+    n0 = len(podman.wrapper.calls())
+    p = harness.run([*argv, "run", "--rm", "--name", "sysd", "--network", "none", *ULIMITS,
+                     "busybox", "true"], timeout=90)
+    assert p.returncode != 0, describe(p)
+    assert "--systemd-cgroup" in p.stderr and "not supported" in p.stderr, describe(p)
+    assert "use cgroupfs" in p.stderr, describe(p)
+    calls = podman.wrapper.commands()[n0:]
+    creates = [argv for c, argv in calls if c == "create"]
+    assert creates, calls
+    assert "--systemd-cgroup" in creates[0][:creates[0].index("create")], creates
+    assert "start" not in [c for c, _ in calls], calls
+    left = podman.ok("ps", "-a", "--format", "{{.Names}}").split()
+    podman.cmd("rm", "-f", "-t", "0", "sysd")
+    assert "sysd" not in left, "podman run --rm kept the container the runtime refused"

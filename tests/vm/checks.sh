@@ -467,6 +467,77 @@ kill $busy; wait $busy 2>/dev/null
 rmdir $CG/vmbusy.slice 2>/dev/null
 
 # ---------------------------------------------------------------------------------------------
+echo "== exec: into the container's cgroup, refused while paused, nothing left after delete"
+# cg_of PID: the cgroup2 line of /proc/PID/cgroup, as the host sees it
+cg_of() { sed -n 's/^0:://p' /proc/$1/cgroup 2>/dev/null; }
+mkconfig ex '["sh", "-c", "trap \"exit 0\" TERM; while :; do usleep 100000; done"]' '{"pids": {"limit": 20}}'
+if ! implemented exec; then
+        skip "exec" "not implemented in berth-oci yet"
+elif create ex && start ex; then
+        d=$CG/berth/ex
+        initpid=$(oci state ex | sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p')
+        expect "exec: the init is in /berth/ex" "$(cg_of $initpid)" /berth/ex
+        oci exec --detach --pid-file /tmp/ex.pid ex sleep 1000 > /tmp/ex.exec 2>&1
+        expect "exec --detach: exit status" $? 0
+        xpid=$(cat /tmp/ex.pid 2>/dev/null)
+        expect "exec --detach: the exec'd process's cgroup is the init's" \
+                "$(cg_of "${xpid:-none}")" "$(cg_of $initpid)"
+        if grep -qx "${xpid:-none}" $d/cgroup.procs; then ok "exec: its pid is in $d/cgroup.procs"; else bad "exec: its pid is in $d/cgroup.procs" "$xpid not in: $(tr '\n' ' ' < $d/cgroup.procs)"; fi
+        # in the foreground, joined to the cgroup namespace too: it sees itself at its root
+        expect "exec: in the container's cgroup namespace, at its root" \
+                "$(oci exec ex cat /proc/self/cgroup 2>&1)" "0::/"
+        if implemented pause; then
+                oci pause ex >> /tmp/ex.log 2>&1
+                n0=$(wc -l < $d/cgroup.procs)
+                out=$(oci exec ex echo should-not-run 2>&1); rc=$?
+                expect "exec into a paused (cgroup.freeze) container: refused (255)" $rc 255
+                case $out in
+                *'is paused: cannot exec'*) ok "exec into a paused container: says why" ;;
+                *) bad "exec into a paused container: says why" "$out" ;;
+                esac
+                expect "exec into a paused container: no process added" "$(wc -l < $d/cgroup.procs)" "$n0"
+                expect "exec into a paused container: still frozen" "$(field $d/cgroup.events frozen)" 1
+                oci resume ex >> /tmp/ex.log 2>&1
+                expect "exec after resume" "$(oci exec ex echo resumed 2>&1)" resumed
+        else
+                skip "exec into a paused container" "pause is not implemented in berth-oci yet"
+        fi
+        delete ex --force
+        gone "exec: delete --force removes the cgroup" $d
+        gone "exec: ... and the exec'd process" /proc/${xpid:-none}
+        gone "exec: ... and the state" $ROOT/ex
+else
+        bad "exec: create and start" "$(cat /tmp/ex.out)"
+        delete ex --force
+fi
+
+# CLONE_INTO_CGROUP: the exec'd process is born in the container's cgroup, so the kernel charges
+# the fork to it; at pids.max the clone itself fails. (A process moved in after the fork would
+# not be refused: migration does not check pids.max.)
+mkconfig exfull '["sleep", "1000"]' '{"pids": {"limit": 1}}'
+if ! implemented exec; then
+        skip "exec at pids.max" "exec is not implemented in berth-oci yet"
+elif create exfull && start exfull; then
+        d=$CG/berth/exfull
+        expect "exec at pids.max: the container is full" "$(val $d/pids.current)" 1
+        e0=$(field $d/pids.events max)
+        out=$(oci exec exfull true 2>&1); rc=$?
+        expect "exec at pids.max: refused (255)" $rc 255
+        case $out in
+        *"clone3 the exec process into cgroup /berth/exfull (is it at its pids.max?): Resource temporarily unavailable"*)
+                ok "exec at pids.max: clone3 into the cgroup fails with EAGAIN, naming the cgroup" ;;
+        *) bad "exec at pids.max: clone3 into the cgroup fails with EAGAIN, naming the cgroup" "$out" ;;
+        esac
+        atleast "exec at pids.max: pids.events max counts it" "$(field $d/pids.events max)" $((${e0:-0} + 1))
+        expect "exec at pids.max: nothing added" "$(wc -l < $d/cgroup.procs)" 1
+        delete exfull --force
+        gone "exec at pids.max: delete --force removes the cgroup" $d
+else
+        bad "exec at pids.max: create and start" "$(cat /tmp/exfull.out)"
+        delete exfull --force
+fi
+
+# ---------------------------------------------------------------------------------------------
 left=$(find $CG/berth -mindepth 1 -type d 2>/dev/null)
 expect "no container cgroup left under /berth" "$left" ""
 echo "checks: pass=$pass fail=$fail"
