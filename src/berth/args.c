@@ -33,21 +33,6 @@ static const struct berth_flag *find_short(const struct berth_flag *flags, size_
         return NULL;
 }
 
-/* Go's strconv.ParseBool, which pflag uses for "--rm=value". */
-static const char *parse_bool(const char *v)
-{
-        static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
-        static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
-
-        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-                if (streq(v, yes[i]))
-                        return "true";
-                if (streq(v, no[i]))
-                        return "false";
-        }
-        return NULL;
-}
-
 /* Stores value for flag i: a bool is normalized, a list grows, a value replaces the last one. */
 static int set_value(const struct berth_flag *f, size_t i, const char *value, struct berth_args *a,
                      struct berth_error **err)
@@ -56,7 +41,7 @@ static int set_value(const struct berth_flag *f, size_t i, const char *value, st
 
         switch (f->kind) {
         case BERTH_FLAG_BOOL: {
-                const char *b = parse_bool(value);
+                const char *b = berth_parse_go_bool(value);
 
                 if (!b) {
                         char shorthand[8] = "";

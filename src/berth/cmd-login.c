@@ -7,23 +7,19 @@
 #include <unistd.h>
 
 #include "berth.h"
+#include "registry-auth.h"
 #include "registry.h"
 #include "util.h"
 
 #define DEFAULT_REGISTRY "docker.io"
 
-/* docker accepts "https://host:port/" too: the registry is the host:port. */
+/* docker accepts "https://host:port/" too: the registry is the host:port (the library's key; a
+ * value it refuses is passed on as given, for berth_login to name in its error). */
 static char *registry_host(const char *arg)
 {
-        const char *s = arg;
-        size_t n;
+        char *key = NULL;
 
-        if (startswith(s, "https://"))
-                s += strlen("https://");
-        else if (startswith(s, "http://"))
-                s += strlen("http://");
-        n = strcspn(s, "/");
-        return xasprintf("%.*s", (int) n, s);
+        return berth_registry_key(arg, &key, NULL) < 0 ? xstrdup(arg) : key;
 }
 
 /* A line of f without its line ending; NULL at EOF. */

@@ -127,44 +127,6 @@ static int setup_terminal(struct exec_ctx *x, struct berth_error **err)
         return 0;
 }
 
-static int setup_process(struct exec_ctx *x, struct berth_error **err)
-{
-        const struct berth_process *p = x->p;
-        int r;
-
-        r = berth_process_set_rlimits(p, err);
-        if (r >= 0)
-                r = berth_process_set_sched(p, err);
-        if (r >= 0)
-                r = berth_process_set_lsm(p, err);
-        if (r >= 0 && x->seccomp && !p->no_new_privileges)
-                r = berth_seccomp_load(x->seccomp, err); /* needs CAP_SYS_ADMIN: before the drop */
-        if (r >= 0)
-                r = berth_caps_drop_bounding(&p->caps, err);
-        if (r >= 0)
-                r = berth_process_set_user(p, err);
-        if (r >= 0)
-                r = berth_caps_apply(&p->caps, err);
-        if (r < 0)
-                return r;
-        if (p->cwd && chdir(p->cwd) < 0)
-                return berth_error_set(err, errno, "process.cwd \"%s\"", p->cwd);
-        if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return berth_error_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-        return 0;
-}
-
-static void reset_signals(void)
-{
-        sigset_t none;
-
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        signal(sig, SIG_DFL);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
 {
         _autoerr_ struct berth_error *err = NULL;
@@ -181,7 +143,7 @@ static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
         if (r >= 0)
                 r = setup_terminal(x, &err);
         if (r >= 0)
-                r = setup_process(x, &err);
+                r = berth_process_apply(x->p, x->seccomp, &err);
         if (r < 0)
                 child_fail(x, err, 1);
         r = berth_process_find_exec(x->p, &path, &err);
@@ -191,7 +153,7 @@ static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
         if (x->o->preserve_fds >= 0)
                 sys_close_range(3u + (unsigned) x->o->preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
         prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-        reset_signals();
+        berth_process_reset_signals();
         if (x->seccomp && x->p->no_new_privileges && berth_seccomp_load(x->seccomp, &err) < 0)
                 child_fail(x, err, 1);
         execve(path, x->p->args, env);

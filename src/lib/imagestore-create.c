@@ -14,6 +14,7 @@
 #include "blobstore.h"
 #include "imagestore.h"
 #include "manifest.h"
+#include "state.h"
 #include "util.h"
 
 void berth_config_change_clear(struct berth_config_change *c)
@@ -43,18 +44,6 @@ static void image_freep(struct berth_image **i)
 {
         berth_image_free(*i);
         *i = NULL;
-}
-
-static char *now_rfc3339(void)
-{
-        struct timespec ts;
-        struct tm tm;
-        char buf[64];
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
 }
 
 static json_t *strv_json(char *const *v)
@@ -279,7 +268,7 @@ static int append_layers(struct berth_store *s, const char *base_top,
                          json_t *manifest, const struct berth_config_change *c,
                          struct berth_error **err)
 {
-        _autofree_ char *parent = xstrdup(base_top), *created = now_rfc3339();
+        _autofree_ char *parent = xstrdup(base_top), *created = berth_rfc3339_now();
         json_t *rootfs = child(config, "rootfs", false);
         json_t *diff_ids = child(rootfs, "diff_ids", true);
 

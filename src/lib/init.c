@@ -198,32 +198,14 @@ static void join_session_keyring(const struct init_ctx *ctx)
 /* The process's own attributes: everything except what must wait for start. */
 static int setup_process(struct init_ctx *ctx, struct berth_error **err)
 {
-        const struct berth_process *p = &ctx->spec->process;
-        int r;
-
         join_session_keyring(ctx);
-        r = berth_process_set_rlimits(p, err);
-        if (r >= 0)
-                r = berth_process_set_sched(p, err);
-        if (r >= 0 && ctx->spec->lx.has_personality)
-                r = berth_process_set_personality(ctx->spec->lx.personality, err);
-        if (r >= 0)
-                r = berth_process_set_lsm(p, err);
-        if (r >= 0 && ctx->seccomp && !p->no_new_privileges)
-                r = berth_seccomp_load(ctx->seccomp, err); /* needs CAP_SYS_ADMIN: before the drop */
-        if (r >= 0)
-                r = berth_caps_drop_bounding(&p->caps, err);
-        if (r >= 0)
-                r = berth_process_set_user(p, err);
-        if (r >= 0)
-                r = berth_caps_apply(&p->caps, err);
-        if (r < 0)
-                return r;
-        if (p->cwd && chdir(p->cwd) < 0)
-                return berth_error_set(err, errno, "process.cwd \"%s\"", p->cwd);
-        if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return berth_error_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-        return 0;
+        if (ctx->spec->lx.has_personality) {
+                int r = berth_process_set_personality(ctx->spec->lx.personality, err);
+
+                if (r < 0)
+                        return r;
+        }
+        return berth_process_apply(&ctx->spec->process, ctx->seccomp, err);
 }
 
 /* Blocks until `start` opens the fifo for reading, then tells it we are going. */
@@ -243,25 +225,13 @@ static int wait_for_start(struct init_ctx *ctx, struct berth_error **err)
         return 0;
 }
 
-/* Signals blocked or ignored by the runtime must not leak into the container's program. */
-static void reset_signals(void)
-{
-        sigset_t none;
-
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        signal(sig, SIG_DFL);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 static void __attribute__((noreturn)) exec_program(struct init_ctx *ctx, const char *path)
 {
         const struct berth_process *p = &ctx->spec->process;
         _autoerr_ struct berth_error *err = NULL;
         /* Trace first: once the filter is in, even the trace's write may be denied. */
         TRACE(berth_now_us(), "execve %s", path);
-        reset_signals();
+        berth_process_reset_signals();
         if (ctx->seccomp && p->no_new_privileges && berth_seccomp_load(ctx->seccomp, &err) < 0)
                 fail(ctx, err, 1);
         execve(path, p->args, ctx->env);

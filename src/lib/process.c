@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -10,6 +11,7 @@
 #include "caps.h"
 #include "log.h"
 #include "process.h"
+#include "seccomp.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -466,4 +468,44 @@ char **berth_process_env(const struct berth_process *p)
         memcpy(ret, env, n * sizeof(char *));
         ret[n] = xasprintf("HOME=%s", home);
         return ret;
+}
+
+/* ---- everything, in order -------------------------------------------------------------------- */
+
+int berth_process_apply(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
+                        struct berth_error **err)
+{
+        int r;
+
+        r = berth_process_set_rlimits(p, err);
+        if (r >= 0)
+                r = berth_process_set_sched(p, err);
+        if (r >= 0)
+                r = berth_process_set_lsm(p, err);
+        if (r >= 0 && seccomp && !p->no_new_privileges)
+                r = berth_seccomp_load(seccomp, err); /* needs CAP_SYS_ADMIN: before the drop */
+        if (r >= 0)
+                r = berth_caps_drop_bounding(&p->caps, err);
+        if (r >= 0)
+                r = berth_process_set_user(p, err);
+        if (r >= 0)
+                r = berth_caps_apply(&p->caps, err);
+        if (r < 0)
+                return r;
+        if (p->cwd && chdir(p->cwd) < 0)
+                return berth_error_set(err, errno, "process.cwd \"%s\"", p->cwd);
+        if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return berth_error_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+        return 0;
+}
+
+void berth_process_reset_signals(void)
+{
+        sigset_t none;
+
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
 }

@@ -50,3 +50,15 @@ int berth_process_set_lsm(const struct berth_process *p, struct berth_error **er
  * pivot_root or setns into the mount namespace) when it does not set it, "/" when the user has
  * no entry, as runc. Returns p->env itself or a new array sharing its strings (for execve). */
 char **berth_process_env(const struct berth_process *p);
+
+struct berth_seccomp_filter;
+/* The process's attributes for the init and for exec, in the order they need: rlimits, sched
+ * (oom_score_adj, io priority, scheduler), LSM label, seccomp (here only without no_new_privs:
+ * loading needs CAP_SYS_ADMIN, so before the capability drop; with it, the caller loads the
+ * filter last, right before execve), bounding set, user, capabilities, cwd, no_new_privs. */
+int berth_process_apply(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
+                        struct berth_error **err);
+
+/* Default dispositions and an empty mask: what the runtime blocked or ignored must not leak into
+ * the container's program. */
+void berth_process_reset_signals(void);

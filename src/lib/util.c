@@ -328,3 +328,17 @@ int berth_rm_rf_at(int dirfd, const char *name, struct berth_error **err)
         }
         return rm_tree_at(dirfd, name, st.st_dev, name, err);
 }
+
+const char *berth_parse_go_bool(const char *v)
+{
+        static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+        static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+                if (streq(v, yes[i]))
+                        return "true";
+                if (streq(v, no[i]))
+                        return "false";
+        }
+        return NULL;
+}

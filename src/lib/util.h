@@ -134,3 +134,7 @@ int parse_i64(const char *s, int64_t *ret);
  * with -EBUSY rather than emptied. A missing name is success. One fd is open per directory level
  * while it runs. Errors name the entry: "remove NAME/a/b: unlinkat: Permission denied". */
 int berth_rm_rf_at(int dirfd, const char *name, struct berth_error **err);
+
+/* Go's strconv.ParseBool, which both front ends' flag parsers follow (runc's urfave/cli, docker's
+ * pflag): "true" or "false" (static strings), NULL for anything else. */
+const char *berth_parse_go_bool(const char *v);

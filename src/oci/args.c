@@ -27,21 +27,6 @@ static const struct oci_flag *find_flag(const struct oci_flag *flags, size_t n, 
         return NULL;
 }
 
-/* Go's strconv.ParseBool, which urfave/cli uses for "--flag=value". */
-static const char *parse_bool(const char *v)
-{
-        static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
-        static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
-
-        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-                if (streq(v, yes[i]))
-                        return "true";
-                if (streq(v, no[i]))
-                        return "false";
-        }
-        return NULL;
-}
-
 static bool is_help(const char *name, size_t len)
 {
         return (len == 1 && name[0] == 'h') || (len == 4 && strncmp(name, "help", 4) == 0);
@@ -69,7 +54,7 @@ static int parse_one(const struct oci_flag *flags, size_t n_flags, int argc, cha
                         return berth_error_setx(err, EINVAL, "flag --%s needs a value", f->name);
                 value = argv[++*i];
         } else if (!f->takes_value) {
-                const char *b = value ? parse_bool(value) : "true";
+                const char *b = value ? berth_parse_go_bool(value) : "true";
 
                 if (!b)
                         return berth_error_setx(
