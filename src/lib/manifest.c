@@ -4,6 +4,7 @@
  * Inner functions build errors that start with the field path ("layers[2].digest: missing");
  * the public entry points put the document's name in front ("manifest: ...").
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -543,7 +544,8 @@ static bool platform_equal(const struct platform *a, const struct platform *b)
                streq(a->variant, b->variant);
 }
 
-/* "os/arch[/variant]" split in place in buf. */
+/* "os/arch[/variant]" split in place in buf, lowercased as containerd's platforms.Parse does
+ * ("LINUX/AMD64" is linux/amd64). */
 static int parse_platform_string(const char *s, char *buf, size_t size, struct platform *p,
                                  struct berth_error **err)
 {
@@ -551,7 +553,8 @@ static int parse_platform_string(const char *s, char *buf, size_t size, struct p
 
         if (strlen(s) >= size)
                 return berth_error_setx(err, EINVAL, "platform %s: too long", QUOTE(s));
-        strcpy(buf, s);
+        for (size_t i = 0; (buf[i] = (char) tolower((unsigned char) s[i])); i++)
+                ;
         slash1 = strchr(buf, '/');
         slash2 = slash1 ? strchr(slash1 + 1, '/') : NULL;
         if (!slash1 || slash1 == buf || !slash1[1] || slash1[1] == '/' ||

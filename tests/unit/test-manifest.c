@@ -292,6 +292,8 @@ static void pick(void **state)
         pick_one(idx, "linux/arm/v6", D4);
         pick_one(idx, "linux/armel", D4);
         pick_one(idx, "Linux/ppc64le", D6);
+        pick_one(idx, "LINUX/AMD64", D1); /* lowercased, as containerd does */
+        pick_one(idx, "linux/ARM64/V8", D2);
 
         pick_one(list, "linux/arm/v7", D1); /* an arm entry without variant is v7 */
         pick_one(list, "linux/arm64/v8", D3);
