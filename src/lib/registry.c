@@ -1080,9 +1080,17 @@ static int download_blob(struct puller *pl, CURL *c, const struct berth_descript
         }
         progress_event(pl, d->digest, BERTH_PULL_VERIFYING, d->size, d->size);
         r = berth_blobstore_put_file(pl->blobs, pl->dl_fd, partial, d->digest, d->size, NULL, err);
-        /* Wrong bytes can never be resumed into the right blob: start over next time. */
-        if (r == -EBADMSG)
+        if (r == -EBADMSG) {
+                /* Wrong bytes can never be resumed into the right blob: start over next time. The
+                 * caller names the layer; say only what came instead. */
+                const char *got = strstr((*err)->msg, ": got ");
+                _autofree_ char *what = xstrdup(got ? got + 2 : "other bytes");
+
                 unlinkat(pl->dl_fd, partial, 0);
+                berth_error_freep(err);
+                return berth_error_setx(err, EBADMSG, "the registry sent bytes that do not match "
+                                        "the digest (%s)", what);
+        }
         return r;
 }
 
