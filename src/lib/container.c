@@ -328,13 +328,10 @@ static int release_init(struct berth_container *c, struct berth_error **err)
         return 0;
 }
 
-int berth_container_start(struct berth_container *c, struct berth_error **err)
+static int start_locked(struct berth_container *c, struct berth_error **err)
 {
         int r;
 
-        r = berth_state_lock(c, err);
-        if (r < 0)
-                return r;
         berth_state_refresh(c);
         if (c->status != BERTH_STATUS_CREATED)
                 return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not created: cannot start it",
@@ -347,6 +344,20 @@ int berth_container_start(struct berth_container *c, struct berth_error **err)
         c->status = BERTH_STATUS_RUNNING;
         run_warn_hooks(c, BERTH_HOOK_POSTSTART, &c->poststart, "running");
         return 0;
+}
+
+/* The state lock covers the start itself, not the container's life: a foreground `run` keeps c
+ * until the container exits, and `delete --force` from elsewhere must not wait for that. */
+int berth_container_start(struct berth_container *c, struct berth_error **err)
+{
+        int r;
+
+        r = berth_state_lock(c, err);
+        if (r < 0)
+                return r;
+        r = start_locked(c, err);
+        berth_state_unlock(c);
+        return r;
 }
 
 /* Kills what is left in the container's cgroup (processes that outlived the init when it had no

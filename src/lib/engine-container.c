@@ -660,13 +660,9 @@ int berth_ctr_runtime_create(const struct berth_ctr *c, const char *runroot, boo
 
 int berth_ctr_runtime_start(struct berth_container *lc, struct berth_error **err)
 {
-        int r = berth_container_start(lc, err);
-
-        /* start keeps the state dir's flock for as long as lc lives; `berth rm -f` (delete)
-         * takes it too, so a foreground run must not hold it while it waits. */
-        if (lc->dirfd >= 0)
-                (void) flock(lc->dirfd, LOCK_UN);
-        return r;
+        /* start releases the state dir's lock when it returns: `berth rm -f` can take it while
+         * the foreground run waits */
+        return berth_container_start(lc, err);
 }
 
 /* Kills and removes what libberth left for this id in runroot: the state dir and the cgroup,

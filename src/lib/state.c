@@ -276,6 +276,11 @@ int berth_state_lock(const struct berth_container *c, struct berth_error **err)
         return 0;
 }
 
+void berth_state_unlock(const struct berth_container *c)
+{
+        (void) flock(c->dirfd, LOCK_UN);
+}
+
 char *berth_rfc3339_now(void)
 {
         struct timespec ts;

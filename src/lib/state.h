@@ -41,6 +41,7 @@ void berth_state_refresh(struct berth_container *c);
 
 /* Takes an exclusive flock on the state dir (blocking). */
 int berth_state_lock(const struct berth_container *c, struct berth_error **err);
+void berth_state_unlock(const struct berth_container *c);
 
 /* "2026-11-29T19:50:01.123456789Z" for now. */
 char *berth_rfc3339_now(void);

@@ -100,6 +100,18 @@ def test_run_exit_code_after_kill_command(runtime, bundle, cid):
     assert p.wait(timeout=10) == 128 + signal.SIGKILL
 
 
+def test_delete_force_of_foreground_run(runtime, bundle, cid):
+    """A client's `delete --force` while `run` waits in the foreground must not wait for the
+    container to end: run holds no lock on the container's state while it waits."""
+    p = _run_foreground(runtime, bundle, cid, "echo ready; sleep 1000")
+    d = runtime.delete(cid, force=True, timeout=10)  # a TimeoutExpired fails the test
+    # crun 1.8's run removes the state itself when the init dies and races its own delete
+    # ("cannot rm state directory: No such file or directory")
+    assert d.returncode == 0 or runtime.name == "crun", describe(d)
+    assert p.wait(timeout=10) == 128 + signal.SIGKILL
+    assert cid not in runtime.ids_listed()
+
+
 def test_run_forwards_sigterm(runtime, bundle, cid):
     p = _run_foreground(runtime, bundle, cid,
                         "trap 'echo got-TERM; exit 7' TERM; echo ready; "
