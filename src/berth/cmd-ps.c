@@ -73,6 +73,8 @@ static char *status_text(const struct berth_ctr *c)
                 d = berth_human_ago(unix_time(c->finished_at));
                 return xasprintf("Exited (%d) %s", c->exit_code, d);
         }
+        if (streq(c->status, "dead"))
+                return xstrdup("Dead");
         return xstrdup("Created");
 }
 

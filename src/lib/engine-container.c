@@ -247,6 +247,22 @@ static bool is_id(const char *s)
         return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
+/* A container dir without its record: what a berth killed between the mkdir and the record's
+ * first write leaves (nothing is mounted or started before the record exists). Listed as
+ * "dead", as docker lists containers it could not finish, so that `rm -f` can find it. */
+static struct berth_ctr *dead_ctr(const char *cdir, const char *id)
+{
+        struct berth_ctr *c = xcalloc(1, sizeof(*c));
+
+        c->id = xstrdup(id);
+        c->name = xasprintf("%.12s", id);
+        c->dir = xasprintf("%s/%s", cdir, id);
+        c->layers = xcalloc(1, sizeof(char *));
+        c->env = xcalloc(1, sizeof(char *));
+        c->status = xstrdup("dead");
+        return c;
+}
+
 int berth_ctr_list(struct berth_store *s, struct berth_ctr ***ret, size_t *ret_n,
                    struct berth_error **err)
 {
@@ -265,9 +281,11 @@ int berth_ctr_list(struct berth_store *s, struct berth_ctr ***ret, size_t *ret_n
                 if (!is_id(de->d_name))
                         continue;
                 if (record_read(cdir, de->d_name, &c, &e) < 0) {
-                        if (e->code != ENOENT)
+                        if (e->code != ENOENT) {
                                 berth_warn("container %.12s: %s, skipping", de->d_name, e->msg);
-                        continue;
+                                continue;
+                        }
+                        c = dead_ctr(cdir, de->d_name);
                 }
                 v = xreallocarray(v, n + 1, sizeof(*v));
                 v[n++] = c;
