@@ -113,14 +113,6 @@ static const char *digest_hex(const char *digest)
         return digest + strlen(DIGEST_PREFIX);
 }
 
-static bool strv_contains(char *const *v, const char *s)
-{
-        for (size_t i = 0; v && v[i]; i++)
-                if (streq(v[i], s))
-                        return true;
-        return false;
-}
-
 /* Appends a copy of s (v may be NULL). */
 static char **strv_add(char **v, const char *s)
 {

@@ -342,3 +342,18 @@ const char *berth_parse_go_bool(const char *v)
         }
         return NULL;
 }
+
+void strv_push(char ***v, size_t *n, char *s)
+{
+        *v = xreallocarray(*v, *n + 2, sizeof(**v));
+        (*v)[(*n)++] = s;
+        (*v)[*n] = NULL;
+}
+
+bool strv_contains(char *const *v, const char *s)
+{
+        for (; v && *v; v++)
+                if (streq(*v, s))
+                        return true;
+        return false;
+}

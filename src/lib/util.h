@@ -56,6 +56,9 @@ static inline void strv_freep(char ***v)
 }
 #define _autostrv_ _cleanup_(strv_freep)
 size_t strv_length(char *const *v);
+/* Appends s (taken) to the NULL-terminated *v of *n entries. */
+void strv_push(char ***v, size_t *n, char *s);
+bool strv_contains(char *const *v, const char *s);
 
 static inline int steal_fd(int *fd)
 {
