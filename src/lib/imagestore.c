@@ -27,44 +27,18 @@
 #include "manifest.h"
 #include "util.h"
 
-#define DIGEST_PREFIX "sha256:"
-#define HEX_LEN 64
-#define TMP_PREFIX ".tmp-"
-#define MAX_JSON (64u << 20)
-
-struct berth_store {
-        char *root;
-        int rootfd;
-        int layersfd;
-        struct berth_blobstore *blobs;
-};
-
-struct image_list {
-        struct berth_image **v;
-        size_t n;
-};
-
-/* A container record, as far as the store cares. */
-struct ctr_ref {
-        char *id, *image;
-        char **layers;
-};
-
-struct ctr_list {
-        struct ctr_ref *v;
-        size_t n;
-};
+#include "imagestore-internal.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static void image_list_clear(struct image_list *l)
+void berth_store_images_clear(struct image_list *l)
 {
         berth_images_free(l->v, l->n);
         l->v = NULL;
         l->n = 0;
 }
 
-static void ctr_list_clear(struct ctr_list *l)
+void berth_store_ctrs_clear(struct ctr_list *l)
 {
         for (size_t i = 0; i < l->n; i++) {
                 free(l->v[i].id);
@@ -74,12 +48,6 @@ static void ctr_list_clear(struct ctr_list *l)
         free(l->v);
         l->v = NULL;
         l->n = 0;
-}
-
-static void manifest_freep(struct berth_manifest **m)
-{
-        berth_manifest_free(*m);
-        *m = NULL;
 }
 
 static void image_config_freep(struct berth_image_config **c)
@@ -102,19 +70,19 @@ static bool is_hex(const char *s, size_t n)
         return true;
 }
 
-static bool is_hex_name(const char *s)
+bool berth_store_is_hex_name(const char *s)
 {
         return strlen(s) == HEX_LEN && is_hex(s, HEX_LEN);
 }
 
 /* The hex part of a validated "sha256:<hex>" digest. */
-static const char *digest_hex(const char *digest)
+const char *berth_store_digest_hex(const char *digest)
 {
         return digest + strlen(DIGEST_PREFIX);
 }
 
 /* Appends a copy of s (v may be NULL). */
-static char **strv_add(char **v, const char *s)
+char **berth_store_strv_add(char **v, const char *s)
 {
         size_t n = strv_length(v);
 
@@ -133,13 +101,13 @@ static char **strv_copy(char *const *v)
         return c;
 }
 
-static char **strv_add_unique(char **v, const char *s)
+char **berth_store_strv_add_unique(char **v, const char *s)
 {
-        return strv_contains(v, s) ? v : strv_add(v, s);
+        return strv_contains(v, s) ? v : berth_store_strv_add(v, s);
 }
 
 /* Removes every s from v; returns whether one was there. */
-static bool strv_remove(char **v, const char *s)
+bool berth_store_strv_remove(char **v, const char *s)
 {
         size_t o = 0;
         bool found = false;
@@ -204,7 +172,7 @@ static int json_strv(json_t *a, const char *what, char ***ret, struct berth_erro
         {
                 if (!json_is_string(x))
                         return berth_error_setx(err, EINVAL, "%s[%zu]: not a string", what, i);
-                v = strv_add(v, json_string_value(x));
+                v = berth_store_strv_add(v, json_string_value(x));
         }
         *ret = steal_ptr(&v);
         return 0;
@@ -294,7 +262,7 @@ struct berth_blobstore *berth_store_blobs(struct berth_store *s)
 
 /* ---- locks -------------------------------------------------------------------------------- */
 
-static int flock_file(int dirfd, const char *name, int op, int *ret_fd, struct berth_error **err)
+int berth_store_flock_file(int dirfd, const char *name, int op, int *ret_fd, struct berth_error **err)
 {
         _autoclose_ int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
@@ -311,14 +279,14 @@ static int flock_file(int dirfd, const char *name, int op, int *ret_fd, struct b
         return 0;
 }
 
-static int lock_store(struct berth_store *s, int *ret_fd, struct berth_error **err)
+int berth_store_lock(struct berth_store *s, int *ret_fd, struct berth_error **err)
 {
-        return flock_file(s->rootfd, "store.lock", LOCK_EX, ret_fd, err);
+        return berth_store_flock_file(s->rootfd, "store.lock", LOCK_EX, ret_fd, err);
 }
 
 int berth_store_lease(struct berth_store *s, int *ret_fd, struct berth_error **err)
 {
-        int r = flock_file(s->rootfd, "gc.lock", LOCK_SH, ret_fd, err);
+        int r = berth_store_flock_file(s->rootfd, "gc.lock", LOCK_SH, ret_fd, err);
 
         return r < 0 ? berth_error_prefix(err, "image store %s", QUOTE(s->root)) : r;
 }
@@ -328,7 +296,7 @@ int berth_store_lease(struct berth_store *s, int *ret_fd, struct berth_error **e
  * waiting, check that the file locked is still the one under that name; if not, lock the new one.
  * Returns -EWOULDBLOCK (no message) with nonblock when someone holds it.
  */
-static int lock_layer(struct berth_store *s, const char *hex, bool nonblock, int *ret_fd,
+int berth_store_lock_layer(struct berth_store *s, const char *hex, bool nonblock, int *ret_fd,
                       struct berth_error **err)
 {
         _autofree_ char *name = xasprintf("%s.lock", hex);
@@ -338,7 +306,7 @@ static int lock_layer(struct berth_store *s, const char *hex, bool nonblock, int
                 struct stat a, b;
                 int r;
 
-                r = flock_file(s->layersfd, name, LOCK_EX | (nonblock ? LOCK_NB : 0), &fd, err);
+                r = berth_store_flock_file(s->layersfd, name, LOCK_EX | (nonblock ? LOCK_NB : 0), &fd, err);
                 if (r < 0)
                         return r == -EWOULDBLOCK ? r : berth_error_prefix(err, "layers");
                 if (fstat(fd, &a) < 0)
@@ -352,7 +320,7 @@ static int lock_layer(struct berth_store *s, const char *hex, bool nonblock, int
 }
 
 /* Removes the lock file of hex, then releases it: only while holding it. */
-static void unlock_layer_remove(struct berth_store *s, const char *hex, int *fd)
+void berth_store_unlock_layer_remove(struct berth_store *s, const char *hex, int *fd)
 {
         _autofree_ char *name = xasprintf("%s.lock", hex);
 
@@ -377,12 +345,12 @@ char *berth_chain_id(const char *parent_chain, const char *diff_id)
 
 char *berth_store_layer_dir(const struct berth_store *s, const char *chain_id)
 {
-        const char *hex = startswith(chain_id, DIGEST_PREFIX) ? digest_hex(chain_id) : chain_id;
+        const char *hex = startswith(chain_id, DIGEST_PREFIX) ? berth_store_digest_hex(chain_id) : chain_id;
 
         return xasprintf("%s/layers/%s/diff", s->root, hex);
 }
 
-static bool has_layer_hex(struct berth_store *s, const char *hex)
+bool berth_store_has_layer_hex(struct berth_store *s, const char *hex)
 {
         _autofree_ char *p = xasprintf("%s/layer.json", hex);
         struct stat st;
@@ -394,11 +362,11 @@ bool berth_store_has_layer(struct berth_store *s, const char *chain_id)
 {
         if (berth_digest_validate(chain_id, NULL) < 0)
                 return false;
-        return has_layer_hex(s, digest_hex(chain_id));
+        return berth_store_has_layer_hex(s, berth_store_digest_hex(chain_id));
 }
 
 /* layers/<hex>/layer.json "size". */
-static int layer_size(struct berth_store *s, const char *hex, int64_t *ret,
+int berth_store_layer_size(struct berth_store *s, const char *hex, int64_t *ret,
                       struct berth_error **err)
 {
         _autofree_ char *p = xasprintf("%s/layer.json", hex), *buf = NULL;
@@ -514,17 +482,17 @@ int berth_store_layer_add(struct berth_store *s, const char *parent_chain, const
         if (r < 0)
                 return berth_error_prefix(err, "add layer");
         chain = berth_chain_id(parent_chain, diff_id);
-        r = lock_layer(s, digest_hex(chain), false, &lockfd, err);
+        r = berth_store_lock_layer(s, berth_store_digest_hex(chain), false, &lockfd, err);
         if (r < 0)
                 return berth_error_prefix(err, "layer %s", diff_id);
-        if (!has_layer_hex(s, digest_hex(chain))) {
-                r = layer_build(s, digest_hex(chain), chain, parent_chain, diff_id, blob, o, &stats,
+        if (!berth_store_has_layer_hex(s, berth_store_digest_hex(chain))) {
+                r = layer_build(s, berth_store_digest_hex(chain), chain, parent_chain, diff_id, blob, o, &stats,
                                 err);
                 TRACE(t, "unpack layer %s (%llu entries)", chain,
                       (unsigned long long) stats.entries);
         }
-        /* lock files go with their work: lock_layer() copes with one removed under a waiter */
-        unlock_layer_remove(s, digest_hex(chain), &lockfd);
+        /* lock files go with their work: berth_store_lock_layer() copes with one removed under a waiter */
+        berth_store_unlock_layer_remove(s, berth_store_digest_hex(chain), &lockfd);
         if (r < 0)
                 return berth_error_prefix(err, "layer %s", diff_id);
         if (st)
@@ -746,7 +714,7 @@ static int parse_images(const char *buf, size_t len, struct image_list *l, struc
         return 0;
 }
 
-static int load_images(struct berth_store *s, struct image_list *ret, struct berth_error **err)
+int berth_store_load_images(struct berth_store *s, struct image_list *ret, struct berth_error **err)
 {
         _autofree_ char *buf = NULL;
         struct image_list l = {0};
@@ -763,7 +731,7 @@ static int load_images(struct berth_store *s, struct image_list *ret, struct ber
         if (r >= 0)
                 r = parse_images(buf, len, &l, err);
         if (r < 0) {
-                image_list_clear(&l);
+                berth_store_images_clear(&l);
                 return berth_error_prefix(err, "image store %s", QUOTE(s->root));
         }
         *ret = l;
@@ -778,7 +746,7 @@ static json_t *record_json(const struct berth_image *i)
                          i->created, "size", (json_int_t) i->size, "added", (json_int_t) i->added);
 }
 
-static int save_images(struct berth_store *s, const struct image_list *l, struct berth_error **err)
+int berth_store_save_images(struct berth_store *s, const struct image_list *l, struct berth_error **err)
 {
         json_auto_t *a = json_array();
         json_auto_t *j = NULL;
@@ -797,7 +765,7 @@ static int save_images(struct berth_store *s, const struct image_list *l, struct
         return r < 0 ? berth_error_prefix(err, "image store %s", QUOTE(s->root)) : 0;
 }
 
-static void list_remove_at(struct image_list *l, size_t k)
+void berth_store_images_remove_at(struct image_list *l, size_t k)
 {
         berth_image_free(l->v[k]);
         memmove(&l->v[k], &l->v[k + 1], (l->n - k - 1) * sizeof(*l->v));
@@ -827,7 +795,7 @@ static int parse_ctr(int cfd, const char *id, struct ctr_ref *c, struct berth_er
 
 /* Every container record; a container dir without container.json (being made or removed) is
  * skipped. A record that cannot be read is an error: ignoring it could let gc remove its layers. */
-static int load_containers(struct berth_store *s, struct ctr_list *ret, struct berth_error **err)
+int berth_store_load_ctrs(struct berth_store *s, struct ctr_list *ret, struct berth_error **err)
 {
         _autoclose_ int cfd =
             openat(s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -864,14 +832,14 @@ static int load_containers(struct berth_store *s, struct ctr_list *ret, struct b
         }
         closedir(d);
         if (r < 0) {
-                ctr_list_clear(&l);
+                berth_store_ctrs_clear(&l);
                 return berth_error_prefix(err, "%s/containers", s->root);
         }
         *ret = l;
         return 0;
 }
 
-static const struct ctr_ref *ctr_using(const struct ctr_list *cl, const char *image_id)
+const struct ctr_ref *berth_store_ctr_using(const struct ctr_list *cl, const char *image_id)
 {
         for (size_t k = 0; k < cl->n; k++)
                 if (streq_ptr(cl->v[k].image, image_id))
@@ -880,8 +848,6 @@ static const struct ctr_ref *ctr_using(const struct ctr_list *cl, const char *im
 }
 
 /* ---- lookup ------------------------------------------------------------------------------- */
-
-enum match_kind { MATCH_ID, MATCH_NAME, MATCH_DIGEST };
 
 static ssize_t find_id(const struct image_list *l, const char *id)
 {
@@ -922,14 +888,14 @@ static ssize_t find_digest(const struct image_list *l, const struct berth_ref *r
 /* A hex id prefix, with or without "sha256:": returns the index, -1 if none, -2 if ambiguous. */
 static ssize_t find_prefix(const struct image_list *l, const char *what)
 {
-        const char *hex = startswith(what, DIGEST_PREFIX) ? digest_hex(what) : what;
+        const char *hex = startswith(what, DIGEST_PREFIX) ? berth_store_digest_hex(what) : what;
         size_t len = strlen(hex);
         ssize_t found = -1;
 
         if (len < 3 || len > HEX_LEN || !is_hex(hex, len))
                 return -1;
         for (size_t k = 0; k < l->n; k++) {
-                if (strncmp(digest_hex(l->v[k]->id), hex, len) != 0)
+                if (strncmp(berth_store_digest_hex(l->v[k]->id), hex, len) != 0)
                         continue;
                 if (found >= 0)
                         return -2;
@@ -939,7 +905,7 @@ static ssize_t find_prefix(const struct image_list *l, const char *what)
 }
 
 /* Finds `what` in l. ret_name: the normalized name when matched by name (may be NULL). */
-static int find_image(const struct image_list *l, const char *what, size_t *ret_idx,
+int berth_store_find_image(const struct image_list *l, const char *what, size_t *ret_idx,
                       enum match_kind *ret_kind, char **ret_name, struct berth_error **err)
 {
         _autoref_ struct berth_ref *ref = NULL;
@@ -947,7 +913,7 @@ static int find_image(const struct image_list *l, const char *what, size_t *ret_
         enum match_kind kind = MATCH_ID;
         ssize_t k = -1;
 
-        if (berth_ref_parse(what, &ref, NULL) >= 0 && !is_hex_name(what)) {
+        if (berth_ref_parse(what, &ref, NULL) >= 0 && !berth_store_is_hex_name(what)) {
                 if (ref->digest && !ref->tag) {
                         k = find_digest(l, ref);
                         kind = MATCH_DIGEST;
@@ -983,7 +949,7 @@ int berth_store_images(struct berth_store *s, struct berth_image ***ret, size_t 
         struct image_list l;
         int r;
 
-        r = load_images(s, &l, err);
+        r = berth_store_load_images(s, &l, err);
         if (r < 0)
                 return r;
         /* records are appended as they are added: newest first is the reverse */
@@ -1007,13 +973,13 @@ int berth_store_image_lookup(struct berth_store *s, const char *what, struct ber
         size_t k;
         int r;
 
-        r = load_images(s, &l, err);
+        r = berth_store_load_images(s, &l, err);
         if (r < 0)
                 return r;
-        r = find_image(&l, what, &k, NULL, NULL, err);
+        r = berth_store_find_image(&l, what, &k, NULL, NULL, err);
         if (r >= 0)
                 *ret = image_dup(l.v[k]);
-        image_list_clear(&l);
+        berth_store_images_clear(&l);
         return r;
 }
 
@@ -1032,7 +998,7 @@ static int read_blob(struct berth_store *s, const char *digest, char **ret, size
 }
 
 /* The image manifest stored as digest (an index is refused). */
-static int load_manifest(struct berth_store *s, const char *digest, struct berth_manifest **ret,
+int berth_store_load_manifest(struct berth_store *s, const char *digest, struct berth_manifest **ret,
                          struct berth_error **err)
 {
         _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
@@ -1074,13 +1040,13 @@ static int image_layers(struct berth_store *s, const struct berth_image_config *
                 int64_t size = 0;
                 int r;
 
-                img->layers = strv_add(img->layers, chain);
+                img->layers = berth_store_strv_add(img->layers, chain);
                 free(chain);
                 if (!berth_store_has_layer(s, img->layers[k]))
                         return berth_error_setx(err, ENOENT,
                                                 "layer %s (diff id %s) is not in the store",
                                                 img->layers[k], c->diff_ids[k]);
-                r = layer_size(s, digest_hex(img->layers[k]), &size, err);
+                r = berth_store_layer_size(s, berth_store_digest_hex(img->layers[k]), &size, err);
                 if (r < 0)
                         return r;
                 img->size += size;
@@ -1097,7 +1063,7 @@ static int image_from_manifest(struct berth_store *s, const char *digest, struct
         _cleanup_(image_freep) struct berth_image *img = xcalloc(1, sizeof(*img));
         int r;
 
-        r = load_manifest(s, digest, &m, err);
+        r = berth_store_load_manifest(s, digest, &m, err);
         if (r >= 0)
                 r = load_config(s, m->config.digest, &c, err);
         if (r < 0)
@@ -1141,8 +1107,8 @@ static void move_name(struct image_list *l, size_t k, const char *name)
 {
         for (size_t j = 0; j < l->n; j++)
                 if (j != k)
-                        strv_remove(l->v[j]->names, name);
-        l->v[k]->names = strv_add_unique(l->v[k]->names, name);
+                        berth_store_strv_remove(l->v[j]->names, name);
+        l->v[k]->names = berth_store_strv_add_unique(l->v[k]->names, name);
 }
 
 static int add_locked(struct berth_store *s, struct berth_image **img, const char *name,
@@ -1153,9 +1119,9 @@ static int add_locked(struct berth_store *s, struct berth_image **img, const cha
         ssize_t k;
         int r;
 
-        r = lock_store(s, &lockfd, err);
+        r = berth_store_lock(s, &lockfd, err);
         if (r >= 0)
-                r = load_images(s, &l, err);
+                r = berth_store_load_images(s, &l, err);
         if (r < 0)
                 return r;
         k = find_id(&l, (*img)->id);
@@ -1167,9 +1133,9 @@ static int add_locked(struct berth_store *s, struct berth_image **img, const cha
         if (name)
                 move_name(&l, (size_t) k, name);
         if (repo_digest)
-                l.v[k]->digests = strv_add_unique(l.v[k]->digests, repo_digest);
-        r = save_images(s, &l, err);
-        image_list_clear(&l);
+                l.v[k]->digests = berth_store_strv_add_unique(l.v[k]->digests, repo_digest);
+        r = berth_store_save_images(s, &l, err);
+        berth_store_images_clear(&l);
         return r;
 }
 
@@ -1207,454 +1173,16 @@ int berth_store_tag(struct berth_store *s, const char *what, const char *name,
 
         r = normalize_name(name, &norm, err);
         if (r >= 0)
-                r = lock_store(s, &lockfd, err);
+                r = berth_store_lock(s, &lockfd, err);
         if (r >= 0)
-                r = load_images(s, &l, err);
+                r = berth_store_load_images(s, &l, err);
         if (r >= 0)
-                r = find_image(&l, what, &k, NULL, NULL, err);
+                r = berth_store_find_image(&l, what, &k, NULL, NULL, err);
         if (r >= 0) {
                 move_name(&l, k, norm);
-                r = save_images(s, &l, err);
+                r = berth_store_save_images(s, &l, err);
         }
-        image_list_clear(&l);
+        berth_store_images_clear(&l);
         return r < 0 ? berth_error_prefix(err, "tag %s as %s", QUOTE(what), QUOTE(name)) : 0;
 }
 
-/* ---- garbage ------------------------------------------------------------------------------ */
-
-/* The names in dirfd/path, "." and ".." left out. */
-static int list_dir(int dirfd, const char *path, char ***ret, struct berth_error **err)
-{
-        _autostrv_ char **v = xcalloc(1, sizeof(char *));
-        struct dirent *de;
-        int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        DIR *d;
-
-        if (fd < 0)
-                return berth_error_set(err, errno, "open %s", path);
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return berth_error_set(err, errno, "read %s", path);
-        }
-        while ((errno = 0, de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        v = strv_add(v, de->d_name);
-        if (errno != 0) {
-                int e = errno;
-
-                closedir(d);
-                return berth_error_set(err, e, "read %s", path);
-        }
-        closedir(d);
-        *ret = steal_ptr(&v);
-        return 0;
-}
-
-/* Adds the blobs of image i (manifest, config, layers) to *blobs, as hex names. */
-static int image_blobs(struct berth_store *s, const struct berth_image *i, char ***blobs,
-                       struct berth_error **err)
-{
-        _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
-        int r;
-
-        *blobs = strv_add_unique(*blobs, digest_hex(i->manifest));
-        r = load_manifest(s, i->manifest, &m, err);
-        if (r < 0)
-                return r;
-        *blobs = strv_add_unique(*blobs, digest_hex(m->config.digest));
-        for (size_t k = 0; k < m->n_layers; k++)
-                *blobs = strv_add_unique(*blobs, digest_hex(m->layers[k].digest));
-        return 0;
-}
-
-/* The layers (hex chain ids) every image and container holds. */
-static char **used_layers(const struct image_list *l, const struct ctr_list *cl)
-{
-        char **v = xcalloc(1, sizeof(char *));
-
-        for (size_t k = 0; k < l->n; k++)
-                for (size_t j = 0; l->v[k]->layers[j]; j++)
-                        if (startswith(l->v[k]->layers[j], DIGEST_PREFIX))
-                                v = strv_add_unique(v, digest_hex(l->v[k]->layers[j]));
-        for (size_t k = 0; k < cl->n; k++)
-                for (size_t j = 0; cl->v[k].layers[j]; j++)
-                        if (startswith(cl->v[k].layers[j], DIGEST_PREFIX))
-                                v = strv_add_unique(v, digest_hex(cl->v[k].layers[j]));
-        return v;
-}
-
-/* Under its lock: renamed out of the way first, so a crash leaves a temp dir, not half a layer. */
-static int remove_layer(struct berth_store *s, const char *hex, int64_t *freed,
-                        struct berth_error **err)
-{
-        _autofree_ char *tmp = xasprintf(TMP_PREFIX "%s", hex);
-        _autoclose_ int lockfd = -EBADF;
-        int64_t size = 0;
-        int r;
-
-        r = lock_layer(s, hex, false, &lockfd, err);
-        if (r < 0)
-                return r;
-        if (layer_size(s, hex, &size, NULL) < 0)
-                size = 0;
-        r = berth_rm_rf_at(s->layersfd, tmp, err);
-        if (r >= 0 && renameat(s->layersfd, hex, s->layersfd, tmp) < 0 && errno != ENOENT)
-                r = berth_error_set(err, errno, "rename layers/%s to layers/%s", hex, tmp);
-        if (r >= 0)
-                r = berth_rm_rf_at(s->layersfd, tmp, err);
-        if (r < 0)
-                return berth_error_prefix(err, "remove layer sha256:%s", hex);
-        unlock_layer_remove(s, hex, &lockfd);
-        *freed += size;
-        return 0;
-}
-
-/* A crashed unpack's temp dir or a lock file left alone: removed unless someone holds the lock. */
-static int remove_leftover(struct berth_store *s, const char *name, const char *hex,
-                           struct berth_error **err)
-{
-        _autoclose_ int lockfd = -EBADF;
-        int r;
-
-        r = lock_layer(s, hex, true, &lockfd, err);
-        if (r == -EWOULDBLOCK)
-                return 0;
-        if (r >= 0 && startswith(name, TMP_PREFIX))
-                r = berth_rm_rf_at(s->layersfd, name, err);
-        if (r < 0)
-                return r;
-        if (!has_layer_hex(s, hex))
-                unlock_layer_remove(s, hex, &lockfd);
-        return 0;
-}
-
-static int sweep_layers(struct berth_store *s, char **used, int64_t *freed,
-                        struct berth_error **err)
-{
-        _autostrv_ char **names = NULL;
-        int r;
-
-        r = list_dir(s->layersfd, ".", &names, err);
-        for (size_t k = 0; r >= 0 && names[k]; k++) {
-                const char *n = names[k];
-                _autofree_ char *hex = NULL;
-
-                if (is_hex_name(n)) {
-                        if (!strv_contains(used, n))
-                                r = remove_layer(s, n, freed, err);
-                        continue;
-                }
-                if (startswith(n, TMP_PREFIX))
-                        hex = xstrdup(n + strlen(TMP_PREFIX));
-                else if (strlen(n) == HEX_LEN + 5 && streq(n + HEX_LEN, ".lock"))
-                        hex = strndup(n, HEX_LEN);
-                if (hex && is_hex_name(hex) &&
-                    (startswith(n, TMP_PREFIX) || !has_layer_hex(s, hex)))
-                        r = remove_leftover(s, n, hex, err);
-        }
-        return r < 0 ? berth_error_prefix(err, "layers") : 0;
-}
-
-static int sweep_blobs(struct berth_store *s, char **used, int64_t *freed, struct berth_error **err)
-{
-        _autostrv_ char **names = NULL;
-        _autoclose_ int fd = -EBADF;
-        int r;
-
-        fd = openat(s->rootfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return berth_error_set(err, errno, "open blobs/sha256");
-        r = list_dir(fd, ".", &names, err);
-        for (size_t k = 0; r >= 0 && names[k]; k++) {
-                _autofree_ char *digest = xasprintf(DIGEST_PREFIX "%s", names[k]);
-                struct stat st;
-
-                if (!is_hex_name(names[k]) || strv_contains(used, names[k]))
-                        continue;
-                if (fstatat(fd, names[k], &st, AT_SYMLINK_NOFOLLOW) == 0)
-                        *freed += st.st_size;
-                r = berth_blobstore_remove(s->blobs, digest, err);
-        }
-        return r < 0 ? berth_error_prefix(err, "blobs") : 0;
-}
-
-/* Under store.lock, with l and cl the current images and containers. */
-static int gc_locked(struct berth_store *s, const struct image_list *l, const struct ctr_list *cl,
-                     int64_t *ret_reclaimed, struct berth_error **err)
-{
-        _autostrv_ char **layers = NULL, **blobs = xcalloc(1, sizeof(char *));
-        _autoclose_ int gcfd = -EBADF;
-        int64_t freed = 0;
-        bool blobs_known = true;
-        int r;
-
-        r = flock_file(s->rootfd, "gc.lock", LOCK_EX | LOCK_NB, &gcfd, err);
-        if (r == -EWOULDBLOCK) {
-                TRACE(0, "gc: content is being added (a lease is held), skipping");
-                r = 0;
-        } else if (r >= 0) {
-                for (size_t k = 0; k < l->n && blobs_known; k++) {
-                        _autoerr_ struct berth_error *e = NULL;
-
-                        blobs_known = image_blobs(s, l->v[k], &blobs, &e) >= 0;
-                        if (!blobs_known)
-                                berth_warn("gc: image %s: %s: keeping every blob", l->v[k]->id,
-                                           e->msg);
-                }
-                layers = used_layers(l, cl);
-                r = sweep_layers(s, layers, &freed, err);
-                if (r >= 0 && blobs_known)
-                        r = sweep_blobs(s, blobs, &freed, err);
-        }
-        if (r < 0)
-                return berth_error_prefix(err, "gc %s", s->root);
-        if (ret_reclaimed)
-                *ret_reclaimed = freed;
-        return 0;
-}
-
-int berth_store_gc(struct berth_store *s, int64_t *ret_reclaimed, struct berth_error **err)
-{
-        _autoclose_ int lockfd = -EBADF;
-        struct image_list l = {0};
-        struct ctr_list cl = {0};
-        int r;
-
-        r = lock_store(s, &lockfd, err);
-        if (r >= 0)
-                r = load_images(s, &l, err);
-        if (r >= 0)
-                r = load_containers(s, &cl, err);
-        if (r >= 0)
-                r = gc_locked(s, &l, &cl, ret_reclaimed, err);
-        image_list_clear(&l);
-        ctr_list_clear(&cl);
-        return r;
-}
-
-/* ---- rmi and prune ------------------------------------------------------------------------ */
-
-/* "busybox:latest", or the short id of an image without names. */
-static char *display_name(const struct berth_image *i)
-{
-        if (i->names[0])
-                return berth_ref_familiar(i->names[0]);
-        return xasprintf("%.12s", digest_hex(i->id));
-}
-
-static void add_line(char ***lines, const char *prefix, const char *what)
-{
-        _autofree_ char *s = xasprintf("%s%s", prefix, what);
-
-        *lines = strv_add(*lines, s);
-}
-
-static void delete_record(struct image_list *l, size_t k, char ***lines)
-{
-        const struct berth_image *i = l->v[k];
-
-        for (size_t n = 0; i->names[n]; n++) {
-                _autofree_ char *f = berth_ref_familiar(i->names[n]);
-
-                add_line(lines, "Untagged: ", f);
-        }
-        for (size_t n = 0; i->digests[n]; n++) {
-                _autofree_ char *f = berth_ref_familiar(i->digests[n]);
-
-                add_line(lines, "Untagged: ", f);
-        }
-        add_line(lines, "Deleted: ", i->id);
-        list_remove_at(l, k);
-}
-
-/* Returns 1 if the record went (gc is due), 0 if only a name did. */
-static int remove_locked(struct image_list *l, const struct ctr_list *cl, size_t k,
-                         enum match_kind kind, const char *name, bool force, char ***lines,
-                         struct berth_error **err)
-{
-        struct berth_image *i = l->v[k];
-        const struct ctr_ref *c = ctr_using(cl, i->id);
-        _autofree_ char *shown = display_name(i);
-
-        if (kind == MATCH_NAME && strv_length(i->names) > 1) {
-                _autofree_ char *f = berth_ref_familiar(name);
-
-                strv_remove(i->names, name);
-                add_line(lines, "Untagged: ", f);
-                return 0;
-        }
-        if (kind != MATCH_NAME && strv_length(i->names) > 1 && !force)
-                return berth_error_setx(err, EBUSY,
-                                        "image %.12s is referenced in multiple names: use -f",
-                                        digest_hex(i->id));
-        if (c && !force)
-                return berth_error_setx(err, EBUSY,
-                                        "image %s is in use by container %.12s: remove it first "
-                                        "or use -f",
-                                        shown, c->id);
-        delete_record(l, k, lines);
-        return 1;
-}
-
-int berth_store_image_remove(struct berth_store *s, const char *what, bool force,
-                             char ***ret_removed, struct berth_error **err)
-{
-        _autostrv_ char **lines = xcalloc(1, sizeof(char *));
-        _autoclose_ int lockfd = -EBADF;
-        _autofree_ char *name = NULL;
-        struct image_list l = {0};
-        struct ctr_list cl = {0};
-        enum match_kind kind;
-        size_t k;
-        int r;
-
-        r = lock_store(s, &lockfd, err);
-        if (r >= 0)
-                r = load_images(s, &l, err);
-        if (r >= 0)
-                r = load_containers(s, &cl, err);
-        if (r >= 0)
-                r = find_image(&l, what, &k, &kind, &name, err);
-        if (r >= 0)
-                r = remove_locked(&l, &cl, k, kind, name, force, &lines, err);
-        if (r >= 0) {
-                int q = save_images(s, &l, err);
-
-                r = q < 0 ? q : r;
-        }
-        if (r > 0)
-                r = gc_locked(s, &l, &cl, NULL, err);
-        image_list_clear(&l);
-        ctr_list_clear(&cl);
-        if (r < 0)
-                return berth_error_prefix(err, "remove image %s", QUOTE(what));
-        if (ret_removed)
-                *ret_removed = steal_ptr(&lines);
-        return 0;
-}
-
-int berth_store_prune(struct berth_store *s, bool all, char ***ret_removed, int64_t *ret_reclaimed,
-                      struct berth_error **err)
-{
-        _autostrv_ char **ids = xcalloc(1, sizeof(char *));
-        _autoclose_ int lockfd = -EBADF;
-        struct image_list l = {0};
-        struct ctr_list cl = {0};
-        int r;
-
-        r = lock_store(s, &lockfd, err);
-        if (r >= 0)
-                r = load_images(s, &l, err);
-        if (r >= 0)
-                r = load_containers(s, &cl, err);
-        for (size_t k = l.n; r >= 0 && k-- > 0;) {
-                if (ctr_using(&cl, l.v[k]->id) || (l.v[k]->names[0] && !all))
-                        continue;
-                ids = strv_add(ids, l.v[k]->id);
-                list_remove_at(&l, k);
-        }
-        if (r >= 0 && ids[0])
-                r = save_images(s, &l, err);
-        if (r >= 0)
-                r = gc_locked(s, &l, &cl, ret_reclaimed, err);
-        image_list_clear(&l);
-        ctr_list_clear(&cl);
-        if (r < 0)
-                return berth_error_prefix(err, "prune images");
-        if (ret_removed)
-                *ret_removed = steal_ptr(&ids);
-        return 0;
-}
-
-/* ---- system df ---------------------------------------------------------------------------- */
-
-static int64_t sum_layers(struct berth_store *s, char **hexes)
-{
-        int64_t total = 0, size;
-
-        for (size_t k = 0; hexes[k]; k++)
-                if (layer_size(s, hexes[k], &size, NULL) >= 0)
-                        total += size;
-        return total;
-}
-
-static int64_t blobs_size(struct berth_store *s)
-{
-        _autostrv_ char **names = NULL;
-        _autoclose_ int fd =
-            openat(s->rootfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        int64_t total = 0;
-        struct stat st;
-
-        if (fd < 0 || list_dir(fd, ".", &names, NULL) < 0)
-                return 0;
-        for (size_t k = 0; names[k]; k++)
-                if (fstatat(fd, names[k], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-                        total += st.st_size;
-        return total;
-}
-
-static int containers_size(struct berth_store *s, const struct ctr_list *cl, int64_t *ret,
-                           struct berth_error **err)
-{
-        int64_t total = 0;
-
-        for (size_t k = 0; k < cl->n; k++) {
-                _autofree_ char *p = xasprintf("containers/%s/upper", cl->v[k].id);
-                int64_t size = 0;
-                int r = berth_disk_usage(s->rootfd, p, &size, err);
-
-                if (r == -ENOENT) {
-                        if (err)
-                                berth_error_freep(err);
-                        continue;
-                }
-                if (r < 0)
-                        return r;
-                total += size;
-        }
-        *ret = total;
-        return 0;
-}
-
-static void df_images(struct berth_store *s, const struct image_list *l, const struct ctr_list *cl,
-                      struct berth_store_df *df)
-{
-        struct image_list active = {.v = xcalloc(l->n + 1, sizeof(*l->v))};
-        _autostrv_ char **all = used_layers(l, cl), **held = NULL;
-
-        for (size_t k = 0; k < l->n; k++)
-                if (ctr_using(cl, l->v[k]->id))
-                        active.v[active.n++] = l->v[k];
-        held = used_layers(&active, cl);
-        df->images = l->n;
-        df->images_active = active.n;
-        df->images_size = sum_layers(s, all);
-        df->images_reclaimable = df->images_size - sum_layers(s, held);
-        free(active.v); /* borrowed records */
-}
-
-int berth_store_df(struct berth_store *s, struct berth_store_df *ret, struct berth_error **err)
-{
-        struct berth_store_df df = {0};
-        struct image_list l = {0};
-        struct ctr_list cl = {0};
-        int r;
-
-        r = load_images(s, &l, err);
-        if (r >= 0)
-                r = load_containers(s, &cl, err);
-        if (r >= 0) {
-                df_images(s, &l, &cl, &df);
-                df.blobs_size = blobs_size(s);
-                df.containers = cl.n;
-                r = containers_size(s, &cl, &df.containers_size, err);
-        }
-        image_list_clear(&l);
-        ctr_list_clear(&cl);
-        if (r < 0)
-                return berth_error_prefix(err, "disk use of %s", s->root);
-        *ret = df;
-        return 0;
-}
