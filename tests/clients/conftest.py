@@ -48,3 +48,29 @@ def module_dir(prefix):
     d = Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("BERTH_TEST_TMPDIR", "/tmp")))
     os.chmod(d, 0o755)
     return d
+
+
+# The parent cgroups the clients make for themselves whatever their --cgroup-parent: dockerd's
+# /docker and podman's /libpod_parent (conmon). Removed at the end of the session when the session
+# made them (rmdir only, deepest first: never a cgroup with processes, never one that was there).
+CLIENT_PARENTS = ("docker", "libpod_parent")
+
+
+def _client_parent_dirs():
+    root = "/sys/fs/cgroup"
+    return {os.path.join(root, h, p) for h in os.listdir(root) for p in CLIENT_PARENTS
+            if os.path.isdir(os.path.join(root, h, p))}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def client_parent_cgroups():
+    before = _client_parent_dirs()
+    yield
+    for top in sorted(_client_parent_dirs() - before):
+        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+    left = sorted(_client_parent_dirs() - before)
+    assert not left, f"client parent cgroups left behind: {left}"
