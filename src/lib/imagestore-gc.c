@@ -181,6 +181,35 @@ static int sweep_blobs(struct berth_store *s, char **used, int64_t *freed, struc
         return r < 0 ? berth_error_prefix(err, "blobs") : 0;
 }
 
+/* What gc, rmi, prune and df decide on: images.json and the containers' records, read under
+ * store.lock (locked = false: df only reads). */
+struct view {
+        int lockfd;
+        struct image_list l;
+        struct ctr_list cl;
+};
+
+static int view_load(struct berth_store *s, bool locked, struct view *v, struct berth_error **err)
+{
+        int r = 0;
+
+        *v = (struct view){.lockfd = -EBADF};
+        if (locked)
+                r = berth_store_lock(s, &v->lockfd, err);
+        if (r >= 0)
+                r = berth_store_load_images(s, &v->l, err);
+        if (r >= 0)
+                r = berth_store_load_ctrs(s, &v->cl, err);
+        return r;
+}
+
+static void view_clear(struct view *v)
+{
+        berth_store_images_clear(&v->l);
+        berth_store_ctrs_clear(&v->cl);
+        closep(&v->lockfd);
+}
+
 /* Under store.lock, with l and cl the current images and containers. */
 static int gc_locked(struct berth_store *s, const struct image_list *l, const struct ctr_list *cl,
                      int64_t *ret_reclaimed, struct berth_error **err)
@@ -218,20 +247,13 @@ static int gc_locked(struct berth_store *s, const struct image_list *l, const st
 
 int berth_store_gc(struct berth_store *s, int64_t *ret_reclaimed, struct berth_error **err)
 {
-        _autoclose_ int lockfd = -EBADF;
-        struct image_list l = {0};
-        struct ctr_list cl = {0};
+        struct view v;
         int r;
 
-        r = berth_store_lock(s, &lockfd, err);
+        r = view_load(s, true, &v, err);
         if (r >= 0)
-                r = berth_store_load_images(s, &l, err);
-        if (r >= 0)
-                r = berth_store_load_ctrs(s, &cl, err);
-        if (r >= 0)
-                r = gc_locked(s, &l, &cl, ret_reclaimed, err);
-        berth_store_images_clear(&l);
-        berth_store_ctrs_clear(&cl);
+                r = gc_locked(s, &v.l, &v.cl, ret_reclaimed, err);
+        view_clear(&v);
         return r;
 }
 
@@ -303,32 +325,25 @@ int berth_store_image_remove(struct berth_store *s, const char *what, bool force
                              char ***ret_removed, struct berth_error **err)
 {
         _autostrv_ char **lines = xcalloc(1, sizeof(char *));
-        _autoclose_ int lockfd = -EBADF;
         _autofree_ char *name = NULL;
-        struct image_list l = {0};
-        struct ctr_list cl = {0};
         enum match_kind kind;
+        struct view v;
         size_t k;
         int r;
 
-        r = berth_store_lock(s, &lockfd, err);
+        r = view_load(s, true, &v, err);
         if (r >= 0)
-                r = berth_store_load_images(s, &l, err);
+                r = berth_store_find_image(&v.l, what, &k, &kind, &name, err);
         if (r >= 0)
-                r = berth_store_load_ctrs(s, &cl, err);
-        if (r >= 0)
-                r = berth_store_find_image(&l, what, &k, &kind, &name, err);
-        if (r >= 0)
-                r = remove_locked(&l, &cl, k, kind, name, force, &lines, err);
+                r = remove_locked(&v.l, &v.cl, k, kind, name, force, &lines, err);
         if (r >= 0) {
-                int q = berth_store_save_images(s, &l, err);
+                int q = berth_store_save_images(s, &v.l, err);
 
                 r = q < 0 ? q : r;
         }
         if (r > 0)
-                r = gc_locked(s, &l, &cl, NULL, err);
-        berth_store_images_clear(&l);
-        berth_store_ctrs_clear(&cl);
+                r = gc_locked(s, &v.l, &v.cl, NULL, err);
+        view_clear(&v);
         if (r < 0)
                 return berth_error_prefix(err, "remove image %s", QUOTE(what));
         if (ret_removed)
@@ -340,28 +355,21 @@ int berth_store_prune(struct berth_store *s, bool all, char ***ret_removed, int6
                       struct berth_error **err)
 {
         _autostrv_ char **ids = xcalloc(1, sizeof(char *));
-        _autoclose_ int lockfd = -EBADF;
-        struct image_list l = {0};
-        struct ctr_list cl = {0};
+        struct view v;
         int r;
 
-        r = berth_store_lock(s, &lockfd, err);
-        if (r >= 0)
-                r = berth_store_load_images(s, &l, err);
-        if (r >= 0)
-                r = berth_store_load_ctrs(s, &cl, err);
-        for (size_t k = l.n; r >= 0 && k-- > 0;) {
-                if (berth_store_ctr_using(&cl, l.v[k]->id) || (l.v[k]->names[0] && !all))
+        r = view_load(s, true, &v, err);
+        for (size_t k = v.l.n; r >= 0 && k-- > 0;) {
+                if (berth_store_ctr_using(&v.cl, v.l.v[k]->id) || (v.l.v[k]->names[0] && !all))
                         continue;
-                ids = berth_store_strv_add(ids, l.v[k]->id);
-                berth_store_images_remove_at(&l, k);
+                ids = berth_store_strv_add(ids, v.l.v[k]->id);
+                berth_store_images_remove_at(&v.l, k);
         }
         if (r >= 0 && ids[0])
-                r = berth_store_save_images(s, &l, err);
+                r = berth_store_save_images(s, &v.l, err);
         if (r >= 0)
-                r = gc_locked(s, &l, &cl, ret_reclaimed, err);
-        berth_store_images_clear(&l);
-        berth_store_ctrs_clear(&cl);
+                r = gc_locked(s, &v.l, &v.cl, ret_reclaimed, err);
+        view_clear(&v);
         if (r < 0)
                 return berth_error_prefix(err, "prune images");
         if (ret_removed)
@@ -440,21 +448,17 @@ static void df_images(struct berth_store *s, const struct image_list *l, const s
 int berth_store_df(struct berth_store *s, struct berth_store_df *ret, struct berth_error **err)
 {
         struct berth_store_df df = {0};
-        struct image_list l = {0};
-        struct ctr_list cl = {0};
+        struct view v;
         int r;
 
-        r = berth_store_load_images(s, &l, err);
-        if (r >= 0)
-                r = berth_store_load_ctrs(s, &cl, err);
+        r = view_load(s, false, &v, err);
         if (r >= 0) {
-                df_images(s, &l, &cl, &df);
+                df_images(s, &v.l, &v.cl, &df);
                 df.blobs_size = blobs_size(s);
-                df.containers = cl.n;
-                r = containers_size(s, &cl, &df.containers_size, err);
+                df.containers = v.cl.n;
+                r = containers_size(s, &v.cl, &df.containers_size, err);
         }
-        berth_store_images_clear(&l);
-        berth_store_ctrs_clear(&cl);
+        view_clear(&v);
         if (r < 0)
                 return berth_error_prefix(err, "disk use of %s", s->root);
         *ret = df;
