@@ -102,31 +102,6 @@ static int join_namespaces(struct exec_ctx *x, struct berth_error **err)
         return 0;
 }
 
-static int setup_terminal(struct exec_ctx *x, struct berth_error **err)
-{
-        const struct berth_process *p = x->p;
-        _autoclose_ int master = -EBADF, slave = -EBADF;
-        _autofree_ char *name = NULL;
-        int r;
-
-        if (!p->terminal)
-                return 0;
-        r = berth_pty_open(p->has_console_size ? p->console_width : 0,
-                           p->has_console_size ? p->console_height : 0, &master, &slave, &name, err);
-        if (r >= 0)
-                r = berth_pty_become_stdio(slave, err);
-        if (r < 0)
-                return r;
-        if (x->console_fd >= 0) {
-                r = berth_send_fd(x->console_fd, master, name, err);
-                closep(&x->console_fd);
-                return r;
-        }
-        if (sync_send(x->sync[1], SYNC_PTY, 0, name, master) < 0)
-                return berth_error_set(err, errno, "send the pty master to the runtime");
-        return 0;
-}
-
 static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
 {
         _autoerr_ struct berth_error *err = NULL;
@@ -141,7 +116,7 @@ static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
                 _exit(1);
         r = join_namespaces(x, &err);
         if (r >= 0)
-                r = setup_terminal(x, &err);
+                r = berth_pty_setup(x->p, NULL, &x->console_fd, x->sync[1], &err);
         if (r >= 0)
                 r = berth_process_apply(x->p, x->seccomp, &err);
         if (r < 0)

@@ -155,34 +155,6 @@ static int bind_console(const char *slave, struct berth_error **err)
         return 0;
 }
 
-static int setup_terminal(struct init_ctx *ctx, struct berth_error **err)
-{
-        const struct berth_process *p = &ctx->spec->process;
-        _autoclose_ int master = -EBADF, slave = -EBADF;
-        _autofree_ char *name = NULL;
-        int r;
-
-        if (!p->terminal)
-                return 0;
-        r = berth_pty_open(p->has_console_size ? p->console_width : 0,
-                           p->has_console_size ? p->console_height : 0, &master, &slave, &name, err);
-        if (r >= 0)
-                r = bind_console(name, err);
-        if (r >= 0)
-                r = berth_pty_become_stdio(slave, err);
-        if (r < 0)
-                return r;
-        if (ctx->console_fd >= 0) {
-                r = berth_send_fd(ctx->console_fd, master, name, err);
-                close(ctx->console_fd);
-                ctx->console_fd = -1;
-                return r;
-        }
-        if (sync_send(ctx->sync_fd, SYNC_PTY, 0, name, master) < 0)
-                return berth_error_set(err, errno, "send the pty master to the runtime");
-        return 0;
-}
-
 static void join_session_keyring(const struct init_ctx *ctx)
 {
         _autofree_ char *name = NULL;
@@ -245,7 +217,8 @@ static int finish_create(struct init_ctx *ctx, char **ret_path, struct berth_err
 
         r = berth_rootfs_pivot(ctx->spec, &ctx->rootfs, err);
         if (r >= 0)
-                r = setup_terminal(ctx, err);
+                r = berth_pty_setup(&ctx->spec->process, bind_console, &ctx->console_fd,
+                                    ctx->sync_fd, err);
         if (r >= 0)
                 r = berth_rootfs_finalize(ctx->spec, &ctx->rootfs, err);
         if (r >= 0) {

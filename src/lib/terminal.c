@@ -12,6 +12,7 @@
 #include <termios.h>
 
 #include "log.h"
+#include "sync.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -447,5 +448,33 @@ int berth_pty_relay(int master, int stop_fd, struct berth_error **err)
         TRACE(t, "relay pty (raw %s)", is_raw ? "on" : "off");
         if (k < 0)
                 return berth_error_set(err, -k, "relay pty");
+        return 0;
+}
+
+int berth_pty_setup(const struct berth_process *p,
+                    int (*before_stdio)(const char *name, struct berth_error **err),
+                    int *console_fd, int sync_fd, struct berth_error **err)
+{
+        _autoclose_ int master = -EBADF, slave = -EBADF;
+        _autofree_ char *name = NULL;
+        int r;
+
+        if (!p->terminal)
+                return 0;
+        r = berth_pty_open(p->has_console_size ? p->console_width : 0,
+                           p->has_console_size ? p->console_height : 0, &master, &slave, &name, err);
+        if (r >= 0 && before_stdio)
+                r = before_stdio(name, err);
+        if (r >= 0)
+                r = berth_pty_become_stdio(slave, err);
+        if (r < 0)
+                return r;
+        if (*console_fd >= 0) {
+                r = berth_send_fd(*console_fd, master, name, err);
+                closep(console_fd);
+                return r;
+        }
+        if (sync_send(sync_fd, SYNC_PTY, 0, name, master) < 0)
+                return berth_error_set(err, errno, "send the pty master to the runtime");
         return 0;
 }
