@@ -13,7 +13,7 @@ BUILD_DEPS = meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libc
              libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev python3-pytest \
              busybox-static
 PEER_DEPS  = crun runc strace hyperfine docker-registry skopeo umoci apache2-utils openssl zstd \
-             podman conmon containerd docker.io containernetworking-plugins iptables
+             podman conmon containerd docker.io containernetworking-plugins iptables criu
 FUZZ_DEPS  = clang libclang-rt-14-dev
 
 BERTH       = $(BUILD)/src/berth/berth

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * checkpoint / restore: CRIU's job. Before anything else the host is asked whether CRIU can work
- * at all (`criu check`, runc's --criu path or "criu" in $PATH): on a kernel CRIU cannot handle
- * the answer is its own reason, e.g. "checkpoint is not supported on this host: criu check
- * failed: Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds". Where CRIU works,
- * berth-oci does not drive it yet, and says so.
+ * at all (`criu check`, "criu" found through $PATH; runc's --criu is accepted and ignored):
+ *   - no criu: "checkpoint is not supported on this host: criu is not installed (no criu in
+ *     PATH=/usr/sbin:/usr/bin)";
+ *   - a kernel CRIU cannot handle: its own reason, e.g. "checkpoint is not supported on this
+ *     host: criu check failed: Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds".
+ * Where CRIU works, berth-oci does not drive it yet, and says so.
  */
 #include <fcntl.h>
 #include <spawn.h>
@@ -90,9 +92,13 @@ static int criu_check(const char *what, struct berth_error **err)
         r = posix_spawnp(&pid, "criu", &fa, NULL, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
+        if (r == ENOENT)
+                return berth_error_setx(err, ENOTSUP, "%s is not supported on this host: criu is "
+                                        "not installed (no criu in PATH=%s)", what,
+                                        getenv("PATH") ? getenv("PATH") : "(unset)");
         if (r != 0)
-                return berth_error_set(err, r == ENOENT ? ENOTSUP : r,
-                                       "%s is not supported on this host: run criu", what);
+                return berth_error_set(err, r, "%s is not supported on this host: run criu",
+                                       what);
         (void) berth_read_fd(out, "criu check", 1u << 20, &text, NULL, NULL);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;

@@ -234,7 +234,8 @@ class Runner:
         return [*self.argv, "--root", str(self.root), *global_args, *map(str, args)]
 
     def cmd(self, *args, global_args=(), timeout=CMD_TIMEOUT, check=False, cwd=None,
-            input=None):
+            input=None, env=None):
+        """env: variables to set (or replace) in the runtime's environment."""
         reap_orphans()
         argv = self.argv_for(*args, global_args=global_args)
         # Files, not pipes: a created or detached container inherits the
@@ -242,7 +243,8 @@ class Runner:
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             p = subprocess.run(argv, stdout=out, stderr=err, timeout=timeout, cwd=cwd,
                                input=input.encode() if input is not None else None,
-                               stdin=None if input is not None else subprocess.DEVNULL)
+                               stdin=None if input is not None else subprocess.DEVNULL,
+                               env={**os.environ, **env} if env else None)
             out.seek(0)
             err.seek(0)
             p.stdout = out.read().decode(errors="replace")
