@@ -4,6 +4,7 @@
  * devices plus linux.devices (mknod, or a bind of the host's node in a user namespace, where
  * mknod is not allowed), the /dev/fd and /dev/std* symlinks, and /dev/ptmx -> pts/ptmx.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -104,24 +105,115 @@ static int open_parent(int rootfd, const char *path, int *ret_dirfd, const char 
         return 0;
 }
 
-/* In a user namespace: an empty file with the host's node bound on it (runc). */
-static int bind_device(const struct berth_device *d, int dirfd, const char *name,
+/* Whether fd (opened on the host) is a node of d's type and number. */
+static bool is_node_of(int fd, const struct berth_device *d)
+{
+        mode_t type = type_bits(d->type);
+        struct stat st;
+
+        return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == type &&
+               major(st.st_rdev) == (unsigned) d->major && minor(st.st_rdev) == (unsigned) d->minor;
+}
+
+/* Opens (O_PATH) path relative to dirfd if it is a node of d's type and number. */
+static int open_if_node(int dirfd, const char *path, int flags, const struct berth_device *d)
+{
+        int fd = openat(dirfd, path, O_PATH | O_CLOEXEC | flags);
+
+        if (fd >= 0 && !is_node_of(fd, d)) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+/* The first node of d's type and number under parent, `depth` levels deep at most; symlinks are
+ * not followed and the node is checked again once opened. */
+static int walk_for_node(int parent, int depth, const struct berth_device *d)
+{
+        _autoclose_ int fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        mode_t type = type_bits(d->type);
+        struct dirent *de;
+        struct stat st;
+        int found = -1;
+        DIR *dir;
+
+        if (fd < 0 || !(dir = fdopendir(fd)))
+                return -1;
+        fd = -EBADF; /* owned by dir now */
+        while (found < 0 && (de = readdir(dir))) {
+                if (de->d_name[0] == '.' ||
+                    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if ((st.st_mode & S_IFMT) == type && major(st.st_rdev) == (unsigned) d->major &&
+                    minor(st.st_rdev) == (unsigned) d->minor)
+                        found = open_if_node(dirfd(dir), de->d_name, O_NOFOLLOW, d);
+                else if (S_ISDIR(st.st_mode) && depth > 1) {
+                        _autoclose_ int sub = openat(dirfd(dir), de->d_name,
+                                                     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                        if (sub >= 0)
+                                found = walk_for_node(sub, depth - 1, d);
+                }
+        }
+        closedir(dir);
+        return found;
+}
+
+/*
+ * A node of the host's that is d's device, to bind where mknod is not allowed: d->path itself
+ * when the host has that very node there, else udev's /dev/{char,block}/MAJ:MIN, else the first
+ * one found in the host's /dev (three levels deep). Runs before pivot_root, so "/" is the host's.
+ * Returns an O_PATH fd, or -1 if the host has no such node.
+ */
+static int find_host_node(const struct berth_device *d)
+{
+        _autoclose_ int devfd = -EBADF;
+        char byname[64];
+        int fd;
+
+        fd = open_if_node(AT_FDCWD, d->path, 0, d);
+        if (fd >= 0)
+                return fd;
+        snprintf(byname, sizeof(byname), "/dev/%s/%lld:%lld", d->type == 'b' ? "block" : "char",
+                 (long long) d->major, (long long) d->minor);
+        fd = open_if_node(AT_FDCWD, byname, 0, d);
+        if (fd >= 0)
+                return fd;
+        devfd = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return devfd < 0 ? -1 : walk_for_node(devfd, 3, d);
+}
+
+/* Where mknod is not allowed (a user namespace): an empty file with a host node of the same type
+ * and number bound on it. The host's node keeps its own mode and owner: fileMode, uid and gid are
+ * not applied to it (as runc). `why` is mknod's errno (EPERM) or 0 in a user namespace. */
+static int bind_device(const struct berth_device *d, int dirfd, const char *name, int why,
                        struct berth_error **err)
 {
         const struct berth_mount_flags none = {0};
         _autoclose_ int fd = -EBADF, src = -EBADF;
         _autofree_ char *what = NULL;
 
+        src = find_host_node(d);
+        if (src < 0)
+                return berth_error_setx(
+                    err, EPERM,
+                    "path \"%s\" (%c %lld:%lld): %s, and the host has no %s node %lld:%lld to "
+                    "bind instead: %s (bind-mount a host device with linux.mounts, or leave out "
+                    "the user namespace)",
+                    d->path, d->type, (long long) d->major, (long long) d->minor,
+                    why ? "mknod is not allowed" : "mknod is not allowed in a user namespace",
+                    d->type == 'b' ? "block" : "character", (long long) d->major,
+                    (long long) d->minor, strerror(why ? why : EPERM));
         fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0000);
         if (fd < 0)
                 return berth_error_set(err, errno, "create %s", d->path);
         closep(&fd);
         fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        src = open(d->path, O_PATH | O_CLOEXEC);
-        if (fd < 0 || src < 0)
-                return berth_error_set(err, errno, "open %s%s", fd < 0 ? "" : "the host's ",
-                                       d->path);
-        what = xasprintf("bind the host's %s", d->path);
+        if (fd < 0)
+                return berth_error_set(err, errno, "open %s", d->path);
+        what = xasprintf("bind a host %c %lld:%lld node on %s", d->type, (long long) d->major,
+                         (long long) d->minor, d->path);
         return berth_mount_bind(src, fd, &none, what, NULL, err);
 }
 
@@ -165,10 +257,10 @@ static int create_device(int rootfd, const struct berth_device *d, bool in_usern
         if (r < 0)
                 return r;
         if (in_userns && d->type != 'p')
-                return bind_device(d, dirfd, name, err);
+                return bind_device(d, dirfd, name, 0, err);
         r = mknod_device(d, dirfd, name);
         if (r < 0)
-                return errno == EPERM ? bind_device(d, dirfd, name, err)
+                return errno == EPERM ? bind_device(d, dirfd, name, EPERM, err)
                                       : berth_error_set(err, errno, "mknod %s", d->path);
         if (r == 0 && (d->has_uid || d->has_gid) &&
             fchownat(dirfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)

@@ -3,6 +3,7 @@ config.json.  Every test runs for berth-oci, crun and runc and checks the same
 expected values, which were validated against crun and runc."""
 
 import os
+import stat
 import time
 
 import pytest
@@ -366,6 +367,78 @@ def test_device_cgroup_denies(runtime, bundle):
         {"path": "/dev/denied", "type": "c", "major": 1, "minor": 4, "fileMode": 0o666}]
     out = runtime.run_sh(bundle, "head -c1 /dev/denied 2>&1; echo rc=$?")
     assert "rc=1" in out and "Operation not permitted" in out, out
+
+
+def host_nodes(kind, major, minor):
+    """Paths of the host's /dev nodes of that kind ('c' or 'b') and number."""
+    want = stat.S_IFCHR if kind == "c" else stat.S_IFBLK
+    found = []
+    for dirpath, _, files in os.walk("/dev"):
+        for n in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, n))
+            except OSError:
+                continue
+            if stat.S_IFMT(st.st_mode) == want and \
+                    (os.major(st.st_rdev), os.minor(st.st_rdev)) == (major, minor):
+                found.append(os.path.join(dirpath, n))
+    return found
+
+
+def test_device_made_from_its_numbers(runtime, bundle):
+    """A linux.devices entry is made from type, major and minor, whether or not
+    the host has a node at that path; fileMode, uid and gid are applied."""
+    assert not os.path.exists("/dev/mydev")
+    bundle.config["linux"]["devices"] = [
+        {"path": "/dev/mydev", "type": "c", "major": 1, "minor": 5, "fileMode": 0o604,
+         "uid": 12, "gid": 34},
+    ]
+    out = runtime.run_sh(bundle, "stat -c '%F %t %T %a %u %g' /dev/mydev; "
+                                 "head -c 3 /dev/mydev | od -An -tx1")
+    assert out.splitlines() == ["character special file 1 5 604 12 34", " 00 00 00"], out
+
+
+def userns_bundle(bundle, base=200000):
+    linux = bundle.config["linux"]
+    linux["namespaces"].append({"type": "user"})
+    linux["uidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
+    linux["gidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"]
+                               if m["destination"] != "/sys/fs/cgroup"]
+    bundle.chown_rootfs(base, base)
+
+
+def test_device_in_user_namespace(runtime, bundle):
+    """mknod is not allowed in a user namespace: the device is still made from
+    its numbers (berth-oci binds a host node of that type and number, crun
+    makes the node), whatever the host has at that path."""
+    if runtime.name == "runc":
+        pytest.skip("runc 1.1 binds the host's node at the same path, and the host "
+                    "has no /dev/mydev: no such file or directory")
+    assert not os.path.exists("/dev/mydev")
+    userns_bundle(bundle)
+    bundle.config["linux"]["devices"] = [
+        {"path": "/dev/mydev", "type": "c", "major": 1, "minor": 5, "fileMode": 0o666}]
+    out = runtime.run_sh(bundle, "stat -c '%F %t %T' /dev/mydev; "
+                                 "head -c 3 /dev/mydev | od -An -tx1")
+    assert out.splitlines() == ["character special file 1 5", " 00 00 00"], out
+
+
+def test_device_in_user_namespace_without_host_node(oci, bundle):
+    """No host node of that number to bind: a clear error, nothing left."""
+    assert host_nodes("c", 1, 250) == []
+    userns_bundle(bundle)
+    bundle.config["linux"]["devices"] = [
+        {"path": "/dev/mydev", "type": "c", "major": 1, "minor": 250}]
+    bundle.process["args"] = ["true"]
+    cid = new_id()
+    p = oci.run(bundle, cid)
+    assert p.returncode == 1, describe(p)
+    assert p.stderr.count("\n") == 1, describe(p)
+    for part in ('linux.devices[0]', '"/dev/mydev"', "c 1:250", "user namespace",
+                 "Operation not permitted", "linux.mounts"):
+        assert part in p.stderr, (part, describe(p))
+    assert cid not in oci.ids_listed()
 
 
 @pytest.mark.parametrize("nnp", [True, False])
