@@ -49,6 +49,14 @@ int berth_cap_from_name(const char *name)
         return -EINVAL;
 }
 
+bool berth_cap_name_known(const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
+                if (strcasecmp(name, cap_names[i]) == 0)
+                        return true;
+        return false;
+}
+
 const char *berth_cap_name(int cap)
 {
         if (cap < 0 || cap >= (int) ARRAY_SIZE(cap_names))

@@ -159,43 +159,76 @@ static int parse_user(const json_t *o, const struct spec_path *up, struct berth_
         return get_gids(u, "additionalGids", p, proc, err);
 }
 
-/* Name known to berth but not to the running kernel: the spec asks for a warning, not an error. */
-static bool is_known_cap(const char *name)
+static const char *const cap_set_keys[BERTH_CAP__SETS] = {
+        [BERTH_CAP_BOUNDING] = "bounding",       [BERTH_CAP_EFFECTIVE] = "effective",
+        [BERTH_CAP_INHERITABLE] = "inheritable", [BERTH_CAP_PERMITTED] = "permitted",
+        [BERTH_CAP_AMBIENT] = "ambient",
+};
+
+/* Capability names that cannot be granted, each with the sets that list it. */
+struct cap_unknowns {
+        struct {
+                char *name;
+                unsigned sets; /* 1 << BERTH_CAP_* */
+        } *v;
+        size_t n;
+};
+
+static void note_unknown_cap(struct cap_unknowns *u, const char *name, int set)
 {
-        for (int i = 0; i < 64; i++)
-                if (berth_cap_name(i) && strcasecmp(berth_cap_name(i), name) == 0)
-                        return true;
-        return false;
+        for (size_t i = 0; i < u->n; i++)
+                if (streq(u->v[i].name, name)) {
+                        u->v[i].sets |= 1u << set;
+                        return;
+                }
+        u->v = xreallocarray(u->v, u->n + 1, sizeof(*u->v));
+        u->v[u->n].name = xstrdup(name);
+        u->v[u->n++].sets = 1u << set;
+}
+
+/* runtime-spec: "runtimes SHOULD NOT fail if the container configuration requests capabilities
+ * that cannot be granted" (runc warns, crun is silent): one warning per name, with its sets. */
+static void warn_unknown_caps(const struct spec_path *p, struct cap_unknowns *u)
+{
+        for (size_t i = 0; i < u->n; i++) {
+                char sets[64] = "";
+                size_t len = 0;
+
+                for (int set = 0; set < BERTH_CAP__SETS; set++)
+                        if (u->v[i].sets & (1u << set))
+                                len += (size_t) snprintf(sets + len, sizeof(sets) - len, "%s%s",
+                                                         len ? ", " : "", cap_set_keys[set]);
+                if (berth_cap_name_known(u->v[i].name))
+                        spec_warn(p, "capability %s (in %s) is not supported by this kernel "
+                                  "(/proc/sys/kernel/cap_last_cap is %d), ignoring",
+                                  QUOTE(u->v[i].name), sets, berth_cap_last_cap());
+                else
+                        spec_warn(p, "unknown capability %s (in %s), ignoring",
+                                  QUOTE(u->v[i].name), sets);
+                free(u->v[i].name);
+        }
+        free(u->v);
+        *u = (struct cap_unknowns){ 0 };
 }
 
 static int parse_cap_set(const json_t *o, int set, const struct spec_path *up,
-                         struct berth_caps *caps, struct berth_error **err)
+                         struct berth_caps *caps, struct cap_unknowns *unknown,
+                         struct berth_error **err)
 {
-        static const char *const keys[BERTH_CAP__SETS] = {
-                [BERTH_CAP_BOUNDING] = "bounding",       [BERTH_CAP_EFFECTIVE] = "effective",
-                [BERTH_CAP_INHERITABLE] = "inheritable", [BERTH_CAP_PERMITTED] = "permitted",
-                [BERTH_CAP_AMBIENT] = "ambient",
-        };
-        const struct spec_path *p = FIELD(up, keys[set]);
         _autostrv_ char **names = NULL;
         int r;
 
-        r = spec_get_strv(o, keys[set], up, OPT, &names, err);
+        r = spec_get_strv(o, cap_set_keys[set], up, OPT, &names, err);
         if (r <= 0)
                 return r;
         caps->has[set] = true;
         for (size_t i = 0; names[i]; i++) {
                 int cap = berth_cap_from_name(names[i]);
 
-                if (cap < 0 && is_known_cap(names[i])) {
-                        spec_warn(INDEX(p, i), "capability %s is not supported by this kernel, "
-                                  "ignoring", QUOTE(names[i]));
-                        continue;
-                }
                 if (cap < 0)
-                        return spec_error(err, INDEX(p, i), "unknown capability %s",
-                                          QUOTE(names[i]));
-                caps->set[set] |= UINT64_C(1) << cap;
+                        note_unknown_cap(unknown, names[i], set);
+                else
+                        caps->set[set] |= UINT64_C(1) << cap;
         }
         return 0;
 }
@@ -203,15 +236,23 @@ static int parse_cap_set(const json_t *o, int set, const struct spec_path *up,
 static int parse_caps(const json_t *o, const struct spec_path *up, struct berth_process *proc,
                       struct berth_error **err)
 {
+        const struct spec_path *p = FIELD(up, "capabilities");
+        struct cap_unknowns unknown = { 0 };
         json_t *c = NULL;
-        int r;
+        int r = 0;
 
         r = spec_get_object(o, "capabilities", up, OPT, &c, err);
         if (r <= 0)
                 return r;
-        for (int set = 0; set < BERTH_CAP__SETS; set++)
-                if (parse_cap_set(c, set, FIELD(up, "capabilities"), &proc->caps, err) < 0)
-                        return -EINVAL;
+        for (int set = 0; r >= 0 && set < BERTH_CAP__SETS; set++)
+                r = parse_cap_set(c, set, p, &proc->caps, &unknown, err);
+        if (r < 0) {
+                for (size_t i = 0; i < unknown.n; i++)
+                        free(unknown.v[i].name);
+                free(unknown.v);
+                return -EINVAL;
+        }
+        warn_unknown_caps(p, &unknown);
         proc->has_caps = true;
         return 0;
 }

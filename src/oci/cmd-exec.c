@@ -86,23 +86,29 @@ static void add_env(struct berth_process *p, const char *kv)
         p->env[n + 1] = NULL;
 }
 
-static int add_caps(struct berth_process *p, const char *const *names, struct berth_error **err)
+/* An unknown name (or one this kernel does not have) is a warning and left out, as runc does:
+ * runtime-spec says runtimes SHOULD NOT fail on capabilities that cannot be granted. */
+static void add_caps(struct berth_process *p, const char *const *names)
 {
         static const int sets[] = {BERTH_CAP_BOUNDING, BERTH_CAP_EFFECTIVE, BERTH_CAP_PERMITTED};
 
         for (; names && *names; names++) {
                 int cap = berth_cap_from_name(*names);
 
-                if (cap < 0)
-                        return berth_error_setx(err, EINVAL, "--cap: unknown capability \"%s\"",
-                                                *names);
+                if (cap < 0) {
+                        berth_warn("--cap %s: %s, not added to the bounding, effective and "
+                                   "permitted sets, ignoring",
+                                   QUOTE(*names),
+                                   berth_cap_name_known(*names) ? "not supported by this kernel"
+                                                                : "unknown capability");
+                        continue;
+                }
                 for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
                         p->caps.set[sets[i]] |= 1ull << cap;
                         p->caps.has[sets[i]] = true;
                 }
+                p->has_caps = true;
         }
-        p->has_caps = p->has_caps || (names && *names);
-        return 0;
 }
 
 static int parse_id(const char *s, const char *what, uint32_t *ret, struct berth_error **err)
@@ -178,9 +184,8 @@ static int process_from_args(const struct berth_container *c, const struct oci_a
         p->terminal = oci_args_bool(a, F_TTY);
         if (a->values[F_NO_NEW_PRIVS])
                 p->no_new_privileges = oci_args_bool(a, F_NO_NEW_PRIVS);
-        r = add_caps(p, a->lists[F_CAP], err);
-        if (r >= 0)
-                r = set_ids(p, a, err);
+        add_caps(p, a->lists[F_CAP]);
+        r = set_ids(p, a, err);
         if (r < 0)
                 return r;
         if (p->cwd && p->cwd[0] != '/')

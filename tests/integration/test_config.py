@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import describe, new_id, spawn
+from conftest import Runner, describe, new_id, spawn
 from helpers import cap_mask, parse_mountinfo, status_field
 
 NS_FILES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
@@ -148,6 +148,50 @@ def test_default_capabilities(runtime, bundle):
     assert "inheritable" not in bundle.process["capabilities"]
     for k in ("CapInh", "CapAmb"):
         assert int(status_field(out, k), 16) == 0, (k, out)
+
+
+CAP_SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
+
+
+def test_unknown_capability_is_left_out(runtime, bundle):
+    """runtime-spec: runtimes SHOULD NOT fail on capabilities that cannot be
+    granted. runc warns, crun is silent, berth-oci warns once per name."""
+    for k in CAP_SETS:
+        bundle.process["capabilities"][k] = ["CAP_KILL", "CAP_BOGUS"]
+    bundle.process["args"] = ["sh", "-c", "grep ^Cap /proc/self/status"]
+    p = runtime.run(bundle, new_id())
+    assert p.returncode == 0, describe(p)
+    kill = cap_mask(["CAP_KILL"])
+    for k in ("CapPrm", "CapEff", "CapBnd", "CapInh", "CapAmb"):
+        assert int(status_field(p.stdout, k), 16) == kill, (k, describe(p))
+    if runtime.name == "runc":
+        assert "CAP_BOGUS" in p.stderr, describe(p)
+    if runtime.name == "berth-oci":
+        assert p.stderr == (
+            'berth-oci: warning: process.capabilities: unknown capability "CAP_BOGUS" '
+            "(in bounding, effective, inheritable, permitted, ambient), ignoring\n"), describe(p)
+
+
+def test_capability_above_cap_last_cap(oci, bundle, workdir):
+    """A capability berth knows but the kernel does not (above cap_last_cap) is
+    a warning too. The kernel's cap_last_cap is faked in a private mount
+    namespace of the runtime (38: CAP_BPF and CAP_CHECKPOINT_RESTORE unknown)."""
+    last = workdir.path / "cap_last_cap"
+    last.write_text("38\n")
+    fake = Runner("berth-oci", ["unshare", "-m", "sh", "-c",
+                                f"mount --bind {last} /proc/sys/kernel/cap_last_cap && "
+                                'exec "$0" "$@"', *oci.argv], oci.root)
+    caps = bundle.process["capabilities"]
+    for k in ("bounding", "permitted", "effective"):
+        caps[k] = ["CAP_KILL", "CAP_BPF"]
+    bundle.process["args"] = ["sh", "-c", "grep ^CapEff /proc/self/status"]
+    p = fake.run(bundle, new_id())
+    assert p.returncode == 0, describe(p)
+    assert int(status_field(p.stdout, "CapEff"), 16) == cap_mask(["CAP_KILL"]), describe(p)
+    assert p.stderr == (
+        'berth-oci: warning: process.capabilities: capability "CAP_BPF" (in bounding, '
+        "effective, permitted) is not supported by this kernel "
+        "(/proc/sys/kernel/cap_last_cap is 38), ignoring\n"), describe(p)
 
 
 def test_seccomp_errno(runtime, bundle):

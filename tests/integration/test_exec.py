@@ -273,6 +273,31 @@ def test_exec_capabilities(runtime, bundle, cid):
         stop(runtime, cid)
 
 
+def test_exec_unknown_cap(runtime, bundle, cid):
+    """An unknown --cap is a warning and left out, not an error (runtime-spec:
+    runtimes SHOULD NOT fail on capabilities that cannot be granted); runc
+    warns too, crun 1.8 is silent."""
+    caps = {k: ["CAP_KILL"] for k in ("bounding", "effective", "permitted")}
+    bundle.process["capabilities"] = caps
+    start_sleeper(runtime, bundle, cid)
+    try:
+        p = exec_(runtime, cid, "grep", "^CapEff", "/proc/self/status",
+                  flags=["--cap", "CAP_BOGUS", "--cap", "CAP_NET_RAW"])
+        assert p.returncode == 0, describe(p)
+        if runtime.name == "crun":
+            return  # CRUN_QUIRKS["cap"]: the sets are replaced, not added to
+        want = cap_mask(["CAP_KILL", "CAP_NET_RAW"])
+        assert int(status_field(p.stdout, "CapEff"), 16) == want, describe(p)
+        if runtime.name == "runc":
+            assert "CAP_BOGUS" in p.stderr, describe(p)
+        if runtime.name == "berth-oci":
+            assert p.stderr == (
+                'berth-oci: warning: --cap "CAP_BOGUS": unknown capability, not added to '
+                "the bounding, effective and permitted sets, ignoring\n"), describe(p)
+    finally:
+        stop(runtime, cid)
+
+
 def test_exec_seccomp(runtime, bundle, cid):
     skip_quirk(runtime, "config")
     bundle.config["root"]["readonly"] = False
