@@ -32,6 +32,10 @@ static void name_round_trip(void **state)
         assert_null(berth_cap_name(-1));
         assert_null(berth_cap_name(1000));
         assert_string_equal(berth_cap_name(CAP_NET_BIND_SERVICE), "CAP_NET_BIND_SERVICE");
+        assert_true(berth_cap_name_known("cap_bpf"));
+        assert_true(berth_cap_name_known("CAP_CHECKPOINT_RESTORE"));
+        assert_false(berth_cap_name_known("CAP_BOGUS"));
+        assert_false(berth_cap_name_known(""));
 }
 
 static int child_msg(int fd, struct berth_error *err, int code)
