@@ -201,3 +201,8 @@ int berth_caps_apply(const struct berth_caps *caps, struct berth_error **err)
                 return r;
         return set_ambient(raisable_ambient(caps), err);
 }
+
+int berth_caps_set(const struct berth_caps *caps, struct berth_error **err)
+{
+        return set_caps(caps, err);
+}

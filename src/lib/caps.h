@@ -37,3 +37,7 @@ int berth_caps_drop_bounding(const struct berth_caps *caps, struct berth_error *
  * Errors: -EPERM from capset when a set asks for more than the process has.
  */
 int berth_caps_apply(const struct berth_caps *caps, struct berth_error **err);
+
+/* Only the capset(2) of berth_caps_apply(): the last step before execve when the seccomp filter
+ * needed CAP_SYS_ADMIN (berth_process_exec), which must not touch the ambient set again. */
+int berth_caps_set(const struct berth_caps *caps, struct berth_error **err);

@@ -30,7 +30,10 @@ struct berth_create_opts {
         const char *bundle;         /* bundle directory (made absolute by create) */
         const char *pid_file;       /* write the init's pid here (NULL: none) */
         const char *console_socket; /* send the pty master here when process.terminal */
-        int preserve_fds;           /* pass fds 3 .. 3+N-1 to the container */
+        int preserve_fds;           /* pass fds 3+L .. 3+L+N-1 to the container (L: listen_fds) */
+        /* socket activation (runc): fds 3 .. 3+L-1 that systemd passed us with LISTEN_FDS=L and
+         * our LISTEN_PID; the process gets them with LISTEN_FDS=L and LISTEN_PID=1 */
+        int listen_fds;
         bool no_pivot;
         bool no_new_keyring;
         /* the caller relays the terminal itself (a foreground `run`): if process.terminal is

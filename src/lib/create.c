@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,6 +12,8 @@
 #include "cgroup.h"
 #include "hooks.h"
 #include "init.h"
+#include "process.h"
+#include "selfexe.h"
 #include "log.h"
 #include "state.h"
 #include "sync.h"
@@ -72,6 +75,19 @@ static int check_spec(const struct berth_spec *s, const struct berth_create_opts
         return r;
 }
 
+/* fds 3 .. 3+L+N-1 go to the container: each must be open (runc: "unable to stat preserved-fd"). */
+static int check_passed_fds(const struct berth_create_opts *o, struct berth_error **err)
+{
+        int n = o->listen_fds + (o->preserve_fds > 0 ? o->preserve_fds : 0);
+
+        for (int fd = 3; fd < 3 + n; fd++)
+                if (fcntl(fd, F_GETFD) < 0)
+                        return berth_error_set(err, errno, "%s fd %d (of %d) is not open",
+                                               fd < 3 + o->listen_fds ? "LISTEN_FDS:" : "--preserve-fds:",
+                                               fd, n);
+        return 0;
+}
+
 static void copy_annotations(struct berth_container *c, const struct berth_spec *s)
 {
         c->n_annotations = s->n_annotations;
@@ -129,7 +145,7 @@ static int prepare_init(struct prep *p, const struct berth_create_opts *o, struc
         x->spec = s;
         x->opts = o;
         x->c = p->c;
-        x->console_fd = x->sync_fd = x->parent_sync_fd = -1;
+        x->console_fd = x->sync_fd = x->parent_sync_fd = x->fifo_fd = -1;
         x->rootfs = (struct berth_rootfs_opts){ .rootfs = p->c->rootfs, .bundle = p->c->bundle,
                                                 .no_pivot = o->no_pivot,
                                                 .in_userns = s->lx.ns[BERTH_NS_USER].enabled };
@@ -154,10 +170,14 @@ static int make_state_dir(struct prep *p, struct berth_error **err)
         if (r < 0)
                 return r;
         p->dir_made = true;
-        p->ctx.state_dirfd = p->c->dirfd;
         if (mkfifoat(p->c->dirfd, BERTH_EXEC_FIFO, 0622) < 0 ||
             fchmodat(p->c->dirfd, BERTH_EXEC_FIFO, 0622, 0) < 0)
                 return berth_error_set(err, errno, "create exec fifo in %s/%s", p->c->root, p->c->id);
+        /* Read-write: the open does not wait for a writer, and the init, which keeps this fd,
+         * never needs a path to the state dir once it is in the container. */
+        p->ctx.fifo_fd = openat(p->c->dirfd, BERTH_EXEC_FIFO, O_RDWR | O_CLOEXEC);
+        if (p->ctx.fifo_fd < 0)
+                return berth_error_set(err, errno, "open exec fifo in %s/%s", p->c->root, p->c->id);
         return 0;
 }
 
@@ -302,9 +322,13 @@ static int clone_init(struct prep *p, struct berth_error **err)
         struct berth_clone_args args = { .exit_signal = SIGCHLD };
         _autoclose_ int own_pidns = -EBADF;
         uint64_t t0 = TRACE_T0();
-        int pidfd = -1;
+        int pidfd = -1, r;
         pid_t pid;
 
+        /* Every clone below is born non-dumpable: nothing in the container can open its /proc
+         * files (fd, exe, cwd, root, mem) before its execve. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return berth_error_set(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
         p->ctx.clone_flags = berth_ns_new_flags(s) & ~(unsigned long) (CLONE_NEWCGROUP | CLONE_NEWTIME);
         args.flags = p->ctx.clone_flags | CLONE_PIDFD;
         args.pidfd = (uint64_t) (uintptr_t) &pidfd;
@@ -318,10 +342,11 @@ static int clone_init(struct prep *p, struct berth_error **err)
         p->ctx.sync_fd = p->sync[1];
         p->ctx.parent_sync_fd = p->sync[0];
         if (p->ctx.nsfds.fd[BERTH_NS_PID] >= 0) {
-                own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-                if (setns(p->ctx.nsfds.fd[BERTH_NS_PID], CLONE_NEWPID) < 0)
-                        return berth_error_set(err, errno, "setns into pid namespace \"%s\"",
-                                               s->lx.ns[BERTH_NS_PID].path);
+                _autofree_ char *what = xasprintf("\"%s\"", s->lx.ns[BERTH_NS_PID].path);
+
+                r = berth_pidns_enter(p->ctx.nsfds.fd[BERTH_NS_PID], what, &own_pidns, err);
+                if (r < 0)
+                        return r;
         }
         if (p->ctx.nsfds.fd[BERTH_NS_USER] >= 0 && p->ctx.clone_flags) {
                 pid = clone_via_userns(p, &args, &pidfd, err);
@@ -339,22 +364,24 @@ static int clone_init(struct prep *p, struct berth_error **err)
                                               clone_flags_str(args.flags, names, sizeof(names)), hint);
                 }
         }
-        if (own_pidns >= 0)
-                setns(own_pidns, CLONE_NEWPID);
+        r = berth_pidns_restore(&own_pidns, pid < 0 ? NULL : err);
         if (pid < 0)
                 return pid;
+        p->pid = p->c->pid = pid;
+        p->c->pidfd = pidfd;
+        if (r < 0)
+                return r; /* prep_undo kills the init */
         if (berth_trace_on) {
                 char names[256];
 
                 TRACE(t0, "clone3(%s) -> pid %d", clone_flags_str(args.flags, names, sizeof(names)),
                       (int) pid);
         }
-        p->pid = p->c->pid = pid;
-        p->c->pidfd = pidfd;
         closep(&p->sync[1]);
         p->ctx.sync_fd = -1;
         berth_ns_fds_close(&p->ctx.nsfds);
         closep(&p->ctx.console_fd);
+        closep(&p->ctx.fifo_fd); /* the init holds the only reader: start writes to it */
         return berth_proc_starttime(pid, &p->c->pid_start, NULL) < 0
                        ? berth_error_setx(err, ESRCH, "container init (pid %d) vanished", (int) pid)
                        : 0;
@@ -385,6 +412,50 @@ static int init_died(struct prep *p, struct berth_error **err)
                                 WEXITSTATUS(status));
 }
 
+/* The time namespace's offsets, once the init has made it, before it is entered. */
+static int write_time_offsets(struct prep *p, struct berth_error **err)
+{
+        const struct berth_linux *lx = &p->spec->lx;
+        char path[64], line[64];
+        uint64_t t0 = TRACE_T0();
+        int r;
+
+        r = sync_expect(p->sync[0], SYNC_TIMENS, "time namespace", err);
+        if (r < 0)
+                return r == -EPIPE ? init_died(p, err) : r;
+        snprintf(path, sizeof(path), "/proc/%d/timens_offsets", (int) p->pid);
+        /* The kernel takes one offset per write. */
+        if (lx->time_monotonic.set) {
+                snprintf(line, sizeof(line), "monotonic %lld %u",
+                         (long long) lx->time_monotonic.secs, lx->time_monotonic.nanosecs);
+                r = berth_write_file(path, line, err);
+        }
+        if (r >= 0 && lx->time_boottime.set) {
+                snprintf(line, sizeof(line), "boottime %lld %u", (long long) lx->time_boottime.secs,
+                         lx->time_boottime.nanosecs);
+                r = berth_write_file(path, line, err);
+        }
+        if (r < 0)
+                return berth_error_prefix(err, "linux.timeOffsets");
+        TRACE(t0, "time namespace offsets written");
+        return 0;
+}
+
+/* What the init cannot write itself: the files of a non-dumpable process in /proc belong to the
+ * host's root, out of reach from a user namespace. */
+static int write_init_files(struct prep *p, struct berth_error **err)
+{
+        const struct berth_namespace *time = &p->spec->lx.ns[BERTH_NS_TIME];
+        const struct berth_process *proc = &p->spec->process;
+        int r = 0;
+
+        if (time->enabled && !time->path)
+                r = write_time_offsets(p, err);
+        if (r >= 0 && proc->has_oom_score_adj)
+                r = berth_process_set_oom_score_adj(p->pid, proc->oom_score_adj, err);
+        return r;
+}
+
 /* The runtime's half of the handshake in sync.h, up to CREATED. */
 static int handshake(struct prep *p, struct berth_error **err)
 {
@@ -397,6 +468,9 @@ static int handshake(struct prep *p, struct berth_error **err)
                 if (r < 0)
                         return r;
         }
+        r = write_init_files(p, err);
+        if (r < 0)
+                return r;
         /* before GO: the init unshares its cgroup namespace once it is in its own cgroup */
         if (berth_cgroup_clone_fd(p->cg) < 0) {
                 r = berth_cgroup_attach(p->cg, p->pid, err);
@@ -461,6 +535,7 @@ static void prep_undo(struct prep *p, bool failed)
         closep(&p->sync[1]);
         closep(&p->rootfd);
         closep(&p->ctx.console_fd);
+        closep(&p->ctx.fifo_fd);
         berth_ns_fds_close(&p->ctx.nsfds);
         berth_seccomp_filter_free(p->ctx.seccomp);
         berth_spec_free(p->spec);
@@ -473,6 +548,10 @@ int berth_container_create(const struct berth_create_opts *o, struct berth_conta
         int r;
 
         r = berth_id_validate(o->id, err);
+        if (r >= 0)
+                r = berth_exe_check_sealed(err);
+        if (r >= 0)
+                r = check_passed_fds(o, err);
         if (r < 0)
                 return r;
         p.c = xcalloc(1, sizeof(*p.c));
@@ -481,7 +560,7 @@ int berth_container_create(const struct berth_create_opts *o, struct berth_conta
         p.c->pidfd = p.c->pty_master = p.c->dirfd = -1;
         for (int t = 0; t < BERTH_NS__MAX; t++)
                 p.ctx.nsfds.fd[t] = -1;
-        p.ctx.console_fd = -1;
+        p.ctx.console_fd = p.ctx.fifo_fd = -1;
         r = describe(&p, o, err);
         if (r >= 0)
                 r = prepare_init(&p, o, err);

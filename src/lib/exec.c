@@ -26,7 +26,9 @@
 #include "exec.h"
 #include "log.h"
 #include "process.h"
+#include "ns.h"
 #include "seccomp.h"
+#include "selfexe.h"
 #include "state.h"
 #include "sync.h"
 #include "syscalls.h"
@@ -102,38 +104,59 @@ static int join_namespaces(struct exec_ctx *x, struct berth_error **err)
         return 0;
 }
 
+/* The child keeps its stdio, the fds passed on, the handshake, the console socket and the init's
+ * pidfd (to join its namespaces); everything else the runtime had open is closed before it
+ * enters the container: close-on-exec alone would keep the runtime's state dir, cgroup dirs and
+ * log open while its own code runs in there (CVE-2024-21626). */
+static void close_runtime_fds(const struct exec_ctx *x)
+{
+        int passed = 3 + (x->o->preserve_fds > 0 ? x->o->preserve_fds : 0);
+        int keep[passed + 3];
+        size_t n = 0;
+
+        for (int fd = 0; fd < passed; fd++)
+                keep[n++] = fd;
+        keep[n++] = x->sync[1];
+        keep[n++] = x->console_fd;
+        keep[n++] = x->init_pidfd;
+        berth_close_fds_except(keep, n);
+}
+
+/* Born non-dumpable (the runtime made itself so before the clone): nothing in the container can
+ * open our /proc/PID/{fd,exe,cwd,root,mem} until execve resets it. */
 static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
 {
         _autoerr_ struct berth_error *err = NULL;
         _autofree_ char *path = NULL;
+        _autofree_ char **env = NULL;
         struct sync_msg m;
-        char **env;
         int r;
 
-        closep(&x->sync[0]);
+        sync_forward_logs(x->sync[1]);
+        close_runtime_fds(x);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || sync_recv(x->sync[1], &m, NULL) < 0 ||
             m.type != SYNC_GO)
                 _exit(1);
-        r = join_namespaces(x, &err);
+        /* Before the user namespace: our /proc files are the host root's (non-dumpable). */
+        r = x->p->has_oom_score_adj
+                    ? berth_process_set_oom_score_adj(0, x->p->oom_score_adj, &err)
+                    : 0;
+        if (r >= 0)
+                r = join_namespaces(x, &err);
+        closep(&x->init_pidfd);
         if (r >= 0)
                 r = berth_pty_setup(x->p, NULL, &x->console_fd, x->sync[1], &err);
         if (r >= 0)
-                r = berth_process_apply(x->p, x->seccomp, &err);
+                r = berth_process_setup(x->p, x->seccomp, &err);
         if (r < 0)
                 child_fail(x, err, 1);
         r = berth_process_find_exec(x->p, &path, &err);
         if (r < 0)
                 child_fail(x, err, exec_status(r));
-        env = berth_process_env(x->p);
-        if (x->o->preserve_fds >= 0)
-                sys_close_range(3u + (unsigned) x->o->preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
+        env = berth_process_env(x->p, 0);
         prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-        berth_process_reset_signals();
-        if (x->seccomp && x->p->no_new_privileges && berth_seccomp_load(x->seccomp, &err) < 0)
-                child_fail(x, err, 1);
-        execve(path, x->p->args, env);
-        berth_error_set(&err, errno, "exec \"%s\"", x->p->args[0]);
-        child_fail(x, err, exec_status(-errno) == 127 ? 127 : 126);
+        r = berth_process_exec(x->p, x->seccomp, path, env, &err);
+        child_fail(x, err, exec_status(r) == 127 ? 127 : 126);
 }
 
 /* ---- the runtime ------------------------------------------------------------------------------ */
@@ -201,27 +224,35 @@ static pid_t clone_child(struct exec_ctx *x, int *ret_pidfd, struct berth_error 
         bool pidns = x->spec->lx.ns[BERTH_NS_PID].enabled;
         uint64_t t0 = TRACE_T0();
         pid_t pid;
+        int r;
 
+        /* The child is born non-dumpable (see child_main). */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return berth_error_set(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
         args.pidfd = (uint64_t) (uintptr_t) ret_pidfd;
         if (x->cg && berth_cgroup_clone_fd(x->cg) >= 0) {
                 args.flags |= CLONE_INTO_CGROUP;
                 args.cgroup = (uint64_t) berth_cgroup_clone_fd(x->cg);
         }
         if (pidns) {
-                own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-                if (own_pidns < 0)
-                        return berth_error_set(err, errno, "open /proc/self/ns/pid");
-                if (setns(x->init_pidfd, CLONE_NEWPID) < 0)
-                        return berth_error_set(err, errno, "enter the pid namespace of container "
-                                               "\"%s\"", x->c->id);
+                _autofree_ char *what = xasprintf("container \"%s\"", x->c->id);
+
+                r = berth_pidns_enter(x->init_pidfd, what, &own_pidns, err);
+                if (r < 0)
+                        return r;
         }
         pid = sys_clone3(&args);
         if (pid == 0)
                 child_main(x);
         if (pid < 0)
                 pid = clone_error(x, args.flags, errno, err);
-        if (pidns && setns(own_pidns, CLONE_NEWPID) < 0)
-                berth_warn("restore our pid namespace: %s", strerror(errno));
+        r = berth_pidns_restore(&own_pidns, pid < 0 ? NULL : err);
+        if (r < 0 && pid > 0) {
+                sys_pidfd_send_signal(*ret_pidfd, SIGKILL, NULL, 0);
+                waitpid(pid, NULL, __WALL);
+                closep(ret_pidfd);
+                return r;
+        }
         TRACE(t0, "clone3 exec process -> pid %d", (int) pid);
         return pid;
 }
@@ -301,7 +332,9 @@ int berth_container_exec(struct berth_container *c, const struct berth_process *
         struct exec_ctx x = { .c = c, .p = p, .o = o, .console_fd = -1, .sync = { -1, -1 } };
         int failure = 0, r;
 
-        r = check_status(c, o, err);
+        r = berth_exe_check_sealed(err);
+        if (r >= 0)
+                r = check_status(c, o, err);
         if (r >= 0)
                 r = berth_container_spec(c, &spec, err);
         if (r >= 0) {

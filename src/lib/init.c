@@ -45,33 +45,33 @@ static int wait_for_go(struct init_ctx *ctx, pid_t *ret_host_pid, struct berth_e
         return 0;
 }
 
-static int make_time_ns(const struct berth_linux *lx, struct berth_error **err)
+/*
+ * A new time namespace is made first, before GO: its offsets must be written before any process
+ * is inside it (the init enters it at execve), and the runtime writes them (/proc/PID/
+ * timens_offsets), since the file of a non-dumpable process is out of the init's own reach in a
+ * user namespace. A user namespace given by path is joined before, so that it owns the new one.
+ */
+static int make_time_ns(struct init_ctx *ctx, struct berth_error **err)
 {
-        char buf[128];
-        int n = 0;
+        const struct berth_namespace *t = &ctx->spec->lx.ns[BERTH_NS_TIME];
         uint64_t t0 = TRACE_T0();
+        int r;
 
+        if (!t->enabled || t->path)
+                return 0;
+        r = berth_ns_join(&ctx->nsfds, BERTH_NS_USER, err);
+        if (r < 0)
+                return r;
         if (unshare(CLONE_NEWTIME) < 0)
                 return berth_error_set(err, errno, "unshare(CLONE_NEWTIME)");
-        if (lx->time_monotonic.set)
-                n += snprintf(buf + n, sizeof(buf) - (size_t) n, "monotonic %lld %u\n",
-                              (long long) lx->time_monotonic.secs, lx->time_monotonic.nanosecs);
-        if (lx->time_boottime.set)
-                n += snprintf(buf + n, sizeof(buf) - (size_t) n, "boottime %lld %u\n",
-                              (long long) lx->time_boottime.secs, lx->time_boottime.nanosecs);
-        /* The kernel takes one offset per write. */
-        for (char *line = buf, *nl; n > 0 && (nl = strchr(line, '\n')); line = nl + 1) {
-                *nl = '\0';
-                if (berth_write_file("/proc/self/timens_offsets", line, err) < 0)
-                        return berth_error_prefix(err, "linux.timeOffsets");
-        }
-        TRACE(t0, "unshare(CLONE_NEWTIME), offsets written");
+        TRACE(t0, "unshare(CLONE_NEWTIME)");
+        if (sync_send(ctx->sync_fd, SYNC_TIMENS, 0, NULL, -1) < 0)
+                _exit(1);
         return 0;
 }
 
-/* Joins the namespaces given by path (user first, mount last) and makes the ones that must come
- * after the parent's setup: cgroup (once the init is in its own cgroup) and time (its offsets
- * must be written before any process is inside; the init enters it at execve). */
+/* Joins the namespaces given by path (user first, mount last) and makes the cgroup namespace,
+ * which must come after the parent's setup (once the init is in its own cgroup). */
 static int enter_namespaces(struct init_ctx *ctx, struct berth_error **err)
 {
         static const enum berth_ns_type order[] = { BERTH_NS_USER, BERTH_NS_PID, BERTH_NS_NET,
@@ -88,8 +88,6 @@ static int enter_namespaces(struct init_ctx *ctx, struct berth_error **err)
         if (lx->ns[BERTH_NS_CGROUP].enabled && !lx->ns[BERTH_NS_CGROUP].path &&
             unshare(CLONE_NEWCGROUP) < 0)
                 return berth_error_set(err, errno, "unshare(CLONE_NEWCGROUP)");
-        if (lx->ns[BERTH_NS_TIME].enabled && !lx->ns[BERTH_NS_TIME].path)
-                return make_time_ns(lx, err);
         return 0;
 }
 
@@ -138,23 +136,6 @@ static int build_container(struct init_ctx *ctx, pid_t host_pid, struct berth_er
         return run_child_hooks(ctx, BERTH_HOOK_CREATE_CONTAINER, "created", host_pid, err);
 }
 
-/* Binds the pty slave onto /dev/console, after pivot_root (the pty comes from the container's
- * own devpts, so its path is only meaningful inside). */
-static int bind_console(const char *slave, struct berth_error **err)
-{
-        _autoclose_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        _autoclose_ int fd = -EBADF;
-        char buf[BERTH_FD_PATH_MAX];
-        int r;
-
-        r = berth_resolve_in_root(root, "/dev/console", BERTH_RESOLVE_MKFILE, &fd, err);
-        if (r < 0)
-                return berth_error_prefix(err, "create /dev/console");
-        if (mount(slave, berth_fd_path(fd, buf), NULL, MS_BIND, NULL) < 0)
-                return berth_error_set(err, errno, "bind %s on /dev/console", slave);
-        return 0;
-}
-
 static void join_session_keyring(const struct init_ctx *ctx)
 {
         _autofree_ char *name = NULL;
@@ -170,79 +151,102 @@ static void join_session_keyring(const struct init_ctx *ctx)
 /* The process's own attributes: everything except what must wait for start. */
 static int setup_process(struct init_ctx *ctx, struct berth_error **err)
 {
+        int r;
+
         join_session_keyring(ctx);
         if (ctx->spec->lx.has_personality) {
-                int r = berth_process_set_personality(ctx->spec->lx.personality, err);
-
+                r = berth_process_set_personality(ctx->spec->lx.personality, err);
                 if (r < 0)
                         return r;
         }
-        return berth_process_apply(&ctx->spec->process, ctx->seccomp, err);
+        r = berth_process_setup(&ctx->spec->process, ctx->seccomp, err);
+        if (r >= 0)
+                r = berth_process_find_exec(&ctx->spec->process, &ctx->path, err);
+        return r;
 }
 
-/* Blocks until `start` opens the fifo for reading, then tells it we are going. */
+/* Blocks until `start` writes its byte into the exec fifo, which the init holds open read-write
+ * (so the open never blocks and needs no path inside the container). */
 static int wait_for_start(struct init_ctx *ctx, struct berth_error **err)
 {
-        _autoclose_ int fd = -EBADF;
+        ssize_t n;
+        char b;
 
         do
-                fd = openat(ctx->state_dirfd, BERTH_EXEC_FIFO, O_WRONLY | O_CLOEXEC);
-        while (fd < 0 && errno == EINTR);
-        if (fd < 0)
-                return berth_error_set(err, errno, "open exec fifo");
-        close(ctx->state_dirfd);
-        ctx->state_dirfd = -1;
-        if (write(fd, "0", 1) != 1)
-                return berth_error_set(err, errno, "write exec fifo");
+                n = read(ctx->fifo_fd, &b, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1)
+                return berth_error_set(err, n < 0 ? errno : EPIPE, "wait on the exec fifo");
+        closep(&ctx->fifo_fd);
         return 0;
 }
 
-static void __attribute__((noreturn)) exec_program(struct init_ctx *ctx, const char *path)
+static void __attribute__((noreturn)) exec_program(struct init_ctx *ctx)
 {
-        const struct berth_process *p = &ctx->spec->process;
         _autoerr_ struct berth_error *err = NULL;
-        /* Trace first: once the filter is in, even the trace's write may be denied. */
-        TRACE(berth_now_us(), "execve %s", path);
-        berth_process_reset_signals();
-        if (ctx->seccomp && p->no_new_privileges && berth_seccomp_load(ctx->seccomp, &err) < 0)
-                fail(ctx, err, 1);
-        execve(path, p->args, ctx->env);
-        berth_error_set(&err, errno, "exec \"%s\"", p->args[0]);
-        fail(ctx, err, errno == ENOENT ? 127 : 126);
+        int r = berth_process_exec(&ctx->spec->process, ctx->seccomp, ctx->path, ctx->env, &err);
+
+        fail(ctx, err, r == -ENOENT ? 127 : 126);
 }
 
-static int finish_create(struct init_ctx *ctx, char **ret_path, struct berth_error **err)
+static int finish_create(struct init_ctx *ctx, struct berth_error **err)
 {
         int r;
 
         r = berth_rootfs_pivot(ctx->spec, &ctx->rootfs, err);
         if (r >= 0)
-                r = berth_pty_setup(&ctx->spec->process, bind_console, &ctx->console_fd,
-                                    ctx->sync_fd, err);
+                r = berth_pty_setup(&ctx->spec->process, berth_rootfs_bind_console,
+                                    &ctx->console_fd, ctx->sync_fd, err);
         if (r >= 0)
                 r = berth_rootfs_finalize(ctx->spec, &ctx->rootfs, err);
         if (r >= 0) {
-                ctx->env = berth_process_env(&ctx->spec->process);
+                ctx->env = berth_process_env(&ctx->spec->process, ctx->opts->listen_fds);
                 r = setup_process(ctx, err);
         }
-        if (r >= 0)
-                r = berth_process_find_exec(&ctx->spec->process, ret_path, err);
         return r;
+}
+
+/* The fds the init needs until it has built the container: stdio and the fds passed on, the
+ * handshake, the console socket, the exec fifo, the namespaces to join. Everything else the
+ * runtime had open (its state dirs, cgroup dirs, log file, whatever its caller left open without
+ * close-on-exec) is closed at once: close-on-exec alone would keep them open while the runtime's
+ * own code runs in the container (CVE-2024-21626). */
+static void close_runtime_fds(const struct init_ctx *ctx, bool created)
+{
+        int passed = 3 + ctx->opts->listen_fds + (ctx->opts->preserve_fds > 0 ? ctx->opts->preserve_fds : 0);
+        int keep[passed + 4 + BERTH_NS__MAX];
+        size_t n = 0;
+
+        for (int fd = 0; fd < passed; fd++)
+                keep[n++] = fd;
+        keep[n++] = ctx->fifo_fd;
+        keep[n++] = ctx->sync_fd;
+        if (!created) {
+                keep[n++] = ctx->console_fd;
+                for (int t = 0; t < BERTH_NS__MAX; t++)
+                        keep[n++] = ctx->nsfds.fd[t];
+        }
+        berth_close_fds_except(keep, n);
 }
 
 void berth_init_main(struct init_ctx *ctx)
 {
         _autoerr_ struct berth_error *err = NULL;
-        _autofree_ char *path = NULL;
         pid_t host_pid;
         int r;
 
+        /* Born non-dumpable (the runtime is, and the flag is inherited): nothing in the container
+         * can open our /proc/PID/{fd,exe,cwd,root,mem} until execve resets it. */
+        close(ctx->parent_sync_fd);
+        sync_forward_logs(ctx->sync_fd);
+        close_runtime_fds(ctx, false);
         /* Die with `create` until it has recorded us; a parent that died before this line is
          * seen as EOF on the handshake. */
-        close(ctx->parent_sync_fd);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
                 _exit(1);
-        r = wait_for_go(ctx, &host_pid, &err);
+        r = make_time_ns(ctx, &err);
+        if (r >= 0)
+                r = wait_for_go(ctx, &host_pid, &err);
         /* The parent has written our id maps: become root of the user namespace. */
         if (r >= 0 && ctx->spec->lx.ns[BERTH_NS_USER].enabled &&
              (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
@@ -250,21 +254,20 @@ void berth_init_main(struct init_ctx *ctx)
         if (r >= 0)
                 r = build_container(ctx, host_pid, &err);
         if (r >= 0)
-                r = finish_create(ctx, &path, &err);
+                r = finish_create(ctx, &err);
         if (r < 0)
                 fail(ctx, err, 1);
-        if (ctx->opts->preserve_fds >= 0)
-                sys_close_range(3u + (unsigned) ctx->opts->preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
+        close_runtime_fds(ctx, true);
         if (sync_send(ctx->sync_fd, SYNC_CREATED, 0, NULL, -1) < 0 ||
             sync_expect(ctx->sync_fd, SYNC_ACK, "create", NULL) < 0)
                 _exit(1);
         prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         sync_send(ctx->sync_fd, SYNC_DETACHED, 0, NULL, -1);
-        close(ctx->sync_fd);
-        ctx->sync_fd = -1;
+        closep(&ctx->sync_fd);
+        sync_forward_logs(-1);
         if (wait_for_start(ctx, &err) < 0)
                 fail(ctx, err, 1);
         if (run_child_hooks(ctx, BERTH_HOOK_START_CONTAINER, "created", host_pid, &err) < 0)
                 fail(ctx, err, 1);
-        exec_program(ctx, path);
+        exec_program(ctx);
 }

@@ -22,10 +22,11 @@ struct init_ctx {
         unsigned long clone_flags;
         int sync_fd;     /* the init's end of the handshake */
         int parent_sync_fd; /* the runtime's end, closed by the init */
-        int state_dirfd; /* <root>/<id>, for exec.fifo */
+        int fifo_fd;     /* exec.fifo, read-write: the init blocks reading it until start */
         int console_fd;  /* connected --console-socket, or -1 */
         bool parent_hooks; /* prestart or createRuntime hooks: the parent runs them */
         char **env;        /* the program's environment: process.env, plus HOME if missing */
+        char *path;        /* the program, found at create */
 };
 
 /* The init's main: builds the container, waits on exec.fifo, execs the user's program. Never

@@ -195,3 +195,27 @@ int berth_sysctl_apply(const struct berth_spec *s, struct berth_error **err)
         }
         return 0;
 }
+
+int berth_pidns_enter(int fd, const char *what, int *ret_own, struct berth_error **err)
+{
+        _autoclose_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+
+        if (own < 0)
+                return berth_error_set(err, errno, "open /proc/self/ns/pid");
+        if (setns(fd, CLONE_NEWPID) < 0)
+                return berth_error_set(err, errno, "enter the pid namespace of %s", what);
+        *ret_own = steal_fd(&own);
+        return 0;
+}
+
+int berth_pidns_restore(int *own, struct berth_error **err)
+{
+        int r = 0;
+
+        if (*own < 0)
+                return 0;
+        if (setns(*own, CLONE_NEWPID) < 0)
+                r = berth_error_set(err, errno, "go back to the runtime's own pid namespace");
+        closep(own);
+        return r;
+}

@@ -37,3 +37,13 @@ int berth_userns_write_maps(pid_t pid, const struct berth_spec *s, struct berth_
 int berth_sysctl_validate(const struct berth_spec *s, struct berth_error **err);
 /* Writes them through /proc/sys, from inside the container's namespaces. */
 int berth_sysctl_apply(const struct berth_spec *s, struct berth_error **err);
+
+/*
+ * The pid namespace, entered by the runtime itself for the duration of one clone (setns with
+ * CLONE_NEWPID only moves the caller's future children). berth_pidns_enter() keeps an fd of the
+ * caller's own namespace in *ret_own and enters fd's (a namespace fd or a pidfd);
+ * berth_pidns_restore() goes back and closes *own. A failed restore is an error the caller must
+ * not ignore: every later fork of the runtime (hooks) would be born inside the container.
+ */
+int berth_pidns_enter(int fd, const char *what, int *ret_own, struct berth_error **err);
+int berth_pidns_restore(int *own, struct berth_error **err);

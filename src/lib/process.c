@@ -99,12 +99,12 @@ int berth_process_set_rlimits(const struct berth_process *p, struct berth_error 
 
 /* ---- oom_score_adj, io priority, scheduler ------------------------------------------------ */
 
-static int read_oom_score_adj(int *ret)
+static int read_oom_score_adj(const char *path, int *ret)
 {
         _autofree_ char *buf = NULL;
         int64_t v;
 
-        if (berth_read_file_at(AT_FDCWD, "/proc/self/oom_score_adj", 64, &buf, NULL, NULL) < 0)
+        if (berth_read_file_at(AT_FDCWD, path, 64, &buf, NULL, NULL) < 0)
                 return -1;
         buf[strcspn(buf, "\n")] = '\0';
         if (parse_i64(buf, &v) < 0)
@@ -113,29 +113,33 @@ static int read_oom_score_adj(int *ret)
         return 0;
 }
 
-static int set_oom_score_adj(int value, struct berth_error **err)
+int berth_process_set_oom_score_adj(pid_t pid, int value, struct berth_error **err)
 {
         _autoclose_ int fd = -EBADF;
-        char buf[16];
+        char buf[16], path[64];
         uint64_t t = TRACE_T0();
         int cur, e;
 
         snprintf(buf, sizeof(buf), "%d", value);
-        fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (pid > 0)
+                snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int) pid);
+        else
+                snprintf(path, sizeof(path), "/proc/self/oom_score_adj");
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd >= 0 && write_all(fd, buf, strlen(buf)) == 0) {
                 TRACE(t, "oom_score_adj %d", value);
                 return 0;
         }
         e = errno;
         /* The kernel refuses (EACCES) to go below the lowest value a privileged writer set. */
-        if ((e == EACCES || e == EPERM) && read_oom_score_adj(&cur) == 0 && value < cur &&
+        if ((e == EACCES || e == EPERM) && read_oom_score_adj(path, &cur) == 0 && value < cur &&
             !berth_cap_is_effective(CAP_SYS_RESOURCE))
                 return berth_error_setx(
                     err, e,
                     "oom_score_adj: cannot lower it from %d to %d: %s "
                     "(needs CAP_SYS_RESOURCE, which this process does not have)",
                     cur, value, strerror(e));
-        return berth_error_set(err, e, "write %d to /proc/self/oom_score_adj", value);
+        return berth_error_set(err, e, "write %d to %s", value, path);
 }
 
 static int set_io_priority(int class, int prio, struct berth_error **err)
@@ -174,11 +178,6 @@ int berth_process_set_sched(const struct berth_process *p, struct berth_error **
 {
         int r;
 
-        if (p->has_oom_score_adj) {
-                r = set_oom_score_adj(p->oom_score_adj, err);
-                if (r < 0)
-                        return r;
-        }
         if (p->has_io_priority) {
                 r = set_io_priority(p->io_priority_class, p->io_priority, err);
                 if (r < 0)
@@ -454,27 +453,78 @@ static char *passwd_home(uid_t uid)
         return xstrdup("/");
 }
 
-char **berth_process_env(const struct berth_process *p)
+char **berth_process_env(const struct berth_process *p, int listen_fds)
 {
-        char **env = p->env, **ret;
-        size_t n = strv_length(env);
-        _autofree_ char *home = NULL;
+        size_t n = 0;
+        char **ret = xcalloc(strv_length(p->env) + 4, sizeof(char *));
+        bool has_home = false;
 
-        for (size_t i = 0; i < n; i++)
-                if (startswith(env[i], "HOME="))
-                        return env;
-        home = passwd_home(p->uid);
-        ret = xcalloc(n + 2, sizeof(char *));
-        memcpy(ret, env, n * sizeof(char *));
-        ret[n] = xasprintf("HOME=%s", home);
+        for (char **e = p->env; e && *e; e++) {
+                if (listen_fds > 0 && (startswith(*e, "LISTEN_FDS=") || startswith(*e, "LISTEN_PID=")))
+                        continue;
+                has_home |= startswith(*e, "HOME=");
+                ret[n++] = *e;
+        }
+        if (!has_home) {
+                _autofree_ char *home = passwd_home(p->uid);
+
+                ret[n++] = xasprintf("HOME=%s", home);
+        }
+        if (listen_fds > 0) {
+                ret[n++] = xasprintf("LISTEN_FDS=%d", listen_fds);
+                ret[n++] = xstrdup("LISTEN_PID=1");
+        }
         return ret;
 }
 
 /* ---- everything, in order -------------------------------------------------------------------- */
 
-int berth_process_apply(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
+/* Whether the filter must be loaded without no_new_privs by a process whose final capabilities
+ * lack CAP_SYS_ADMIN, which seccomp(2) then requires: setup keeps it until the filter is in. */
+static bool holds_admin(const struct berth_process *p, const struct berth_seccomp_filter *seccomp)
+{
+        const uint64_t admin = UINT64_C(1) << CAP_SYS_ADMIN;
+
+        return seccomp && !p->no_new_privileges &&
+               (p->caps.set[BERTH_CAP_EFFECTIVE] & p->caps.set[BERTH_CAP_PERMITTED] & admin) == 0;
+}
+
+static int set_caps(const struct berth_process *p, bool hold_admin, struct berth_error **err)
+{
+        struct berth_caps c = p->caps;
+
+        if (hold_admin) {
+                c.set[BERTH_CAP_EFFECTIVE] |= UINT64_C(1) << CAP_SYS_ADMIN;
+                c.set[BERTH_CAP_PERMITTED] |= UINT64_C(1) << CAP_SYS_ADMIN;
+        }
+        return berth_caps_apply(&c, err);
+}
+
+/* runc tries process.cwd as root first (a directory the runtime may enter but the user may not),
+ * and again as the user when root was refused (a volume owned by the user, on a root-squashing
+ * filesystem). */
+static int enter_cwd(const char *cwd, bool as_user, bool *pending, struct berth_error **err)
+{
+        uint64_t t = TRACE_T0();
+
+        if (!cwd || (as_user && !*pending))
+                return 0;
+        if (chdir(cwd) < 0) {
+                if (!as_user && (errno == EACCES || errno == EPERM)) {
+                        *pending = true;
+                        return 0;
+                }
+                return berth_error_set(err, errno, "process.cwd \"%s\"", cwd);
+        }
+        *pending = false;
+        TRACE(t, "chdir %s", cwd);
+        return 0;
+}
+
+int berth_process_setup(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
                         struct berth_error **err)
 {
+        bool cwd_pending = false;
         int r;
 
         r = berth_process_set_rlimits(p, err);
@@ -482,21 +532,44 @@ int berth_process_apply(const struct berth_process *p, const struct berth_seccom
                 r = berth_process_set_sched(p, err);
         if (r >= 0)
                 r = berth_process_set_lsm(p, err);
-        if (r >= 0 && seccomp && !p->no_new_privileges)
-                r = berth_seccomp_load(seccomp, err); /* needs CAP_SYS_ADMIN: before the drop */
+        if (r >= 0)
+                r = enter_cwd(p->cwd, false, &cwd_pending, err);
         if (r >= 0)
                 r = berth_caps_drop_bounding(&p->caps, err);
         if (r >= 0)
                 r = berth_process_set_user(p, err);
         if (r >= 0)
-                r = berth_caps_apply(&p->caps, err);
+                r = set_caps(p, holds_admin(p, seccomp), err);
+        if (r >= 0)
+                r = enter_cwd(p->cwd, true, &cwd_pending, err);
         if (r < 0)
                 return r;
-        if (p->cwd && chdir(p->cwd) < 0)
-                return berth_error_set(err, errno, "process.cwd \"%s\"", p->cwd);
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return berth_error_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
         return 0;
+}
+
+int berth_process_exec(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
+                       const char *path, char *const *env, struct berth_error **err)
+{
+        bool hold = holds_admin(p, seccomp);
+        int r;
+
+        TRACE(berth_now_us(), "execve %s", path);
+        berth_process_reset_signals();
+        if (seccomp) {
+                r = berth_seccomp_load(seccomp, err);
+                if (r < 0)
+                        return r;
+        }
+        /* The only call between the filter and execve: dropping what the load needed. */
+        if (hold) {
+                r = berth_caps_set(&p->caps, err);
+                if (r < 0)
+                        return r;
+        }
+        execve(path, p->args, env);
+        return berth_error_set(err, errno, "exec \"%s\"", p->args[0]);
 }
 
 void berth_process_reset_signals(void)

@@ -7,6 +7,8 @@
  * capabilities, no_new_privs, cwd, and the PATH lookup of args[0].
  */
 
+#include <sys/types.h>
+
 #include "error.h"
 #include "spec.h"
 
@@ -17,10 +19,16 @@
  * (one line). A soft limit above the hard one is -EINVAL. */
 int berth_process_set_rlimits(const struct berth_process *p, struct berth_error **err);
 
-/* oom_score_adj, ioPriority, scheduler (each only if set). Lowering oom_score_adj without
- * CAP_SYS_RESOURCE is -EACCES: "oom_score_adj: cannot lower it from 0 to -500: Permission denied
- * (needs CAP_SYS_RESOURCE, which this process does not have)". */
+/* ioPriority, scheduler (each only if set). */
 int berth_process_set_sched(const struct berth_process *p, struct berth_error **err);
+
+/* Writes value to /proc/PID/oom_score_adj (pid 0: the caller). Not part of setup: the file of a
+ * non-dumpable process belongs to the host's root, so a process in a user namespace cannot write
+ * its own; the runtime writes the init's, an exec child writes its own before it joins the
+ * container. Lowering it without CAP_SYS_RESOURCE is -EACCES: "oom_score_adj: cannot lower it
+ * from 0 to -500: Permission denied (needs CAP_SYS_RESOURCE, which this process does not
+ * have)". */
+int berth_process_set_oom_score_adj(pid_t pid, int value, struct berth_error **err);
 
 /* linux.personality (if set). */
 int berth_process_set_personality(unsigned long persona, struct berth_error **err);
@@ -48,16 +56,33 @@ int berth_process_set_lsm(const struct berth_process *p, struct berth_error **er
 
 /* process.env with HOME added from the container's /etc/passwd (read from "/": call it after
  * pivot_root or setns into the mount namespace) when it does not set it, "/" when the user has
- * no entry, as runc. Returns p->env itself or a new array sharing its strings (for execve). */
-char **berth_process_env(const struct berth_process *p);
+ * no entry, as runc; with listen_fds > 0 (socket activation), LISTEN_FDS=N and LISTEN_PID=1 in
+ * place of any the config has. Returns a new array, partly sharing p->env's strings: it lives
+ * until execve. */
+char **berth_process_env(const struct berth_process *p, int listen_fds);
 
 struct berth_seccomp_filter;
-/* The process's attributes for the init and for exec, in the order they need: rlimits, sched
- * (oom_score_adj, io priority, scheduler), LSM label, seccomp (here only without no_new_privs:
- * loading needs CAP_SYS_ADMIN, so before the capability drop; with it, the caller loads the
- * filter last, right before execve), bounding set, user, capabilities, cwd, no_new_privs. */
-int berth_process_apply(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
+/*
+ * Everything a process of the container gets before its program runs, in the order it needs,
+ * except what only the last step may do: rlimits, io priority, scheduler, LSM label, cwd (tried
+ * as root, again as the user if root was refused: runc), bounding set, user, capabilities,
+ * no_new_privs. Then the caller finds the program (berth_process_find_exec), still before any
+ * filter: nothing the runtime does depends on what the seccomp profile allows (a profile written
+ * for an older libc lacks faccessat2, close_range or clone3). berth_process_exec() loads it. When
+ * the filter must be loaded without no_new_privs, CAP_SYS_ADMIN (which the kernel then requires)
+ * stays in the effective and permitted sets until then.
+ */
+int berth_process_setup(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
                         struct berth_error **err);
+
+/*
+ * The last steps: default signal dispositions, the seccomp filter, the final capability sets (if
+ * setup kept CAP_SYS_ADMIN for the filter), execve(path, p->args, env). Between the filter and
+ * execve only capset(2) runs. Returns only on failure, with err set ("exec "sh": ...") and
+ * -errno (-ENOENT: exit 127 for the caller; else 126).
+ */
+int berth_process_exec(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
+                       const char *path, char *const *env, struct berth_error **err);
 
 /* Default dispositions and an empty mask: what the runtime blocked or ignored must not leak into
  * the container's program. */

@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 
 #include "log.h"
 #include "path.h"
@@ -958,19 +959,28 @@ int berth_rootfs_pivot(const struct berth_spec *spec, const struct berth_rootfs_
 
 /* ---- finalize ---------------------------------------------------------------------------- */
 
-static int bind_console(const char *console, int rootfd, struct berth_error **err)
+int berth_rootfs_bind_console(int slave, const char *name, struct berth_error **err)
 {
         const struct berth_mount_flags none = {0};
-        _autoclose_ int src = -EBADF, dst = -EBADF;
+        _autoclose_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), dst = -EBADF;
+        struct stat st;
         int r;
 
-        src = open(console, O_PATH | O_CLOEXEC);
-        if (src < 0)
-                return berth_error_set(err, errno, "console %s", console);
-        r = berth_resolve_in_root(rootfd, "/dev/console", BERTH_RESOLVE_MKFILE, &dst, err);
+        if (root < 0)
+                return berth_error_set(err, errno, "open /");
+        if (!is_fs(slave, DEVPTS_SUPER_MAGIC))
+                return berth_error_setx(err, EINVAL, "console %s: not a devpts pty", name);
+        r = berth_resolve_in_root(root, "/dev/console",
+                                  BERTH_RESOLVE_MKFILE | BERTH_RESOLVE_NOFOLLOW_LAST, &dst, err);
         if (r < 0)
                 return berth_error_prefix(err, "create /dev/console");
-        return berth_mount_bind(src, dst, &none, "bind the console on /dev/console", NULL, err);
+        if (fstat(dst, &st) < 0)
+                return berth_error_set(err, errno, "/dev/console");
+        if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+                return berth_error_setx(err, EINVAL, "/dev/console: a %s, not a file or a device: "
+                                        "refusing to mount the console there",
+                                        S_ISLNK(st.st_mode) ? "symlink" : "special file");
+        return berth_mount_bind(slave, dst, &none, "bind the console on /dev/console", NULL, err);
 }
 
 /* Read-only tmpfs and /dev mounts were left writable by prepare; now they can be sealed. */
@@ -1057,23 +1067,44 @@ static int mask_one(int rootfd, int nullfd, const char *path, size_t i, struct b
         return r < 0 ? berth_error_prefix(err, "linux.maskedPaths[%zu]", i) : 0;
 }
 
+/* The container's /dev/null, which masks files, must be the null device itself: a symlink or
+ * any other file there (a bundle or a shared /dev can put one) would be bound over the masked
+ * path instead, and could be a writable procfs file (CVE-2025-31133). */
+static int open_null(int *ret_fd, struct berth_error **err)
+{
+        _autoclose_ int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+
+        if (fd < 0)
+                return berth_error_set(err, errno, "open /dev/null");
+        if (fstat(fd, &st) < 0)
+                return berth_error_set(err, errno, "stat /dev/null");
+        if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+                return berth_error_setx(err, EPERM,
+                                        "/dev/null in the container is not the null device (char "
+                                        "1:3) but a %s: refusing to mask paths with it",
+                                        S_ISLNK(st.st_mode)  ? "symlink"
+                                        : S_ISCHR(st.st_mode) ? "different character device"
+                                        : S_ISREG(st.st_mode) ? "regular file"
+                                                              : "special file");
+        *ret_fd = steal_fd(&fd);
+        return 0;
+}
+
 static int masked_paths(const struct berth_spec *s, int rootfd, struct berth_error **err)
 {
         char *const *p = s->lx.masked_paths;
         _autoclose_ int nullfd = -EBADF;
+        int r;
 
         if (!p || !p[0])
                 return 0;
-        nullfd = open("/dev/null", O_PATH | O_CLOEXEC);
-        if (nullfd < 0)
-                return berth_error_set(err, errno, "linux.maskedPaths: open /dev/null");
-        for (size_t i = 0; p[i]; i++) {
-                int r = mask_one(rootfd, nullfd, p[i], i, err);
-
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        r = open_null(&nullfd, err);
+        if (r < 0)
+                return berth_error_prefix(err, "linux.maskedPaths");
+        for (size_t i = 0; p[i] && r >= 0; i++)
+                r = mask_one(rootfd, nullfd, p[i], i, err);
+        return r;
 }
 
 int berth_rootfs_finalize(const struct berth_spec *spec, const struct berth_rootfs_opts *o,
@@ -1084,10 +1115,7 @@ int berth_rootfs_finalize(const struct berth_spec *spec, const struct berth_root
 
         if (rootfd < 0)
                 return berth_error_set(err, errno, "open /");
-        if (o->console)
-                r = bind_console(o->console, rootfd, err);
-        if (r >= 0)
-                r = seal_delayed_ro(spec, rootfd, err);
+        r = seal_delayed_ro(spec, rootfd, err);
         if (r >= 0 && spec->root_readonly) {
                 r = berth_mount_setattr(rootfd, "/", MOUNT_ATTR_RDONLY, 0, false, err);
                 if (r < 0)

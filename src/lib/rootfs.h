@@ -9,7 +9,7 @@
  *                            (everything that happens before the createContainer hooks)
  *   berth_rootfs_pivot()     pivot_root (or chroot with no_pivot), detach the old root, the
  *                            configured rootfsPropagation on the new "/", create process.cwd
- *   berth_rootfs_finalize()  /dev/console (if o->console), read-only tmpfs and /dev mounts,
+ *   berth_rootfs_finalize()  read-only tmpfs and /dev mounts,
  *                            root.readonly, readonlyPaths, maskedPaths (runc's order). Sysctls
  *                            must be written before: /proc/sys is usually a readonlyPath.
  *
@@ -33,8 +33,6 @@ struct berth_rootfs_opts {
         const char *rootfs;   /* absolute host path of the rootfs */
         bool no_pivot;        /* --no-pivot: chroot instead of pivot_root */
         bool in_userns;       /* new user namespace: bind host devices instead of mknod */
-        const char *console;  /* pty slave to bind on /dev/console by finalize (a path valid
-                               * after pivot_root, "/dev/pts/0"), or NULL */
         const char *bundle;   /* relative mounts[].source are relative to it (runc); NULL: the
                                * init's working directory */
 };
@@ -49,6 +47,11 @@ int berth_rootfs_pivot(const struct berth_spec *spec, const struct berth_rootfs_
                        struct berth_error **err);
 int berth_rootfs_finalize(const struct berth_spec *spec, const struct berth_rootfs_opts *o,
                           struct berth_error **err);
+
+/* After pivot_root: binds the pty slave (the fd itself, never its name, which a symlink under
+ * /dev/pts could redirect: CVE-2025-52565) on /dev/console, which must be a regular file or a
+ * character device of the container's /dev (made empty if missing; a symlink is refused). */
+int berth_rootfs_bind_console(int slave, const char *name, struct berth_error **err);
 
 /*
  * Parsed mount options (exposed for tests), runc's table: ro/rw, [no]suid, [no]dev, [no]exec,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <sys/socket.h>
 
+#include "log.h"
 #include "sync.h"
 #include "util.h"
 
@@ -30,7 +32,7 @@ int sync_send(int sock, uint32_t type, int32_t code, const char *text, int fd)
         return 0;
 }
 
-int sync_recv(int sock, struct sync_msg *m, int *ret_fd)
+static int recv_one(int sock, struct sync_msg *m, int *ret_fd)
 {
         union {
                 struct cmsghdr h;
@@ -65,6 +67,17 @@ int sync_recv(int sock, struct sync_msg *m, int *ret_fd)
         return 0;
 }
 
+int sync_recv(int sock, struct sync_msg *m, int *ret_fd)
+{
+        for (;;) {
+                int r = recv_one(sock, m, ret_fd);
+
+                if (r < 0 || m->type != SYNC_LOG)
+                        return r;
+                berth_log((enum berth_log_level) m->code, "%s", m->text);
+        }
+}
+
 int sync_expect(int sock, uint32_t type, const char *what, struct berth_error **err)
 {
         struct sync_msg m;
@@ -79,4 +92,24 @@ int sync_expect(int sock, uint32_t type, const char *what, struct berth_error **
         if (m.type != type)
                 return berth_error_setx(err, EPROTO, "%s: unexpected message %u", what, m.type);
         return 0;
+}
+
+static int log_sock = -1;
+
+static void forward_log(enum berth_log_level level, const char *msg, void *userdata)
+{
+        if (log_sock >= 0) {
+                sync_send(log_sock, SYNC_LOG, (int32_t) level, msg, -1);
+        } else if (level <= BERTH_LOG_WARN) {
+                _autofree_ char *line = xasprintf("%s: warning: %s\n",
+                                                     program_invocation_short_name, msg);
+
+                (void) !write(STDERR_FILENO, line, strlen(line));
+        }
+}
+
+void sync_forward_logs(int sock)
+{
+        log_sock = sock;
+        berth_log_set_handler(forward_log, NULL);
 }

@@ -16,7 +16,9 @@
  *                          <--------------- DETACHED; block on exec.fifo
  *   exit
  *
- * Any step of the init that fails sends ERROR(code, message) and exits. The init dies with its
+ * Any step of the init that fails sends ERROR(code, message) and exits. Its warnings and --debug
+ * trace lines travel as LOG(level, line) until DETACHED: the init holds no fd of the runtime's log
+ * (a host file), and sync_recv() hands them to the runtime's own log handler. The init dies with its
  * parent until ACK (PR_SET_PDEATHSIG), so a killed `create` leaves no orphan behind; create waits
  * for DETACHED because its own exit would otherwise kill an init that has not yet cleared it.
  */
@@ -34,18 +36,25 @@ enum sync_type {
         SYNC_ACK,
         SYNC_DETACHED,
         SYNC_ERROR,
+        SYNC_LOG,
+        SYNC_TIMENS, /* the init has made its time namespace: the runtime writes the offsets */
 };
 
 struct sync_msg {
         uint32_t type;
-        int32_t code;     /* errno for ERROR, the init's host pid for GO */
-        char text[3800];  /* the error message for ERROR */
+        int32_t code;     /* errno for ERROR, the init's host pid for GO, the level for LOG */
+        char text[3800];  /* the error message for ERROR, the line for LOG */
 };
 
 /* Sends a message, with fd attached (SCM_RIGHTS) when fd >= 0. */
 int sync_send(int sock, uint32_t type, int32_t code, const char *text, int fd);
-/* Receives one message; a received fd lands in *ret_fd (if ret_fd, else it is closed).
- * Returns 0, -EPIPE on EOF, or -errno. */
+/* Receives one message; a received fd lands in *ret_fd (if ret_fd, else it is closed). LOG
+ * messages are passed to berth_log() and skipped. Returns 0, -EPIPE on EOF, or -errno. */
 int sync_recv(int sock, struct sync_msg *m, int *ret_fd);
 /* Receives one message and requires it to be `type`; an ERROR message becomes err. */
 int sync_expect(int sock, uint32_t type, const char *what, struct berth_error **err);
+
+/* In a child of the runtime (the init, an exec child): sends its warnings and trace lines to the
+ * runtime as LOG messages on sock; with sock < 0, warnings go to stderr (the container's) and
+ * trace lines are dropped. */
+void sync_forward_logs(int sock);

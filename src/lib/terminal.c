@@ -452,7 +452,7 @@ int berth_pty_relay(int master, int stop_fd, struct berth_error **err)
 }
 
 int berth_pty_setup(const struct berth_process *p,
-                    int (*before_stdio)(const char *name, struct berth_error **err),
+                    int (*before_stdio)(int slave, const char *name, struct berth_error **err),
                     int *console_fd, int sync_fd, struct berth_error **err)
 {
         _autoclose_ int master = -EBADF, slave = -EBADF;
@@ -464,7 +464,7 @@ int berth_pty_setup(const struct berth_process *p,
         r = berth_pty_open(p->has_console_size ? p->console_width : 0,
                            p->has_console_size ? p->console_height : 0, &master, &slave, &name, err);
         if (r >= 0 && before_stdio)
-                r = before_stdio(name, err);
+                r = before_stdio(slave, name, err);
         if (r >= 0)
                 r = berth_pty_become_stdio(slave, err);
         if (r < 0)

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "syscalls.h"
 #include "util.h"
 
 void strv_free(char **v)
@@ -356,4 +357,29 @@ bool strv_contains(char *const *v, const char *s)
                 if (streq(*v, s))
                         return true;
         return false;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+        int x = *(const int *) a, y = *(const int *) b;
+
+        return (x > y) - (x < y);
+}
+
+void berth_close_fds_except(const int *keep, size_t n)
+{
+        int sorted[n + 1];
+        unsigned from = 0;
+        size_t m = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (keep[i] >= 0)
+                        sorted[m++] = keep[i];
+        qsort(sorted, m, sizeof(int), cmp_int);
+        for (size_t i = 0; i < m; i++) {
+                if ((unsigned) sorted[i] > from)
+                        sys_close_range(from, (unsigned) sorted[i] - 1, 0);
+                from = (unsigned) sorted[i] + 1;
+        }
+        sys_close_range(from, ~0u, 0);
 }

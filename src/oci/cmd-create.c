@@ -16,7 +16,7 @@ static const struct oci_flag flags[] = {
     [F_PRESERVE_FDS] = {"preserve-fds", 0, true, OCI_USAGE_PRESERVE_FDS},
 };
 
-static int listen_fds(void)
+int oci_listen_fds(void)
 {
         const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
         uint64_t p, n;
@@ -35,7 +35,7 @@ int oci_parse_preserve_fds(const char *value, int *ret, struct berth_error **err
         if (value && (parse_u64(value, &n) < 0 || n > 65536))
                 return berth_error_setx(err, EINVAL, "--preserve-fds: invalid number \"%s\"",
                                         value);
-        *ret = (int)n + listen_fds();
+        *ret = (int)n;
         return 0;
 }
 
@@ -51,6 +51,7 @@ static int cmd_create(const struct oci_global *g, const struct oci_args *a,
             .console_socket = a->values[F_CONSOLE_SOCKET],
             .no_pivot = oci_args_bool(a, F_NO_PIVOT),
             .no_new_keyring = oci_args_bool(a, F_NO_NEW_KEYRING),
+            .listen_fds = oci_listen_fds(),
         };
         int r;
 
@@ -82,5 +83,6 @@ const struct oci_command oci_cmd_create = {
     .min_args = 1,
     .max_args = 1,
     .needs_cgroups = true,
+    .seals_binary = true,
     .run = cmd_create,
 };

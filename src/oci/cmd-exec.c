@@ -282,5 +282,6 @@ const struct oci_command oci_cmd_exec = {
     .min_args = 1,
     .max_args = 1 << 20,
     .flags_end_at_arg = true,
+    .seals_binary = true,
     .run = cmd_exec,
 };

@@ -66,6 +66,7 @@ static int fill_opts(const struct oci_global *g, const struct oci_args *a,
         r = berth_id_validate(o->id, err);
         if (r < 0)
                 return r;
+        o->listen_fds = oci_listen_fds();
         r = oci_parse_preserve_fds(a->values[F_PRESERVE_FDS], &o->preserve_fds, err);
         if (r < 0)
                 return r;
@@ -152,5 +153,6 @@ const struct oci_command oci_cmd_run = {
     .min_args = 1,
     .max_args = 1,
     .needs_cgroups = true,
+    .seals_binary = true,
     .run = cmd_run,
 };

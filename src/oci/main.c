@@ -11,6 +11,8 @@
 #include "container.h"
 #include "log.h"
 #include "oci.h"
+#include "selfexe.h"
+#include "state.h"
 #include "util.h"
 
 enum { G_ROOT, G_LOG, G_LOG_FORMAT, G_DEBUG, G_CRIU, G_SYSTEMD_CGROUP, G_ROOTLESS, G_VERSION };
@@ -128,6 +130,16 @@ static int check_arg_count(const struct oci_command *cmd, int n, struct berth_er
         return 0;
 }
 
+/* Before anything is cloned into a container (selfexe.h). The state root is overlayfs's second
+ * lower layer, so it must exist first. */
+static int seal_binary(const struct oci_global *g, struct berth_error **err)
+{
+        _autoclose_ int rootfd = -EBADF;
+        int r = berth_state_root_open(g->root, &rootfd, err);
+
+        return r < 0 ? r : berth_exe_seal(g->argv, g->root, err);
+}
+
 static int run_command(const struct oci_command *cmd, const struct oci_global *g, int argc,
                        char **argv, struct berth_error **err)
 {
@@ -143,6 +155,8 @@ static int run_command(const struct oci_command *cmd, const struct oci_global *g
                 return 0;
         }
         r = check_arg_count(cmd, a.n_pos, err);
+        if (r >= 0 && cmd->seals_binary)
+                r = seal_binary(g, err);
         if (r >= 0 && cmd->needs_cgroups && g->systemd_cgroup)
                 r = berth_error_setx(err, ENOTSUP,
                                      "--systemd-cgroup: the systemd cgroup driver is "
@@ -210,7 +224,7 @@ static int parse_global_values(const struct oci_args *a, struct oci_global *g,
 
 static int run_main(int argc, char **argv, struct berth_error **err)
 {
-        struct oci_global g = {0};
+        struct oci_global g = {.argv = argv};
         const struct oci_command *cmd;
         struct oci_args a;
         bool version, help;

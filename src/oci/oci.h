@@ -66,6 +66,7 @@ struct oci_global {
         bool debug;
         bool systemd_cgroup;
         const char *rootless; /* "true", "false" or "auto" */
+        char *const *argv;    /* our own command line, for the re-exec of berth_exe_seal() */
 };
 
 struct oci_command {
@@ -78,6 +79,7 @@ struct oci_command {
         int min_args, max_args;
         bool needs_cgroups; /* refuses --systemd-cgroup */
         bool flags_end_at_arg; /* flags end at the first positional (ps ID -ef), as runc's ps */
+        bool seals_binary;     /* clones into a container: re-exec from a read-only binary first */
         /* Returns the exit code (>= 0), or -errno with err set (exit 1, error printed once). */
         int (*run)(const struct oci_global *g, const struct oci_args *a, struct berth_error **err);
 };
@@ -112,9 +114,11 @@ struct berth_container;
 int oci_load_container(const struct oci_global *g, const char *id, struct berth_container **ret,
                        struct berth_error **err);
 
-/* Parses --preserve-fds N (absent: 0), and adds $LISTEN_FDS when $LISTEN_PID is ours, as runc
- * passes socket-activation fds on ("stdio + $LISTEN_FDS + N in total"). */
+/* Parses --preserve-fds N (absent: 0). */
 int oci_parse_preserve_fds(const char *value, int *ret, struct berth_error **err);
+/* $LISTEN_FDS when $LISTEN_PID is ours (systemd socket activation), else 0: create and run pass
+ * fds 3 .. 3+N-1 on before the preserved ones, as runc ("stdio + $LISTEN_FDS + N in total"). */
+int oci_listen_fds(void);
 
 /* Parses a signal given as a number, or a name with or without "SIG" (any case); RTMIN+n and
  * RTMAX-n too. -EINVAL: unknown signal "FOO". */
