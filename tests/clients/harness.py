@@ -10,7 +10,6 @@ private state dir, so nothing is written under /run/berth-oci or /run/runc.
 
 import ctypes
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -218,10 +217,34 @@ def umount_below(prefix):
             subprocess.run(["umount", "-l", m], capture_output=True)
 
 
-# ---- the host's network state around a test that lets podman's CNI plugins change it ----------
+# ---- a network namespace of the test's own, and a check that the host's stayed as it was ------
+
+class PrivateNetns:
+    """A persistent network namespace bound on `path` (unshare --net=PATH), with lo up. A client
+    run through argv() does all its networking there: bridges, veths, iptables chains and rules
+    (including the built-in chains the first use of iptables creates), net.ipv4.ip_forward. All
+    of it goes away with the namespace: nothing to restore on the host."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.touch()
+        run(["unshare", f"--net={self.path}", "true"], check=True)
+        run(self.argv("ip", "link", "set", "lo", "up"), check=True)
+
+    def argv(self, *cmd):
+        return ["nsenter", f"--net={self.path}", *map(str, cmd)]
+
+    def close(self):
+        subprocess.run(["umount", str(self.path)], capture_output=True)
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
 
 def _iptables_state(cmd):
-    """{table: (chains, rules)} from iptables-save (or ip6tables-save); {} without the tool."""
+    """{table: (chains, rules)} from iptables-save (or ip6tables-save); {} without the tool.
+    iptables-save only reads: it creates no table or chain, unlike a first `iptables -L`."""
     if not shutil.which(cmd):
         return {}
     out = subprocess.run([cmd], capture_output=True, text=True).stdout
@@ -238,44 +261,34 @@ def _iptables_state(cmd):
     return tables
 
 
-def _nft_delete_table(family, table):
-    """Deletes an nftables table through libnftables (Debian has no nft(8) here): iptables-nft
-    leaves the tables it made behind, empty, after their last chain is gone."""
-    try:
-        nft = ctypes.CDLL("libnftables.so.1")
-    except OSError:
-        return False
-    nft.nft_ctx_new.restype = ctypes.c_void_p
-    nft.nft_ctx_free.argtypes = [ctypes.c_void_p]
-    nft.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-    ctx = nft.nft_ctx_new(0)
-    if not ctx:
-        return False
-    try:
-        return nft.nft_run_cmd_from_buffer(ctx, f"delete table {family} {table}".encode()) == 0
-    finally:
-        nft.nft_ctx_free(ctx)
-
-
 def _is_mountpoint(path):
     with open("/proc/self/mountinfo") as f:
         return any(line.split()[4] == path for line in f)
 
 
+def _link_names():
+    out = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    return {line.split()[0].split("@")[0] for line in out.splitlines() if line.strip()}
+
+
 class HostNetState:
-    """What podman's network stack changes on the host, taken before a test and put back after:
-    net.ipv4.ip_forward (the bridge plugin switches it on), the iptables rules and chains the
-    bridge, portmap and firewall plugins add (their top-level CNI-* chains stay after
-    `podman network rm`), the empty tables iptables-nft leaves, the CNI result cache in
-    /var/lib/cni and podman's /run/netns bind mount. Only what was not there before is removed."""
+    """The host's network state, read (never written) before a test that runs podman's network
+    stack in a PrivateNetns: net.ipv4.ip_forward, the iptables and ip6tables tables, chains and
+    rules, whether a link named `bridge` exists (the bridge plugin would make it, with its veths,
+    in the namespace podman runs in). changes() says what differs afterwards: anything is a leak
+    out of the private namespace. The files podman keeps on the host's file system for its networks (the CNI
+    result cache in /var/lib/cni, the /run/netns bind mounts of containers' namespaces) are not
+    network state: cleanup_files() removes them when the test made them."""
 
     FORWARD = "/proc/sys/net/ipv4/ip_forward"
-    SAVERS = (("iptables-save", "iptables", "ip"), ("ip6tables-save", "ip6tables", "ip6"))
+    SAVERS = ("iptables-save", "ip6tables-save")
     PATHS = ("/var/lib/cni", "/run/netns")
 
-    def __init__(self):
+    def __init__(self, bridge):
+        self.bridge = bridge
         self.forward = Path(self.FORWARD).read_text().strip()
-        self.tables = {save: _iptables_state(save) for save, _, _ in self.SAVERS}
+        self.tables = {save: _iptables_state(save) for save in self.SAVERS}
+        assert bridge not in _link_names(), f"a link {bridge} is already on the host"
         self.existed = {p: os.path.exists(p) for p in self.PATHS}
         self.mounted = _is_mountpoint("/run/netns")
 
@@ -285,32 +298,21 @@ class HostNetState:
         fwd = Path(self.FORWARD).read_text().strip()
         if fwd != self.forward:
             out.append(f"ip_forward {self.forward} -> {fwd}")
-        for save, _, _ in self.SAVERS:
+        for save in self.SAVERS:
             now, before = _iptables_state(save), self.tables[save]
-            for t, (chains, rules) in now.items():
+            for t in sorted(set(now) | set(before)):
+                chains, rules = now.get(t, (set(), []))
                 bchains, brules = before.get(t, (set(), []))
-                out += [f"{save} {t}: chain {c}" for c in sorted(chains - bchains)]
-                out += [f"{save} {t}: {r}" for r in rules if r not in brules]
+                out += [f"{save} {t}: new chain {c}" for c in sorted(chains - bchains)]
+                out += [f"{save} {t}: chain {c} gone" for c in sorted(bchains - chains)]
+                out += [f"{save} {t}: new {r}" for r in rules if r not in brules]
+                out += [f"{save} {t}: gone {r}" for r in brules if r not in rules]
+        if self.bridge in _link_names():
+            out.append(f"new link {self.bridge}")
         out += [f"{p} created" for p in self.PATHS if os.path.exists(p) and not self.existed[p]]
         return out
 
-    def _restore_tables(self, save, tool, family):
-        for t, (chains, rules) in _iptables_state(save).items():
-            bchains, brules = self.tables[save].get(t, (set(), []))
-            for r in reversed([r for r in rules if r not in brules]):
-                subprocess.run([tool, "-t", t, "-D", *shlex.split(r)[1:]], capture_output=True)
-            for c in chains - bchains:
-                subprocess.run([tool, "-t", t, "-F", c], capture_output=True)
-            for c in chains - bchains:
-                subprocess.run([tool, "-t", t, "-X", c], capture_output=True)
-            if t not in self.tables[save]:
-                _nft_delete_table(family, t)
-
-    def restore(self):
-        for save, tool, family in self.SAVERS:
-            if shutil.which(tool):
-                self._restore_tables(save, tool, family)
-        Path(self.FORWARD).write_text(self.forward + "\n")
+    def cleanup_files(self):
         if not self.existed["/var/lib/cni"]:
             shutil.rmtree("/var/lib/cni", ignore_errors=True)
         if not self.existed["/run/netns"] or not self.mounted:

@@ -1,7 +1,8 @@
 """podman (Debian's 4.3) driving the runtime as a drop-in: --runtime points at
 the argv-logging wrapper; cgroupfs manager, file events, private storage (vfs),
 an image loaded from a busybox tar, no network (--network none) except for
-test_published_port, which gets a CNI network of its own (see private_network).
+test_published_port, which gets a CNI network of its own in a network namespace
+of its own (see private_network).
 
 This host has no CAP_SYS_RESOURCE: podman's default rlimits (nofile and nproc
 1048576) are above the hard limits and no runtime can set them, so every run
@@ -15,12 +16,11 @@ import os
 import pty
 import select
 import shutil
-import socket
 import struct
 import subprocess
+import sys
 import termios
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,9 +34,11 @@ SLEEPER = 'echo started; trap "exit 0" TERM; while :; do sleep 0.1; done'
 
 
 class Podman:
-    def __init__(self, base, wrapper):
+    def __init__(self, base, wrapper, wrap=()):
+        """wrap: an argv prefix every podman command runs under (e.g. nsenter --net=...)."""
         self.base = base
         self.wrapper = wrapper
+        self.wrap = list(wrap)
         self.argv = ["podman", "--root", base / "storage", "--runroot", base / "run",
                      "--tmpdir", base / "tmp", "--storage-driver", "vfs",
                      "--cgroup-manager", "cgroupfs", "--events-backend", "file",
@@ -44,7 +46,7 @@ class Podman:
                      "--log-level", "error"]
 
     def cmd(self, *args, check=False, timeout=90, **kw):
-        return harness.run([*self.argv, *args], check=check, timeout=timeout, **kw)
+        return harness.run([*self.wrap, *self.argv, *args], check=check, timeout=timeout, **kw)
 
     def ok(self, *args, **kw):
         return self.cmd(*args, check=True, **kw).stdout
@@ -266,27 +268,16 @@ def _cni_conflist(name, bridge, subnet, ipam_dir):
     }
 
 
-def _free_subnet():
-    """10.213.X.0/24 with X from our pid, the first one no address or route of the host is in."""
-    used = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
-                          text=True).stdout
-    used += subprocess.run(["ip", "-4", "addr"], capture_output=True, text=True).stdout
-    for i in range(200):
-        x = (os.getpid() + i) % 200 + 20
-        if f"10.213.{x}." not in used:
-            return f"10.213.{x}.0/24"
-    pytest.skip("no free 10.213.X.0/24 on this host")
-
-
-def _links():
-    return subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
-
-
 @pytest.fixture
 def private_network(podman):
-    """A CNI bridge network private to the test: its own name, bridge and subnet. Afterwards the
-    network is removed (and with it the bridge), and what the plugins changed on the host
-    (ip_forward, iptables chains and rules, /var/lib/cni, /run/netns) is put back."""
+    """A CNI bridge network private to the test, in a network namespace of its own: every podman
+    command of the test runs there (nsenter --net), so the bridge, the veths, the plugins'
+    iptables chains and rules (and the built-in chains that the first use of iptables on a
+    machine creates) and net.ipv4.ip_forward are the namespace's, and go away with it. Yields
+    (podman in the namespace, the namespace, network name, bridge, subnet). Afterwards the
+    host's network state (read only: ip_forward, iptables-save, the bridge) must be as before,
+    and the files podman left for the network on the host (/var/lib/cni, /run/netns) are
+    removed when the test made them."""
     backend = podman.ok("info", "--format", "{{.Host.NetworkBackend}}").strip()
     if backend != "cni":
         pytest.skip(f"podman's network backend is {backend!r}: the test writes a CNI conflist")
@@ -295,72 +286,75 @@ def private_network(podman):
         pytest.skip(f"CNI plugins {missing} or iptables missing (containernetworking-plugins)")
     name = f"berth-net-{podman.wrapper.name}"
     bridge = f"brth{os.getpid() % 100000}"
-    assert f"{bridge} " not in _links(), _links()
-    subnet = _free_subnet()
-    host = harness.HostNetState()
+    subnet = "10.213.7.0/24"  # the namespace has no other address
+    host = harness.HostNetState(bridge)
+    ns = harness.PrivateNetns(podman.base / f"netns-{name}")
+    inside = Podman(podman.base, podman.wrapper, wrap=ns.argv())
     conf = podman.base / "cni" / f"{name}.conflist"
     conf.parent.mkdir(exist_ok=True)
     conf.write_text(json.dumps(_cni_conflist(name, bridge, subnet, podman.base / "ipam"), indent=1))
     try:
-        assert name in podman.ok("network", "ls", "--format", "{{.Name}}").split()
-        yield name, bridge, subnet
+        assert name in inside.ok("network", "ls", "--format", "{{.Name}}").split()
+        yield inside, ns, name, bridge, subnet
     finally:
-        podman.cmd("network", "rm", "-f", name)
-        bridge_left = f"{bridge} " in _links()
-        if bridge_left:
-            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
-        host.restore()
+        inside.cmd("network", "rm", "-f", name)
+        bridge_left = f"{bridge} " in _links(ns)
+        ns.close()
+        host.cleanup_files()
         left = host.changes()
     assert not bridge_left, f"podman network rm left the bridge {bridge}"
-    assert not left, f"host network state not restored: {left}"
+    assert not left, f"the host's network state changed: {left}"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _links(ns):
+    return harness.run(ns.argv("ip", "-br", "link"), check=True).stdout
 
 
-def _fetch(url, timeout=20):
-    """The body at url, retried until the server answers (httpd needs a moment after start)."""
+def _fetch(ns, url, timeout=20):
+    """(status, body) at url from inside the namespace, retried until the server answers (httpd
+    needs a moment after start)."""
+    script = ("import sys, urllib.request as u\n"
+              "with u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2) as r:\n"
+              "    sys.stdout.write(str(r.status) + '\\n' + r.read().decode())\n")
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                return r.status, r.read().decode()
-        except OSError as e:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"GET {url}: {e}") from e
-            time.sleep(0.2)
+        p = harness.run(ns.argv(sys.executable, "-c", script, url), timeout=30)
+        if p.returncode == 0:
+            status, body = p.stdout.split("\n", 1)
+            return int(status), body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"GET {url}: {describe(p)}")
+        time.sleep(0.2)
 
 
-def test_published_port(podman, private_network):
+def test_published_port(private_network):
     """podman run -d -p 127.0.0.1:PORT:8080 on a CNI bridge: busybox httpd in the container serves
-    a file that the host fetches through the port mapping (portmap's DNAT). The runtime joins the
-    network namespace podman made (linux.namespaces network path in the bundle)."""
-    net, bridge, subnet = private_network
+    a file that podman's side (the test's network namespace) fetches through the port mapping
+    (portmap's DNAT). The runtime joins the network namespace podman made (linux.namespaces
+    network path in the bundle)."""
+    podman, ns, net, bridge, subnet = private_network
     www = podman.base / "www"
     www.mkdir(exist_ok=True)
     body = f"served by busybox httpd under {podman.wrapper.name} via podman\n"
     (www / "index.html").write_text(body)
-    port, name = _free_port(), "httpd"
+    port, name = 18080, "httpd"  # the namespace's own ports: all free
     n0 = len(podman.wrapper.calls())
     podman.ok("run", "-d", "--name", name, "--network", net, "-p", f"127.0.0.1:{port}:8080",
               *ULIMITS, "-v", f"{www}:/www:ro", "busybox",
               "httpd", "-f", "-p", "8080", "-h", "/www")
     try:
-        status, got = _fetch(f"http://127.0.0.1:{port}/")
+        status, got = _fetch(ns, f"http://127.0.0.1:{port}/")
         assert (status, got) == (200, body)
         fmt = f"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"
         ip = podman.ok("inspect", "--format", fmt, name).strip()
         assert ip.startswith(subnet.rsplit(".", 1)[0] + "."), (ip, subnet)
         assert f"8080/tcp -> 127.0.0.1:{port}" in podman.ok("port", name)
-        assert f"{bridge} " in _links()
+        assert f"{bridge} " in _links(ns)
         creates = [argv for c, argv in podman.wrapper.commands()[n0:] if c == "create"]
         assert creates, podman.wrapper.calls()[n0:]
         bundle = creates[-1][creates[-1].index("--bundle") + 1]
         spec = json.loads(Path(bundle, "config.json").read_text())
-        netns = [ns for ns in spec["linux"]["namespaces"] if ns["type"] == "network"]
+        netns = [n for n in spec["linux"]["namespaces"] if n["type"] == "network"]
         assert netns and netns[0].get("path", "").startswith("/run/netns/"), netns
     finally:
         podman.cmd("rm", "-f", "-t", "0", name)

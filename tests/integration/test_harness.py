@@ -5,6 +5,7 @@ import ctypes
 import json
 import os
 import subprocess
+import time
 
 import conftest
 from conftest import MKBUNDLE, describe, new_id
@@ -50,6 +51,13 @@ def test_pytest_is_a_subreaper():
     assert v.value == 1
 
 
+def wait_until(cond, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"not after {timeout}s: {what}"
+        time.sleep(0.01)
+
+
 def test_leak_guard_sees_leaks(workdir):
     before_mounts = conftest._mounts()
     before_cgroups = conftest._cgroup_dirs()
@@ -62,8 +70,13 @@ def test_leak_guard_sees_leaks(workdir):
     mnt.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "leaktest", str(mnt)],
                    check=True)
-    # an orphan: the shell exits at once and sleep is reparented to us
-    subprocess.run(["sh", "-c", "sleep 30 & exit 0"], check=True)
+    # an orphan: the shell exits at once and sleep is reparented to us. Wait until the orphan
+    # has exec'd sleep (on a busy machine the forked shell can still be "sh -c ..." when the
+    # parent has exited) so that the guard's report, and the kill below, see "sleep 30".
+    out = subprocess.run(["sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"], check=True,
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL).stdout
+    orphan = int(out)
+    wait_until(lambda: conftest._cmdline(orphan) == "sleep 30", f"pid {orphan} runs sleep 30")
     r = conftest.Runner("fake", ["true"], workdir.path / "root-fake")
     workdir.runners.append(r)
     (r.root / "leftover").mkdir(parents=True)
@@ -76,9 +89,7 @@ def test_leak_guard_sees_leaks(workdir):
         assert "state left in --root" in text and "leftover" in text, text
     finally:
         subprocess.run(["umount", str(mnt)], check=True)
-        for pid in conftest._descendants(os.getpid()):
-            if conftest._cmdline(pid) == "sleep 30":
-                os.kill(pid, 9)
+        os.kill(orphan, 9)
         os.rmdir(r.root / "leftover")
         workdir.runners.remove(r)
     conftest.reap_orphans()
