@@ -12,8 +12,11 @@ PYTEST_ARGS ?=
 BUILD_DEPS = meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev \
              libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev python3-pytest \
              busybox-static
+# What the tests run besides the build: peers, clients, registry tools, and the small tools that a
+# minimal Debian may lack (ip, xz, bzip2, getcap, nsenter/unshare).
 PEER_DEPS  = crun runc strace hyperfine docker-registry skopeo umoci apache2-utils openssl zstd \
-             podman conmon containerd docker.io containernetworking-plugins iptables criu
+             podman conmon containerd docker.io containernetworking-plugins iptables criu \
+             iproute2 xz-utils bzip2 libcap2-bin util-linux
 FUZZ_DEPS  = clang libclang-rt-14-dev
 
 BERTH       = $(BUILD)/src/berth/berth
