@@ -19,6 +19,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "registry.h"
+#include "seccomp-profile.h"
 #include "state.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ enum {
         F_MEMORY,
         F_PIDS_LIMIT,
         F_CPUS,
+        F_SECURITY_OPT,
 };
 
 static const struct berth_flag flags[] = {
@@ -58,6 +60,7 @@ static const struct berth_flag flags[] = {
     [F_PIDS_LIMIT] = {"pids-limit", 0, BERTH_FLAG_VALUE, "int",
                       "Tune container pids limit (set -1 for unlimited)"},
     [F_CPUS] = {"cpus", 0, BERTH_FLAG_VALUE, "decimal", "Number of CPUs"},
+    [F_SECURITY_OPT] = {"security-opt", 0, BERTH_FLAG_LIST, "list", "Security Options"},
 };
 
 static const struct berth_cmd_spec spec = {
@@ -80,10 +83,12 @@ struct run {
         struct berth_image_config *cfg;
         char *image_name;
         struct berth_ctr *c;
+        struct berth_scmp_profile *seccomp; /* --security-opt seccomp=FILE */
 };
 
 static void run_clear(struct run *r)
 {
+        berth_scmp_profile_free(r->seccomp);
         berth_image_free(r->img);
         berth_image_config_free(r->cfg);
         free(r->image_name);
@@ -118,8 +123,84 @@ static bool has_swap_accounting(void)
                access("/sys/fs/cgroup/berth/memory.swap.max", F_OK) == 0;
 }
 
-static int fill_opts(const struct berth_args *a, struct berth_run_opts *o, struct berth_error **err)
+/* seccomp=FILE: read and parsed now, so that a bad profile fails before anything is made. */
+static int read_seccomp_profile(const char *file, struct run *rn, struct berth_error **err)
 {
+        _autofree_ char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        r = berth_read_file_at(AT_FDCWD, file, 4u << 20, &text, &len, err);
+        if (r < 0)
+                return berth_error_prefix(err, "opening seccomp profile (%s) failed", file);
+        berth_scmp_profile_free(steal_ptr(&rn->seccomp));
+        return berth_scmp_profile_parse(text, len, file, &rn->seccomp, err);
+}
+
+static int seccomp_opt(const char *v, struct run *rn, struct berth_error **err)
+{
+        rn->o.seccomp_unconfined = streq(v, "unconfined");
+        if (streq(v, "unconfined") || streq(v, "builtin")) {
+                berth_scmp_profile_free(steal_ptr(&rn->seccomp));
+                return 0;
+        }
+        return read_seccomp_profile(v, rn, err);
+}
+
+/* docker's --security-opt: KEY=VALUE (KEY:VALUE is the deprecated form) or no-new-privileges.
+ * SELinux labels and AppArmor profiles do not exist here: only their "off" values pass. */
+static int security_opt(const char *opt, struct run *rn, struct berth_error **err)
+{
+        _autofree_ char *k = xstrdup(opt);
+        char *v = strchr(k, '=') ? strchr(k, '=') : strchr(k, ':');
+        const char *b;
+
+        if (streq(opt, "no-new-privileges")) {
+                rn->o.no_new_privileges = true;
+                return 0;
+        }
+        if (!v || !v[1])
+                return berth_error_setx(err, EINVAL, "invalid --security-opt: \"%s\"", opt);
+        *v++ = '\0';
+        if (streq(k, "seccomp"))
+                return seccomp_opt(v, rn, err);
+        if (streq(k, "no-new-privileges")) {
+                b = berth_parse_go_bool(v);
+                if (!b)
+                        return berth_error_setx(err, EINVAL, "invalid --security-opt 2: \"%s\"",
+                                                opt);
+                rn->o.no_new_privileges = streq(b, "true");
+                return 0;
+        }
+        if (streq(k, "systempaths") && streq(v, "unconfined")) {
+                rn->o.systempaths_unconfined = true;
+                return 0;
+        }
+        if ((streq(k, "label") && streq(v, "disable")) ||
+            (streq(k, "apparmor") && streq(v, "unconfined")))
+                return 0;
+        if (streq(k, "label") || streq(k, "apparmor"))
+                return berth_error_setx(err, ENOTSUP,
+                                        "--security-opt \"%s\": berth has no SELinux or AppArmor "
+                                        "support (only label=disable and apparmor=unconfined)",
+                                        opt);
+        return berth_error_setx(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
+}
+
+static int security_opts(const struct berth_args *a, struct run *rn, struct berth_error **err)
+{
+        for (char **s = a->lists[F_SECURITY_OPT]; s && *s; s++) {
+                int r = security_opt(*s, rn, err);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int fill_opts(const struct berth_args *a, struct run *rn, struct berth_error **err)
+{
+        struct berth_run_opts *o = &rn->o;
         int r;
 
         *o = (struct berth_run_opts){
@@ -141,6 +222,10 @@ static int fill_opts(const struct berth_args *a, struct berth_run_opts *o, struc
                 return r;
         if (o->memory > 0 && has_swap_accounting())
                 o->memory_swap = o->memory * 2;
+        r = security_opts(a, rn, err);
+        if (r < 0)
+                return r;
+        o->seccomp = rn->seccomp;
         return 0;
 }
 
@@ -346,7 +431,7 @@ static int cmd_run(struct berth_global *g, int argc, char **argv)
 
         if (!berth_cmd_args(&spec, argc, argv, &a, &rc))
                 return rc;
-        if (fill_opts(&a, &rn.o, &e) < 0) {
+        if (fill_opts(&a, &rn, &e) < 0) {
                 rc = berth_print_error(e);
         } else {
                 rc = run(&rn, a.pos[0]);

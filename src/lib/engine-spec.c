@@ -2,7 +2,8 @@
 /*
  * `berth run`'s side of a container's config: docker's rules for merging the image config with
  * the command line, user names resolved in the container's own /etc/passwd, and the OCI
- * config.json given to libberth (docker's defaults: capabilities, masked paths, seccomp).
+ * config.json given to libberth (docker's defaults: capabilities, masked paths, seccomp: the
+ * profile's table and its resolution are seccomp-default.c and seccomp-profile.c).
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 
 #include "engine.h"
 #include "manifest.h"
+#include "seccomp-profile.h"
 #include "spec.h"
 #include "syscalls.h"
 #include "util.h"
@@ -349,19 +351,20 @@ static json_t *json_strs(const char *const *v, size_t n)
 }
 
 /* docker's default capabilities (moby oci/caps/defaults.go). */
+static char *const default_caps[] = {
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE",  NULL,
+};
+
 static void set_caps(json_t *process)
 {
-        static const char *const caps[] = {
-            "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-            "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-            "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-            "CAP_KILL",    "CAP_AUDIT_WRITE",
-        };
         json_t *c = json_object();
 
-        json_object_set_new(c, "bounding", json_strs(caps, ARRAY_SIZE(caps)));
-        json_object_set_new(c, "effective", json_strs(caps, ARRAY_SIZE(caps)));
-        json_object_set_new(c, "permitted", json_strs(caps, ARRAY_SIZE(caps)));
+        json_object_set_new(c, "bounding", json_strv(default_caps));
+        json_object_set_new(c, "effective", json_strv(default_caps));
+        json_object_set_new(c, "permitted", json_strv(default_caps));
         json_object_set_new(process, "capabilities", c);
 }
 
@@ -424,7 +427,7 @@ static int set_process(json_t *spec, const struct berth_ctr *c, const struct ber
         json_object_set_new(p, "user", user);
         set_caps(p);
         json_object_del(p, "rlimits"); /* inherited from berth, as docker's from its daemon */
-        json_object_set_new(p, "noNewPrivileges", json_false());
+        json_object_set_new(p, "noNewPrivileges", json_boolean(o->no_new_privileges));
         return 0;
 }
 
@@ -455,93 +458,17 @@ static json_t *namespaces(void)
         return a;
 }
 
-/*
- * The default seccomp profile. docker's is an allow-list of ~350 syscalls; this one is a
- * deny-list: everything is allowed except the syscalls that reach outside the container's
- * namespaces or into the kernel's global state (modules, kexec, keyrings, bpf, perf, mounts,
- * swap, clock, reboot, raw I/O ports, new user namespaces). A deny-list is shorter to keep right
- * here and never breaks a program that uses a newer, harmless syscall; the capabilities that
- * are dropped already stop most of these, so it is a second line. They fail with EPERM, as with
- * docker. clone3 fails with ENOSYS (as docker's) so that libc falls back to clone, whose flags
- * the filter can see.
- */
-static json_t *seccomp_profile(void)
+/* The seccomp profile (the built-in default unless o names one) for docker's capabilities;
+ * NULL with seccomp=unconfined, or for a profile without defaultAction and syscalls. */
+static int seccomp_profile(const struct berth_run_opts *o, json_t **ret, struct berth_error **err)
 {
-        static const char *const denied[] = {
-            "acct",
-            "add_key",
-            "adjtimex",
-            "bpf",
-            "clock_adjtime",
-            "clock_settime",
-            "create_module",
-            "delete_module",
-            "finit_module",
-            "fsconfig",
-            "fsmount",
-            "fsopen",
-            "fspick",
-            "get_kernel_syms",
-            "init_module",
-            "ioperm",
-            "iopl",
-            "kexec_file_load",
-            "kexec_load",
-            "keyctl",
-            "lookup_dcookie",
-            "mount",
-            "mount_setattr",
-            "move_mount",
-            "name_to_handle_at",
-            "nfsservctl",
-            "open_by_handle_at",
-            "open_tree",
-            "perf_event_open",
-            "pivot_root",
-            "query_module",
-            "quotactl",
-            "quotactl_fd",
-            "reboot",
-            "request_key",
-            "setns",
-            "settimeofday",
-            "stime",
-            "swapoff",
-            "swapon",
-            "syslog",
-            "umount",
-            "umount2",
-            "unshare",
-            "uselib",
-            "userfaultfd",
-            "ustat",
-            "vm86",
-            "vm86old",
-            "_sysctl",
-        };
-        json_t *rules = json_array(), *p;
+        const struct berth_scmp_profile *p = o->seccomp ? o->seccomp : berth_scmp_profile_default();
 
-        json_array_append_new(rules, json_pack("{s:o, s:s, s:i}", "names",
-                                               json_strs(denied, ARRAY_SIZE(denied)), "action",
-                                               "SCMP_ACT_ERRNO", "errnoRet", EPERM));
-        json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "clone3", "action",
-                                               "SCMP_ACT_ERRNO", "errnoRet", ENOSYS));
-        /* clone(flags & CLONE_NEWUSER): arg 0 on x86 and arm, arg 1 on s390 (not supported) */
-        json_array_append_new(
-            rules, json_pack("{s:[s], s:s, s:i, s:[{s:i, s:I, s:I, s:s}]}", "names", "clone",
-                             "action", "SCMP_ACT_ERRNO", "errnoRet", EPERM, "args", "index", 0,
-                             "value", (json_int_t) 0x10000000, "valueTwo", (json_int_t) 0x10000000,
-                             "op", "SCMP_CMP_MASKED_EQ"));
-        p = json_pack("{s:s, s:o}", "defaultAction", "SCMP_ACT_ALLOW", "syscalls", rules);
-#if defined(__x86_64__)
-        json_object_set_new(
-            p, "architectures",
-            json_pack("[s,s,s]", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"));
-#elif defined(__aarch64__)
-        json_object_set_new(p, "architectures",
-                            json_pack("[s,s]", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"));
-#endif
-        return p;
+        if (o->seccomp_unconfined) {
+                *ret = NULL;
+                return 0;
+        }
+        return berth_scmp_profile_resolve(p, default_caps, NULL, (struct json_t **) ret, err);
 }
 
 static void set_resources(json_t *lx, const struct berth_run_opts *o)
@@ -570,7 +497,8 @@ static void set_resources(json_t *lx, const struct berth_run_opts *o)
 }
 
 /* docker's masked and read-only paths (moby oci/defaults.go). */
-static void set_linux(json_t *spec, const struct berth_ctr *c, const struct berth_run_opts *o)
+static int set_linux(json_t *spec, const struct berth_ctr *c, const struct berth_run_opts *o,
+                     struct berth_error **err)
 {
         static const char *const masked[] = {
             "/proc/asound",     "/proc/acpi",        "/proc/interrupts",
@@ -580,14 +508,22 @@ static void set_linux(json_t *spec, const struct berth_ctr *c, const struct bert
         };
         static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                                "/proc/sysrq-trigger"};
-        json_t *lx = json_object_get(spec, "linux");
+        bool sys = !o->systempaths_unconfined;
+        json_t *lx = json_object_get(spec, "linux"), *sc = NULL;
+        int r;
 
+        r = seccomp_profile(o, &sc, err);
+        if (r < 0)
+                return r;
+        if (sc)
+                json_object_set_new(lx, "seccomp", sc);
         json_object_set_new(lx, "namespaces", namespaces());
-        json_object_set_new(lx, "maskedPaths", json_strs(masked, ARRAY_SIZE(masked)));
-        json_object_set_new(lx, "readonlyPaths", json_strs(readonly, ARRAY_SIZE(readonly)));
-        json_object_set_new(lx, "seccomp", seccomp_profile());
+        json_object_set_new(lx, "maskedPaths", json_strs(masked, sys ? ARRAY_SIZE(masked) : 0));
+        json_object_set_new(lx, "readonlyPaths",
+                            json_strs(readonly, sys ? ARRAY_SIZE(readonly) : 0));
         json_object_set_new(lx, "cgroupsPath", json_string(c->id));
         set_resources(lx, o);
+        return 0;
 }
 
 int berth_engine_spec(const struct berth_ctr *c, const struct berth_run_opts *o, int rootfd,
@@ -614,7 +550,11 @@ int berth_engine_spec(const struct berth_ctr *c, const struct berth_run_opts *o,
         json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", rootfs, "readonly", 0));
         json_object_set_new(spec, "hostname", json_string(c->hostname));
         set_mounts(spec, c);
-        set_linux(spec, c, o);
+        r = set_linux(spec, c, o, err);
+        if (r < 0) {
+                json_decref(spec);
+                return r;
+        }
         *ret_json = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(spec);
         return 0;

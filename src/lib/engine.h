@@ -25,6 +25,7 @@
 struct berth_store;
 struct berth_image_config;
 struct berth_container;
+struct berth_scmp_profile;
 
 struct berth_ctr {
         char *id;         /* 64 hex digits */
@@ -70,6 +71,10 @@ struct berth_run_opts {
         int64_t memory_swap;    /* memory + swap, bytes; 0: none (the caller sets docker's 2x) */
         int64_t pids_limit;     /* <= 0: unlimited */
         int64_t nano_cpus;      /* 1e9 per cpu */
+        /* --security-opt: seccomp=FILE (a parsed docker-format profile; NULL: the built-in
+         * default), seccomp=unconfined, no-new-privileges, systempaths=unconfined */
+        const struct berth_scmp_profile *seccomp;
+        bool seccomp_unconfined, no_new_privileges, systempaths_unconfined;
 };
 
 /* docker's sizes for -m: "10m", "1g", "512k", "1048576", "10MB" (1024-based units b k m g t p,
@@ -102,8 +107,10 @@ int berth_user_resolve(int rootfd, const char *user, uid_t *ret_uid, gid_t *ret_
  * The OCI config.json of a container (a pure function of its inputs): berth's default spec with
  * the container's config (c: args = entrypoint + cmd, env + PATH/HOSTNAME/TERM, cwd, user
  * resolved in rootfd, hostname), root.path = rootfs (absolute), docker's capabilities, masked
- * and read-only paths, namespaces (pid, ipc, uts, mount, network, cgroup), a deny-list seccomp
- * profile, /etc/hostname, /etc/hosts and /etc/resolv.conf bound from c->dir, the resources of o,
+ * and read-only paths (none with o->systempaths_unconfined), namespaces (pid, ipc, uts, mount,
+ * network, cgroup), the seccomp profile (o->seccomp or the built-in default, resolved for those
+ * capabilities; none with o->seccomp_unconfined), noNewPrivileges = o->no_new_privileges,
+ * /etc/hostname, /etc/hosts and /etc/resolv.conf bound from c->dir, the resources of o,
  * cgroupsPath = c->id (libberth puts it under /berth). Returns the JSON text (malloc'ed).
  */
 int berth_engine_spec(const struct berth_ctr *c, const struct berth_run_opts *o, int rootfd,

@@ -12,6 +12,7 @@
 
 #include "engine.h"
 #include "manifest.h"
+#include "seccomp-profile.h"
 #include "spec.h"
 #include "util.h"
 
@@ -421,13 +422,22 @@ static void test_spec_defaults(void **state)
         assert_true(has_string(path_get(j, "linux.maskedPaths"), "/proc/kcore"));
         assert_true(has_string(path_get(j, "linux.readonlyPaths"), "/proc/sys"));
         assert_string_equal(path_str(j, "linux.cgroupsPath"), ID);
+        /* the allow-list (tests/unit/test-seccomp-profile.c has the details): unknown
+         * syscalls ENOSYS, the denied ones EPERM in the last rule */
         sc = path_get(j, "linux.seccomp");
-        assert_string_equal(path_str(sc, "defaultAction"), "SCMP_ACT_ALLOW");
+        assert_string_equal(path_str(sc, "defaultAction"), "SCMP_ACT_ERRNO");
+        assert_int_equal(json_integer_value(json_object_get(sc, "defaultErrnoRet")), ENOSYS);
         v = json_array_get(json_object_get(sc, "syscalls"), 0);
+        assert_string_equal(path_str(v, "action"), "SCMP_ACT_ALLOW");
+        assert_true(has_string(json_object_get(v, "names"), "read"));
+        v = json_array_get(json_object_get(sc, "syscalls"),
+                           json_array_size(json_object_get(sc, "syscalls")) - 1);
         assert_true(has_string(json_object_get(v, "names"), "kexec_load"));
         assert_true(has_string(json_object_get(v, "names"), "mount"));
         assert_true(has_string(json_object_get(v, "names"), "bpf"));
+        assert_true(has_string(json_object_get(v, "names"), "io_uring_setup"));
         assert_int_equal(json_integer_value(json_object_get(v, "errnoRet")), EPERM);
+        assert_true(json_is_false(path_get(j, "process.noNewPrivileges")));
         assert_null(path_get(j, "linux.resources.memory"));
         json_decref(j);
         berth_ctr_free(c);
@@ -453,6 +463,40 @@ static void test_spec_resources(void **state)
         /* the default device rule stays */
         assert_non_null(path_get(j, "linux.resources.devices"));
         json_decref(j);
+        berth_ctr_free(c);
+}
+
+/* --security-opt: seccomp=unconfined, no-new-privileges, systempaths=unconfined, a file's
+ * profile. */
+static void test_spec_security_opts(void **state)
+{
+        static const char text[] = "{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscalls\": "
+                                   "[{\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\"}]}";
+        char *cmd[] = {"sh", NULL};
+        struct berth_run_opts o = {
+            .seccomp_unconfined = true, .no_new_privileges = true, .systempaths_unconfined = true};
+        struct berth_scmp_profile *p = NULL;
+        struct berth_ctr *c = ctr();
+        json_t *j;
+
+        (void) state;
+        c->cmd = strv_copy_for_test(cmd);
+        c->hostname = xstrdup("h");
+        j = build(-1, &o, c);
+        assert_null(path_get(j, "linux.seccomp"));
+        assert_true(json_is_true(path_get(j, "process.noNewPrivileges")));
+        assert_int_equal(json_array_size(path_get(j, "linux.maskedPaths")), 0);
+        assert_int_equal(json_array_size(path_get(j, "linux.readonlyPaths")), 0);
+        json_decref(j);
+
+        assert_int_equal(berth_scmp_profile_parse(text, strlen(text), "p.json", &p, NULL), 0);
+        o = (struct berth_run_opts){.seccomp = p};
+        j = build(-1, &o, c);
+        assert_string_equal(path_str(j, "linux.seccomp.defaultAction"), "SCMP_ACT_LOG");
+        assert_int_equal(json_array_size(path_get(j, "linux.seccomp.syscalls")), 1);
+        assert_true(json_array_size(path_get(j, "linux.maskedPaths")) > 0);
+        json_decref(j);
+        berth_scmp_profile_free(p);
         berth_ctr_free(c);
 }
 
@@ -488,6 +532,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_spec_process, rootfs_setup, rootfs_teardown),
             cmocka_unit_test(test_spec_defaults),
             cmocka_unit_test(test_spec_resources),
+            cmocka_unit_test(test_spec_security_opts),
             cmocka_unit_test_setup_teardown(test_spec_unknown_user, rootfs_setup, rootfs_teardown),
         };
 
