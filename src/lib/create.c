@@ -60,9 +60,6 @@ static int check_spec(const struct berth_spec *s, const struct berth_create_opts
 
         if (!s->has_process)
                 return berth_error_setx(err, EINVAL, "config.json: process: required to create a container");
-        if (!s->lx.ns[BERTH_NS_MNT].enabled)
-                return berth_error_setx(err, EINVAL,
-                                        "config.json: linux.namespaces: a mount namespace is required");
         if (s->process.terminal && !o->console_socket && !o->foreground_tty)
                 return berth_error_setx(err, EINVAL,
                                         "process.terminal is true: cannot allocate a terminal without --console-socket when the runtime detaches");
@@ -148,13 +145,16 @@ static int prepare_init(struct prep *p, const struct berth_create_opts *o, struc
         x->console_fd = x->sync_fd = x->parent_sync_fd = x->fifo_fd = -1;
         x->rootfs = (struct berth_rootfs_opts){ .rootfs = p->c->rootfs, .bundle = p->c->bundle,
                                                 .no_pivot = o->no_pivot,
-                                                .in_userns = s->lx.ns[BERTH_NS_USER].enabled };
+                                                .in_userns = s->lx.ns[BERTH_NS_USER].enabled,
+                                                .host_mount_ns = !s->lx.ns[BERTH_NS_MNT].enabled };
         x->parent_hooks = s->hooks[BERTH_HOOK_PRESTART].n + s->hooks[BERTH_HOOK_CREATE_RUNTIME].n > 0;
         for (int t = 0; t < BERTH_NS__MAX; t++)
                 x->nsfds.fd[t] = -1;
         r = berth_ns_open_paths(s, &x->nsfds, err);
         if (r >= 0 && s->lx.seccomp)
                 r = berth_seccomp_compile(s->lx.seccomp, &x->seccomp, err);
+        if (r >= 0 && x->seccomp)
+                r = berth_seccomp_listener_connect(s->lx.seccomp, x->seccomp, err);
         if (r >= 0 && o->console_socket)
                 r = berth_console_socket_connect(o->console_socket, &x->console_fd, err);
         return r;
@@ -456,6 +456,19 @@ static int write_init_files(struct prep *p, struct berth_error **err)
         return r;
 }
 
+/* A bind source the init may not open, cloned here on the host side; a failure goes to the init,
+ * which reports it as its own. */
+static void send_host_source(struct prep *p, size_t i)
+{
+        _autoerr_ struct berth_error *e = NULL;
+        _autoclose_ int tree = -EBADF;
+
+        if (berth_rootfs_host_source(p->spec, p->c->bundle, i, &tree, &e) < 0)
+                sync_send(p->sync[0], SYNC_ERROR, e->code, e->msg, -1);
+        else
+                sync_send(p->sync[0], SYNC_MOUNT_SOURCE, 0, NULL, tree);
+}
+
 /* The runtime's half of the handshake in sync.h, up to CREATED. */
 static int handshake(struct prep *p, struct berth_error **err)
 {
@@ -492,6 +505,9 @@ static int handshake(struct prep *p, struct berth_error **err)
                 case SYNC_PTY:
                         closep(&p->c->pty_master);
                         p->c->pty_master = fd;
+                        break;
+                case SYNC_MOUNT_SOURCE:
+                        send_host_source(p, (size_t) m.code);
                         break;
                 case SYNC_HOOKS:
                         r = run_parent_hooks(p, err);

@@ -24,6 +24,7 @@
 #include "caps.h"
 #include "cgroup.h"
 #include "exec.h"
+#include "init.h"
 #include "log.h"
 #include "process.h"
 #include "ns.h"
@@ -111,12 +112,13 @@ static int join_namespaces(struct exec_ctx *x, struct berth_error **err)
 static void close_runtime_fds(const struct exec_ctx *x)
 {
         int passed = 3 + (x->o->preserve_fds > 0 ? x->o->preserve_fds : 0);
-        int keep[passed + 3];
+        int keep[passed + 4];
         size_t n = 0;
 
         for (int fd = 0; fd < passed; fd++)
                 keep[n++] = fd;
         keep[n++] = x->sync[1];
+        keep[n++] = berth_seccomp_listener_fd(x->seccomp);
         keep[n++] = x->console_fd;
         keep[n++] = x->init_pidfd;
         berth_close_fds_except(keep, n);
@@ -154,6 +156,12 @@ static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
         if (r < 0)
                 child_fail(x, err, exec_status(r));
         env = berth_process_env(x->p, 0);
+        if (berth_seccomp_listener_fd(x->seccomp) >= 0) {
+                _autofree_ char *state = berth_hook_state_json(x->c, "running", (pid_t) m.code);
+
+                berth_seccomp_listener_state(x->seccomp, x->spec->lx.seccomp, (pid_t) m.code,
+                                             state);
+        }
         prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         r = berth_process_exec(x->p, x->seccomp, path, env, &err);
         child_fail(x, err, exec_status(r) == 127 ? 127 : 126);
@@ -188,6 +196,8 @@ static int prepare(struct exec_ctx *x, struct berth_container *c, struct berth_e
         x->init_pidfd = r;
         if (x->spec->lx.seccomp) {
                 r = berth_seccomp_compile(x->spec->lx.seccomp, &x->seccomp, err);
+                if (r >= 0)
+                        r = berth_seccomp_listener_connect(x->spec->lx.seccomp, x->seccomp, err);
                 if (r < 0)
                         return berth_error_prefix(err, "linux.seccomp");
         }
@@ -308,7 +318,7 @@ static int run_child(struct exec_ctx *x, struct berth_exec_result *res, int *ret
         res->pid = pid;
         res->pidfd = pidfd;
         r = x->cg && berth_cgroup_clone_fd(x->cg) < 0 ? berth_cgroup_attach(x->cg, pid, err) : 0;
-        if (r >= 0 && sync_send(x->sync[0], SYNC_GO, 0, NULL, -1) < 0)
+        if (r >= 0 && sync_send(x->sync[0], SYNC_GO, pid, NULL, -1) < 0)
                 r = berth_error_set(err, errno, "start the exec process");
         if (r >= 0)
                 r = await_exec(x, res, ret_failure, err);

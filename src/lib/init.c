@@ -111,6 +111,24 @@ static int run_child_hooks(struct init_ctx *ctx, int kind, const char *status, p
         return berth_hooks_run(kind, &ctx->spec->hooks[kind], state, err);
 }
 
+/* rootfs.h's host_source: the runtime clones a bind source we may not open (sync.h). */
+static int request_host_source(void *data, size_t i, int *ret_tree, struct berth_error **err)
+{
+        struct init_ctx *ctx = data;
+        struct sync_msg m;
+        int fd = -1;
+
+        if (sync_send(ctx->sync_fd, SYNC_MOUNT_SOURCE, (int32_t) i, NULL, -1) < 0 ||
+            sync_recv(ctx->sync_fd, &m, &fd) < 0)
+                _exit(1);
+        if (m.type == SYNC_ERROR)
+                return berth_error_setx(err, m.code, "%s", m.text);
+        if (m.type != SYNC_MOUNT_SOURCE || fd < 0)
+                return berth_error_setx(err, EPROTO, "mounts[%zu]: no source from the runtime", i);
+        *ret_tree = fd;
+        return 0;
+}
+
 /* Everything up to pivot_root: namespaces, names, sysctls, mounts, the create hooks. */
 static int build_container(struct init_ctx *ctx, pid_t host_pid, struct berth_error **err)
 {
@@ -181,10 +199,17 @@ static int wait_for_start(struct init_ctx *ctx, struct berth_error **err)
         return 0;
 }
 
-static void __attribute__((noreturn)) exec_program(struct init_ctx *ctx)
+static void __attribute__((noreturn)) exec_program(struct init_ctx *ctx, pid_t host_pid)
 {
         _autoerr_ struct berth_error *err = NULL;
-        int r = berth_process_exec(&ctx->spec->process, ctx->seccomp, ctx->path, ctx->env, &err);
+        int r;
+
+        if (berth_seccomp_listener_fd(ctx->seccomp) >= 0) {
+                _autofree_ char *state = berth_hook_state_json(ctx->c, "creating", host_pid);
+
+                berth_seccomp_listener_state(ctx->seccomp, ctx->spec->lx.seccomp, host_pid, state);
+        }
+        r = berth_process_exec(&ctx->spec->process, ctx->seccomp, ctx->path, ctx->env, &err);
 
         fail(ctx, err, r == -ENOENT ? 127 : 126);
 }
@@ -195,7 +220,8 @@ static int finish_create(struct init_ctx *ctx, struct berth_error **err)
 
         r = berth_rootfs_pivot(ctx->spec, &ctx->rootfs, err);
         if (r >= 0)
-                r = berth_pty_setup(&ctx->spec->process, berth_rootfs_bind_console,
+                r = berth_pty_setup(&ctx->spec->process,
+                                    ctx->rootfs.host_mount_ns ? NULL : berth_rootfs_bind_console,
                                     &ctx->console_fd, ctx->sync_fd, err);
         if (r >= 0)
                 r = berth_rootfs_finalize(ctx->spec, &ctx->rootfs, err);
@@ -214,13 +240,14 @@ static int finish_create(struct init_ctx *ctx, struct berth_error **err)
 static void close_runtime_fds(const struct init_ctx *ctx, bool created)
 {
         int passed = 3 + ctx->opts->listen_fds + (ctx->opts->preserve_fds > 0 ? ctx->opts->preserve_fds : 0);
-        int keep[passed + 4 + BERTH_NS__MAX];
+        int keep[passed + 5 + BERTH_NS__MAX];
         size_t n = 0;
 
         for (int fd = 0; fd < passed; fd++)
                 keep[n++] = fd;
         keep[n++] = ctx->fifo_fd;
         keep[n++] = ctx->sync_fd;
+        keep[n++] = berth_seccomp_listener_fd(ctx->seccomp);
         if (!created) {
                 keep[n++] = ctx->console_fd;
                 for (int t = 0; t < BERTH_NS__MAX; t++)
@@ -244,6 +271,8 @@ void berth_init_main(struct init_ctx *ctx)
          * seen as EOF on the handshake. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
                 _exit(1);
+        ctx->rootfs.host_source = request_host_source;
+        ctx->rootfs.host_source_data = ctx;
         r = make_time_ns(ctx, &err);
         if (r >= 0)
                 r = wait_for_go(ctx, &host_pid, &err);
@@ -269,5 +298,5 @@ void berth_init_main(struct init_ctx *ctx)
                 fail(ctx, err, 1);
         if (run_child_hooks(ctx, BERTH_HOOK_START_CONTAINER, "created", host_pid, &err) < 0)
                 fail(ctx, err, 1);
-        exec_program(ctx);
+        exec_program(ctx, host_pid);
 }

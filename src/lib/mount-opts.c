@@ -329,29 +329,41 @@ int berth_mount_attach(int mntfd, int dstfd, const char *what, struct berth_erro
         return 0;
 }
 
+int berth_mount_clone(int srcfd, bool rec, const char *what, int *ret_fd, struct berth_error **err)
+{
+        return clone_tree(srcfd, rec, what, ret_fd, err);
+}
+
 int berth_mount_bind(int srcfd, int dstfd, const struct berth_mount_flags *f, const char *what,
                      int *ret_mnt, struct berth_error **err)
 {
         _autoclose_ int tree = -EBADF;
-        bool rec = f->rbind;
+        int r;
+
+        r = clone_tree(srcfd, f->rbind, what, &tree, err);
+        if (r < 0)
+                return r;
+        r = berth_mount_bind_tree(tree, dstfd, f, what, err);
+        if (r >= 0 && ret_mnt)
+                *ret_mnt = steal_fd(&tree);
+        return r;
+}
+
+int berth_mount_bind_tree(int tree, int dstfd, const struct berth_mount_flags *f, const char *what,
+                          struct berth_error **err)
+{
         uint64_t set, clr;
         int r;
 
         berth_mount_flags_attrs(f, &set, &clr);
-        r = clone_tree(srcfd, rec, what, &tree, err);
-        if (r >= 0)
-                r = berth_mount_setattr(tree, what, set, clr, false, err);
+        r = berth_mount_setattr(tree, what, set, clr, false, err);
         if (r >= 0)
                 r = berth_mount_setattr(tree, what, f->rec_attr_set, f->rec_attr_clr, true, err);
         if (r >= 0)
                 r = berth_mount_attach(tree, dstfd, what, err);
         if (r >= 0)
                 r = berth_mount_propagate(tree, what, f->propagation, err);
-        if (r < 0)
-                return r;
-        if (ret_mnt)
-                *ret_mnt = steal_fd(&tree);
-        return 0;
+        return r;
 }
 
 int berth_mount_fs(const char *source, int dstfd, const char *type, unsigned long flags,

@@ -549,7 +549,7 @@ int berth_process_setup(const struct berth_process *p, const struct berth_seccom
         return 0;
 }
 
-int berth_process_exec(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
+int berth_process_exec(const struct berth_process *p, struct berth_seccomp_filter *seccomp,
                        const char *path, char *const *env, struct berth_error **err)
 {
         bool hold = holds_admin(p, seccomp);

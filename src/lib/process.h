@@ -81,7 +81,7 @@ int berth_process_setup(const struct berth_process *p, const struct berth_seccom
  * execve only capset(2) runs. Returns only on failure, with err set ("exec "sh": ...") and
  * -errno (-ENOENT: exit 127 for the caller; else 126).
  */
-int berth_process_exec(const struct berth_process *p, const struct berth_seccomp_filter *seccomp,
+int berth_process_exec(const struct berth_process *p, struct berth_seccomp_filter *seccomp,
                        const char *path, char *const *env, struct berth_error **err);
 
 /* Default dispositions and an empty mask: what the runtime blocked or ignored must not leak into

@@ -32,6 +32,11 @@ int berth_mount_attach(int mntfd, int dstfd, const char *what, struct berth_erro
  * on dstfd, then sets f's propagation. *ret_mnt (if not NULL) gets the new mount's fd. */
 int berth_mount_bind(int srcfd, int dstfd, const struct berth_mount_flags *f, const char *what,
                      int *ret_mnt, struct berth_error **err);
+/* The clone alone (open_tree OPEN_TREE_CLONE): a detached mount, fd in *ret_fd. */
+int berth_mount_clone(int srcfd, bool rec, const char *what, int *ret_fd, struct berth_error **err);
+/* berth_mount_bind() for a tree already cloned (by the runtime, on the host side). */
+int berth_mount_bind_tree(int tree, int dstfd, const struct berth_mount_flags *f, const char *what,
+                          struct berth_error **err);
 /* mount(2) of a filesystem on dstfd through /proc/self/fd/N. */
 int berth_mount_fs(const char *source, int dstfd, const char *type, unsigned long flags,
                    const char *data, const char *dest, struct berth_error **err);

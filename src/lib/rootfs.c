@@ -133,9 +133,34 @@ static int validate_paths(char *const *paths, const char *field, struct berth_er
         return 0;
 }
 
+/* Without a mount namespace, each of these would be mounted in the host's and outlive the
+ * container (runc makes them there; crun ignores some): refused, by name. */
+static int validate_host_mount_ns(const struct berth_spec *spec, struct berth_error **err)
+{
+        const char *field = spec->n_mounts ? "mounts"
+                            : spec->lx.masked_paths && spec->lx.masked_paths[0] ? "linux.maskedPaths"
+                            : spec->lx.readonly_paths && spec->lx.readonly_paths[0]
+                                ? "linux.readonlyPaths"
+                            : spec->root_readonly ? "root.readonly"
+                                                  : NULL;
+
+        if (!field)
+                return 0;
+        return berth_error_setx(err, EINVAL,
+                                "%s: needs a mount namespace, and linux.namespaces has none (the "
+                                "runtime's is inherited): it would be mounted in the host's; add "
+                                "{\"type\": \"mount\"} or remove it", field);
+}
+
 int berth_rootfs_validate(const struct berth_spec *spec, struct berth_error **err)
 {
         int r;
+
+        if (!spec->lx.ns[BERTH_NS_MNT].enabled) {
+                r = validate_host_mount_ns(spec, err);
+                if (r < 0)
+                        return r;
+        }
 
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 r = validate_mount(&spec->mounts[i], i, err);
@@ -374,18 +399,67 @@ static bool delays_ro(const struct berth_mount *m)
         return streq_ptr(m->type, "tmpfs") || berth_path_is(m->destination, "/dev");
 }
 
-static int open_source(const struct mnt_ctx *c, const char *source, int *ret_fd,
-                       struct berth_error **err)
+static int open_source_path(const char *bundle, const char *source, size_t i, int *ret_fd,
+                            struct berth_error **err)
 {
         _autofree_ char *path = NULL;
         int fd;
 
-        if (source[0] != '/' && c->o->bundle)
-                source = path = xasprintf("%s/%s", c->o->bundle, source);
+        if (source[0] != '/' && bundle)
+                source = path = xasprintf("%s/%s", bundle, source);
         fd = open(source, O_PATH | O_CLOEXEC);
         if (fd < 0)
-                return berth_error_set(err, errno, "mounts[%zu].source \"%s\"", c->i, source);
+                return berth_error_set(err, errno, "mounts[%zu].source \"%s\"", i, source);
         *ret_fd = fd;
+        return 0;
+}
+
+/* The source as the init sees it, or, where the init may not open it, a detached clone the
+ * runtime made on the host side (*ret_is_tree). */
+static int open_source(const struct mnt_ctx *c, int *ret_fd, bool *ret_is_tree,
+                       struct berth_error **err)
+{
+        _autoerr_ struct berth_error *e = NULL;
+        int r = open_source_path(c->o->bundle, c->m->source, c->i, ret_fd, &e);
+
+        *ret_is_tree = false;
+        if (r >= 0)
+                return 0;
+        if ((r != -EACCES && r != -EPERM) || !c->o->host_source) {
+                move_error(err, &e);
+                return r;
+        }
+        r = c->o->host_source(c->o->host_source_data, c->i, ret_fd, err);
+        *ret_is_tree = r >= 0;
+        return r;
+}
+
+int berth_rootfs_host_source(const struct berth_spec *spec, const char *bundle, size_t i,
+                             int *ret_tree, struct berth_error **err)
+{
+        const struct berth_mount *m = i < spec->n_mounts ? &spec->mounts[i] : NULL;
+        struct berth_mount_flags f = {0};
+        _autoclose_ int src = -EBADF, tree = -EBADF;
+        _autofree_ char *what = NULL;
+        int r;
+
+        if (!m || !m->source || berth_mount_parse_options(m->options, &f, NULL) < 0 ||
+            !is_bind(m, &f)) {
+                berth_mount_flags_clear(&f);
+                return berth_error_setx(err, EINVAL, "mounts[%zu]: not a bind mount", i);
+        }
+        what = xasprintf("mounts[%zu] source \"%s\" (host side)", i, m->source);
+        r = open_source_path(bundle, m->source, i, &src, err);
+        if (r >= 0)
+                r = berth_mount_clone(src, f.rbind || (streq_ptr(m->type, "bind") && !f.bind), what,
+                                      &tree, err);
+        berth_mount_flags_clear(&f);
+        if (r >= 0)
+                r = berth_mount_propagate(tree, what, root_propagation(spec->lx.rootfs_propagation),
+                                          err);
+        if (r < 0)
+                return r;
+        *ret_tree = steal_fd(&tree);
         return 0;
 }
 
@@ -394,9 +468,10 @@ static int mount_bind_entry(struct mnt_ctx *c, struct berth_error **err)
         _autoclose_ int srcfd = -EBADF, destfd = -EBADF;
         _autofree_ char *what = NULL;
         struct stat src, dst;
+        bool is_tree;
         int r;
 
-        r = open_source(c, c->m->source, &srcfd, err);
+        r = open_source(c, &srcfd, &is_tree, err);
         if (r < 0)
                 return r;
         if (fstat(srcfd, &src) < 0)
@@ -417,7 +492,8 @@ static int mount_bind_entry(struct mnt_ctx *c, struct berth_error **err)
         if (delays_ro(c->m))
                 c->f.flags &= ~(unsigned long)MS_RDONLY;
         what = xasprintf("bind %s on %s", c->m->source, c->m->destination);
-        r = berth_mount_bind(srcfd, destfd, &c->f, what, NULL, err);
+        r = is_tree ? berth_mount_bind_tree(srcfd, destfd, &c->f, what, err)
+                    : berth_mount_bind(srcfd, destfd, &c->f, what, NULL, err);
         return r < 0 ? berth_error_prefix(err, "mounts[%zu]", c->i) : 0;
 }
 
@@ -799,6 +875,13 @@ int berth_rootfs_prepare(const struct berth_spec *spec, const struct berth_rootf
         _autoclose_ int rootfd = -EBADF;
         int r;
 
+        if (o->host_mount_ns) {
+                /* no mounts (refused by validate): only the device nodes, if allowed */
+                rootfd = open(o->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (rootfd < 0)
+                        return berth_error_set(err, errno, "open rootfs %s", o->rootfs);
+                return needs_dev_setup(spec) ? berth_devices_setup(spec, o, rootfd, err) : 0;
+        }
         r = prepare_root(spec, o, &rootfd, err);
         if (r < 0)
                 return r;
@@ -926,6 +1009,17 @@ static int move_root(const char *rootfs, struct berth_error **err)
 }
 
 /* runc creates process.cwd when it is missing, as root, before switching user. */
+/* The mount namespace is the host's: pivot_root or a move would change it for everyone. */
+static int enter_root(const char *rootfs, struct berth_error **err)
+{
+        uint64_t t = TRACE_T0();
+
+        if (chroot(rootfs) < 0 || chdir("/") < 0)
+                return berth_error_set(err, errno, "chroot %s", rootfs);
+        TRACE(t, "chroot %s (no mount namespace)", rootfs);
+        return 0;
+}
+
 static int make_cwd(const struct berth_spec *s, struct berth_error **err)
 {
         _autoclose_ int root = -EBADF, fd = -EBADF;
@@ -946,6 +1040,10 @@ int berth_rootfs_pivot(const struct berth_spec *spec, const struct berth_rootfs_
         unsigned long prop = spec->lx.rootfs_propagation;
         int r;
 
+        if (o->host_mount_ns) {
+                r = enter_root(o->rootfs, err);
+                return r < 0 ? r : make_cwd(spec, err);
+        }
         r = o->no_pivot ? move_root(o->rootfs, err) : pivot(o->rootfs, err);
         if (r < 0)
                 return r;
@@ -1115,6 +1213,8 @@ int berth_rootfs_finalize(const struct berth_spec *spec, const struct berth_root
 
         if (rootfd < 0)
                 return berth_error_set(err, errno, "open /");
+        if (o->host_mount_ns)
+                return 0;
         r = seal_delayed_ro(spec, rootfd, err);
         if (r >= 0 && spec->root_readonly) {
                 r = berth_mount_setattr(rootfd, "/", MOUNT_ATTR_RDONLY, 0, false, err);

@@ -33,12 +33,23 @@ struct berth_rootfs_opts {
         const char *rootfs;   /* absolute host path of the rootfs */
         bool no_pivot;        /* --no-pivot: chroot instead of pivot_root */
         bool in_userns;       /* new user namespace: bind host devices instead of mknod */
+        bool host_mount_ns;   /* no mount namespace in linux.namespaces: the runtime's is
+                               * inherited (the spec's rule), so nothing is mounted and the
+                               * rootfs is entered with chroot */
         const char *bundle;   /* relative mounts[].source are relative to it (runc); NULL: the
                                * init's working directory */
+        /* A bind source the init may not open (EACCES/EPERM: in a user namespace, under a
+         * directory only the host's root may enter) is asked of the runtime, which clones it on
+         * the host side (berth_rootfs_host_source) and hands over the detached mount. NULL: no
+         * such help. */
+        int (*host_source)(void *data, size_t i, int *ret_tree, struct berth_error **err);
+        void *host_source_data;
 };
 
 /* Validates what can be checked before clone (mount options, destinations absolute, device
- * types and paths), so `create` fails early with field names. */
+ * types and paths), so `create` fails early with field names. Without a mount namespace of its
+ * own, a container may not ask for what would be mounted in the host's: mounts, maskedPaths,
+ * readonlyPaths, root.readonly (-EINVAL, naming the field). */
 int berth_rootfs_validate(const struct berth_spec *spec, struct berth_error **err);
 
 int berth_rootfs_prepare(const struct berth_spec *spec, const struct berth_rootfs_opts *o,
@@ -47,6 +58,12 @@ int berth_rootfs_pivot(const struct berth_spec *spec, const struct berth_rootfs_
                        struct berth_error **err);
 int berth_rootfs_finalize(const struct berth_spec *spec, const struct berth_rootfs_opts *o,
                           struct berth_error **err);
+
+/* In the runtime (the host's mount namespace and privileges): a detached clone of mounts[i]'s
+ * source (recursive for rbind) with the propagation the rootfs gets (rslave unless configured),
+ * so that nothing mounted under it in the container propagates back to the host. */
+int berth_rootfs_host_source(const struct berth_spec *spec, const char *bundle, size_t i,
+                             int *ret_tree, struct berth_error **err);
 
 /* After pivot_root: binds the pty slave (the fd itself, never its name, which a symlink under
  * /dev/pts could redirect: CVE-2025-52565) on /dev/console, which must be a regular file or a

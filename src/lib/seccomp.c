@@ -8,7 +8,10 @@
 #include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <jansson.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "log.h"
 #include "seccomp.h"
@@ -28,6 +31,8 @@ static inline int sys_seccomp(unsigned op, unsigned flags, const void *args)
 struct berth_seccomp_filter {
         struct sock_fprog prog; /* the exported BPF program, owned */
         unsigned flags;         /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
+        int listener_sock;      /* listenerPath: connected to the agent, or -1 */
+        char *listener_msg;     /* what the agent gets with the listener fd */
 };
 
 static void ctx_releasep(scmp_filter_ctx *ctx)
@@ -56,7 +61,7 @@ static const char *action_name(enum berth_seccomp_action a)
 }
 
 /* The libseccomp action for a config action; errnoRet defaults to EPERM, as in runc. Returns
- * -ENOTSUP for SCMP_ACT_NOTIFY (no listener support yet), -EINVAL for an unknown value. */
+ * -EINVAL for an unknown value. */
 static int to_scmp_action(enum berth_seccomp_action a, bool has_errno, uint32_t errno_ret,
                           uint32_t *ret)
 {
@@ -86,7 +91,8 @@ static int to_scmp_action(enum berth_seccomp_action a, bool has_errno, uint32_t 
                 *ret = SCMP_ACT_LOG;
                 return 0;
         case BERTH_SCMP_NOTIFY:
-                return -ENOTSUP;
+                *ret = SCMP_ACT_NOTIFY;
+                return 0;
         }
         return -EINVAL;
 }
@@ -96,9 +102,6 @@ static int action_for(const char *field, enum berth_seccomp_action a, bool has_e
 {
         int r = to_scmp_action(a, has_errno, errno_ret, ret);
 
-        if (r == -ENOTSUP)
-                return berth_error_setx(err, ENOTSUP, "%s: %s: seccomp notify is not supported yet",
-                                        field, action_name(a));
         if (r < 0)
                 return berth_error_setx(err, EINVAL, "%s: unknown action %d", field, (int) a);
         if (has_errno && errno_ret > 0xffff)
@@ -153,13 +156,13 @@ static int add_flag(scmp_filter_ctx ctx, const char *name, unsigned *flags,
 
                 if (!streq(name, d->name))
                         continue;
-                /* WAIT_KILLABLE_RECV only means something for a notify listener (the kernel
-                 * refuses it without one) and needs libseccomp 2.6. */
-                if (d->attr == 0)
-                        return berth_error_setx(err, ENOTSUP,
-                                                "linux.seccomp.flags: \"%s\" is not supported (it "
-                                                "needs seccomp notify and libseccomp >= 2.6)",
-                                                name);
+                /* WAIT_KILLABLE_RECV (Linux 5.19) only means something for a notify listener,
+                 * and libseccomp 2.5 has no attribute for it: we load the program ourselves, so
+                 * it goes straight to seccomp(2). */
+                if (d->attr == 0) {
+                        *flags |= d->kernel;
+                        return 0;
+                }
                 /* The attribute lets libseccomp check that the kernel supports the flag. */
                 r = seccomp_attr_set(ctx, (enum scmp_filter_attr) d->attr, 1);
                 if (r < 0)
@@ -357,12 +360,18 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *ret, struct berth_
         return 0;
 }
 
-static int check_notify(const struct berth_seccomp *sc, struct berth_error **err)
+/* The kernel refuses WAIT_KILLABLE_RECV without a listener, and TSYNC with one (unless
+ * TSYNC_ESRCH): say so by field rather than with seccomp(2)'s EINVAL at start. */
+static int check_notify(const struct berth_seccomp *sc, unsigned flags, struct berth_error **err)
 {
-        if (sc->listener_path)
-                return berth_error_setx(
-                    err, ENOTSUP,
-                    "linux.seccomp.listenerPath: seccomp notify is not supported yet");
+        if (!sc->listener_path && (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV))
+                return berth_error_setx(err, EINVAL, "linux.seccomp.flags: "
+                                        "\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\" needs "
+                                        "linux.seccomp.listenerPath");
+        if (sc->listener_path && (flags & SECCOMP_FILTER_FLAG_TSYNC))
+                return berth_error_setx(err, EINVAL, "linux.seccomp.flags: "
+                                        "\"SECCOMP_FILTER_FLAG_TSYNC\" cannot be used with "
+                                        "linux.seccomp.listenerPath");
         return 0;
 }
 
@@ -383,6 +392,10 @@ static int build(const struct berth_seccomp *sc, struct berth_seccomp_filter *f,
                 return berth_error_setx(err, EINVAL, "seccomp_init(%s) failed",
                                         action_name(sc->default_action));
         r = add_arches_and_flags(ctx, sc, &f->flags, err);
+        if (r >= 0)
+                r = check_notify(sc, f->flags, err);
+        if (r >= 0 && sc->listener_path)
+                f->flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
         for (size_t i = 0; r >= 0 && i < sc->n_syscalls; i++)
                 r = add_rule(ctx, def, i, &sc->syscalls[i], &unknown, err);
         if (r < 0)
@@ -398,10 +411,8 @@ int berth_seccomp_compile(const struct berth_seccomp *sc, struct berth_seccomp_f
         uint64_t t = TRACE_T0();
         int r;
 
-        r = check_notify(sc, err);
-        if (r < 0)
-                return r;
         f = xcalloc(1, sizeof(*f));
+        f->listener_sock = -1;
         r = build(sc, f, err);
         if (r < 0) {
                 berth_seccomp_filter_free(f);
@@ -423,7 +434,37 @@ static int load_error(const struct berth_seccomp_filter *f, int e, struct berth_
                                f->prog.len, f->flags);
 }
 
-int berth_seccomp_load(const struct berth_seccomp_filter *f, struct berth_error **err)
+/* The container process state (runtime-spec config-linux.md "seccomp", listenerPath) and the
+ * listener fd, in one message; then the connection is closed, as runc and crun do. */
+static int send_listener(struct berth_seccomp_filter *f, int listener, struct berth_error **err)
+{
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } ctl = { 0 };
+        char *text = f->listener_msg ? f->listener_msg : (char *) "{}";
+        struct iovec iov = { .iov_base = text, .iov_len = strlen(text) };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                              .msg_controllen = sizeof(ctl.buf) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        ssize_t n;
+
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &listener, sizeof(int));
+        do
+                n = sendmsg(f->listener_sock, &msg, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        close(listener);
+        closep(&f->listener_sock);
+        if (n < 0)
+                return berth_error_set(err, errno, "linux.seccomp.listenerPath: send the listener "
+                                       "fd to the agent");
+        return 0;
+}
+
+int berth_seccomp_load(struct berth_seccomp_filter *f, struct berth_error **err)
 {
         uint64_t t = TRACE_T0();
         int r;
@@ -437,10 +478,57 @@ int berth_seccomp_load(const struct berth_seccomp_filter *f, struct berth_error 
                 r = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &f->prog, 0, 0);
         if (r < 0)
                 return load_error(f, errno, err);
+        if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+                return f->listener_sock >= 0 ? send_listener(f, r, err) : (close(r), 0);
         if (r > 0) /* SECCOMP_FILTER_FLAG_TSYNC: the id of a thread that could not follow */
                 return berth_error_setx(err, ESRCH,
                                         "load seccomp filter: thread %d cannot be synchronized", r);
         return 0;
+}
+
+int berth_seccomp_listener_connect(const struct berth_seccomp *sc,
+                                   struct berth_seccomp_filter *f, struct berth_error **err)
+{
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        _autoclose_ int fd = -EBADF;
+        const char *path = sc->listener_path;
+
+        if (!path)
+                return 0;
+        if (strlen(path) >= sizeof(addr.sun_path))
+                return berth_error_setx(err, ENAMETOOLONG, "linux.seccomp.listenerPath \"%s\": "
+                                        "longer than a unix socket path (%zu bytes)", path,
+                                        sizeof(addr.sun_path) - 1);
+        strcpy(addr.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return berth_error_set(err, errno, "linux.seccomp.listenerPath: socket");
+        if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0)
+                return berth_error_set(err, errno, "linux.seccomp.listenerPath \"%s\": connect",
+                                       path);
+        f->listener_sock = steal_fd(&fd);
+        return 0;
+}
+
+int berth_seccomp_listener_fd(const struct berth_seccomp_filter *f)
+{
+        return f ? f->listener_sock : -1;
+}
+
+void berth_seccomp_listener_state(struct berth_seccomp_filter *f, const struct berth_seccomp *sc,
+                                  pid_t pid, const char *state_json)
+{
+        json_t *o, *state;
+
+        if (!f || f->listener_sock < 0)
+                return;
+        state = json_loads(state_json, 0, NULL);
+        o = json_pack("{s:O?, s:[s], s:i, s:s?, s:o?}", "ociVersion",
+                      json_object_get(state, "ociVersion"), "fds", "seccompFd", "pid", (int) pid,
+                      "metadata", sc->listener_metadata, "state", state);
+        free(f->listener_msg);
+        f->listener_msg = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
 }
 
 void berth_seccomp_filter_free(struct berth_seccomp_filter *f)
@@ -448,5 +536,8 @@ void berth_seccomp_filter_free(struct berth_seccomp_filter *f)
         if (!f)
                 return;
         free(f->prog.filter);
+        free(f->listener_msg);
+        if (f->listener_sock >= 0)
+                close(f->listener_sock);
         free(f);
 }

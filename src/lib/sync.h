@@ -38,6 +38,8 @@ enum sync_type {
         SYNC_ERROR,
         SYNC_LOG,
         SYNC_TIMENS, /* the init has made its time namespace: the runtime writes the offsets */
+        SYNC_MOUNT_SOURCE, /* init: code = i of mounts[i], a bind source it may not open;
+                            * runtime: the same type with the detached clone's fd, or ERROR */
 };
 
 struct sync_msg {
