@@ -39,20 +39,21 @@ static int open_ns_path(enum berth_ns_type t, const char *path, int *ret_fd, str
 int berth_ns_open_paths(const struct berth_spec *s, struct berth_ns_fds *ret, struct berth_error **err)
 {
         struct berth_ns_fds f;
-        int r;
+        int r = 0;
 
         for (int t = 0; t < BERTH_NS__MAX; t++)
                 f.fd[t] = -1;
-        for (int t = 0; t < BERTH_NS__MAX; t++) {
+        for (int t = 0; r >= 0 && t < BERTH_NS__MAX; t++) {
                 const struct berth_namespace *ns = &s->lx.ns[t];
 
-                if (!ns->enabled || !ns->path)
-                        continue;
-                r = open_ns_path(t, ns->path, &f.fd[t], err);
-                if (r < 0) {
-                        berth_ns_fds_close(&f);
-                        return r;
-                }
+                if (ns->enabled && ns->path)
+                        r = open_ns_path(t, ns->path, &f.fd[t], err);
+        }
+        if (r >= 0)
+                r = berth_ns_check_own(s, &f, err);
+        if (r < 0) {
+                berth_ns_fds_close(&f);
+                return r;
         }
         *ret = f;
         return 0;
@@ -162,11 +163,33 @@ static int sysctl_namespace(const char *key)
         return -1;
 }
 
+/* runc and crun refuse kernel.hostname always (the hostname field is the way to set it) and crun
+ * refuses kernel.domainname next to a domainname field: either would silently win over the
+ * field, since sysctls are written after the names. berth-oci refuses both, like crun. */
+static int check_name_conflict(const struct berth_spec *s, const struct berth_kv *kv,
+                               struct berth_error **err)
+{
+        if (streq(kv->key, "kernel.hostname"))
+                return berth_error_setx(err, EINVAL,
+                                        "linux.sysctl \"kernel.hostname\" = %s: conflicts with the "
+                                        "hostname field%s%s%s: set the name with \"hostname\" only "
+                                        "(runc and crun refuse it too)",
+                                        QUOTE(kv->value), s->hostname ? " (" : "",
+                                        s->hostname ? QUOTE(s->hostname) : "",
+                                        s->hostname ? ")" : "");
+        if (streq(kv->key, "kernel.domainname") && s->domainname)
+                return berth_error_setx(err, EINVAL,
+                                        "linux.sysctl \"kernel.domainname\" = %s: conflicts with the "
+                                        "domainname field (%s): set the name with one of them only",
+                                        QUOTE(kv->value), QUOTE(s->domainname));
+        return 0;
+}
+
 int berth_sysctl_validate(const struct berth_spec *s, struct berth_error **err)
 {
         for (size_t i = 0; i < s->lx.n_sysctl; i++) {
                 const char *key = s->lx.sysctl[i].key;
-                int ns = sysctl_namespace(key);
+                int ns = sysctl_namespace(key), r;
 
                 if (strstr(key, "..") || strchr(key, '/') || ns < 0)
                         return berth_error_setx(err, EINVAL,
@@ -176,6 +199,65 @@ int berth_sysctl_validate(const struct berth_spec *s, struct berth_error **err)
                         return berth_error_setx(err, EINVAL,
                                                 "linux.sysctl \"%s\": requires a %s namespace (linux.namespaces)",
                                                 key, berth_ns_type_name(ns));
+                r = check_name_conflict(s, &s->lx.sysctl[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* What the config writes in namespace t: the first sysctl of that namespace, else (uts) the
+ * hostname or domainname field; NULL if nothing. */
+static const char *written_in(const struct berth_spec *s, enum berth_ns_type t, const char **ret_value)
+{
+        for (size_t i = 0; i < s->lx.n_sysctl; i++)
+                if (sysctl_namespace(s->lx.sysctl[i].key) == (int) t) {
+                        *ret_value = s->lx.sysctl[i].value;
+                        return s->lx.sysctl[i].key;
+                }
+        if (t == BERTH_NS_UTS && s->hostname) {
+                *ret_value = s->hostname;
+                return "hostname";
+        }
+        if (t == BERTH_NS_UTS && s->domainname) {
+                *ret_value = s->domainname;
+                return "domainname";
+        }
+        return NULL;
+}
+
+static bool is_runtime_ns(int fd, enum berth_ns_type t)
+{
+        char self[64];
+        struct stat a, b;
+
+        snprintf(self, sizeof(self), "/proc/self/ns/%s", berth_ns_proc_name(t));
+        return fstat(fd, &a) == 0 && stat(self, &b) == 0 && a.st_dev == b.st_dev &&
+               a.st_ino == b.st_ino;
+}
+
+int berth_ns_check_own(const struct berth_spec *s, const struct berth_ns_fds *f,
+                       struct berth_error **err)
+{
+        static const enum berth_ns_type types[] = { BERTH_NS_NET, BERTH_NS_IPC, BERTH_NS_UTS };
+
+        for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+                enum berth_ns_type t = types[i];
+                const char *value = NULL, *what;
+                _autofree_ char *field = NULL;
+
+                if (f->fd[t] < 0 || !(what = written_in(s, t, &value)) || !is_runtime_ns(f->fd[t], t))
+                        continue;
+                field = streq(what, "hostname") || streq(what, "domainname")
+                            ? xstrdup(what)
+                            : xasprintf("linux.sysctl \"%s\"", what);
+                return berth_error_setx(
+                    err, EPERM,
+                    "%s = %s: not allowed in the runtime's own %s namespace (the linux.namespaces "
+                    "path %s is the one berth-oci runs in): %s, it would change the host's; leave "
+                    "it out or give the container a %s namespace of its own",
+                    field, QUOTE(value), berth_ns_type_name(t), QUOTE(s->lx.ns[t].path),
+                    strerror(EPERM), berth_ns_type_name(t));
         }
         return 0;
 }

@@ -17,7 +17,8 @@ struct berth_ns_fds {
 };
 
 /* Opens every linux.namespaces[].path (before clone, so a bad path fails create with the field
- * named) and checks it is a namespace of that type. Closes them all on failure. */
+ * named), checks it is a namespace of that type, and refuses what the config would write in the
+ * runtime's own namespaces (berth_ns_check_own). Closes them all on failure. */
 int berth_ns_open_paths(const struct berth_spec *s, struct berth_ns_fds *ret, struct berth_error **err);
 void berth_ns_fds_close(struct berth_ns_fds *f);
 
@@ -32,9 +33,18 @@ int berth_ns_join(struct berth_ns_fds *f, enum berth_ns_type t, struct berth_err
 int berth_userns_write_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err);
 
 /* Refuses keys that would change the host: only namespaced sysctls (net.*, kernel.msg*,
- * kernel.sem, kernel.shm*, fs.mqueue.*, kernel.{host,domain}name with a uts namespace), and only
- * when the config makes that namespace. Names the key: linux.sysctl "vm.swappiness": not namespaced, refusing to change the host's */
+ * kernel.sem, kernel.shm*, fs.mqueue.*, kernel.domainname with a uts namespace), and only
+ * when the config lists that namespace. Names the key: linux.sysctl "vm.swappiness": not
+ * namespaced, refusing to change the host's. Also refuses kernel.hostname (the hostname field
+ * sets it) and kernel.domainname next to a domainname field, as crun does. */
 int berth_sysctl_validate(const struct berth_spec *s, struct berth_error **err);
+
+/* Refuses linux.sysctl keys of the network, ipc or uts namespace, and hostname/domainname, when
+ * that namespace is joined by path and is the runtime's own (same dev and inode as
+ * /proc/self/ns/X): they would change the host's (runc: "sysctl %q not allowed in host network
+ * namespace"). berth_ns_open_paths() calls it, before anything is made. -EPERM. */
+int berth_ns_check_own(const struct berth_spec *s, const struct berth_ns_fds *f,
+                       struct berth_error **err);
 /* Writes them through /proc/sys, from inside the container's namespaces. */
 int berth_sysctl_apply(const struct berth_spec *s, struct berth_error **err);
 

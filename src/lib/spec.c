@@ -657,6 +657,16 @@ static int parse_process(const json_t *o, struct berth_spec *s, struct berth_err
         return parse_process_fields(po, FIELD(NULL, "process"), &s->process, err);
 }
 
+/* An empty hostname or domainname is not set at all, as runc does ("" means "not given"): without
+ * a uts namespace of its own, setting it would clear the host's name. */
+static void drop_empty_names(struct berth_spec *s)
+{
+        if (s->hostname && !s->hostname[0])
+                freep(&s->hostname);
+        if (s->domainname && !s->domainname[0])
+                freep(&s->domainname);
+}
+
 /* Setting the host's own hostname from a config would be a surprise: runc refuses it too. */
 static int check_uts(const struct berth_spec *s, struct berth_error **err)
 {
@@ -685,6 +695,7 @@ static int parse_spec(const json_t *o, struct berth_spec *s, struct berth_error 
             spec_get_kv(o, "annotations", NULL, &s->annotations, &s->n_annotations, err) < 0 ||
             spec_parse_linux(o, &s->lx, err) < 0)
                 return -EINVAL;
+        drop_empty_names(s);
         return check_uts(s, err);
 }
 

@@ -87,6 +87,26 @@ def test_domainname(runtime, bundle):
     assert runtime.run_sh(bundle, "cat /proc/sys/kernel/domainname") == "example.org\n"
 
 
+def test_empty_names_are_not_set(runtime, bundle):
+    """hostname "" and domainname "" mean "not given" (runc, crun): without a uts
+    namespace, setting them would clear the runtime's own names. SAFETY: the
+    runtime runs in a uts namespace this test made, so the host's name is never
+    at stake; the name there is read before and after."""
+    bundle.config["hostname"] = ""
+    bundle.config["domainname"] = ""
+    bundle.config["linux"]["namespaces"] = [
+        ns for ns in bundle.config["linux"]["namespaces"] if ns["type"] != "uts"]
+    bundle.process["args"] = ["sh", "-c", "hostname; cat /proc/sys/kernel/domainname"]
+    boxed = Runner(runtime.name, [
+        "unshare", "--uts", "sh", "-c",
+        'hostname boxed-name && "$@"; rc=$?; echo "after=$(hostname)" >&2; exit $rc',
+        "sh", *runtime.argv], runtime.root)
+    p = boxed.run(bundle, new_id())
+    assert p.returncode == 0, describe(p)
+    assert p.stdout.split("\n")[0] == "boxed-name", describe(p)
+    assert "after=boxed-name\n" in p.stderr, describe(p)
+
+
 def test_user_namespace_mappings(runtime, bundle):
     base = 200000
     linux = bundle.config["linux"]
@@ -538,3 +558,124 @@ def test_sysctl_needs_its_namespace(runtime, bundle):
     assert "net.ipv4.ip_forward" in p.stderr, describe(p)
     with open("/proc/sys/net/ipv4/ip_forward") as f:
         assert f.read() == before
+
+
+@pytest.mark.parametrize("key,field", [("kernel.hostname", "hostname"),
+                                       ("kernel.domainname", "domainname")])
+def test_sysctl_name_conflicts_with_field(runtime, bundle, key, field):
+    """kernel.hostname / kernel.domainname next to the hostname / domainname
+    field would silently win over it: refused, as crun does (runc 1.1 refuses
+    kernel.hostname even alone and has no domainname field)."""
+    if runtime.name == "runc" and field == "domainname":
+        pytest.skip("runc 1.1 has no domainname field (it ignores it)")
+    bundle.config[field] = "from-field"
+    bundle.config["linux"]["sysctl"] = {key: "from-sysctl"}
+    bundle.process["args"] = ["true"]
+    cid = new_id()
+    p = runtime.run(bundle, cid)
+    assert p.returncode != 0, describe(p)
+    assert key in p.stderr and field in p.stderr, describe(p)
+    if runtime.name == "berth-oci":
+        assert p.returncode == 1 and p.stderr.count("\n") == 1, describe(p)
+        assert f'linux.sysctl "{key}" = "from-sysctl": conflicts with the {field} field' \
+            in p.stderr, describe(p)
+        assert '"from-field"' in p.stderr, describe(p)
+        assert cid not in runtime.ids_listed()
+
+
+def test_sysctl_hostname_alone_refused(runtime, bundle):
+    """kernel.hostname without a hostname field: runc and crun refuse it (the
+    hostname field is the way to set it); berth-oci too."""
+    bundle.config.pop("hostname", None)
+    bundle.config["linux"]["sysctl"] = {"kernel.hostname": "from-sysctl"}
+    bundle.process["args"] = ["true"]
+    p = runtime.run(bundle, new_id())
+    assert p.returncode != 0, describe(p)
+    assert "kernel.hostname" in p.stderr, describe(p)
+
+
+# What the runtime must not write when the namespace is joined by path and is
+# its own: (namespace type, /proc/self/ns name, config change, file to watch).
+OWN_NS_CASES = {
+    "net-sysctl": ("network", "net", {"sysctl": {"net.ipv4.ip_forward": "1"}},
+                   "/proc/sys/net/ipv4/ip_forward"),
+    "ipc-sysctl": ("ipc", "ipc", {"sysctl": {"kernel.msgmax": "4321"}},
+                   "/proc/sys/kernel/msgmax"),
+    "uts-hostname": ("uts", "uts", {"hostname": "changed"}, "/proc/sys/kernel/hostname"),
+    "uts-domainname": ("uts", "uts", {"domainname": "changed.org"},
+                       "/proc/sys/kernel/domainname"),
+}
+# Which peers refuse which case (the others apply it: to the test's own
+# namespace here, never the host's).
+OWN_NS_PEERS_REFUSE = {"runc": {"net-sysctl"}, "crun": set()}
+
+
+@pytest.mark.parametrize("case", sorted(OWN_NS_CASES))
+def test_writes_refused_in_runtimes_own_namespace(runtime, bundle, case):
+    """linux.sysctl and hostname/domainname are refused, not applied, when their
+    namespace is joined by path and is the runtime's own (runc: "sysctl %q not
+    allowed in host network namespace"). SAFETY: the runtime runs in network,
+    uts and ipc namespaces this test made (`unshare`), so "its own" namespace
+    is the test's, never the host's; the file is read there before and after."""
+    ns_type, proc, change, watch = OWN_NS_CASES[case]
+    if runtime.name == "runc" and case == "uts-domainname":
+        pytest.skip("runc 1.1 has no domainname field (it ignores it)")
+    for ns in bundle.config["linux"]["namespaces"]:
+        if ns["type"] == ns_type:
+            ns["path"] = f"/proc/self/ns/{proc}"
+    bundle.config.pop("hostname", None)
+    if ns_type == "network":  # no fresh sysfs without a network namespace of its own
+        bundle.config["mounts"] = [m for m in bundle.config["mounts"]
+                                   if not m["destination"].startswith("/sys")]
+    sysctl = change.get("sysctl")
+    if sysctl:
+        bundle.config["linux"]["sysctl"] = sysctl
+    else:
+        bundle.config.update(change)
+    bundle.process["args"] = ["true"]
+    boxed = Runner(runtime.name, [
+        "unshare", "--net", "--uts", "--ipc", "sh", "-c",
+        f'echo "before=$(cat {watch})" >&2; "$@"; rc=$?; '
+        f'echo "after=$(cat {watch})" >&2; exit $rc', "sh", *runtime.argv], runtime.root)
+    cid = new_id()
+    p = boxed.run(bundle, cid)
+    refuses = runtime.name == "berth-oci" or case in OWN_NS_PEERS_REFUSE[runtime.name]
+    if not refuses:
+        assert p.returncode == 0, describe(p)
+        return
+    assert p.returncode != 0, describe(p)
+    lines = p.stderr.splitlines()
+    before = [x for x in lines if x.startswith("before=")]
+    after = [x for x in lines if x.startswith("after=")]
+    assert before and after and before[0][len("before="):] == after[0][len("after="):], \
+        describe(p)
+    if runtime.name == "berth-oci":
+        assert p.returncode == 1, describe(p)
+        msg = [x for x in lines if x.startswith("berth-oci:")]
+        assert len(msg) == 1, describe(p)
+        field = f'linux.sysctl "{next(iter(sysctl))}"' if sysctl else next(iter(change))
+        assert msg[0].startswith(f"berth-oci: {field} = "), describe(p)
+        for part in (f"the runtime's own {ns_type} namespace",
+                     f'"/proc/self/ns/{proc}"', "leave it out"):
+            assert part in msg[0], (part, describe(p))
+        assert cid not in runtime.ids_listed()
+
+
+def test_sysctl_in_joined_namespace_of_another_process(runtime, bundle):
+    """A namespace joined by path that is not the runtime's own takes the
+    sysctl (the refusal above is only for the runtime's own)."""
+    holder = spawn(["unshare", "--net", "sleep", "60"])
+    try:
+        deadline = time.monotonic() + 5
+        while os.readlink(f"/proc/{holder.pid}/ns/net") == os.readlink("/proc/self/ns/net"):
+            assert time.monotonic() < deadline, "unshare did not start"
+            time.sleep(0.01)
+        for ns in bundle.config["linux"]["namespaces"]:
+            if ns["type"] == "network":
+                ns["path"] = f"/proc/{holder.pid}/ns/net"
+        bundle.config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+        out = runtime.run_sh(bundle, "cat /proc/sys/net/ipv4/ip_forward")
+        assert out == "1\n"
+    finally:
+        holder.kill()
+        holder.wait()
