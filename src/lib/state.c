@@ -293,27 +293,69 @@ char *berth_rfc3339_now(void)
         return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
 }
 
-int berth_pid_file_write(const char *path, pid_t pid, struct berth_error **err)
+static const char *file_kind(mode_t mode)
+{
+        switch (mode & S_IFMT) {
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        case S_IFSOCK:
+                return "a socket";
+        case S_IFLNK:
+                return "a symbolic link";
+        case S_IFDIR:
+                return "a directory";
+        default:
+                return "something";
+        }
+}
+
+/* The pid file's directory (O_PATH) and its last component, if what is there (nothing, or a
+ * regular file) may be replaced. */
+static int open_pid_file_dir(const char *path, int *ret_dfd, char **ret_base, struct berth_error **err)
 {
         _autofree_ char *dir = xstrdup(path), *base = xstrdup(path);
         _autoclose_ int dfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
-        char text[32];
         struct stat st;
 
         if (dfd < 0)
-                return berth_error_set(err, errno, "--pid-file %s: open its directory", path);
-        snprintf(text, sizeof(text), "%d", (int) pid);
-        /* Only a regular file (or none) is replaced by the atomic rename: a pid file pointed at a
-         * device or a fifo (/dev/null!) is written in place, never replaced. */
-        if (fstatat(dfd, basename(base), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
-                _autoclose_ int fd = openat(dfd, basename(base),
-                                            O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+                return berth_error_set(err, errno, "--pid-file %s: open its directory", QUOTE(path));
+        if (fstatat(dfd, basename(base), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+                return berth_error_setx(err, EEXIST,
+                                        "--pid-file %s: %s is there, not a regular file (%s): "
+                                        "refusing to write to it or replace it; give the path of "
+                                        "a regular file or of none",
+                                        QUOTE(path), file_kind(st.st_mode), strerror(EEXIST));
+        *ret_dfd = steal_fd(&dfd);
+        *ret_base = xstrdup(basename(base));
+        return 0;
+}
 
-                if (fd < 0 || write_all(fd, text, strlen(text)) < 0)
-                        return berth_error_set(err, errno, "--pid-file %s", path);
-                return 0;
-        }
-        if (berth_write_file_atomic(dfd, basename(base), text, strlen(text), 0644, false, err) < 0)
-                return berth_error_prefix(err, "--pid-file %s", path);
+int berth_pid_file_check(const char *path, struct berth_error **err)
+{
+        _autoclose_ int dfd = -EBADF;
+        _autofree_ char *base = NULL;
+
+        return open_pid_file_dir(path, &dfd, &base, err);
+}
+
+int berth_pid_file_write(const char *path, pid_t pid, struct berth_error **err)
+{
+        _autoclose_ int dfd = -EBADF;
+        _autofree_ char *base = NULL;
+        char text[32];
+        int r;
+
+        /* Never written in place: a FIFO would block until a reader comes (crun hangs there),
+         * and a device (/dev/null!) must not be written, nor replaced (as runc's rename does). */
+        r = open_pid_file_dir(path, &dfd, &base, err);
+        if (r < 0)
+                return r;
+        snprintf(text, sizeof(text), "%d", (int) pid);
+        if (berth_write_file_atomic(dfd, base, text, strlen(text), 0644, false, err) < 0)
+                return berth_error_prefix(err, "--pid-file %s", QUOTE(path));
         return 0;
 }

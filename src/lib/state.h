@@ -46,5 +46,12 @@ void berth_state_unlock(const struct berth_container *c);
 /* "2026-11-29T19:50:01.123456789Z" for now. */
 char *berth_rfc3339_now(void);
 
-/* Writes pid to path (--pid-file), atomically: a reader never sees a partial number. */
+/* Whether path can be a --pid-file: its directory exists and what is there is a regular file or
+ * nothing. Anything else (a FIFO would block the write, a device must never be replaced) is
+ * -EEXIST: --pid-file "/run/x": a FIFO is there, not a regular file (File exists): refusing ...
+ * create and exec call it before they make anything. */
+int berth_pid_file_check(const char *path, struct berth_error **err);
+
+/* Writes pid to path (--pid-file), atomically (a temporary file renamed over it): a reader never
+ * sees a partial number. Refuses what berth_pid_file_check() refuses, without writing. */
 int berth_pid_file_write(const char *path, pid_t pid, struct berth_error **err);

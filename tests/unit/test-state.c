@@ -108,6 +108,53 @@ static void save_read_refresh(void **state)
         rmdir(root);
 }
 
+/* A pid file is written only to a regular file or to nothing: a FIFO would block, a device must
+ * be neither written nor replaced. */
+static void pid_file_kinds(void **state)
+{
+        char tmpl[] = "/tmp/berth-test-pidfile.XXXXXX";
+        char *dir = mkdtemp(tmpl);
+        _autofree_ char *reg = NULL, *fifo = NULL, *sub = NULL, *missing = NULL, *text = NULL;
+        struct berth_error *err = NULL;
+        struct stat st;
+
+        assert_non_null(dir);
+        reg = xasprintf("%s/reg", dir);
+        fifo = xasprintf("%s/fifo", dir);
+        sub = xasprintf("%s/sub", dir);
+        missing = xasprintf("%s/no/pid", dir);
+        assert_int_equal(berth_pid_file_check(reg, &err), 0);
+        assert_int_equal(berth_pid_file_write(reg, 42, &err), 0);
+        assert_int_equal(berth_pid_file_write(reg, 4242, &err), 0); /* replaced */
+        assert_int_equal(berth_read_file_at(AT_FDCWD, reg, 0, &text, NULL, &err), 0);
+        assert_string_equal(text, "4242");
+
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(berth_pid_file_check(fifo, &err), -EEXIST);
+        berth_error_free(err);
+        err = NULL;
+        assert_int_equal(berth_pid_file_write(fifo, 42, &err), -EEXIST);
+        assert_non_null(strstr(err->msg, "a FIFO is there, not a regular file (File exists)"));
+        berth_error_free(err);
+        err = NULL;
+        assert_int_equal(lstat(fifo, &st), 0);
+        assert_true(S_ISFIFO(st.st_mode));
+
+        assert_int_equal(mkdir(sub, 0700), 0);
+        assert_int_equal(berth_pid_file_check(sub, &err), -EEXIST);
+        assert_non_null(strstr(err->msg, "a directory is there"));
+        berth_error_free(err);
+        err = NULL;
+        assert_int_equal(berth_pid_file_check(missing, &err), -ENOENT);
+        assert_non_null(strstr(err->msg, "open its directory: No such file or directory"));
+        berth_error_free(err);
+
+        unlink(reg);
+        unlink(fifo);
+        rmdir(sub);
+        rmdir(dir);
+}
+
 static void rfc3339(void **state)
 {
         _autofree_ char *s = berth_rfc3339_now();
@@ -124,6 +171,7 @@ int main(void)
                 cmocka_unit_test(starttime_of_self_and_gone),
                 cmocka_unit_test(save_read_refresh),
                 cmocka_unit_test(rfc3339),
+                cmocka_unit_test(pid_file_kinds),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
