@@ -217,3 +217,11 @@ def kill_and_delete(runner, cid, timeout=10):
         time.sleep(0.02)
     it.reap_orphans()
     return runner.delete(cid, force=True)
+
+
+def debug(*what):
+    """With BERTH_SEC_DEBUG=1 (and pytest -s), print what a test saw (CompletedProcess or
+    text): whether a runtime refused an attack or held."""
+    if os.environ.get("BERTH_SEC_DEBUG"):
+        for w in what:
+            print(it.describe(w) if hasattr(w, "returncode") else w)
