@@ -7,11 +7,15 @@
  *
  *   parent                                   init
  *   clone3 ------------------------------->  (in its new namespaces)
- *   uid/gid maps written; GO(pid) -------->  setresuid(0); setns; unshare cgroup/time; rootfs
+ *                          <--------------- TIMENS  (only with a new time namespace: made)
+ *   uid/gid maps, time offsets,
+ *   oom_score_adj written; GO(pid) ------->  setresuid(0); setns; unshare cgroup; rootfs
+ *                          <--------------- MOUNT_SOURCE(i)  (a bind source it may not open)
+ *   clone it on the host side: MOUNT_SOURCE(fd) -->
  *                          <--------------- HOOKS   (only if prestart/createRuntime hooks exist)
  *   run them; HOOKS_DONE ----------------->  createContainer hooks, pivot_root, pty, finalize,
  *                          <--------------- PTY (fd)  (foreground run with a terminal)
- *                          <--------------- CREATED  (user, caps, seccomp done)
+ *                          <--------------- CREATED  (user, caps, cwd, program found)
  *   state.json, pid file; ACK ------------>  clear PDEATHSIG
  *                          <--------------- DETACHED; block on exec.fifo
  *   exit
