@@ -27,6 +27,11 @@ const char *berth_status_name(enum berth_status s)
         return (unsigned) s < ARRAY_SIZE(names) ? names[s] : "unknown";
 }
 
+const char *berth_container_status_name(const struct berth_container *c)
+{
+        return c->state_error ? "unknown" : berth_status_name(c->status);
+}
+
 static struct berth_container *container_new(const char *root, const char *id)
 {
         struct berth_container *c = xcalloc(1, sizeof(*c));
@@ -49,6 +54,7 @@ void berth_container_free(struct berth_container *c)
         free(c->created);
         free(c->owner);
         free(c->cgroup_path);
+        free(c->state_error);
         for (size_t i = 0; i < c->n_annotations; i++) {
                 free(c->annotations[i].key);
                 free(c->annotations[i].value);
@@ -113,11 +119,53 @@ void berth_container_observe(struct berth_container *c)
         c->oom_killed = berth_oom_kills(cg, &kills, NULL) == 0 && kills > 0;
 }
 
-int berth_container_load(const char *root, const char *id, struct berth_container **ret,
-                         struct berth_error **err)
+/* The process of the container's cgroup that started first: its init, when nothing recorded
+ * which one it is. Leaves c alone if the cgroup has none. */
+static void guess_init(struct berth_container *c)
+{
+        _autocgroup_ struct berth_cgroup *cg = NULL;
+        _autofree_ pid_t *pids = NULL;
+        unsigned long long start, first = ULLONG_MAX;
+        size_t n = 0;
+        bool zombie;
+
+        if (!c->cgroup_path || berth_cgroup_open(c->cgroup_path, c->id, &cg, NULL) < 0 ||
+            berth_cgroup_pids(cg, &pids, &n, NULL) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (berth_proc_starttime(pids[i], &start, &zombie) == 0 && !zombie &&
+                    start < first) {
+                        first = start;
+                        c->pid = pids[i];
+                        c->pid_start = start;
+                }
+}
+
+/* A container whose state.json is damaged: only what the recovery record says, or what can be
+ * found again (see berth_container_load_any). Takes over c's dirfd. */
+static struct berth_container *salvage(struct berth_container *c, const char *why)
+{
+        struct berth_container *s = container_new(c->root, c->id);
+
+        s->dirfd = steal_fd(&c->dirfd);
+        s->state_error = xstrdup(why);
+        berth_container_free(c);
+        if (berth_state_read_recovery(s) < 0 || !s->cgroup_path) {
+                free(s->cgroup_path);
+                s->cgroup_path = NULL;
+                (void) berth_cgroup_resolve_path(NULL, s->id, &s->cgroup_path, NULL);
+        }
+        if (s->pid <= 0)
+                guess_init(s);
+        return s;
+}
+
+static int load(const char *root, const char *id, bool any, struct berth_container **ret,
+                struct berth_error **err)
 {
         struct berth_container *c;
         _autoclose_ int rootfd = -EBADF;
+        _autoerr_ struct berth_error *e = NULL;
         int r;
 
         r = berth_id_validate(id, err);
@@ -133,14 +181,32 @@ int berth_container_load(const char *root, const char *id, struct berth_containe
                 berth_container_free(c);
                 return r;
         }
-        r = berth_state_read(c, err);
+        r = berth_state_read(c, any ? &e : err);
+        if (r == -EBADMSG && any) {
+                c = salvage(c, e->msg);
+                r = 0;
+        }
         if (r < 0) {
+                if (any)
+                        r = berth_error_setx(err, -r, "%s", e->msg);
                 berth_container_free(c);
                 return r;
         }
         berth_state_refresh(c);
         *ret = c;
         return 0;
+}
+
+int berth_container_load(const char *root, const char *id, struct berth_container **ret,
+                         struct berth_error **err)
+{
+        return load(root, id, false, ret, err);
+}
+
+int berth_container_load_any(const char *root, const char *id, struct berth_container **ret,
+                             struct berth_error **err)
+{
+        return load(root, id, true, ret, err);
 }
 
 int berth_container_list(const char *root, struct berth_container ***ret, size_t *ret_n,
@@ -161,9 +227,11 @@ int berth_container_list(const char *root, struct berth_container ***ret, size_t
                 struct berth_container *c;
 
                 if (names[i]->d_name[0] != '.' && names[i]->d_type == DT_DIR) {
-                        if (berth_container_load(root, names[i]->d_name, &c, &e) < 0) {
+                        if (berth_container_load_any(root, names[i]->d_name, &c, &e) < 0) {
                                 berth_warn("%s, skipping", e->msg);
                         } else {
+                                if (c->state_error)
+                                        berth_warn("%s", c->state_error);
                                 berth_container_observe(c);
                                 v = xreallocarray(v, n + 1, sizeof(*v));
                                 v[n++] = c;
@@ -398,6 +466,9 @@ int berth_container_delete(struct berth_container *c, bool force, struct berth_e
         if (r < 0)
                 return r;
         c->status = BERTH_STATUS_STOPPED;
+        if (c->state_error)
+                berth_warn("container \"%s\": its poststop hooks, if any, were in the damaged "
+                           "state file: not run", c->id);
         run_warn_hooks(c, BERTH_HOOK_POSTSTOP, &c->poststop, "stopped");
         return 0;
 }

@@ -60,6 +60,9 @@ struct berth_container {
         int pidfd;          /* -1 if not open */
         int pty_master;     /* -1 unless foreground_tty */
         int dirfd;          /* O_PATH fd of <root>/<id>, -1 if not open */
+        /* why state.json could not be read (berth_container_load_any), else NULL: pid, start
+         * time, cgroup and bundle then come from the recovery record or are found again */
+        char *state_error;
         bool use_systemd;   /* reserved */
 };
 
@@ -72,9 +75,23 @@ int berth_id_validate(const char *id, struct berth_error **err);
 int berth_container_create(const struct berth_create_opts *o, struct berth_container **ret,
                            struct berth_error **err);
 
-/* Loads <root>/<id> and refreshes its status from the kernel. -ENOENT: container "x" does not exist. */
+/* Loads <root>/<id> and refreshes its status from the kernel. -ENOENT: container "x" does not
+ * exist. -EBADMSG: its state.json is damaged (the message names the file). */
 int berth_container_load(const char *root, const char *id, struct berth_container **ret,
                          struct berth_error **err);
+
+/*
+ * Like berth_container_load(), but a damaged state.json (empty, truncated, garbage, too large)
+ * does not make the container unreachable: c->state_error says why, and what kill and delete
+ * need is recovered: pid, start time, cgroup and bundle from the recovery record; without one,
+ * the default cgroup path ("/berth/<id>", right unless the config gave cgroupsPath) and, as the
+ * init, the process of that cgroup that started first. kill, delete and list use it.
+ */
+int berth_container_load_any(const char *root, const char *id, struct berth_container **ret,
+                             struct berth_error **err);
+
+/* "created", "running", ...; "unknown" when the state file is damaged (c->state_error). */
+const char *berth_container_status_name(const struct berth_container *c);
 
 /* Reads what only the container's cgroup knows: paused (frozen) and whether the kernel has
  * OOM-killed a process in it (kept until delete removes the cgroup). `state` and `list` call it;
@@ -125,8 +142,9 @@ int berth_container_cgroup(const struct berth_container *c, struct berth_cgroup 
  * annotations), pretty-printed like runc's. malloc'ed. */
 char *berth_container_state_json(const struct berth_container *c);
 
-/* All containers under root, sorted by id. Entries that cannot be loaded are skipped with a
- * warning. */
+/* All containers under root, sorted by id. One with a damaged state.json is listed too (status
+ * "unknown", see berth_container_load_any), with a warning; entries that cannot be loaded at
+ * all are skipped with a warning. */
 int berth_container_list(const char *root, struct berth_container ***ret, size_t *ret_n,
                          struct berth_error **err);
 

@@ -130,6 +130,33 @@ static json_t *hooks_json(const struct berth_hook_list *l)
         return s ? json_loads(s, 0, NULL) : NULL;
 }
 
+/* One "key value" line each; a value with a newline is left out. */
+static void add_line(char **text, const char *key, const char *value)
+{
+        char *old = *text;
+
+        if (!value || strchr(value, '\n'))
+                return;
+        *text = xasprintf("%s%s %s\n", old, key, value);
+        free(old);
+}
+
+/* The record that kill, delete --force and list fall back on when state.json is damaged:
+ * written before it, each time, in a plain line format that a torn or garbled JSON file does not
+ * take with it. */
+static int save_recovery(const struct berth_container *c, struct berth_error **err)
+{
+        char *text = xasprintf("pid %d\nstart %llu\n", (int) c->pid, c->pid_start);
+        int r;
+
+        add_line(&text, "cgroup", c->cgroup_path);
+        add_line(&text, "bundle", c->bundle);
+        r = berth_write_file_atomic(c->dirfd, BERTH_RECOVERY_FILE, text, strlen(text), 0600,
+                                    false, err);
+        free(text);
+        return r;
+}
+
 int berth_state_save(const struct berth_container *c, struct berth_error **err)
 {
         json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s}", "ociVersion",
@@ -138,6 +165,7 @@ int berth_state_save(const struct berth_container *c, struct berth_error **err)
                               "created", c->created, "owner", c->owner ? c->owner : "");
         _autofree_ char *text = NULL;
         json_t *h;
+        int r;
 
         if (!o)
                 return berth_error_setx(err, ENOMEM, "build state.json");
@@ -152,6 +180,9 @@ int berth_state_save(const struct berth_container *c, struct berth_error **err)
         json_decref(o);
         if (!text)
                 return berth_error_setx(err, ENOMEM, "serialize state.json");
+        r = save_recovery(c, err);
+        if (r < 0)
+                return r;
         return berth_write_file_atomic(c->dirfd, BERTH_STATE_FILE, text, strlen(text), 0600,
                                        false, err);
 }
@@ -191,22 +222,77 @@ static void read_annotations(json_t *o, struct berth_container *c)
         }
 }
 
-int berth_state_read(struct berth_container *c, struct berth_error **err)
+/* state.json as text: a regular file (opened without blocking: a FIFO put there must not hang
+ * every command) of at most BERTH_STATE_MAX bytes. -ENOENT if there is none. */
+static int read_state_text(int dirfd, char **ret, const char **ret_why, struct berth_error **err)
 {
-        _autofree_ char *text = NULL;
+        _autoclose_ int fd = openat(dirfd, BERTH_STATE_FILE,
+                                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat st;
+
+        *ret_why = NULL;
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
+        if (fd < 0)
+                return berth_error_set(err, errno, "open");
+        if (fstat(fd, &st) < 0)
+                return berth_error_set(err, errno, "stat");
+        if (!S_ISREG(st.st_mode))
+                *ret_why = "not a regular file";
+        else if (st.st_size == 0)
+                *ret_why = "empty";
+        else if (st.st_size > BERTH_STATE_MAX)
+                *ret_why = "larger than 4 MiB";
+        if (*ret_why)
+                return 0;
+        return berth_read_fd(fd, "it", BERTH_STATE_MAX, ret, NULL, err);
+}
+
+/* Checks the fields every command relies on; returns why not, or NULL. */
+static const char *check_state(json_t *o, const char *id)
+{
+        json_t *pid = json_object_get(o, "pid"), *start = json_object_get(o, "pidStart");
+
+        if (!json_is_object(o))
+                return "not a JSON object";
+        if (!json_is_string(json_object_get(o, "id")) ||
+            !streq(json_string_value(json_object_get(o, "id")), id))
+                return "\"id\" is missing or not this container's";
+        if (!json_is_integer(pid) || json_integer_value(pid) < 0 ||
+            json_integer_value(pid) > INT32_MAX)
+                return "\"pid\" is missing or not a pid";
+        if (!json_is_integer(start) || json_integer_value(start) < 0)
+                return "\"pidStart\" is missing or not a start time";
+        return NULL;
+}
+
+/* The damaged-state error: names the file, says why and what still works. */
+static int damaged(const struct berth_container *c, const char *why, struct berth_error **err)
+{
+        return berth_error_setx(err, EBADMSG,
+                                "container \"%s\": state file %s/%s/%s is damaged: %s (list, kill "
+                                "and delete --force still work)",
+                                c->id, c->root, c->id, BERTH_STATE_FILE, why);
+}
+
+static int parse_state(struct berth_container *c, const char *text, struct berth_error **err)
+{
+        _autofree_ char *why = NULL;
         json_error_t jerr;
         json_t *o;
+        const char *bad;
         int r;
 
-        r = berth_read_file_at(c->dirfd, BERTH_STATE_FILE, 0, &text, NULL, err);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return berth_error_prefix(err, "container \"%s\"", c->id);
-        o = json_loads(text, 0, &jerr);
-        if (!o)
-                return berth_error_setx(err, EINVAL, "container \"%s\": state.json:%d:%d: %s", c->id,
-                                        jerr.line, jerr.column, jerr.text);
+        o = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+        if (!o) {
+                why = xasprintf("line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+                return damaged(c, why, err);
+        }
+        bad = check_state(o, c->id);
+        if (bad) {
+                json_decref(o);
+                return damaged(c, bad, err);
+        }
         c->pid = (pid_t) json_integer_value(json_object_get(o, "pid"));
         c->pid_start = (unsigned long long) json_integer_value(json_object_get(o, "pidStart"));
         c->oci_version = dup_json_string(o, "ociVersion");
@@ -222,6 +308,68 @@ int berth_state_read(struct berth_container *c, struct berth_error **err)
                 r = read_hooks(o, "poststop", &c->poststop, err);
         json_decref(o);
         return r;
+}
+
+int berth_state_read(struct berth_container *c, struct berth_error **err)
+{
+        _autoerr_ struct berth_error *e = NULL;
+        _autofree_ char *text = NULL;
+        const char *bad = NULL;
+        int r;
+
+        r = read_state_text(c->dirfd, &text, &bad, &e);
+        if (r == -ENOENT) {
+                /* a create that died before its first save, or between the two files */
+                (void) berth_state_read_recovery(c);
+                return 0;
+        }
+        if (r < 0)
+                return damaged(c, e->msg, err);
+        if (bad)
+                return damaged(c, bad, err);
+        return parse_state(c, text, err);
+}
+
+/* "key value" -> value, if line starts with key and a space. */
+static const char *line_value(const char *line, const char *key)
+{
+        size_t n = strlen(key);
+
+        return strncmp(line, key, n) == 0 && line[n] == ' ' ? line + n + 1 : NULL;
+}
+
+int berth_state_read_recovery(struct berth_container *c)
+{
+        _autofree_ char *text = NULL, *cgroup = NULL, *bundle = NULL;
+        uint64_t pid = UINT64_MAX, start = UINT64_MAX;
+        char *save = NULL;
+        const char *v;
+
+        if (berth_read_file_at(c->dirfd, BERTH_RECOVERY_FILE, 64 * 1024, &text, NULL, NULL) < 0)
+                return -ENOENT;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if ((v = line_value(line, "pid")) && parse_u64(v, &pid) < 0)
+                        return -EBADMSG;
+                if ((v = line_value(line, "start")) && parse_u64(v, &start) < 0)
+                        return -EBADMSG;
+                if ((v = line_value(line, "cgroup")) && v[0] == '/')
+                        cgroup = xstrdup(v);
+                if ((v = line_value(line, "bundle")) && v[0] == '/')
+                        bundle = xstrdup(v);
+        }
+        if (pid > INT32_MAX || start == UINT64_MAX)
+                return -EBADMSG;
+        c->pid = (pid_t) pid;
+        c->pid_start = start;
+        if (cgroup) {
+                free(c->cgroup_path);
+                c->cgroup_path = steal_ptr(&cgroup);
+        }
+        if (bundle) {
+                free(c->bundle);
+                c->bundle = steal_ptr(&bundle);
+        }
+        return 0;
 }
 
 int berth_proc_starttime(pid_t pid, unsigned long long *ret, bool *ret_zombie)

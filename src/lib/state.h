@@ -4,7 +4,9 @@
 /*
  * The state directory of one container, <root>/<id>/ (mode 0711 so a container's mapped root can
  * still open exec.fifo):
- *   state.json   written once by create (atomic rename), read by every other command
+ *   state.json   written by create (atomic rename), read by every other command
+ *   recovery     pid, start time, cgroup and bundle in plain lines, written before each
+ *                state.json: what kill, delete --force and list fall back on if it is damaged
  *   exec.fifo    the create/start handshake; its absence means start already happened
  * Commands that change a container hold an exclusive flock on the directory.
  */
@@ -16,7 +18,10 @@
 #include "error.h"
 
 #define BERTH_STATE_FILE "state.json"
+#define BERTH_RECOVERY_FILE "recovery"
 #define BERTH_EXEC_FIFO "exec.fifo"
+/* A state.json above this is damaged (its annotations and hooks are far smaller). */
+#define BERTH_STATE_MAX (4u << 20)
 
 /* mkdir -p root (0711) and open it O_PATH|O_DIRECTORY. */
 int berth_state_root_open(const char *root, int *ret_fd, struct berth_error **err);
@@ -30,8 +35,19 @@ int berth_state_dir_remove(int rootfd, const char *id, struct berth_error **err)
 /* Writes c's persistent fields to state.json. */
 int berth_state_save(const struct berth_container *c, struct berth_error **err);
 
-/* Reads state.json into c (a missing file leaves pid 0: a create that died half-way). */
+/*
+ * Reads state.json into c. A missing file leaves pid 0 (a create that died half-way) with what
+ * the recovery record says, if there is one. A damaged one (not a regular file, empty, larger
+ * than BERTH_STATE_MAX, not JSON, or without a valid id, pid or pidStart) is -EBADMSG, with c
+ * partly filled:
+ *   container "x": state file /run/berth-oci/x/state.json is damaged: empty (list, kill and
+ *   delete --force still work)
+ */
 int berth_state_read(struct berth_container *c, struct berth_error **err);
+
+/* Reads the recovery record (pid, start time, cgroup path, bundle; written before each
+ * state.json) into c. -ENOENT if there is none, -EBADMSG if it is damaged too (c untouched). */
+int berth_state_read_recovery(struct berth_container *c);
 
 /* starttime of pid from /proc/PID/stat (field 22); -ESRCH if gone. *ret_zombie when state Z/X. */
 int berth_proc_starttime(pid_t pid, unsigned long long *ret, bool *ret_zombie);

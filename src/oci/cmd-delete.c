@@ -18,7 +18,8 @@ static int cmd_delete(const struct oci_global *g, const struct oci_args *a,
         bool force = oci_args_bool(a, F_FORCE);
         int r;
 
-        r = oci_load_container(g, a->pos[0], &c, err);
+        /* a damaged state.json does not stop delete: what it needs is recovered */
+        r = berth_container_load_any(g->root, a->pos[0], &c, err);
         /* As runc: deleting a container that is already gone succeeds with --force, so clients
          * can clean up after an aborted create without checking first. */
         if (r == -ENOENT && force)

@@ -87,7 +87,8 @@ static int cmd_kill(const struct oci_global *g, const struct oci_args *a, struct
                 if (r < 0)
                         return r;
         }
-        r = berth_container_load(g->root, a->pos[0], &c, err);
+        /* a damaged state.json does not make the container unkillable */
+        r = berth_container_load_any(g->root, a->pos[0], &c, err);
         if (r < 0)
                 return r;
         r = berth_container_kill(c, sig, oci_args_bool(a, F_ALL), err);

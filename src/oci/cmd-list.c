@@ -41,7 +41,7 @@ static void row_cells(const struct berth_container *c, char pid[24], const char 
         snprintf(pid, 24, "%ld", shown_pid(c));
         cells[COL_ID] = c->id;
         cells[COL_PID] = pid;
-        cells[COL_STATUS] = berth_status_name(c->status);
+        cells[COL_STATUS] = berth_container_status_name(c);
         cells[COL_BUNDLE] = c->bundle ? c->bundle : "";
         cells[COL_CREATED] = c->created ? c->created : "";
         cells[COL_OWNER] = c->owner ? c->owner : "";
@@ -98,7 +98,7 @@ static json_t *container_json(const struct berth_container *c)
         json_object_set_new(o, "ociVersion", oci_version_of(c));
         json_object_set_new(o, "id", json_string(c->id));
         json_object_set_new(o, "pid", json_integer(shown_pid(c)));
-        json_object_set_new(o, "status", json_string(berth_status_name(c->status)));
+        json_object_set_new(o, "status", json_string(berth_container_status_name(c)));
         json_object_set_new(o, "bundle", json_string(c->bundle ? c->bundle : ""));
         json_object_set_new(o, "rootfs", json_string(c->rootfs ? c->rootfs : ""));
         json_object_set_new(o, "created", json_string(c->created ? c->created : ""));

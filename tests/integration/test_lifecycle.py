@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import describe, new_id
+from conftest import describe, new_id, reap_orphans
 from helpers import SLEEPER, pid_alive, read_until, wait_for_file
 
 
@@ -361,3 +361,66 @@ def test_kill_all(runtime, bundle, cid):
     runtime.kill(cid, "KILL", all=True, check=True)
     runtime.wait_status(cid, "stopped")
     runtime.delete(cid, check=True)
+
+
+# -- a damaged state.json
+
+def _damage_state(path, damage):
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        text = path.read_bytes()
+        path.write_bytes(text[:len(text) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00\xff{garbage]\n")
+    elif damage == "huge":  # 100 MB (sparse: the size is what counts)
+        with open(path, "r+b") as f:
+            f.truncate(100 << 20)
+
+
+def _pid_gone(pid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid):
+        assert time.monotonic() < deadline, f"pid {pid} still alive"
+        reap_orphans()
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("action", ["kill-then-delete", "delete-force"])
+@pytest.mark.parametrize("record", ["with-record", "without-record"])
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage", "huge"])
+def test_damaged_state_json(oci, bundle, cid, damage, record, action):
+    """A corrupt, empty, truncated or oversized state.json does not make a
+    container unkillable: list shows it (status "unknown"), state names the
+    file, kill and delete --force still find its processes (the recovery
+    record written before state.json, or without it the default cgroup) and
+    remove everything; the leak guard checks that nothing is left."""
+    bundle.process["args"] = ["sh", "-c", "sleep 1000 & " + SLEEPER]
+    oci.run(bundle, cid, detach=True, check=True)
+    pid = oci.state_json(cid)["pid"]
+    state_file = oci.root / cid / "state.json"
+    _damage_state(state_file, damage)
+    if record == "without-record":
+        os.unlink(oci.root / cid / "recovery")
+
+    p = oci.state(cid)
+    assert p.returncode == 1, describe(p)
+    assert f'container "{cid}": state file {state_file} is damaged: ' in p.stderr, describe(p)
+    assert "kill and delete --force still work" in p.stderr, describe(p)
+
+    p = oci.list("--format", "json", check=True)
+    (row,) = json.loads(p.stdout)
+    assert (row["id"], row["status"], row["pid"]) == (cid, "unknown", pid), describe(p)
+    assert f"state file {state_file} is damaged" in p.stderr, describe(p)
+    assert oci.ids_listed() == {cid}
+
+    if action == "kill-then-delete":
+        oci.kill(cid, "KILL", check=True)
+        _pid_gone(pid)
+        p = oci.delete(cid)
+    else:
+        p = oci.delete(cid, force=True)
+    assert p.returncode == 0, describe(p)
+    _pid_gone(pid)
+    assert not (oci.root / cid).exists()
+    assert oci.ids_listed() == set()

@@ -108,6 +108,60 @@ static void save_read_refresh(void **state)
         rmdir(root);
 }
 
+/* A damaged state.json is -EBADMSG naming the file; load_any recovers pid, start time, cgroup and
+ * bundle from the record written before it. */
+static void damaged_state(void **state)
+{
+        static const char *const damages[] = { "", "{\"id\": \"x\", \"pid\": 1", "\xff garbage",
+                                               "[1]", "{\"id\": \"y\", \"pid\": 1, \"pidStart\": 2}",
+                                               "{\"id\": \"x\", \"pid\": -4, \"pidStart\": 2}" };
+        char tmpl[] = "/tmp/berth-test-damaged.XXXXXX";
+        _autoclose_ int rootfd = -EBADF;
+        struct berth_error *err = NULL;
+        struct berth_container *c, *d;
+        char *root = mkdtemp(tmpl);
+
+        assert_non_null(root);
+        assert_int_equal(berth_state_root_open(root, &rootfd, &err), 0);
+        c = make(root, "x");
+        assert_int_equal(berth_state_dir_create(rootfd, "x", &c->dirfd, &err), 0);
+        c->pid = getpid();
+        assert_int_equal(berth_proc_starttime(c->pid, &c->pid_start, NULL), 0);
+        c->bundle = xstrdup("/b");
+        c->rootfs = xstrdup("/b/rootfs");
+        c->created = berth_rfc3339_now();
+        c->cgroup_path = xstrdup("/berth/custom path");
+        assert_int_equal(berth_state_save(c, &err), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(damages); i++) {
+                assert_int_equal(berth_write_file_atomic(c->dirfd, BERTH_STATE_FILE, damages[i],
+                                                         strlen(damages[i]), 0600, false, &err), 0);
+                assert_int_equal(berth_container_load(root, "x", &d, &err), -EBADMSG);
+                assert_non_null(strstr(err->msg, "state file "));
+                assert_non_null(strstr(err->msg, "/x/state.json is damaged: "));
+                berth_error_free(err);
+                err = NULL;
+                assert_int_equal(berth_container_load_any(root, "x", &d, &err), 0);
+                assert_non_null(d->state_error);
+                assert_string_equal(berth_container_status_name(d), "unknown");
+                assert_int_equal(d->pid, getpid());
+                assert_true(d->pid_start == c->pid_start);
+                assert_int_equal(d->status, BERTH_STATUS_RUNNING);
+                assert_string_equal(d->cgroup_path, "/berth/custom path");
+                assert_string_equal(d->bundle, "/b");
+                berth_container_free(d);
+        }
+        /* without the record: the default cgroup path, nobody in it */
+        assert_int_equal(unlinkat(c->dirfd, BERTH_RECOVERY_FILE, 0), 0);
+        assert_int_equal(berth_container_load_any(root, "x", &d, &err), 0);
+        assert_string_equal(d->cgroup_path, "/berth/x");
+        assert_int_equal(d->pid, 0);
+        assert_int_equal(d->status, BERTH_STATUS_STOPPED);
+        berth_container_free(d);
+        assert_int_equal(berth_state_dir_remove(rootfd, "x", &err), 0);
+        berth_container_free(c);
+        rmdir(root);
+}
+
 /* A pid file is written only to a regular file or to nothing: a FIFO would block, a device must
  * be neither written nor replaced. */
 static void pid_file_kinds(void **state)
@@ -172,6 +226,7 @@ int main(void)
                 cmocka_unit_test(save_read_refresh),
                 cmocka_unit_test(rfc3339),
                 cmocka_unit_test(pid_file_kinds),
+                cmocka_unit_test(damaged_state),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
