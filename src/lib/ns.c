@@ -255,7 +255,7 @@ int berth_ns_check_own(const struct berth_spec *s, const struct berth_ns_fds *f,
                     err, EPERM,
                     "%s = %s: not allowed in the runtime's own %s namespace (the linux.namespaces "
                     "path %s is the one berth-oci runs in): %s, it would change the host's; leave "
-                    "it out or give the container a %s namespace of its own",
+                    "it out or give the container its own %s namespace",
                     field, QUOTE(value), berth_ns_type_name(t), QUOTE(s->lx.ns[t].path),
                     strerror(EPERM), berth_ns_type_name(t));
         }
