@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * /dev in the container, as runc builds it when the config does not bind-mount /dev: the default
- * devices plus linux.devices (mknod, or a bind of the host's node in a user namespace, where
- * mknod is not allowed), the /dev/fd and /dev/std* symlinks, and /dev/ptmx -> pts/ptmx.
+ * devices plus linux.devices, made from their type and numbers whatever the host has at that path
+ * (mknod; where mknod is not allowed, in a user namespace, a bind of a host node of the same type
+ * and major:minor), the /dev/fd and /dev/std* symlinks, and /dev/ptmx -> pts/ptmx.
  */
 #include <dirent.h>
 #include <fcntl.h>
