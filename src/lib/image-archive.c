@@ -5,7 +5,8 @@
  *
  * A tar is read once, as a stream, entries in any order: blobs go straight into the blob store
  * (through a pipe that a thread drains into berth_blobstore_put_fd, so no layer is ever held in
- * memory) and the small metadata files (index.json, manifest.json, configs) are kept in memory.
+ * memory), and so do docker's configs (<id>.json); only index.json and manifest.json are kept in
+ * memory. JSON has limits of size and count (JSON_MAX and below).
  * Only then is the archive checked image by image ("plan"): every blob named, every config
  * parsed, every digest compared, before any layer is unpacked or any image recorded. A load that
  * fails there removes the blobs it added, so a bad archive leaves nothing in the store.
@@ -28,7 +29,20 @@
 #include "syscalls.h"
 #include "util.h"
 
-#define META_MAX (16u << 20) /* a metadata file: manifest.json, index.json, a config */
+/*
+ * What JSON can take: jansson needs up to ~20 times a document's size for one made of tiny
+ * values, so a document is read into memory only when the format needs it (index.json,
+ * manifest.json, the manifests and configs they name), each at most JSON_MAX bytes and
+ * JSON_VALUES_MAX values. The other *.json members of a tar (docker's configs among them: which
+ * ones are needed is known only when manifest.json has been read, often last) are streamed into
+ * the blob store like blobs, each at most JSON_MAX bytes and JSON_TOTAL_MAX all together; those
+ * no image uses are removed at the end.
+ */
+#define JSON_MAX (8u << 20)
+#define JSON_TOTAL_MAX (64u << 20)
+#define JSON_VALUES_MAX (1u << 18)
+/* Members kept track of (metadata, blobs, layers, links): entry lookups are linear. */
+#define ENTRIES_MAX 16384
 #define CHUNK (64 * 1024)
 #define DIGEST_LEN 71 /* "sha256:" + 64 hex */
 #define BLOBS_DIR "blobs/sha256/"
@@ -131,6 +145,23 @@ static void txn_rollback(struct txn *t)
         strv_free(t->added);
         t->added = NULL;
         t->n_added = 0;
+}
+
+/* Removes a blob this operation added, now that nothing needs it. */
+static void txn_drop(struct txn *t, const char *digest)
+{
+        for (size_t i = 0; i < t->n_added; i++) {
+                _autoerr_ struct berth_error *e = NULL;
+
+                if (!streq(t->added[i], digest))
+                        continue;
+                if (berth_blobstore_remove(t->bs, digest, &e) < 0)
+                        berth_warn("%s, ignoring", e->msg);
+                free(t->added[i]);
+                t->added[i] = t->added[--t->n_added];
+                t->added[t->n_added] = NULL;
+                return;
+        }
 }
 
 static void txn_commit(struct txn *t)
@@ -347,12 +378,17 @@ static bool endswith(const char *s, const char *suffix)
         return n >= m && streq(s + n - m, suffix);
 }
 
-/* Files kept in memory: the layout's and docker's metadata, and classic configs (<id>.json). */
+/* Files kept in memory: the layout's and docker's top documents. */
 static bool is_meta_name(const char *name)
 {
         return streq(name, "index.json") || streq(name, "oci-layout") ||
-               streq(name, "manifest.json") || streq(name, "repositories") ||
-               (endswith(name, ".json") && !startswith(name, "blobs/"));
+               streq(name, "manifest.json");
+}
+
+/* Other JSON files (docker's classic configs, <id>.json): streamed, with a cap. */
+static bool is_json_name(const char *name)
+{
+        return endswith(name, ".json") && !startswith(name, "blobs/") && !is_meta_name(name);
 }
 
 /* Files streamed into the blob store: layout blobs and docker's layer tars. */
@@ -371,6 +407,8 @@ struct entry {
         char *data; /* kept in memory */
         size_t len;
         char *link; /* a symlink or hardlink: the normalized name it points to */
+        bool json;  /* a JSON member streamed into the blob store (is_json_name) */
+        bool used;  /* an image needs it */
 };
 
 /* One image found in the archive, checked and ready to record. */
@@ -395,6 +433,7 @@ struct loader {
         size_t n_plans;
         char **loaded;
         size_t n_loaded;
+        uint64_t json_total; /* bytes of the archive's JSON members */
 };
 
 static void entry_clear(struct entry *e)
@@ -446,6 +485,7 @@ static struct entry *entry_add(struct loader *l, char *name)
         if (e) {
                 entry_clear(e);
         } else {
+                /* read_entry checked the count */
                 l->entries = xreallocarray(l->entries, l->n_entries + 1, sizeof(*l->entries));
                 e = &l->entries[l->n_entries++];
                 memset(e, 0, sizeof(*e));
@@ -462,6 +502,32 @@ static struct entry *entry_find(struct loader *l, const char *name)
         for (int i = 0; e && e->link && i < MAX_LINKS; i++)
                 e = entry_get(l, e->link);
         return e && !e->link ? e : NULL;
+}
+
+static int json_too_big(const char *name, int64_t size, bool at_least, struct berth_error **err)
+{
+        return berth_error_setx(err, EFBIG,
+                                "%s: %s%lld bytes: a JSON file of an image archive is limited "
+                                "to %u bytes (%u MiB)",
+                                name, at_least ? "more than " : "", (long long) size, JSON_MAX,
+                                JSON_MAX >> 20);
+}
+
+/* Counts a JSON member of size bytes against the caps, before any of it is read. */
+static int json_member_check(struct loader *l, const char *name, int64_t size,
+                             struct berth_error **err)
+{
+        if (size < 0)
+                return berth_error_setx(err, EINVAL, "%s: the tar header gives no size", name);
+        if (size > JSON_MAX)
+                return json_too_big(name, size, false, err);
+        l->json_total += (uint64_t) size;
+        if (l->json_total > JSON_TOTAL_MAX)
+                return berth_error_setx(err, EFBIG,
+                                        "%s: the JSON files of the archive take more than %u "
+                                        "bytes (%u MiB) together",
+                                        name, JSON_TOTAL_MAX, JSON_TOTAL_MAX >> 20);
+        return 0;
 }
 
 static int read_entry_data(struct archive *a, const char *name, char **ret, size_t *ret_len,
@@ -481,9 +547,8 @@ static int read_entry_data(struct archive *a, const char *name, char **ret, size
                         return berth_error_setx(err, EIO, "%s: read: %s", name,
                                                 archive_error_string(a));
                 len += (size_t) n;
-                if (len > META_MAX)
-                        return berth_error_setx(err, EFBIG, "%s: larger than %u bytes", name,
-                                                META_MAX);
+                if (len > JSON_MAX)
+                        return json_too_big(name, JSON_MAX, true, err);
         } while (n > 0);
         buf[len] = '\0';
         *ret = steal_ptr(&buf);
@@ -504,7 +569,13 @@ static int read_entry_file(struct loader *l, struct archive *a, struct archive_e
         int r;
 
         if (is_meta_name(*name)) {
-                r = read_entry_data(a, *name, &data, &len, err);
+                r = json_member_check(l, *name, size, err);
+                if (r >= 0)
+                        r = read_entry_data(a, *name, &data, &len, err);
+        } else if (is_json_name(*name)) {
+                r = json_member_check(l, *name, size, err);
+                if (r >= 0 && txn_put_stream(&l->txn, &rd, NULL, size, &digest, err) < 0)
+                        r = berth_error_prefix(err, "%s", *name);
         } else if (is_stream_name(*name)) {
                 r = txn_put_stream(&l->txn, &rd, blob ? expected : NULL, size, &digest, err);
                 if (r < 0)
@@ -519,6 +590,7 @@ static int read_entry_file(struct loader *l, struct archive *a, struct archive_e
         e->len = len;
         e->digest = digest;
         e->size = digest ? size : (int64_t) len;
+        e->json = digest && is_json_name(e->name);
         return 0;
 }
 
@@ -534,6 +606,9 @@ static int read_entry(struct loader *l, struct archive *a, struct archive_entry 
          * reference to it fails as "not in the archive". */
         if (!raw || archive_path("", raw, true, &name) < 0 || !*name)
                 return 0;
+        if (l->n_entries >= ENTRIES_MAX && !entry_get(l, name))
+                return berth_error_setx(err, E2BIG, "%s: more than %u members (the limit)", name,
+                                        ENTRIES_MAX);
         if (hardlink) {
                 if (archive_path("", hardlink, true, &target) < 0)
                         return 0;
@@ -635,6 +710,7 @@ static int source_read(struct loader *l, const char *where, const char *name, ch
                 if (!e)
                         return berth_error_setx(err, ENOENT, "%s: %s: not in the archive", where,
                                                 name);
+                e->used = true;
                 if (!e->digest) {
                         *ret = xcalloc(e->len + 1, 1);
                         memcpy(*ret, e->data, e->len);
@@ -645,7 +721,7 @@ static int source_read(struct loader *l, const char *where, const char *name, ch
                 if (r < 0)
                         return berth_error_prefix(err, "%s: %s", where, name);
         }
-        r = berth_read_fd(fd, name, META_MAX, ret, ret_len, err);
+        r = berth_read_fd(fd, name, JSON_MAX, ret, ret_len, err);
         return r < 0 ? berth_error_prefix(err, "%s", where) : 0;
 }
 
@@ -679,6 +755,7 @@ static int source_blob(struct loader *l, const char *where, const char *name, co
         e = entry_find(l, name);
         if (!e)
                 return berth_error_setx(err, ENOENT, "%s: %s: not in the archive", where, name);
+        e->used = true;
         if (!e->digest) {
                 r = txn_put_mem(&l->txn, e->data, e->len, &e->digest, err);
                 if (r < 0)
@@ -697,17 +774,61 @@ static int source_blob(struct loader *l, const char *where, const char *name, co
         return 0;
 }
 
+/* Refuses a document of more than JSON_VALUES_MAX values (counted by their separators outside
+ * strings) before jansson builds them. */
+static int json_check_values(const char *what, const char *data, size_t len,
+                             struct berth_error **err)
+{
+        size_t n = 0;
+        bool in_string = false;
+
+        for (size_t i = 0; i < len; i++) {
+                char c = data[i];
+
+                if (in_string) {
+                        if (c == '\\')
+                                i++;
+                        else if (c == '"')
+                                in_string = false;
+                } else if (c == '"') {
+                        in_string = true;
+                } else if (c == ',' || c == '[' || c == '{' || c == ':') {
+                        n++;
+                }
+        }
+        if (n > JSON_VALUES_MAX)
+                return berth_error_setx(err, E2BIG,
+                                        "%s: more than %u JSON values (the limit for a JSON file "
+                                        "of an image archive)",
+                                        what, JSON_VALUES_MAX);
+        return 0;
+}
+
 static int json_parse(const char *what, const char *data, size_t len, json_t **ret,
                       struct berth_error **err)
 {
         json_error_t je;
-        json_t *j = json_loadb(data, len, 0, &je);
+        json_t *j;
+        int r;
 
+        r = json_check_values(what, data, len, err);
+        if (r < 0)
+                return r;
+        j = json_loadb(data, len, 0, &je);
         if (!j)
                 return berth_error_setx(err, EINVAL, "%s: line %d column %d: %s", what, je.line,
                                         je.column, je.text);
         *ret = j;
         return 0;
+}
+
+/* More layers than a container can mount: refused before any of them is looked at (they may
+ * be in the blob store already, streamed from the tar: the load's rollback removes them). */
+static int too_many_layers(struct loader *l, const char *where, size_t n,
+                                     struct berth_error **err)
+{
+        berth_store_layers_error(l->s, n, err);
+        return berth_error_prefix(err, "%s", where);
 }
 
 /* A name to record: normalized ("busybox" -> "docker.io/library/busybox:latest"). */
@@ -755,7 +876,9 @@ static int read_config(struct loader *l, const char *where, const char *digest,
 
         r = berth_blobstore_open_blob(l->txn.bs, digest, &fd, err);
         if (r >= 0)
-                r = berth_read_fd(fd, "config", META_MAX, &data, &len, err);
+                r = berth_read_fd(fd, "config", JSON_MAX, &data, &len, err);
+        if (r >= 0)
+                r = json_check_values("config", data, len, err);
         if (r >= 0)
                 r = berth_image_config_parse(data, len, ret, err);
         return r < 0 ? berth_error_prefix(err, "%s", where) : 0;
@@ -768,9 +891,11 @@ static int read_blob(struct loader *l, const char *digest, char **ret, size_t *r
         int r;
 
         r = berth_blobstore_open_blob(l->txn.bs, digest, &fd, err);
-        if (r < 0)
-                return r;
-        return berth_read_fd(fd, digest, META_MAX, ret, ret_len, err);
+        if (r >= 0)
+                r = berth_read_fd(fd, digest, JSON_MAX, ret, ret_len, err);
+        if (r >= 0)
+                r = json_check_values(digest, *ret, *ret_len, err);
+        return r;
 }
 
 /* The compression of a blob, from its first bytes. */
@@ -899,6 +1024,8 @@ static int docker_image(struct loader *l, const char *where, json_t *o, struct b
                 return berth_error_setx(err, EINVAL, "%s: missing or not a string", cwhere);
         if (!json_is_array(jl))
                 return berth_error_setx(err, EINVAL, "%s: Layers: missing or not an array", where);
+        if (json_array_size(jl) > berth_store_max_layers(l->s))
+                return too_many_layers(l, where, json_array_size(jl), err);
         r = ref_path(cwhere, json_string_value(jc), &config, err);
         if (r >= 0)
                 r = source_blob(l, cwhere, config, is_blob_name(config, expected) ? expected : NULL,
@@ -998,6 +1125,8 @@ static int oci_image(struct loader *l, const char *where, const char *digest,
         struct plan *p;
         int r;
 
+        if (m->n_layers > berth_store_max_layers(l->s))
+                return too_many_layers(l, where, m->n_layers, err);
         r = oci_descriptor_blob(l, cwhere, &m->config, &config, err);
         if (r >= 0)
                 r = read_config(l, cwhere, config, &cfg, err);
@@ -1117,6 +1246,25 @@ static int plan_run(struct loader *l, const struct plan *p, struct berth_error *
         return 0;
 }
 
+static bool digest_used(const struct loader *l, const char *digest)
+{
+        for (size_t i = 0; i < l->n_entries; i++)
+                if (l->entries[i].used && streq_ptr(l->entries[i].digest, digest))
+                        return true;
+        return false;
+}
+
+/* The JSON members that no image named were streamed into the blob store: out again. */
+static void drop_unused_json(struct loader *l)
+{
+        for (size_t i = 0; i < l->n_entries; i++) {
+                const struct entry *e = &l->entries[i];
+
+                if (e->json && !e->used && !digest_used(l, e->digest))
+                        txn_drop(&l->txn, e->digest);
+        }
+}
+
 static int load_source(struct loader *l, const char *path, struct berth_error **err)
 {
         _autoclose_ int fd = -EBADF;
@@ -1152,6 +1300,7 @@ static int load_all(struct loader *l, const char *path, struct berth_error **err
                                      source_kind(l));
         if (r < 0)
                 return r;
+        drop_unused_json(l);
         /* Everything is checked: only now are layers unpacked and images recorded. Once one is
          * recorded its blobs are the store's, and a later failure must not remove them. */
         for (size_t i = 0; i < l->n_plans; i++) {
@@ -1303,12 +1452,27 @@ static int import_changes(const struct berth_import_opts *o, const char *path,
         return 0;
 }
 
+/* A root filesystem tar (debootstrap's, `tar -C / ...`) has device nodes in /dev: left out with
+ * one warning, as rootless podman does (an image keeps no devices; a container gets its own
+ * /dev). */
+static void warn_devices(const char *path, const struct berth_layer_stats *st)
+{
+        if (st->devices_skipped)
+                berth_warn("import %s: %llu device node%s skipped (block and character devices "
+                           "are not kept in images)",
+                           streq(path, "-") ? "stdin" : path,
+                           (unsigned long long) st->devices_skipped,
+                           st->devices_skipped == 1 ? "" : "s");
+}
+
 int berth_image_import(struct berth_store *s, const char *path, const struct berth_import_opts *o,
                        char **ret_id, struct berth_error **err)
 {
+        static const struct berth_layer_opts lo = {.skip_devices = true};
+        struct berth_layer_stats st = {0};
         struct berth_config_change c = {0};
         struct txn t = {.bs = berth_store_blobs(s)};
-        struct berth_new_layer nl = {0};
+        struct berth_new_layer nl = {.opts = &lo, .stats = &st};
         _autofree_ char *blob = NULL, *diff_id = NULL, *name = NULL, *id = NULL;
         _autoclose_ int lease = -EBADF;
         int r;
@@ -1330,6 +1494,7 @@ int berth_image_import(struct berth_store *s, const char *path, const struct ber
                 return berth_error_prefix(err, "import %s", streq(path, "-") ? "stdin" : path);
         }
         txn_commit(&t);
+        warn_devices(path, &st);
         if (ret_id)
                 *ret_id = steal_ptr(&id);
         return 0;

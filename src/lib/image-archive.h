@@ -17,7 +17,11 @@
 /* Loads every image in the archive or layout at path ("-": stdin). The names loaded (from
  * docker's RepoTags or OCI's org.opencontainers.image.ref.name annotation, normalized), or the
  * ids of unnamed images, go to *ret_loaded (NULL-terminated, malloc'ed). Errors name the archive
- * and the entry: "load x.tar: manifest.json: Layers[1]: ab/layer.tar: not in the archive". */
+ * and the entry: "load x.tar: manifest.json: Layers[1]: ab/layer.tar: not in the archive".
+ * What JSON can take is bounded: a JSON file of the archive is at most 8 MiB and 262144 values,
+ * all of them together 64 MiB (-EFBIG, -E2BIG: the message names the file and the limit); only
+ * index.json and manifest.json are held in memory while the archive is read, and the JSON files
+ * no image names are not kept in the store. */
 int berth_image_load(struct berth_store *s, const char *path, const struct berth_layer_opts *lo,
                      char ***ret_loaded, struct berth_error **err);
 

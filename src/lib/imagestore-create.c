@@ -279,7 +279,7 @@ static int append_layers(struct berth_store *s, const char *base_top,
                 char *next;
                 int r;
 
-                r = berth_store_layer_add(s, parent, l->diff_id, l->blob, NULL, NULL, err);
+                r = berth_store_layer_add(s, parent, l->diff_id, l->blob, l->opts, l->stats, err);
                 if (r >= 0)
                         r = blob_size(s, l, &size, err);
                 if (r < 0)
@@ -367,6 +367,11 @@ int berth_store_image_create(struct berth_store *s, const char *base,
                 r = new_config(platform, &config, err);
         if (r >= 0 && !manifest)
                 manifest = new_manifest();
+        /* a commit on top of an image at the limit would make one no container can run */
+        if (r >= 0 && json_array_size(json_object_get(manifest, "layers")) + n_layers >
+                          berth_store_max_layers(s))
+                r = berth_store_layers_error(
+                    s, json_array_size(json_object_get(manifest, "layers")) + n_layers, err);
         if (r >= 0)
                 r = append_layers(s, top, layers, n_layers, config, manifest, change, err);
         if (r >= 0) {

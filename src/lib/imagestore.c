@@ -23,6 +23,7 @@
 #include "blobstore.h"
 #include "imageref.h"
 #include "imagestore.h"
+#include "overlay.h"
 #include "log.h"
 #include "manifest.h"
 #include "util.h"
@@ -348,6 +349,32 @@ char *berth_store_layer_dir(const struct berth_store *s, const char *chain_id)
         const char *hex = startswith(chain_id, DIGEST_PREFIX) ? berth_store_digest_hex(chain_id) : chain_id;
 
         return xasprintf("%s/layers/%s/diff", s->root, hex);
+}
+
+unsigned berth_store_max_layers(const struct berth_store *s)
+{
+        static const char hex[] = "0000000000000000000000000000000000000000000000000000000000000000";
+        _autofree_ char *abs = realpath(s->root, NULL);
+        const char *root = abs ? abs : s->root;
+        _autofree_ char *lower = xasprintf("%s/layers/%s/diff", root, hex);
+        _autofree_ char *upper = xasprintf("%s/containers/%s/upper", root, hex);
+        _autofree_ char *work = xasprintf("%s/containers/%s/work", root, hex);
+
+        return berth_overlay_max_lowers(lower, upper, work);
+}
+
+int berth_store_layers_error(const struct berth_store *s, size_t n, struct berth_error **err)
+{
+        unsigned max = berth_store_max_layers(s);
+
+        return berth_error_setx(err, EFBIG,
+                                "the image has %zu layers: a container can mount at most %u "
+                                "(%s)",
+                                n, max,
+                                max == BERTH_OVERLAY_MAX_LOWERS
+                                    ? "overlayfs' limit on this kernel"
+                                    : "the lower dirs that fit in mount(2)'s options before "
+                                      "Linux 6.8");
 }
 
 bool berth_store_has_layer_hex(struct berth_store *s, const char *hex)

@@ -51,6 +51,13 @@ int berth_store_lease(struct berth_store *s, int *ret_fd, struct berth_error **e
 char *berth_chain_id(const char *parent_chain, const char *diff_id);
 /* "<root>/layers/<hex>/diff" (malloc'ed). */
 char *berth_store_layer_dir(const struct berth_store *s, const char *chain_id);
+/* The most layers an image of this store can have and still run: what one overlay of its layer
+ * dirs and a container's upper and work dirs can stack on this kernel (berth_overlay_max_lowers:
+ * 500 on Linux 6.8 and later). load and pull refuse an image with more before anything of it
+ * is kept. */
+unsigned berth_store_max_layers(const struct berth_store *s);
+/* "image has N layers: a container can mount at most M (...)" with EFBIG, for errors. */
+int berth_store_layers_error(const struct berth_store *s, size_t n, struct berth_error **err);
 bool berth_store_has_layer(struct berth_store *s, const char *chain_id);
 
 /* Unpacks blob (already in the blob store; compression detected from its bytes) as the layer
@@ -142,6 +149,9 @@ struct berth_new_layer {
         const char *media_type; /* BERTH_MT_OCI_LAYER_GZIP, ... */
         int64_t size;           /* of the blob */
         const char *diff_id;    /* sha256 of the uncompressed tar */
+        const struct berth_layer_opts *opts; /* how to unpack it; NULL: the defaults */
+        struct berth_layer_stats *stats;     /* what was unpacked (zeros when the store had the
+                                                layer already); may be NULL */
 };
 
 /*

@@ -47,7 +47,7 @@
 struct unpacker {
         struct archive *a;
         int dirfd;
-        bool allow_devices;
+        bool allow_devices, skip_devices;
         uint64_t max_bytes, max_entries;
         struct berth_layer_stats st;
         const char *entry; /* the entry's name as stored in the tar, for messages */
@@ -432,7 +432,7 @@ static int unpack_symlink(const struct unpacker *u, struct archive_entry *e, int
         return apply_meta_at(u, e, pfd, base, true, err);
 }
 
-static int unpack_node(const struct unpacker *u, struct archive_entry *e, int pfd, const char *base,
+static int unpack_node(struct unpacker *u, struct archive_entry *e, int pfd, const char *base,
                        struct berth_error **err)
 {
         mode_t type = archive_entry_filetype(e);
@@ -440,6 +440,10 @@ static int unpack_node(const struct unpacker *u, struct archive_entry *e, int pf
         int r;
 
         if (type == AE_IFCHR || type == AE_IFBLK) {
+                if (!u->allow_devices && u->skip_devices) {
+                        u->st.devices_skipped++;
+                        return 0;
+                }
                 if (!u->allow_devices)
                         return entry_failx(u, EPERM, "device nodes are not allowed in image layers",
                                            err);
@@ -628,6 +632,7 @@ static void init_unpacker(struct unpacker *u, struct archive *a, int dirfd,
             .a = a,
             .dirfd = dirfd,
             .allow_devices = o && o->allow_devices,
+            .skip_devices = o && o->skip_devices,
             .max_bytes = o && o->max_bytes ? o->max_bytes : DEFAULT_MAX_BYTES,
             .max_entries = o && o->max_entries ? o->max_entries : DEFAULT_MAX_ENTRIES,
         };

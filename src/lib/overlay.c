@@ -410,6 +410,30 @@ static int mount_classic(const char *const *lowers, const char *upper, const cha
         return 0;
 }
 
+unsigned berth_overlay_max_lowers(const char *lower, const char *upper, const char *work)
+{
+        if (lowerdir_plus_supported() > 0)
+                return BERTH_OVERLAY_MAX_LOWERS;
+        return berth_overlay_max_lowers_classic(lower, upper, work);
+}
+
+unsigned berth_overlay_max_lowers_classic(const char *lower, const char *upper, const char *work)
+{
+        const char *one[] = {lower, NULL}, *two[] = {lower, lower, NULL};
+        long page = sysconf(_SC_PAGESIZE);
+        size_t size = page > 0 ? (size_t) page : 4096, skip, len1, per, n;
+        char c;
+
+        skip = common_parent_len(one, upper, work);
+        len1 = build_options(one, upper, work, skip, BERTH_OVERLAY_VOLATILE, &c, 1);
+        per = build_options(two, upper, work, skip, BERTH_OVERLAY_VOLATILE, &c, 1) - len1;
+        /* the kernel keeps size - 1 bytes: n lowers take len1 + (n - 1) * per */
+        if (len1 > size - 1)
+                return 0;
+        n = (size - 1 - len1) / per + 1;
+        return n < BERTH_OVERLAY_MAX_LOWERS ? (unsigned) n : BERTH_OVERLAY_MAX_LOWERS;
+}
+
 int berth_overlay_umount(const char *target, struct berth_error **err)
 {
         uint64_t t = TRACE_T0();

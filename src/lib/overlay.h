@@ -13,8 +13,19 @@
 
 #include "error.h"
 
-/* The kernel's limit on lower dirs in one overlayfs (OVL_MAX_STACK). */
+/* The kernel's limit on lower dirs in one overlayfs (OVL_MAX_STACK, fs/overlayfs/params.h;
+ * "overlay: too many lower directories, limit is 500" on Linux 6.18). */
 #define BERTH_OVERLAY_MAX_LOWERS 500
+
+/*
+ * How many lower dirs of lower's length one overlay with these upper and work dirs can stack on
+ * this kernel: BERTH_OVERLAY_MAX_LOWERS where overlayfs takes "lowerdir+" (Linux 6.8); before,
+ * as many as fit in the one-page option string of mount(2) with the paths relative to their
+ * common parent (what berth_overlay_mount_classic() does), "volatile" included.
+ */
+unsigned berth_overlay_max_lowers(const char *lower, const char *upper, const char *work);
+/* The mount(2) part of it, for tests on any kernel. */
+unsigned berth_overlay_max_lowers_classic(const char *lower, const char *upper, const char *work);
 
 /*
  * Mounts overlayfs on target. lowers is a NULL-terminated list of absolute directory paths, top

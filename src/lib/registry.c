@@ -1354,6 +1354,9 @@ static int pull_image(struct puller *pl, CURL *c, const struct berth_ref *r, cha
         int k;
 
         k = resolve_manifest(pl->reg, c, r, pl->o->platform, &f, top, &m, err);
+        /* an image no container could mount: refused before anything of it is stored */
+        if (k >= 0 && m->n_layers > berth_store_max_layers(pl->s))
+                k = berth_store_layers_error(pl->s, m->n_layers, err);
         if (k >= 0)
                 k = berth_blobstore_put(pl->blobs, f.data, f.len, f.digest, NULL, err);
         if (k >= 0)

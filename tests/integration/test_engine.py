@@ -309,6 +309,33 @@ def test_import_rootfs_tar(berth, workdir):
     assert p.returncode == 0 and p.stdout.startswith("sha256:"), describe(p)
 
 
+def test_import_root_filesystem_with_devices(berth, workdir):
+    """A tar of a real root filesystem (debootstrap's, `tar -C / ...`) has device nodes in /dev:
+    they are left out with one warning that counts them, as rootless podman does, and the
+    image runs (the container gets its own /dev)."""
+    w = workdir.path
+    devices = [R.Entry("dev/null", "char", mode=0o666, devmajor=1, devminor=3),
+               R.Entry("dev/zero", "char", mode=0o666, devmajor=1, devminor=5),
+               R.Entry("dev/console", "char", mode=0o600, devmajor=5, devminor=1),
+               R.Entry("dev/tty", "char", mode=0o666, devmajor=5, devminor=0),
+               R.Entry("dev/sda", "block", mode=0o660, devmajor=8, devminor=0),
+               R.Entry("dev/loop0", "block", mode=0o660, devmajor=7, devminor=0),
+               R.Entry("dev/initctl", "fifo", mode=0o600)]
+    (w / "rootfs.tar").write_bytes(R.layer_tar(R.busybox_entries() + devices +
+                                               [R.Entry("etc/os-release", data=b"ID=test\n")]))
+    p = berth.cmd("import", w / "rootfs.tar", "rootfs:1")
+    assert p.returncode == 0 and p.stdout.startswith("sha256:"), describe(p)
+    warnings = [line for line in p.stderr.splitlines() if "warning" in line]
+    assert warnings == [f"berth: warning: import {w / 'rootfs.tar'}: 6 device nodes skipped "
+                        "(block and character devices are not kept in images)"], describe(p)
+    layer = berth.layer_dirs("rootfs:1")[0]
+    assert not (layer / "dev" / "sda").exists() and not (layer / "dev" / "null").exists()
+    assert (layer / "dev" / "initctl").is_fifo()
+    p = run(berth, "--rm", "rootfs:1", "sh", "-c",
+            "cat /etc/os-release; test -c /dev/null && echo null-ok; test -e /dev/sda || echo no-sda")
+    assert p.returncode == 0 and p.stdout == "ID=test\nnull-ok\nno-sda\n", describe(p)
+
+
 # --------------------------------------------------------------------------
 # copy-on-write containers
 

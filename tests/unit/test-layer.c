@@ -164,7 +164,7 @@ static void expect_refused(const struct ent *ents, size_t n, const struct berth_
 {
         _autoerr_ struct berth_error *err = NULL;
         _autoclose_ int dir = -EBADF;
-        struct berth_layer_stats st = {99, 99, 99, 99};
+        struct berth_layer_stats st = {99, 99, 99, 99, 99};
         char path[64];
 
         assert_int_equal(unpack("none", ents, n, o, &dir, path, &st, &err), -code);
@@ -455,6 +455,36 @@ static void test_devices(void **state)
         check_outside();
 }
 
+/* skip_devices (berth import of a root filesystem): devices left out and counted, the rest of
+ * the tree unpacked; a 0/0 character device in a tar is a device like any other. */
+static void test_skip_devices(void **state)
+{
+        static const struct ent ents[] = {
+            {.name = "dev/", .type = AE_IFDIR, .mode = 0755},
+            {.name = "dev/sda", .type = AE_IFBLK, .major = 8, .minor = 0, .mode = 0660},
+            {.name = "dev/null", .type = AE_IFCHR, .major = 1, .minor = 3, .mode = 0666},
+            {.name = "dev/zero-zero", .type = AE_IFCHR, .mode = 0600},
+            {.name = "dev/fifo", .type = AE_IFIFO, .mode = 0600},
+            {.name = "etc/hostname", .type = AE_IFREG, .data = "x", .mode = 0644},
+        };
+        struct berth_layer_opts o = {.skip_devices = true};
+        struct berth_layer_stats st = {0};
+        _autoerr_ struct berth_error *err = NULL;
+        _autoclose_ int dir = -EBADF;
+        char path[64];
+        struct stat s;
+
+        (void) state;
+        assert_int_equal(unpack("none", ents, ARRAY_SIZE(ents), &o, &dir, path, &st, &err), 0);
+        assert_int_equal(st.devices_skipped, 3);
+        assert_int_equal(fstatat(dir, "dev/sda", &s, AT_SYMLINK_NOFOLLOW), -1);
+        assert_int_equal(fstatat(dir, "dev/null", &s, AT_SYMLINK_NOFOLLOW), -1);
+        assert_int_equal(fstatat(dir, "dev/zero-zero", &s, AT_SYMLINK_NOFOLLOW), -1);
+        assert_stat(dir, "dev/fifo", S_IFIFO | 0600, 0, 0);
+        assert_content(dir, "etc/hostname", "x");
+        check_outside();
+}
+
 static void test_limits(void **state)
 {
         static const struct ent ents[] = {
@@ -572,6 +602,7 @@ int main(void)
             cmocka_unit_test(test_hardlink_outside),
             cmocka_unit_test(test_hardlink_symlink),
             cmocka_unit_test(test_devices),
+            cmocka_unit_test(test_skip_devices),
             cmocka_unit_test(test_limits),
             cmocka_unit_test(test_huge_header),
             cmocka_unit_test(test_garbage),

@@ -431,6 +431,35 @@ static void test_classic_too_long(void **state)
         tree_free(&t);
 }
 
+/* How many layers fit: 500 here with "lowerdir+"; with mount(2), what the page holds (the
+ * count mounts, two more do not: "volatile" is counted in, so one more may still fit). */
+static void test_max_lowers(void **state)
+{
+        _autoerr_ struct berth_error *err = NULL;
+        struct tree t;
+        unsigned n;
+
+        (void) state;
+        tree_new(&t, "/tmp/max", 1, "layers/0123456789abcdef0123456789abcdef0123456789abcdef01234");
+        n = berth_overlay_max_lowers_classic(t.lowers[0], t.upper, t.work);
+        print_message("# mount(2) takes %u lower dirs like %s\n", n, t.lowers[0]);
+        assert_true(n > 30 && n < 100);
+        if (berth_overlay_max_lowers(t.lowers[0], t.upper, t.work) != BERTH_OVERLAY_MAX_LOWERS)
+                print_message("# no \"lowerdir+\" on this kernel (Linux < 6.8)\n");
+        tree_free(&t);
+
+        tree_new(&t, "/tmp/max", n, "layers/0123456789abcdef0123456789abcdef0123456789abcdef01234");
+        tree_mount_with(&t, berth_overlay_mount_classic);
+        tree_umount(&t);
+        tree_new(&t, "/tmp/max", n + 2,
+                 "layers/0123456789abcdef0123456789abcdef0123456789abcdef01234");
+        assert_int_equal(berth_overlay_mount_classic((const char *const *) t.lowers, t.upper,
+                                                     t.work, t.merged, &err),
+                         -E2BIG);
+        tree_free(&t);
+        assert_int_equal(berth_overlay_max_lowers_classic("/x", "/u", "/w") >= 500, true);
+}
+
 static void test_classic_missing_lower(void **state)
 {
         (void) state;
@@ -498,6 +527,7 @@ int main(void)
             cmocka_unit_test(test_umount),
             cmocka_unit_test(test_classic),
             cmocka_unit_test(test_classic_relative),
+            cmocka_unit_test(test_max_lowers),
             cmocka_unit_test(test_classic_too_long),
             cmocka_unit_test(test_classic_missing_lower),
             cmocka_unit_test(test_classic_escapes),
