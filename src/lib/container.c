@@ -468,7 +468,8 @@ int berth_container_delete(struct berth_container *c, bool force, struct berth_e
         c->status = BERTH_STATUS_STOPPED;
         if (c->state_error)
                 berth_warn("container \"%s\": its poststop hooks, if any, were in the damaged "
-                           "state file: not run", c->id);
+                           "state file: not run",
+                           c->id);
         run_warn_hooks(c, BERTH_HOOK_POSTSTOP, &c->poststop, "stopped");
         return 0;
 }

@@ -178,10 +178,11 @@ static int check_name_conflict(const struct berth_spec *s, const struct berth_kv
                                         s->hostname ? QUOTE(s->hostname) : "",
                                         s->hostname ? ")" : "");
         if (streq(kv->key, "kernel.domainname") && s->domainname)
-                return berth_error_setx(err, EINVAL,
-                                        "linux.sysctl \"kernel.domainname\" = %s: conflicts with the "
-                                        "domainname field (%s): set the name with one of them only",
-                                        QUOTE(kv->value), QUOTE(s->domainname));
+                return berth_error_setx(
+                    err, EINVAL,
+                    "linux.sysctl \"kernel.domainname\" = %s: conflicts with the "
+                    "domainname field (%s): set the name with one of them only",
+                    QUOTE(kv->value), QUOTE(s->domainname));
         return 0;
 }
 
@@ -208,7 +209,8 @@ int berth_sysctl_validate(const struct berth_spec *s, struct berth_error **err)
 
 /* What the config writes in namespace t: the first sysctl of that namespace, else (uts) the
  * hostname or domainname field; NULL if nothing. */
-static const char *written_in(const struct berth_spec *s, enum berth_ns_type t, const char **ret_value)
+static const char *written_in(const struct berth_spec *s, enum berth_ns_type t,
+                              const char **ret_value)
 {
         for (size_t i = 0; i < s->lx.n_sysctl; i++)
                 if (sysctl_namespace(s->lx.sysctl[i].key) == (int) t) {
@@ -239,14 +241,15 @@ static bool is_runtime_ns(int fd, enum berth_ns_type t)
 int berth_ns_check_own(const struct berth_spec *s, const struct berth_ns_fds *f,
                        struct berth_error **err)
 {
-        static const enum berth_ns_type types[] = { BERTH_NS_NET, BERTH_NS_IPC, BERTH_NS_UTS };
+        static const enum berth_ns_type types[] = {BERTH_NS_NET, BERTH_NS_IPC, BERTH_NS_UTS};
 
         for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
                 enum berth_ns_type t = types[i];
                 const char *value = NULL, *what;
                 _autofree_ char *field = NULL;
 
-                if (f->fd[t] < 0 || !(what = written_in(s, t, &value)) || !is_runtime_ns(f->fd[t], t))
+                if (f->fd[t] < 0 || !(what = written_in(s, t, &value)) ||
+                    !is_runtime_ns(f->fd[t], t))
                         continue;
                 field = streq(what, "hostname") || streq(what, "domainname")
                             ? xstrdup(what)

@@ -151,8 +151,8 @@ static int save_recovery(const struct berth_container *c, struct berth_error **e
 
         add_line(&text, "cgroup", c->cgroup_path);
         add_line(&text, "bundle", c->bundle);
-        r = berth_write_file_atomic(c->dirfd, BERTH_RECOVERY_FILE, text, strlen(text), 0600,
-                                    false, err);
+        r = berth_write_file_atomic(c->dirfd, BERTH_RECOVERY_FILE, text, strlen(text), 0600, false,
+                                    err);
         free(text);
         return r;
 }
@@ -463,14 +463,16 @@ static const char *file_kind(mode_t mode)
 
 /* The pid file's directory (O_PATH) and its last component, if what is there (nothing, or a
  * regular file) may be replaced. */
-static int open_pid_file_dir(const char *path, int *ret_dfd, char **ret_base, struct berth_error **err)
+static int open_pid_file_dir(const char *path, int *ret_dfd, char **ret_base,
+                             struct berth_error **err)
 {
         _autofree_ char *dir = xstrdup(path), *base = xstrdup(path);
         _autoclose_ int dfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
         struct stat st;
 
         if (dfd < 0)
-                return berth_error_set(err, errno, "--pid-file %s: open its directory", QUOTE(path));
+                return berth_error_set(err, errno, "--pid-file %s: open its directory",
+                                       QUOTE(path));
         if (fstatat(dfd, basename(base), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
                 return berth_error_setx(err, EEXIST,
                                         "--pid-file %s: %s is there, not a regular file (%s): "
