@@ -200,12 +200,12 @@ static int bind_device(const struct berth_device *d, int dirfd, const char *name
                 return berth_error_setx(
                     err, EPERM,
                     "path \"%s\" (%c %lld:%lld): %s, and the host has no %s node %lld:%lld to "
-                    "bind instead: %s (bind-mount a host device with linux.mounts, or leave out "
-                    "the user namespace)",
+                    "bind instead: %s (bind-mount a host device with a \"mounts\" entry, or %s)",
                     d->path, d->type, (long long) d->major, (long long) d->minor,
                     why ? "mknod is not allowed" : "mknod is not allowed in a user namespace",
                     d->type == 'b' ? "block" : "character", (long long) d->major,
-                    (long long) d->minor, strerror(why ? why : EPERM));
+                    (long long) d->minor, strerror(why ? why : EPERM),
+                    why ? "run the runtime with CAP_MKNOD" : "leave out the user namespace");
         fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0000);
         if (fd < 0)
                 return berth_error_set(err, errno, "create %s", d->path);
