@@ -8,6 +8,7 @@
 #define BERTH_INCLUDE_LIBSECCOMP 1
 #include <seccomp.h>
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
@@ -605,15 +606,28 @@ static json_t *denied_rule(const struct berth_scmp_profile *p, struct names *rul
  * program can run where it is off, so archMap's SCMP_ARCH_X32 is then left out of the filter:
  * that halves what libseccomp 2.5.4 takes to compile the default profile (17 -> 8 ms measured).
  * An x32 syscall (a probe like this one) is then killed as a foreign architecture instead of
- * failing with ENOSYS.
+ * failing with ENOSYS. A process that is itself under a seccomp filter does not probe (its
+ * filter may kill it for the same reason) and keeps SCMP_ARCH_X32.
  */
+static bool under_seccomp(void)
+{
+        _autofree_ char *text = NULL;
+        const char *line;
+
+        if (berth_read_file_at(AT_FDCWD, "/proc/self/status", 64u << 10, &text, NULL, NULL) < 0)
+                return true;
+        line = strstr(text, "\nSeccomp:");
+        return !line || strtol(line + strlen("\nSeccomp:"), NULL, 10) != 0;
+}
+
 static bool kernel_runs_x32(void)
 {
 #if defined(__x86_64__)
         static int cached = -1;
 
         if (cached < 0)
-                cached = syscall(0x40000000 | SYS_getpid) >= 0 || errno != ENOSYS;
+                cached = under_seccomp() || syscall(0x40000000 | SYS_getpid) >= 0 ||
+                         errno != ENOSYS;
         return cached;
 #else
         return true;
