@@ -270,6 +270,28 @@ class Runner:
             flags += ["--console-socket", str(console_socket)]
         return flags + list(extra)
 
+    def _wait_exec(self, cid):
+        """`start` and `run --detach` return once the init has been told to go; it execs the
+        program a moment later. Until then the container's pid 1 is still the runtime (born
+        non-dumpable: its /proc/PID files are out of the container's reach, its cmdline is the
+        runtime's), and a test that looks at it at once races on a busy machine. Waits until the
+        init runs something that is not the runtime (its /proc/PID/cmdline), or is gone."""
+        p = self.cmd("state", cid)
+        try:
+            pid = json.loads(p.stdout)["pid"] if p.returncode == 0 else 0
+        except (ValueError, KeyError, TypeError):
+            pid = 0
+        if not pid:
+            return
+        runtimes = {*ALL_RUNTIMES, os.path.basename(self.argv[0]), berth_oci_path().name}
+        deadline = time.monotonic() + CMD_TIMEOUT
+        while time.monotonic() < deadline:
+            st = _read_stat(pid)
+            argv0 = _cmdline(pid).split(" ", 1)[0]
+            if st is None or st[1] == "Z" or (argv0 and os.path.basename(argv0) not in runtimes):
+                return
+            time.sleep(0.005)
+
     # -- commands
     def create(self, bundle, cid, *extra, pid_file=None, console_socket=None, **kw):
         bundle.write()
@@ -286,10 +308,16 @@ class Runner:
             flags.insert(0, "--detach")
         if keep:
             flags.insert(0, "--keep")
-        return self.cmd("run", *flags, cid, **kw)
+        p = self.cmd("run", *flags, cid, **kw)
+        if detach and p.returncode == 0:
+            self._wait_exec(cid)
+        return p
 
     def start(self, cid, **kw):
-        return self.cmd("start", cid, **kw)
+        p = self.cmd("start", cid, **kw)
+        if p.returncode == 0:
+            self._wait_exec(cid)
+        return p
 
     def state(self, cid, **kw):
         return self.cmd("state", cid, **kw)
