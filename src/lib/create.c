@@ -69,6 +69,8 @@ static int check_spec(const struct berth_spec *s, const struct berth_create_opts
         r = berth_rootfs_validate(s, err);
         if (r >= 0)
                 r = berth_sysctl_validate(s, err);
+        if (r >= 0 && o->pid_file)
+                r = berth_pid_file_check(o->pid_file, err);
         return r;
 }
 

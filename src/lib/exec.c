@@ -345,6 +345,8 @@ int berth_container_exec(struct berth_container *c, const struct berth_process *
         r = berth_exe_check_sealed(err);
         if (r >= 0)
                 r = check_status(c, o, err);
+        if (r >= 0 && o->pid_file)
+                r = berth_pid_file_check(o->pid_file, err);
         if (r >= 0)
                 r = berth_container_spec(c, &spec, err);
         if (r >= 0) {

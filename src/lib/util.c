@@ -158,7 +158,11 @@ int berth_write_file_atomic(int dirfd, const char *name, const void *data, size_
         _autofree_ char *tmp = xasprintf(".%s.%d.tmp", name, (int) getpid());
         _autoclose_ int fd = -EBADF;
 
-        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        /* A new file, never one left there (a crashed writer with our pid, or a FIFO someone
+         * planted, which an open without O_EXCL would block on). */
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0 && errno == EEXIST && unlinkat(dirfd, tmp, 0) == 0)
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return berth_error_set(err, errno, "create %s", tmp);
         if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {

@@ -225,9 +225,6 @@ def test_exec_pid_file_fifo_is_refused(oci, bundle, cid, workdir):
         oci.delete(cid, force=True, check=True)
 
 
-@pytest.mark.xfail(strict=True, reason="needs berth_pid_file_check() called in create.c's "
-                   "check_spec (the lead's file): today the pid file is refused only once "
-                   "the container is made (and then removed again)")
 def test_pid_file_fifo_refused_before_anything_is_made(oci, bundle, cid, workdir):
     """Refused before anything is made: not even a createRuntime hook runs."""
     path = _odd_pid_file(workdir, "fifo")
