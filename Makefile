@@ -29,7 +29,7 @@ all: build
 
 help:
 	@echo "make run          build, then run a busybox container that shows its isolation"
-	@echo "make check        build, then unit tests (meson) + integration tests (pytest)"
+	@echo "make check        build, then unit tests (meson) + integration and security tests (pytest)"
 	@echo "                  + cgroup v2 tests in a QEMU guest (make check-vm)"
 	@echo "make check-asan   the same suites against an ASan/UBSan build in $(ASAN)/"
 	@echo "make bench        bench/startup: berth-oci vs crun vs runc"
@@ -73,6 +73,7 @@ check: build
 	@rc=0; \
 	meson test -C $(BUILD) --print-errorlogs || rc=1; \
 	$(PYTEST) tests/integration -ra $(PYTEST_ARGS) || rc=1; \
+	$(PYTEST) tests/security -ra $(PYTEST_ARGS) || rc=1; \
 	BERTH_CLIENTS_RUNTIMES=berth-oci,runc $(PYTEST) tests/clients -ra $(PYTEST_ARGS) || rc=1; \
 	$(MAKE) --no-print-directory check-vm || rc=1; \
 	exit $$rc
@@ -99,6 +100,8 @@ check-asan: deps $(ASAN)/build.ninja
 	meson test -C $(ASAN) --print-errorlogs || rc=1; \
 	BERTH_OCI=$(ASAN)/berth-oci BERTH=$(ASAN)/src/berth/berth BERTH_TEST_RUNTIMES=berth-oci \
 	    $(PYTEST) tests/integration -ra $(PYTEST_ARGS) || rc=1; \
+	BERTH_OCI=$(ASAN)/berth-oci BERTH=$(ASAN)/src/berth/berth BERTH_TEST_RUNTIMES=berth-oci \
+	    $(PYTEST) tests/security -ra $(PYTEST_ARGS) || rc=1; \
 	exit $$rc
 
 bench: build

@@ -53,7 +53,6 @@ bundle = it.bundle
 make_bundle = it.make_bundle
 oci = it.oci
 runtime = it.runtime
-cid = it.cid
 berth = it.berth
 busybox_archive = it.busybox_archive
 berth_cgroup_parents = it.berth_cgroup_parents
@@ -87,6 +86,12 @@ def attacker(tmp_path_factory):
 def preload(tmp_path_factory):
     d = tmp_path_factory.mktemp("preload")
     return _cc(d / "preload.so", "-shared", "-fPIC", str(HERE / "preload.c"))
+
+
+@pytest.fixture
+def cid():
+    """A container id unique on this machine, "sec-PID-N" (the leak guard knows the -PID-)."""
+    return it.new_id("sec")
 
 
 @pytest.fixture
