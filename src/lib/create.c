@@ -154,7 +154,7 @@ static int prepare_init(struct prep *p, const struct berth_create_opts *o, struc
                 x->nsfds.fd[t] = -1;
         r = berth_ns_open_paths(s, &x->nsfds, err);
         if (r >= 0 && s->lx.seccomp)
-                r = berth_seccomp_compile(s->lx.seccomp, &x->seccomp, err);
+                r = berth_seccomp_compile(s->lx.seccomp, o->root, &x->seccomp, err);
         if (r >= 0 && x->seccomp)
                 r = berth_seccomp_listener_connect(s->lx.seccomp, x->seccomp, err);
         if (r >= 0 && o->console_socket)

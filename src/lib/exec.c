@@ -195,7 +195,7 @@ static int prepare(struct exec_ctx *x, struct berth_container *c, struct berth_e
                 return r;
         x->init_pidfd = r;
         if (x->spec->lx.seccomp) {
-                r = berth_seccomp_compile(x->spec->lx.seccomp, &x->seccomp, err);
+                r = berth_seccomp_compile(x->spec->lx.seccomp, x->c->root, &x->seccomp, err);
                 if (r >= 0)
                         r = berth_seccomp_listener_connect(x->spec->lx.seccomp, x->seccomp, err);
                 if (r < 0)

@@ -4,6 +4,8 @@
 #include <seccomp.h>
 
 #include <ctype.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/mman.h>
@@ -12,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 
 #include "log.h"
 #include "seccomp.h"
@@ -33,6 +36,7 @@ struct berth_seccomp_filter {
         unsigned flags;         /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
         int listener_sock;      /* listenerPath: connected to the agent, or -1 */
         char *listener_msg;     /* what the agent gets with the listener fd */
+        char *warning;          /* syscalls libseccomp does not know, said at each compile */
 };
 
 static void ctx_releasep(scmp_filter_ctx *ctx)
@@ -314,15 +318,15 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t def_action, size_t idx,
         return 0;
 }
 
-static void warn_unknown(const struct unknown_names *u)
+static char *unknown_warning(const struct unknown_names *u)
 {
         const struct scmp_version *v = seccomp_version();
 
         if (u->n == 0)
-                return;
-        berth_warn("linux.seccomp.syscalls: %s unknown to libseccomp %u.%u.%u: %s, ignoring",
-                   u->n == 1 ? "syscall" : "syscalls", v ? v->major : 0, v ? v->minor : 0,
-                   v ? v->micro : 0, u->list);
+                return NULL;
+        return xasprintf("linux.seccomp.syscalls: %s unknown to libseccomp %u.%u.%u: %s, ignoring",
+                         u->n == 1 ? "syscall" : "syscalls", v ? v->major : 0, v ? v->minor : 0,
+                         v ? v->micro : 0, u->list);
 }
 
 /* Reads the exported program back: 2.5.4 has no seccomp_export_bpf_mem(). */
@@ -400,25 +404,178 @@ static int build(const struct berth_seccomp *sc, struct berth_seccomp_filter *f,
                 r = add_rule(ctx, def, i, &sc->syscalls[i], &unknown, err);
         if (r < 0)
                 return r;
-        warn_unknown(&unknown);
+        f->warning = unknown_warning(&unknown);
         return export_bpf(ctx, &f->prog, err);
 }
 
-int berth_seccomp_compile(const struct berth_seccomp *sc, struct berth_seccomp_filter **ret,
-                          struct berth_error **err)
+/* ---- the compiled program, cached ------------------------------------------------------------
+ *
+ * libseccomp takes ~7 ms of CPU to compile docker's ~350-syscall profile, more than the rest of a
+ * container start; the program only depends on the config, libseccomp's version, the kernel
+ * (libseccomp probes its API level) and the machine. So it is kept under the state root, in a
+ * directory and files only our euid may write, keyed by all of that as text: the file holds the
+ * whole key, compared byte for byte (its name is only a hash), so a stale or colliding entry is
+ * never used, and one that fails any check is compiled again.
+ */
+
+#define CACHE_DIR ".seccomp:bpf" /* ':' is not allowed in an id: no container can be called so */
+#define CACHE_MAGIC "berth-bpf-1"
+#define CACHE_MAX (4u << 20)
+
+struct cache_head {
+        char magic[12];
+        uint32_t flags, key_len, n_insns, warn_len;
+};
+
+static void key_strv(FILE *f, const char *what, char *const *v)
+{
+        for (; v && *v; v++)
+                fprintf(f, "%s %zu:%s\n", what, strlen(*v), *v);
+}
+
+static char *cache_key(const struct berth_seccomp *sc)
+{
+        const struct scmp_version *v = seccomp_version();
+        struct utsname u = { 0 };
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        uname(&u);
+        fprintf(f, "libseccomp %u.%u.%u\nkernel %s %s\n", v ? v->major : 0, v ? v->minor : 0,
+                v ? v->micro : 0, u.release, u.machine);
+        fprintf(f, "default %d %d %u listener %d\n", (int) sc->default_action,
+                sc->has_default_errno_ret, sc->default_errno_ret, sc->listener_path != NULL);
+        key_strv(f, "arch", sc->architectures);
+        key_strv(f, "flag", sc->flags);
+        for (size_t i = 0; i < sc->n_syscalls; i++) {
+                const struct berth_seccomp_rule *r = &sc->syscalls[i];
+
+                fprintf(f, "rule %d %d %u\n", (int) r->action, r->has_errno_ret, r->errno_ret);
+                key_strv(f, " name", r->names);
+                for (size_t j = 0; j < r->n_args; j++)
+                        fprintf(f, " arg %u %d %" PRIu64 " %" PRIu64 "\n", r->args[j].index,
+                                (int) r->args[j].op, r->args[j].value, r->args[j].value_two);
+        }
+        fclose(f);
+        return buf;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+        uint64_t h = UINT64_C(14695981039346656037);
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * UINT64_C(1099511628211);
+        return h;
+}
+
+/* The cache directory, made 0700 if missing; -1 when it is not ours alone (then no caching). */
+static int cache_dir_open(const char *root)
+{
+        _autoclose_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -EBADF;
+        struct stat st;
+
+        if (rootfd < 0)
+                return -1;
+        if (mkdirat(rootfd, CACHE_DIR, 0700) < 0 && errno != EEXIST)
+                return -1;
+        fd = openat(rootfd, CACHE_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022))
+                return -1;
+        return steal_fd(&fd);
+}
+
+static bool cache_load(int dirfd, const char *name, const char *key, struct berth_seccomp_filter *f)
+{
+        _autoclose_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        _autofree_ char *buf = NULL;
+        struct cache_head h;
+        struct stat st;
+        size_t len, key_len = strlen(key), insns;
+
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+            (st.st_mode & 022) || berth_read_fd(fd, name, CACHE_MAX, &buf, &len, NULL) < 0 ||
+            len < sizeof(h))
+                return false;
+        memcpy(&h, buf, sizeof(h));
+        insns = (size_t) h.n_insns * sizeof(struct sock_filter);
+        if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) != 0 || h.key_len != key_len ||
+            h.n_insns == 0 || h.n_insns > BPF_MAXINSNS ||
+            len != sizeof(h) + key_len + insns + h.warn_len ||
+            memcmp(buf + sizeof(h), key, key_len) != 0)
+                return false;
+        f->flags = h.flags;
+        f->prog.len = (unsigned short) h.n_insns;
+        f->prog.filter = xcalloc(h.n_insns, sizeof(struct sock_filter));
+        memcpy(f->prog.filter, buf + sizeof(h) + key_len, insns);
+        if (h.warn_len)
+                f->warning = xasprintf("%.*s", (int) h.warn_len, buf + sizeof(h) + key_len + insns);
+        return true;
+}
+
+static void cache_store(int dirfd, const char *name, const char *key,
+                        const struct berth_seccomp_filter *f)
+{
+        struct cache_head h = { .flags = f->flags, .key_len = (uint32_t) strlen(key),
+                                .n_insns = f->prog.len,
+                                .warn_len = f->warning ? (uint32_t) strlen(f->warning) : 0 };
+        size_t insns = (size_t) h.n_insns * sizeof(struct sock_filter);
+        size_t len = sizeof(h) + h.key_len + insns + h.warn_len;
+        _autofree_ char *buf = xcalloc(1, len);
+
+        memcpy(h.magic, CACHE_MAGIC, sizeof(h.magic));
+        memcpy(buf, &h, sizeof(h));
+        memcpy(buf + sizeof(h), key, h.key_len);
+        memcpy(buf + sizeof(h) + h.key_len, f->prog.filter, insns);
+        if (h.warn_len)
+                memcpy(buf + sizeof(h) + h.key_len + insns, f->warning, h.warn_len);
+        (void) berth_write_file_atomic(dirfd, name, buf, len, 0600, false, NULL);
+}
+
+/* Compiles through the cache under root (NULL: no cache). */
+static int build_cached(const struct berth_seccomp *sc, const char *root,
+                        struct berth_seccomp_filter *f, bool *ret_hit, struct berth_error **err)
+{
+        _autoclose_ int dirfd = root ? cache_dir_open(root) : -1;
+        _autofree_ char *key = NULL;
+        char name[32];
+        int r;
+
+        *ret_hit = false;
+        if (dirfd < 0)
+                return build(sc, f, err);
+        key = cache_key(sc);
+        snprintf(name, sizeof(name), "%016" PRIx64 ".bpf", fnv1a(key));
+        if (cache_load(dirfd, name, key, f)) {
+                *ret_hit = true;
+                return 0;
+        }
+        r = build(sc, f, err);
+        if (r >= 0)
+                cache_store(dirfd, name, key, f);
+        return r;
+}
+
+int berth_seccomp_compile(const struct berth_seccomp *sc, const char *cache_root,
+                          struct berth_seccomp_filter **ret, struct berth_error **err)
 {
         struct berth_seccomp_filter *f;
         uint64_t t = TRACE_T0();
+        bool hit;
         int r;
 
         f = xcalloc(1, sizeof(*f));
         f->listener_sock = -1;
-        r = build(sc, f, err);
+        r = build_cached(sc, cache_root, f, &hit, err);
         if (r < 0) {
                 berth_seccomp_filter_free(f);
                 return r;
         }
-        TRACE(t, "seccomp compile (%zu rules, %u instructions)", sc->n_syscalls, f->prog.len);
+        if (f->warning)
+                berth_warn("%s", f->warning);
+        TRACE(t, "seccomp compile (%zu rules, %u instructions%s)", sc->n_syscalls, f->prog.len,
+              hit ? ", cached" : "");
         *ret = f;
         return 0;
 }
@@ -537,6 +694,7 @@ void berth_seccomp_filter_free(struct berth_seccomp_filter *f)
                 return;
         free(f->prog.filter);
         free(f->listener_msg);
+        free(f->warning);
         if (f->listener_sock >= 0)
                 close(f->listener_sock);
         free(f);

@@ -23,13 +23,16 @@ struct berth_seccomp_filter;
 
 /*
  * Builds the filter with libseccomp and exports it to BPF. On success *ret owns the program and
- * the kernel flags (free with berth_seccomp_filter_free()). Errors name the field:
+ * the kernel flags (free with berth_seccomp_filter_free()). With cache_root (the state root), a
+ * program compiled before for the same config, libseccomp, kernel and machine is read from
+ * cache_root/.seccomp:bpf/ instead (files only our euid may write; the whole key is compared).
+ * Errors name the field:
  *   -EINVAL  unknown architecture, flag, action or operator; argument index above 5
  *   -EINVAL  WAIT_KILLABLE_RECV without listenerPath, TSYNC with it
  *   -E2BIG   more than BPF_MAXINSNS (4096) instructions
  */
-int berth_seccomp_compile(const struct berth_seccomp *sc, struct berth_seccomp_filter **ret,
-                          struct berth_error **err);
+int berth_seccomp_compile(const struct berth_seccomp *sc, const char *cache_root,
+                          struct berth_seccomp_filter **ret, struct berth_error **err);
 
 /* Loads the filter into the calling process: seccomp(SECCOMP_SET_MODE_FILTER) with the config's
  * flags (prctl(PR_SET_SECCOMP) on kernels without seccomp(2)). Needs no_new_privs or

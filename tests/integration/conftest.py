@@ -496,7 +496,8 @@ def _find_leaks(w, before_mounts, before_cgroups, before_procs, grace=3.0):
             if hasattr(r, "leftovers"):  # the engine: its store stays, its state must not
                 leaks.extend(r.leftovers())
             elif r.root.is_dir():
-                left = sorted(os.listdir(r.root))
+                # berth-oci's cache of compiled seccomp programs is not a container's state
+                left = sorted(n for n in os.listdir(r.root) if n != ".seccomp:bpf")
                 if left:
                     leaks.append(f"{r.name}: state left in --root {r.root}: {left}")
         if not leaks or time.monotonic() > deadline:
@@ -738,6 +739,8 @@ class Engine:
             out.append(f"berth: container left in {self.root}/containers: {c}")
         if self.runroot.is_dir():
             for dirpath, _, filenames in os.walk(self.runroot):
+                if os.path.basename(dirpath) == ".seccomp:bpf":
+                    continue  # compiled seccomp programs: a cache, not a container's state
                 for n in filenames:
                     if not n.endswith(".lock"):
                         out.append(f"berth: runtime state left: {os.path.join(dirpath, n)}")

@@ -132,7 +132,8 @@ static int sched_child(int fd, void *arg)
         _autoerr_ struct berth_error *err = NULL;
         _autofree_ char *oom = NULL;
 
-        if (berth_process_set_sched(&p, &err) < 0)
+        if (berth_process_set_sched(&p, &err) < 0 ||
+            berth_process_set_oom_score_adj(0, p.oom_score_adj, &err) < 0)
                 return child_fail(fd, err, 10);
         if (berth_read_file_at(AT_FDCWD, "/proc/self/oom_score_adj", 0, &oom, NULL, NULL) < 0 ||
             !streq(oom, "500\n"))
@@ -156,10 +157,10 @@ static int oom_lower_child(int fd, void *arg)
         struct berth_process p = { .has_oom_score_adj = true, .oom_score_adj = 200 };
         _autoerr_ struct berth_error *err = NULL;
 
-        if (drop_effective(CAP_SYS_RESOURCE) < 0 || berth_process_set_sched(&p, &err) < 0)
+        if (drop_effective(CAP_SYS_RESOURCE) < 0 ||
+            berth_process_set_oom_score_adj(0, p.oom_score_adj, &err) < 0)
                 return child_fail(fd, err, 1);
-        p.oom_score_adj = -1000;
-        if (berth_process_set_sched(&p, &err) == 0)
+        if (berth_process_set_oom_score_adj(0, -1000, &err) == 0)
                 return 77; /* a privileged ancestor allowed -1000 already */
         child_send(fd, err->msg);
         return err->code == EACCES ? 0 : 2;

@@ -645,6 +645,11 @@ static void validation_names_fields(void **state)
         char *relative[] = {"/ok", "proc/kcore", NULL};
         struct berth_spec s = {.mounts = m, .n_mounts = 2};
 
+        /* without a mount namespace, what would be mounted in the host's is refused */
+        expect_invalid(&s, "mounts: needs a mount namespace, and linux.namespaces has none (the "
+                           "runtime's is inherited): it would be mounted in the host's; add "
+                           "{\"type\": \"mount\"} or remove it");
+        s.lx.ns[BERTH_NS_MNT].enabled = true;
         m[1] = (struct berth_mount){.destination = "tmp", .type = "tmpfs"};
         expect_invalid(&s, "mounts[1].destination \"tmp\": must be an absolute path");
         m[1] = (struct berth_mount){.destination = "/data", .options = OPTS("rbind", "ro")};

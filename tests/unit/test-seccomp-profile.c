@@ -236,7 +236,7 @@ static void test_default_compiles(void **state)
         json_decref(spec);
         if (berth_spec_parse(text, strlen(text), "config.json", &s, &e) < 0)
                 fail_msg("%s", e->msg);
-        if (berth_seccomp_compile(s->lx.seccomp, &f, &e) < 0)
+        if (berth_seccomp_compile(s->lx.seccomp, NULL, &f, &e) < 0)
                 fail_msg("%s", e->msg);
         berth_seccomp_filter_free(f);
         berth_spec_free(s);

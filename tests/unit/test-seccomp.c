@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/capability.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -66,7 +69,7 @@ static struct berth_seccomp_filter *compile_ok(const struct berth_seccomp *sc_)
 {
         _autoerr_ struct berth_error *err = NULL;
         struct berth_seccomp_filter *f = NULL;
-        int r = berth_seccomp_compile(sc_, &f, &err);
+        int r = berth_seccomp_compile(sc_, NULL, &f, &err);
 
         if (r < 0)
                 print_message("# %s\n", err->msg);
@@ -201,7 +204,7 @@ static int expect_error(const struct berth_seccomp *s, int code, const char *tex
         _autoerr_ struct berth_error *err = NULL;
         struct berth_seccomp_filter *f = NULL;
 
-        assert_int_equal(berth_seccomp_compile(s, &f, &err), -code);
+        assert_int_equal(berth_seccomp_compile(s, NULL, &f, &err), -code);
         assert_null(f);
         assert_non_null(err);
         assert_string_equal(err->msg, text);
@@ -226,9 +229,6 @@ static void every_action_compiles(void **state)
                 berth_seccomp_filter_free(compile_ok(&s));
                 s.default_action = BERTH_SCMP_ALLOW;
         }
-        s.default_action = BERTH_SCMP_NOTIFY;
-        expect_error(&s, ENOTSUP, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY: seccomp notify is "
-                                  "not supported yet");
 }
 
 static void unknown_arch_is_an_error(void **state)
@@ -281,17 +281,84 @@ static void unknown_syscall_warns(void **state)
         assert_string_equal(warnings, want);
 }
 
-static void notify_is_not_supported(void **state)
+static int notify_load_child(int fd, void *arg)
+{
+        return load_nnp(arg, fd); /* the listener fd is closed: no agent here */
+}
+
+static void notify_compiles_and_loads(void **state)
 {
         struct berth_seccomp_rule rule = { .names = NAMES("getcwd"), .action = BERTH_SCMP_NOTIFY };
-        struct berth_seccomp s = allow_all(NULL, 0);
+        struct berth_seccomp s = allow_all(&rule, 1);
+        struct berth_seccomp_filter *f;
+        char msg[512];
 
         s.listener_path = (char *) "/run/listener.sock";
-        expect_error(&s, ENOTSUP,
-                     "linux.seccomp.listenerPath: seccomp notify is not supported yet");
-        s = allow_all(&rule, 1);
-        expect_error(&s, ENOTSUP, "linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY: seccomp notify is "
-                                  "not supported yet");
+        f = compile_ok(&s);
+        assert_child_ok(notify_load_child, f, msg);
+        berth_seccomp_filter_free(f);
+        s.flags = NAMES("SECCOMP_FILTER_FLAG_TSYNC");
+        expect_error(&s, EINVAL, "linux.seccomp.flags: \"SECCOMP_FILTER_FLAG_TSYNC\" cannot be "
+                                 "used with linux.seccomp.listenerPath");
+}
+
+static char traces[8192];
+
+static void capture_traces(enum berth_log_level level, const char *msg, void *userdata)
+{
+        snprintf(traces + strlen(traces), sizeof(traces) - strlen(traces), "%s\n", msg);
+}
+
+/* Compiles through the cache under root; whether it was a hit. */
+static bool compile_cached(const struct berth_seccomp *s, const char *root)
+{
+        _autoerr_ struct berth_error *err = NULL;
+        struct berth_seccomp_filter *f = NULL;
+
+        traces[0] = '\0';
+        berth_log_set_handler(capture_traces, NULL);
+        berth_trace_enable(true);
+        assert_int_equal(berth_seccomp_compile(s, root, &f, &err), 0);
+        berth_trace_enable(false);
+        berth_log_set_handler(NULL, NULL);
+        berth_seccomp_filter_free(f);
+        return strstr(traces, ", cached)") != NULL;
+}
+
+static void cache(void **state)
+{
+        struct berth_seccomp_rule rule = { .names = NAMES("getcwd", "nosuchcall"),
+                                           .action = BERTH_SCMP_ERRNO };
+        struct berth_seccomp s = allow_all(&rule, 1);
+        char root[] = "/tmp/test-seccomp-XXXXXX", path[128];
+        _autofree_ char *cmd = NULL;
+        DIR *d;
+        struct dirent *de;
+
+        assert_non_null(mkdtemp(root));
+        assert_false(compile_cached(&s, root));
+        assert_true(compile_cached(&s, root));
+        /* the warning about the unknown name is said again on a hit */
+        assert_non_null(strstr(traces, "\"nosuchcall\""));
+        /* another config: another entry */
+        rule.action = BERTH_SCMP_KILL_PROCESS;
+        assert_false(compile_cached(&s, root));
+        assert_true(compile_cached(&s, root));
+        /* an entry others may write is not trusted */
+        snprintf(path, sizeof(path), "%s/.seccomp:bpf", root);
+        d = opendir(path);
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        assert_int_equal(fchmodat(dirfd(d), de->d_name, 0666, 0), 0);
+        closedir(d);
+        assert_false(compile_cached(&s, root));
+        /* nor a cache directory others may write */
+        assert_int_equal(chmod(path, 0777), 0);
+        assert_false(compile_cached(&s, root));
+        assert_false(compile_cached(&s, root));
+        cmd = xasprintf("rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
 }
 
 static void bad_rules(void **state)
@@ -327,9 +394,9 @@ static void flags(void **state)
         s.flags = NAMES("SECCOMP_FILTER_FLAG_NOPE");
         expect_error(&s, EINVAL, "linux.seccomp.flags: unknown flag \"SECCOMP_FILTER_FLAG_NOPE\"");
         s.flags = NAMES("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
-        expect_error(&s, ENOTSUP,
-                     "linux.seccomp.flags: \"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\" "
-                     "is not supported (it needs seccomp notify and libseccomp >= 2.6)");
+        expect_error(&s, EINVAL,
+                     "linux.seccomp.flags: \"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\" needs "
+                     "linux.seccomp.listenerPath");
         s.flags = NAMES("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
                         "SECCOMP_FILTER_FLAG_SPEC_ALLOW");
         f = compile_ok(&s);
@@ -397,7 +464,8 @@ int main(void)
                 cmocka_unit_test(unknown_arch_is_an_error),
                 cmocka_unit_test(known_arches),
                 cmocka_unit_test(unknown_syscall_warns),
-                cmocka_unit_test(notify_is_not_supported),
+                cmocka_unit_test(notify_compiles_and_loads),
+                cmocka_unit_test(cache),
                 cmocka_unit_test(bad_rules),
                 cmocka_unit_test(flags),
                 cmocka_unit_test(load_needs_nnp_or_sys_admin),
