@@ -694,7 +694,8 @@ static int runtime_remove(const struct berth_ctr *c, const char *runroot,
         _autoclose_ int rfd = -EBADF;
         int r = 0;
 
-        if (!lc && berth_container_load(runroot, c->id, &loaded, NULL) >= 0)
+        /* _any: a damaged state.json must not keep rm -f from the container's processes */
+        if (!lc && berth_container_load_any(runroot, c->id, &loaded, NULL) >= 0)
                 lc = loaded;
         if (lc) {
                 _autoerr_ struct berth_error *derr = NULL;
@@ -784,7 +785,7 @@ static bool runtime_alive(const struct berth_ctr *c, const char *runroot)
 {
         _autocontainer_ struct berth_container *lc = NULL;
 
-        return berth_container_load(runroot, c->id, &lc, NULL) >= 0 &&
+        return berth_container_load_any(runroot, c->id, &lc, NULL) >= 0 &&
                lc->status != BERTH_STATUS_STOPPED;
 }
 

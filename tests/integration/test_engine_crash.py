@@ -51,8 +51,9 @@ def test_kill_run_at_any_moment_then_rm_f(bb, rm):
     assert bb.containers() == []
     assert mounts_under(bb.root) == []
     assert cgroups_of(bb.ids) == []
+    # (compiled seccomp programs are a cache, not a container's state)
     state = [os.path.join(d, f) for d, _, fs in os.walk(bb.runroot) for f in fs
-             if not f.endswith(".lock")]
+             if not f.endswith(".lock") and not d.endswith("/.seccomp:bpf")]
     assert state == []
     # the store is still whole: a new container runs
     p = bb.cmd("run", "--rm", "busybox", "echo", "ok", timeout=60)
