@@ -53,7 +53,7 @@ def xfail_peer(runtime, failed, reasons):
 FAKE_FILES = ("self/oom_score_adj", "self/attr/exec", "self/attr/current",
               "self/attr/apparmor/exec", "sys/kernel/shmmni", "sys/kernel/domainname",
               "sys/kernel/hostname", "sys/net/ipv4/ip_forward", "sys/fs/mqueue/msg_max",
-              FAKE_MARKER)
+              "self/timens_offsets", FAKE_MARKER)
 
 
 def make_fake_proc(path):
@@ -496,19 +496,30 @@ def test_cve_2025_52565_console_is_the_pty(runtime, sec_bundle, cid, workdir):
 # CVE-2025-52881: the runtime's writes to /proc
 
 
-@pytest.mark.parametrize("how", ["fake-proc-dir", "binds-over-entries"])
+@pytest.mark.parametrize("how", ["fake-proc-dir", "binds-over-entries", "timens-fake-proc-dir"])
 def test_cve_2025_52881_proc_writes_land_in_procfs(runtime, sec_bundle, cid, workdir, sandbox,
                                                   how):
-    """The runtime's writes to /proc (sysctls, oom_score_adj) must be refused or land in the
-    real procfs files of the container's own namespaces: never in a directory of the rootfs
-    standing for /proc (no proc mount), never in host files bound over /proc entries."""
+    """The runtime's writes to /proc (sysctls, oom_score_adj, a time namespace's offsets) must
+    be refused or land in the real procfs files of the container's own namespaces: never in a
+    directory of the rootfs standing for /proc (no proc mount), never in host files bound over
+    /proc entries."""
     b = sec_bundle
     proc_writes(b.config)
     b.config["mounts"].append({"destination": "/realproc", "type": "proc", "source": "proc"})
-    b.process["args"] = ["sh", "-c", "cat /realproc/sys/kernel/shmmni "
-                         "/realproc/sys/net/ipv4/ip_forward /realproc/self/oom_score_adj"]
-    control_run(runtime, b, cid + "-control", sandbox)
-    if how == "fake-proc-dir":
+    show = ["/realproc/sys/kernel/shmmni", "/realproc/sys/net/ipv4/ip_forward",
+            "/realproc/self/oom_score_adj"]
+    expect = ["4000", "1", "123"]
+    if how.startswith("timens"):
+        b.config["linux"]["namespaces"].append({"type": "time"})
+        b.config["linux"]["timeOffsets"] = {"monotonic": {"secs": 1000, "nanosecs": 0}}
+        show.append("/realproc/self/timens_offsets")
+        expect += ["monotonic", "1000", "0", "boottime", "0", "0"]
+    b.process["args"] = ["cat", *show]
+    p, _ = run_checked(runtime, b, cid + "-control", sandbox)
+    if p.returncode != 0 and how.startswith("timens") and runtime.name != "berth-oci":
+        pytest.skip(f"{runtime.name} runs no time namespace here: {p.stderr.strip()[-200:]}")
+    assert p.returncode == 0, "the config without the attack does not run:\n" + describe(p)
+    if how.endswith("fake-proc-dir"):
         # writable, or the read-only rootfs alone would stop the writes
         b.config["root"]["readonly"] = False
         b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/proc"]
@@ -523,10 +534,8 @@ def test_cve_2025_52881_proc_writes_land_in_procfs(runtime, sec_bundle, cid, wor
     sec.debug(p)
     found = changed(before, snapshot(fake), str(fake))
     found += [f"mount propagated out of the container: {m}" for m in mounts]
-    if p.returncode == 0 and p.stdout.split() != ["4000", "1", "123"]:
-        found.append(f"the real procfs of the container shows shmmni, ip_forward, "
-                     f"oom_score_adj = {p.stdout.split()} instead of 4000 1 123")
-    if p.returncode != 0:
-        runtime.delete(cid, force=True)
+    if p.returncode == 0 and p.stdout.split() != expect:
+        found.append(f"the real procfs of the container shows {' '.join(show)} = "
+                     f"{p.stdout.split()} instead of {expect}")
     xfail_peer(runtime, found, {"runc": RUNC_2025})
     assert not found, (f"{runtime.name}: {how}:\n  " + "\n  ".join(found) + "\n" + describe(p))

@@ -99,7 +99,9 @@ def stop_watcher(runner, bundle, cid):
         sec.wait_for(bundle.out / "report", timeout=20)
     finally:
         runner.delete(cid, force=True)
-    return sec.parse((bundle.out / "report").read_text())
+    report = (bundle.out / "report").read_text()
+    sec.debug(f"{runner.name}: the attacker's report:\n{report}")
+    return sec.parse(report)
 
 
 def exec_loop(runner, cid, argv, rounds, expect_rc=0):
