@@ -13,11 +13,13 @@ On top of them:
                 test's directory (attacks that try to overwrite the binary)
 """
 
+import gc
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -27,12 +29,14 @@ INTEGRATION = HERE.parent / "integration"
 
 
 def _integration_conftest():
-    """tests/integration/conftest.py as a module.  When pytest already loaded it (a run of
-    both suites), that instance is reused: one leak guard, one set of tracked processes."""
+    """tests/integration/conftest.py as a module.  When pytest already imported it (both
+    suites in one run), that instance is reused: one leak guard, one set of tracked processes.
+    pytest keeps it only as a plugin (it drops conftest modules from sys.modules), hence the
+    search among live objects."""
     path = str(INTEGRATION / "conftest.py")
-    for mod in list(sys.modules.values()):
-        if getattr(mod, "__file__", None) == path:
-            return mod
+    for obj in gc.get_objects():
+        if isinstance(obj, types.ModuleType) and getattr(obj, "__file__", None) == path:
+            return obj
     if str(INTEGRATION) not in sys.path:
         sys.path.insert(0, str(INTEGRATION))  # its own imports (registry, helpers)
     spec = importlib.util.spec_from_file_location("berth_integration_conftest", path)
@@ -44,18 +48,11 @@ def _integration_conftest():
 
 it = _integration_conftest()
 
-# Fixtures and the report hook the leak guard reads (rep_call), re-exported so that pytest
-# finds them in this conftest.
-pytest_runtest_makereport = it.pytest_runtest_makereport
-template_bundle = it.template_bundle
-workdir = it.workdir
-bundle = it.bundle
-make_bundle = it.make_bundle
-oci = it.oci
-runtime = it.runtime
-berth = it.berth
-busybox_archive = it.busybox_archive
-berth_cgroup_parents = it.berth_cgroup_parents
+# Everything it defines, re-exported: pytest finds the fixtures and the report hook the leak
+# guard reads (rep_call) here, and `from conftest import describe` in an integration test
+# module still works when both suites run in one session (pytest then names this file
+# "conftest" last).
+globals().update({k: v for k, v in vars(it).items() if not k.startswith("__")})
 
 sys.path.insert(0, str(HERE))
 import sec  # noqa: E402
