@@ -67,14 +67,14 @@ static void enc(char *dst, size_t size, const char *s)
         size_t n = 0;
 
         for (; *s && n + 4 < size; s++) {
-                unsigned char c = (unsigned char)*s;
+                unsigned char c = (unsigned char) *s;
 
                 if (c <= ' ' || c == '%' || c == '=' || c >= 0x7f) {
                         dst[n++] = '%';
                         dst[n++] = hex[c >> 4];
                         dst[n++] = hex[c & 15];
                 } else {
-                        dst[n++] = (char)c;
+                        dst[n++] = (char) c;
                 }
         }
         dst[n] = '\0';
@@ -118,21 +118,36 @@ static void emit(const char *fmt, ...)
 static const char *errname(int e)
 {
         switch (e) {
-        case EACCES: return "EACCES";
-        case EPERM: return "EPERM";
-        case ENOENT: return "ENOENT";
-        case ESRCH: return "ESRCH";
-        case EROFS: return "EROFS";
-        case ETXTBSY: return "ETXTBSY";
-        case ENXIO: return "ENXIO";
-        case EISDIR: return "EISDIR";
-        case ENOTDIR: return "ENOTDIR";
-        case EINVAL: return "EINVAL";
-        case ELOOP: return "ELOOP";
-        case EBADF: return "EBADF";
-        case EBUSY: return "EBUSY";
-        case ENODEV: return "ENODEV";
-        case EOPNOTSUPP: return "EOPNOTSUPP";
+        case EACCES:
+                return "EACCES";
+        case EPERM:
+                return "EPERM";
+        case ENOENT:
+                return "ENOENT";
+        case ESRCH:
+                return "ESRCH";
+        case EROFS:
+                return "EROFS";
+        case ETXTBSY:
+                return "ETXTBSY";
+        case ENXIO:
+                return "ENXIO";
+        case EISDIR:
+                return "EISDIR";
+        case ENOTDIR:
+                return "ENOTDIR";
+        case EINVAL:
+                return "EINVAL";
+        case ELOOP:
+                return "ELOOP";
+        case EBADF:
+                return "EBADF";
+        case EBUSY:
+                return "EBUSY";
+        case ENODEV:
+                return "ENODEV";
+        case EOPNOTSUPP:
+                return "EOPNOTSUPP";
         default: {
                 static char buf[32];
                 snprintf(buf, sizeof(buf), "E%d", e);
@@ -144,14 +159,22 @@ static const char *errname(int e)
 static const char *type_name(mode_t m)
 {
         switch (m & S_IFMT) {
-        case S_IFDIR: return "dir";
-        case S_IFREG: return "reg";
-        case S_IFIFO: return "fifo";
-        case S_IFCHR: return "chr";
-        case S_IFBLK: return "blk";
-        case S_IFSOCK: return "sock";
-        case S_IFLNK: return "lnk";
-        default: return "other";
+        case S_IFDIR:
+                return "dir";
+        case S_IFREG:
+                return "reg";
+        case S_IFIFO:
+                return "fifo";
+        case S_IFCHR:
+                return "chr";
+        case S_IFBLK:
+                return "blk";
+        case S_IFSOCK:
+                return "sock";
+        case S_IFLNK:
+                return "lnk";
+        default:
+                return "other";
         }
 }
 
@@ -221,8 +244,8 @@ static void reach(const char *where, int fd, const char *link, bool try_wopen)
         enc(ewhere, sizeof(ewhere), where);
         enc(elink, sizeof(elink), link ? link : "");
         emit("reach where=%s type=%s dev=%u:%u ino=%lu inroot=%s w=%d link=%s%s", ewhere,
-             type_name(st.st_mode), major(st.st_dev), minor(st.st_dev),
-             (unsigned long)st.st_ino, inroot, w, elink, wopen);
+             type_name(st.st_mode), major(st.st_dev), minor(st.st_dev), (unsigned long) st.st_ino,
+             inroot, w, elink, wopen);
 }
 
 static void deny(const char *where, int e)
@@ -369,20 +392,20 @@ static void try_overwrite(int fd, double seconds)
                 if (w >= 0 || e != ETXTBSY)
                         break;
                 clock_gettime(CLOCK_MONOTONIC, &now);
-                if ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 >
+                if ((double) (now.tv_sec - t0.tv_sec) + (double) (now.tv_nsec - t0.tv_nsec) / 1e9 >
                     seconds)
                         break;
                 nanosleep(&pause, NULL);
         }
         if (w < 0) {
                 emit("exewrite dev=%u:%u ino=%lu open=%s write=-", major(st.st_dev),
-                     minor(st.st_dev), (unsigned long)st.st_ino, errname(e));
+                     minor(st.st_dev), (unsigned long) st.st_ino, errname(e));
                 return;
         }
         ssize_t n = write(w, MARKER, strlen(MARKER));
         e = errno;
         emit("exewrite dev=%u:%u ino=%lu open=ok write=%s", major(st.st_dev), minor(st.st_dev),
-             (unsigned long)st.st_ino, n == (ssize_t)strlen(MARKER) ? "ok" : errname(e));
+             (unsigned long) st.st_ino, n == (ssize_t) strlen(MARKER) ? "ok" : errname(e));
         close(w);
 }
 
@@ -660,7 +683,7 @@ static int mode_stat(int argc, char **argv)
                      "mount=%s w=%d link=%s",
                      epath, type_name(lst.st_mode), type_name(st.st_mode), major(st.st_rdev),
                      minor(st.st_rdev), major(st.st_dev), minor(st.st_dev),
-                     (unsigned long)st.st_ino, (unsigned long)sfs.f_type, mtype,
+                     (unsigned long) st.st_ino, (unsigned long) sfs.f_type, mtype,
                      access(argv[i], W_OK) == 0, elink);
         }
         return 0;

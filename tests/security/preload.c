@@ -8,6 +8,7 @@
  * Only acts when BERTH_SEC_ATTACKER names the attacker, so nothing else is affected.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +24,12 @@ __attribute__((constructor)) static void berth_sec_payload(void)
                 return;
         fd = open("/proc/self/exe", O_PATH); /* no O_CLOEXEC: it must survive the execve */
         if (fd < 0) {
-                printf("deny where=/proc/self/exe errno=E%d\n", 0);
+                printf("deny where=/proc/self/exe errno=E%d\n", errno);
                 fflush(stdout);
                 _exit(3);
         }
         snprintf(num, sizeof(num), "%d", fd);
         unsetenv("LD_PRELOAD");
-        execl(attacker, attacker, "reopen-exe", num, (char *)NULL);
+        execl(attacker, attacker, "reopen-exe", num, (char *) NULL);
         _exit(4);
 }

@@ -21,7 +21,6 @@ a mount that would reach the host reaches only that namespace, where the test se
 tests also give the runtime a network and IPC namespace of its own.
 """
 
-import copy
 import os
 import socket
 import subprocess

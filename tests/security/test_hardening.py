@@ -9,9 +9,7 @@
   list still shows it (status unknown).
 """
 
-import json
 import os
-import shutil
 import subprocess
 import time
 

@@ -77,8 +77,9 @@ def test_created_init_holds_nothing_of_the_host(runtime, sec_bundle, cid, workdi
     findings = sec.reached_host(records, host, binary=sec.devino_of(binary_of(runtime), True))
     runtime.delete(cid, force=True, check=True)
     peer_xfail(runtime, PEER_CREATED_INIT, findings)
+    head = "\n".join(p.stdout.splitlines()[:40])
     assert not findings, findings_message("exec into the created container", runtime, findings,
-                                          "records (first 40):\n" + "\n".join(p.stdout.splitlines()[:40]))
+                                          "records (first 40):\n" + head)
 
 
 # --------------------------------------------------------------------------------------------
