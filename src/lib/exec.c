@@ -111,17 +111,11 @@ static int join_namespaces(struct exec_ctx *x, struct berth_error **err)
  * log open while its own code runs in there (CVE-2024-21626). */
 static void close_runtime_fds(const struct exec_ctx *x)
 {
-        int passed = 3 + (x->o->preserve_fds > 0 ? x->o->preserve_fds : 0);
-        int keep[passed + 4];
-        size_t n = 0;
+        const int keep[] = { x->sync[1], x->console_fd, x->init_pidfd,
+                             berth_seccomp_listener_fd(x->seccomp) };
+        int preserved = x->o->preserve_fds > 0 ? x->o->preserve_fds : 0;
 
-        for (int fd = 0; fd < passed; fd++)
-                keep[n++] = fd;
-        keep[n++] = x->sync[1];
-        keep[n++] = berth_seccomp_listener_fd(x->seccomp);
-        keep[n++] = x->console_fd;
-        keep[n++] = x->init_pidfd;
-        berth_close_fds_except(keep, n);
+        berth_close_fds_from(3 + preserved, keep, ARRAY_SIZE(keep));
 }
 
 /* Born non-dumpable (the runtime made itself so before the clone): nothing in the container can

@@ -239,21 +239,17 @@ static int finish_create(struct init_ctx *ctx, struct berth_error **err)
  * own code runs in the container (CVE-2024-21626). */
 static void close_runtime_fds(const struct init_ctx *ctx, bool created)
 {
-        int passed = 3 + ctx->opts->listen_fds + (ctx->opts->preserve_fds > 0 ? ctx->opts->preserve_fds : 0);
-        int keep[passed + 5 + BERTH_NS__MAX];
-        size_t n = 0;
+        int keep[3 + 1 + BERTH_NS__MAX] = { ctx->fifo_fd, ctx->sync_fd,
+                                            berth_seccomp_listener_fd(ctx->seccomp) };
+        int preserved = ctx->opts->preserve_fds > 0 ? ctx->opts->preserve_fds : 0;
+        size_t n = 3;
 
-        for (int fd = 0; fd < passed; fd++)
-                keep[n++] = fd;
-        keep[n++] = ctx->fifo_fd;
-        keep[n++] = ctx->sync_fd;
-        keep[n++] = berth_seccomp_listener_fd(ctx->seccomp);
         if (!created) {
                 keep[n++] = ctx->console_fd;
                 for (int t = 0; t < BERTH_NS__MAX; t++)
                         keep[n++] = ctx->nsfds.fd[t];
         }
-        berth_close_fds_except(keep, n);
+        berth_close_fds_from(3 + ctx->opts->listen_fds + preserved, keep, n);
 }
 
 void berth_init_main(struct init_ctx *ctx)

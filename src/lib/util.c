@@ -370,20 +370,19 @@ static int cmp_int(const void *a, const void *b)
         return (x > y) - (x < y);
 }
 
-void berth_close_fds_except(const int *keep, size_t n)
+void berth_close_fds_from(int from, const int *keep, size_t n)
 {
         int sorted[n + 1];
-        unsigned from = 0;
         size_t m = 0;
 
         for (size_t i = 0; i < n; i++)
-                if (keep[i] >= 0)
+                if (keep[i] >= from)
                         sorted[m++] = keep[i];
         qsort(sorted, m, sizeof(int), cmp_int);
         for (size_t i = 0; i < m; i++) {
-                if ((unsigned) sorted[i] > from)
-                        sys_close_range(from, (unsigned) sorted[i] - 1, 0);
-                from = (unsigned) sorted[i] + 1;
+                if (sorted[i] > from)
+                        sys_close_range((unsigned) from, (unsigned) sorted[i] - 1, 0);
+                from = sorted[i] + 1;
         }
-        sys_close_range(from, ~0u, 0);
+        sys_close_range((unsigned) from, ~0u, 0);
 }

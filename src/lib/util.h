@@ -138,11 +138,12 @@ int parse_i64(const char *s, int64_t *ret);
  * while it runs. Errors name the entry: "remove NAME/a/b: unlinkat: Permission denied". */
 int berth_rm_rf_at(int dirfd, const char *name, struct berth_error **err);
 
-/* Closes every fd of the calling process except those in keep[0..n) (unsorted; negative
- * entries are ignored): close_range(2) over the gaps, so the cost does not grow with the fd
- * limit. The container's init and exec children call it right after clone, because a
- * close-on-exec fd is still open while the runtime's own code runs inside the container. */
-void berth_close_fds_except(const int *keep, size_t n);
+/* Closes every fd of the calling process from `from` up, except those in keep[0..n) (unsorted;
+ * negative entries and those below `from` are ignored): close_range(2) over the gaps, so the
+ * cost does not grow with the fd limit. The container's init and exec children call it right
+ * after clone, because a close-on-exec fd is still open while the runtime's own code runs inside
+ * the container. */
+void berth_close_fds_from(int from, const int *keep, size_t n);
 
 /* Go's strconv.ParseBool, which both front ends' flag parsers follow (runc's urfave/cli, docker's
  * pflag): "true" or "false" (static strings), NULL for anything else. */
