@@ -217,8 +217,11 @@ def test_run_it_in_a_pty_with_resize(podman):
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    script = ("stty size; trap 'echo got-INT' INT; echo ready; read a; stty size; "
-              "sleep 5; echo after-sleep; exit 5")
+    # the resize reaches the pty through podman's SIGWINCH handler and conmon, in their own time:
+    # the program waits until it sees a new size (at most 20 s), then prints it
+    script = ("stty size; trap 'echo got-INT' INT; echo ready; read a; i=0; "
+              "while [ \"$(stty size)\" = '37 111' ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); "
+              "done; stty size; sleep 5; echo after-sleep; exit 5")
     argv = [*map(str, podman.argv), "run", "--rm", "-it", "--network", "none", *ULIMITS,
             "busybox", "sh", "-c", script]
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, preexec_fn=ctty)
@@ -227,7 +230,6 @@ def test_run_it_in_a_pty_with_resize(podman):
         out = _read_until(master, "ready")
         assert "37 111" in out.split("ready")[0], out
         _winsize(master, 41, 123)
-        time.sleep(0.5)  # podman's SIGWINCH handler resizes through conmon
         os.write(master, b"go\r")
         out = _read_until(master, "41 123")
         time.sleep(0.3)

@@ -514,7 +514,9 @@ def _exec_ignore_paused(runtime, running, workdir):
     time.sleep(0.5)
     runtime.cmd("resume", running, check=True)
     assert p.wait(timeout=CMD_TIMEOUT) == 0, p.stderr.read()
-    assert exec_sh(runtime, running, "sleep 0.2; cat /tmp/ignore-paused") == "started\n"
+    # the detached process writes once resumed, in its own time: wait for it, not a fixed while
+    assert exec_sh(runtime, running, "i=0; while [ ! -s /tmp/ignore-paused ] && [ $i -lt 400 ]; "
+                   "do sleep 0.05; i=$((i+1)); done; cat /tmp/ignore-paused") == "started\n"
 
 
 def test_exec_stopped_fails(runtime, bundle, cid):
