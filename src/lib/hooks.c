@@ -172,6 +172,13 @@ static int run_hook(const struct berth_hook *h, const char *state, struct berth_
         return check_status(status, err);
 }
 
+/* runtime.md lifecycle 9 and 13: a failing poststart or poststop hook "MUST log a warning, but
+ * the remaining hooks and lifecycle continue as if the hook had succeeded". */
+static bool failure_is_warning(int kind)
+{
+        return kind == BERTH_HOOK_POSTSTART || kind == BERTH_HOOK_POSTSTOP;
+}
+
 int berth_hooks_run(int kind, const struct berth_hook_list *hooks, const char *state_json,
                     struct berth_error **err)
 {
@@ -179,12 +186,21 @@ int berth_hooks_run(int kind, const struct berth_hook_list *hooks, const char *s
 
         for (size_t i = 0; i < hooks->n; i++) {
                 const struct berth_hook *h = &hooks->v[i];
+                _autoerr_ struct berth_error *e = NULL;
                 uint64_t t = TRACE_T0();
                 int r;
 
-                r = run_hook(h, state_json ? state_json : "", err);
+                r = run_hook(h, state_json ? state_json : "", &e);
                 if (r < 0) {
-                        berth_error_prefix(err, "%s hook #%zu (%s)", kind_name, i, h->path);
+                        berth_error_prefix(&e, "%s hook #%zu (%s)", kind_name, i, h->path);
+                        if (failure_is_warning(kind)) {
+                                berth_warn("%s, continuing", e->msg);
+                                continue;
+                        }
+                        if (err) {
+                                berth_error_free(*err);
+                                *err = steal_ptr(&e);
+                        }
                         return r;
                 }
                 TRACE(t, "%s hook #%zu (%s)", kind_name, i, h->path);

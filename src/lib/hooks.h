@@ -14,8 +14,10 @@
  *   poststop hook #0 (/bin/x): killed by signal 11 (SIGSEGV)          (-EIO)
  *   poststart hook #0 (/bin/slow): timed out after 2 s                (-ETIMEDOUT)
  *   prestart hook #0 (/bin/nope): exec: No such file or directory     (-errno of the exec)
- * Stops at the first failure. The hook's stdout/stderr are the caller's; every other fd is
- * closed, and its signal mask and dispositions are reset.
+ * Stops at the first failure, except for poststart and poststop hooks, whose failures the spec
+ * makes warnings: each is logged ("<message>, continuing"), the next hook runs, and the result is
+ * 0. The hook's stdout/stderr are the caller's; every other fd is closed, and its signal mask and
+ * dispositions are reset.
  */
 int berth_hooks_run(int kind, const struct berth_hook_list *hooks, const char *state_json,
                     struct berth_error **err);

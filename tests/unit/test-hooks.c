@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "hooks.h"
+#include "log.h"
 #include "util.h"
 
 #define V(...) ((char *[]){ __VA_ARGS__, NULL })
@@ -83,8 +84,8 @@ static void timeout_kills(void **state)
         _autoerr_ struct berth_error *err = NULL;
         uint64_t t = berth_now_us();
 
-        assert_int_equal(run_one(BERTH_HOOK_POSTSTART, &h, "{}", &err), -ETIMEDOUT);
-        assert_string_equal(err->msg, "poststart hook #0 (/bin/sleep): timed out after 1 s");
+        assert_int_equal(run_one(BERTH_HOOK_START_CONTAINER, &h, "{}", &err), -ETIMEDOUT);
+        assert_string_equal(err->msg, "startContainer hook #0 (/bin/sleep): timed out after 1 s");
         t = berth_now_us() - t;
         assert_true(t >= 900000 && t < 3000000);
 }
@@ -94,8 +95,46 @@ static void killed_by_signal(void **state)
         struct berth_hook h = { .path = "/bin/sh", .args = V("sh", "-c", "kill -TERM $$") };
         _autoerr_ struct berth_error *err = NULL;
 
-        assert_int_equal(run_one(BERTH_HOOK_POSTSTOP, &h, "{}", &err), -EIO);
-        assert_string_equal(err->msg, "poststop hook #0 (/bin/sh): killed by signal 15 (SIGTERM)");
+        assert_int_equal(run_one(BERTH_HOOK_CREATE_CONTAINER, &h, "{}", &err), -EIO);
+        assert_string_equal(err->msg,
+                            "createContainer hook #0 (/bin/sh): killed by signal 15 (SIGTERM)");
+}
+
+static char warned[512];
+
+static void keep_warning(enum berth_log_level level, const char *msg, void *userdata)
+{
+        if (level == BERTH_LOG_WARN)
+                snprintf(warned, sizeof(warned), "%s", msg);
+}
+
+/* runtime.md lifecycle 9 and 13: a failing poststart or poststop hook is a warning, and the
+ * hooks after it still run. */
+static void poststop_failure_is_a_warning(void **state)
+{
+        _autofree_ char *marker = path_in_dir("second-ran");
+        _autofree_ char *script = xasprintf("touch '%s'", marker);
+        struct berth_hook hooks[] = {
+                { .path = "/bin/false" },
+                { .path = "/bin/sh", .args = V("sh", "-c", script), .env = PATH_ENV },
+        };
+        struct berth_hook_list l = { .v = hooks, .n = 2 };
+        _autoerr_ struct berth_error *err = NULL;
+
+        for (int kind = BERTH_HOOK_POSTSTART; kind <= BERTH_HOOK_POSTSTOP; kind++) {
+                _autofree_ char *want = xasprintf("%s hook #0 (/bin/false): exited with status 1, "
+                                                  "continuing",
+                                                  berth_hook_kind_name(kind));
+
+                unlink(marker);
+                warned[0] = '\0';
+                berth_log_set_handler(keep_warning, NULL);
+                assert_int_equal(berth_hooks_run(kind, &l, "{}", &err), 0);
+                berth_log_set_handler(NULL, NULL);
+                assert_null(err);
+                assert_string_equal(warned, want);
+                assert_int_equal(access(marker, F_OK), 0);
+        }
 }
 
 static void missing_program(void **state)
@@ -196,6 +235,7 @@ int main(void)
                 cmocka_unit_test(stops_at_first_failure),
                 cmocka_unit_test(timeout_kills),
                 cmocka_unit_test(killed_by_signal),
+                cmocka_unit_test(poststop_failure_is_a_warning),
                 cmocka_unit_test(missing_program),
                 cmocka_unit_test(state_on_stdin),
                 cmocka_unit_test(large_state),
