@@ -2,7 +2,7 @@
 /*
  * The "linux" section of config.json (runtime-spec config-linux.md): namespaces, id mappings,
  * time offsets, devices, cgroups path and resources, sysctl, seccomp, rootfs propagation,
- * masked and read-only paths, mount label and personality.
+ * masked and read-only paths, mount label and personality; intelRdt is refused.
  */
 #include <inttypes.h>
 #include <sys/mount.h>
@@ -533,6 +533,40 @@ static int parse_personality(const json_t *o, const struct spec_path *up, struct
         return 0;
 }
 
+/* ---- intelRdt ------------------------------------------------------------------------------ */
+
+/*
+ * berth does not manage Intel RDT. A config that sets intelRdt asks for the container's pid in a
+ * resctrl group (config-linux.md: the runtime "MUST write the container process ID to the tasks
+ * file", and "MUST generate an error" when no resctrl is mounted): running it outside that class
+ * of service would ignore the field silently, so it is refused, after the checks the spec makes
+ * on its values.
+ */
+static int parse_intel_rdt(const json_t *o, const struct spec_path *up, struct berth_error **err)
+{
+        const struct spec_path *p = FIELD(up, "intelRdt");
+        _autofree_ char *clos = NULL, *l3 = NULL, *mb = NULL;
+        json_t *rdt = NULL;
+        bool flag;
+        int r;
+
+        r = spec_get_object(o, "intelRdt", up, OPT, &rdt, err);
+        if (r <= 0)
+                return r;
+        if (spec_get_string(rdt, "closID", p, OPT, &clos, err) < 0 ||
+            spec_get_string(rdt, "l3CacheSchema", p, OPT, &l3, err) < 0 ||
+            spec_get_string(rdt, "memBwSchema", p, OPT, &mb, err) < 0 ||
+            spec_get_bool(rdt, "enableCMT", p, &flag, err) < 0 ||
+            spec_get_bool(rdt, "enableMBM", p, &flag, err) < 0)
+                return -EINVAL;
+        if (mb && (!startswith(mb, "MB:") || strchr(mb, '\n')))
+                return spec_error(err, FIELD(p, "memBwSchema"),
+                                  "%s must start with \"MB:\" and hold no newline", QUOTE(mb));
+        return spec_error(err, p,
+                          "Intel RDT (resctrl) is not supported by berth-oci; remove the field to "
+                          "run without a class of service");
+}
+
 /* ---- the section --------------------------------------------------------------------------- */
 
 static int parse_linux_fields(const json_t *o, const struct spec_path *p, struct berth_linux *lx,
@@ -555,7 +589,8 @@ static int parse_linux_fields(const json_t *o, const struct spec_path *p, struct
                 return -EINVAL;
         if (get_abs_paths(o, "maskedPaths", p, &lx->masked_paths, err) < 0 ||
             get_abs_paths(o, "readonlyPaths", p, &lx->readonly_paths, err) < 0 ||
-            spec_get_string(o, "mountLabel", p, OPT, &lx->mount_label, err) < 0)
+            spec_get_string(o, "mountLabel", p, OPT, &lx->mount_label, err) < 0 ||
+            parse_intel_rdt(o, p, err) < 0)
                 return -EINVAL;
         return parse_personality(o, p, lx, err);
 }

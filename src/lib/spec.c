@@ -630,6 +630,77 @@ static int parse_mount(json_t *v, const struct spec_path *p, void *elem, struct 
 
 /* ---- the whole config ---------------------------------------------------------------------- */
 
+/* A SemVer 2.0.0 numeric identifier: digits, no leading zero (but "0"). */
+static bool is_semver_number(const char *s, size_t n)
+{
+        return n > 0 && strspn(s, "0123456789") >= n && (n == 1 || s[0] != '0');
+}
+
+/* Dot-separated identifiers of [0-9A-Za-z-], none empty, ending at the string's end or at `end`
+ * (a character the identifiers cannot hold). Pre-release numbers lack leading zeros. */
+static const char *semver_idents(const char *s, bool pre, char end)
+{
+        static const char ok[] = "0123456789abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ-";
+
+        for (;;) {
+                size_t n = strspn(s, ok);
+
+                if (n == 0)
+                        return NULL;
+                if (pre && strspn(s, "0123456789") == n && !is_semver_number(s, n))
+                        return NULL;
+                s += n;
+                if (*s != '.')
+                        return *s == '\0' || *s == end ? s : NULL;
+                s++;
+        }
+}
+
+/* MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD] (semver.org 2.0.0); *ret_major is MAJOR, capped. */
+static bool is_semver(const char *v, unsigned long *ret_major)
+{
+        const char *s = v;
+
+        for (int i = 0; i < 3; i++) {
+                size_t n = strspn(s, "0123456789");
+
+                if (!is_semver_number(s, n))
+                        return false;
+                if (i == 0)
+                        *ret_major = n > 9 ? ULONG_MAX : strtoul(s, NULL, 10);
+                s += n;
+                if (i < 2 && *s++ != '.')
+                        return false;
+        }
+        if (*s == '-' && !(s = semver_idents(s + 1, true, '+')))
+                return false;
+        if (*s == '+' && !(s = semver_idents(s + 1, false, '\0')))
+                return false;
+        return *s == '\0';
+}
+
+/* config.md: ociVersion "MUST be in SemVer v2.0.0 format"; the spec keeps compatibility within a
+ * major version only, so a 2.x config is not one this runtime can promise to run. */
+static int check_oci_version(const struct berth_spec *s, struct berth_error **err)
+{
+        unsigned long major = 0;
+
+        if (!s->oci_version)
+                return 0;
+        if (!is_semver(s->oci_version, &major))
+                return spec_error(err, FIELD(NULL, "ociVersion"),
+                                  "%s is not a SemVer 2.0.0 version (MAJOR.MINOR.PATCH, as "
+                                  "\"1.2.0\")",
+                                  QUOTE(s->oci_version));
+        if (major > 1)
+                return spec_error(err, FIELD(NULL, "ociVersion"),
+                                  "%s: runtime-spec %lu.x is not supported (berth-oci implements "
+                                  "1.0 to 1.2)",
+                                  QUOTE(s->oci_version), major);
+        return 0;
+}
+
 static int parse_root(const json_t *o, struct berth_spec *s, struct berth_error **err)
 {
         const struct spec_path *p = FIELD(NULL, "root");
@@ -667,6 +738,19 @@ static void drop_empty_names(struct berth_spec *s)
                 freep(&s->domainname);
 }
 
+/* config.md: "Annotations MUST be a key-value map", "Keys MUST NOT be an empty string", "Values
+ * MUST be strings". */
+static int parse_annotations(const json_t *o, struct berth_spec *s, struct berth_error **err)
+{
+        if (spec_get_kv(o, "annotations", NULL, &s->annotations, &s->n_annotations, err) < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < s->n_annotations; i++)
+                if (s->annotations[i].key[0] == '\0')
+                        return spec_error(err, FIELD(NULL, "annotations"),
+                                          "keys must not be empty");
+        return 0;
+}
+
 /* Setting the host's own hostname from a config would be a surprise: runc refuses it too. */
 static int check_uts(const struct berth_spec *s, struct berth_error **err)
 {
@@ -684,7 +768,7 @@ static int check_uts(const struct berth_spec *s, struct berth_error **err)
 static int parse_spec(const json_t *o, struct berth_spec *s, struct berth_error **err)
 {
         if (spec_get_string(o, "ociVersion", NULL, OPT, &s->oci_version, err) < 0 ||
-            parse_root(o, s, err) < 0 ||
+            check_oci_version(s, err) < 0 || parse_root(o, s, err) < 0 ||
             spec_get_string(o, "hostname", NULL, OPT, &s->hostname, err) < 0 ||
             spec_get_string(o, "domainname", NULL, OPT, &s->domainname, err) < 0)
                 return -EINVAL;
@@ -692,8 +776,7 @@ static int parse_spec(const json_t *o, struct berth_spec *s, struct berth_error 
                           clear_mount, &s->mounts, &s->n_mounts, err) < 0)
                 return -EINVAL;
         if (parse_process(o, s, err) < 0 || parse_hooks(o, s, err) < 0 ||
-            spec_get_kv(o, "annotations", NULL, &s->annotations, &s->n_annotations, err) < 0 ||
-            spec_parse_linux(o, &s->lx, err) < 0)
+            parse_annotations(o, s, err) < 0 || spec_parse_linux(o, &s->lx, err) < 0)
                 return -EINVAL;
         drop_empty_names(s);
         return check_uts(s, err);
@@ -744,6 +827,7 @@ int berth_spec_parse(const char *json, size_t len, const char *origin, struct be
 int berth_spec_load(int dirfd, const char *path, struct berth_spec **ret,
                     struct berth_error **err)
 {
+        _autospec_ struct berth_spec *s = NULL;
         _autofree_ char *text = NULL;
         size_t len;
         int r;
@@ -751,5 +835,16 @@ int berth_spec_load(int dirfd, const char *path, struct berth_spec **ret,
         r = berth_read_file_at(dirfd, path, 0, &text, &len, err);
         if (r < 0)
                 return r;
-        return berth_spec_parse(text, len, path, ret, err);
+        r = berth_spec_parse(text, len, path, &s, err);
+        if (r < 0)
+                return r;
+        /* REQUIRED in a bundle's config (config.md); fragments given to berth_spec_parse may
+         * leave it out. */
+        if (!s->oci_version)
+                return berth_error_setx(err, EINVAL,
+                                        "%s: ociVersion: required field is missing (the "
+                                        "runtime-spec version of the bundle, as \"1.2.0\")",
+                                        path);
+        *ret = steal_ptr(&s);
+        return 0;
 }

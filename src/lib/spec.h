@@ -232,7 +232,8 @@ struct berth_spec {
 int berth_spec_parse(const char *json, size_t len, const char *origin, struct berth_spec **ret,
                      struct berth_error **err);
 
-/* Reads dirfd/path (normally "<bundle>/config.json") and parses it. */
+/* Reads dirfd/path (normally "<bundle>/config.json") and parses it; a bundle's config must also
+ * name its ociVersion (REQUIRED by config.md), which berth_spec_parse() lets fragments leave out. */
 int berth_spec_load(int dirfd, const char *path, struct berth_spec **ret, struct berth_error **err);
 
 /* Parses a bare "process" object (for `exec --process FILE`). */

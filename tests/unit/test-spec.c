@@ -82,8 +82,7 @@ static const char full_config[] =
         "    'rootfsPropagation': 'rslave',\n"
         "    'maskedPaths': ['/proc/kcore'], 'readonlyPaths': ['/proc/sys', '/proc/bus'],\n"
         "    'mountLabel': 'system_u:object_r:container_file_t:s0',\n"
-        "    'personality': {'domain': 'LINUX32', 'flags': []},\n"
-        "    'intelRdt': {'closID': 'ignored'}\n"
+        "    'personality': {'domain': 'LINUX32', 'flags': []}\n"
         "  }\n"
         "}\n";
 
@@ -486,6 +485,60 @@ static void linux_errors(void **state)
                      "linux.personality.domain: unknown personality domain \"LINUX64\"", NULL);
         expect_error(LX("'personality': {'domain': 'LINUX', 'flags': ['SHORT_INODE']}"),
                      "linux.personality.flags[0]: unknown personality flag \"SHORT_INODE\"", NULL);
+        /* set, intelRdt asks for a resctrl group: berth has none to give */
+        expect_error(LX("'intelRdt': {'closID': 'guaranteed_group'}"),
+                     "linux.intelRdt: Intel RDT (resctrl) is not supported", NULL);
+        expect_error(LX("'intelRdt': {}"), "linux.intelRdt: Intel RDT (resctrl) is not supported",
+                     NULL);
+        expect_error(LX("'intelRdt': {'memBwSchema': 'L3:0=1'}"),
+                     "linux.intelRdt.memBwSchema: \"L3:0=1\" must start with \"MB:\"", NULL);
+        expect_error(LX("'intelRdt': {'closID': 5}"),
+                     "linux.intelRdt.closID: expected a string, got integer", NULL);
+        parse_ok(LX("'intelRdt': null"));
+}
+
+/* config.md: ociVersion "MUST be in SemVer v2.0.0 format"; a 2.x config is not a 1.x one. */
+static void oci_version(void **state)
+{
+        static const char *const good[] = { "1.2.1", "1.0.2-dev", "1.0.0-rc2-dev", "0.1.0",
+                                            "1.1.0+build.7", "1.2.0-rc.1+x-y.2", "10.0.0-0" };
+        static const char *const bad[] = { "", "banana", "1", "1.0", "v1.0.0", "01.0.0",
+                                           "1.00.0", "1.0.0-", "1.0.0+", "1.0.0-01",
+                                           "1.0.0-a..b", "1.0.0 ", "1.0.0-a_b" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+                _autofree_ char *text = xasprintf("{" ROOT ", 'ociVersion': '%s'}", good[i]);
+                _autoerr_ struct berth_error *err = NULL;
+                _autofree_ char *json = dq(text);
+                struct berth_spec *s = NULL;
+                int r = berth_spec_parse(json, strlen(json), "config.json", &s, &err);
+
+                if (startswith(good[i], "10."))
+                        assert_non_null(strstr(err->msg, "runtime-spec 10.x is not supported"));
+                else
+                        assert_int_equal(r, 0);
+                berth_spec_free(s);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                _autofree_ char *text = xasprintf("{" ROOT ", 'ociVersion': '%s'}", bad[i]);
+
+                expect_error(text, "config.json: ociVersion: ", "is not a SemVer 2.0.0 version");
+        }
+        expect_error("{" ROOT ", 'ociVersion': '2.0.0'}",
+                     "ociVersion: \"2.0.0\": runtime-spec 2.x is not supported", NULL);
+        expect_error("{" ROOT ", 'ociVersion': 1.2}",
+                     "ociVersion: expected a string, got number", NULL);
+}
+
+/* config.md: "Keys MUST NOT be an empty string", "Values MUST be strings". */
+static void annotation_errors(void **state)
+{
+        expect_error("{" ROOT ", 'annotations': {'a': 'b', '': 'x'}}",
+                     "config.json: annotations: keys must not be empty", NULL);
+        expect_error("{" ROOT ", 'annotations': {'n': 2}}",
+                     "annotations.n: expected a string, got integer", NULL);
+        expect_error("{" ROOT ", 'annotations': ['a']}",
+                     "annotations: expected an object of strings, got array", NULL);
 }
 
 #define IDMAP "[{'containerID': 0, 'hostID': 1000, 'size': 1}]"
@@ -706,7 +759,8 @@ static void process_file(void **state)
 static void load_from_dir(void **state)
 {
         char dir[] = "/tmp/test-spec-XXXXXX";
-        static const char text[] = "{\"root\": {\"path\": \"rootfs\"}}";
+        static const char text[] = "{\"ociVersion\": \"1.2.0\", \"root\": {\"path\": \"rootfs\"}}";
+        static const char unversioned[] = "{\"root\": {\"path\": \"rootfs\"}}";
         _autoerr_ struct berth_error *err = NULL;
         _autospec_ struct berth_spec *s = NULL;
         _autoclose_ int dfd = -EBADF;
@@ -721,6 +775,15 @@ static void load_from_dir(void **state)
                          0);
         assert_int_equal(berth_spec_load(dfd, "config.json", &s, &err), 0);
         assert_string_equal(s->root_path, "rootfs");
+        /* REQUIRED in a bundle's config, though fragments may leave it out */
+        assert_int_equal(berth_write_file_atomic(dfd, "config.json", unversioned,
+                                                 strlen(unversioned), 0644, false, &err),
+                         0);
+        berth_spec_freep(&s);
+        assert_int_equal(berth_spec_load(dfd, "config.json", &s, &err), -EINVAL);
+        assert_null(s);
+        assert_string_equal(err->msg, "config.json: ociVersion: required field is missing (the "
+                                      "runtime-spec version of the bundle, as \"1.2.0\")");
         assert_int_equal(unlinkat(dfd, "config.json", 0), 0);
         assert_int_equal(rmdir(dir), 0);
 }
@@ -781,6 +844,8 @@ int main(void)
                 cmocka_unit_test(full_config_linux),
                 cmocka_unit_test(full_config_seccomp),
                 cmocka_unit_test(minimal_config),
+                cmocka_unit_test(oci_version),
+                cmocka_unit_test(annotation_errors),
                 cmocka_unit_test(nulls_are_absent),
                 cmocka_unit_test(relative_mount_destination),
                 cmocka_unit_test(syntax_errors),
