@@ -138,6 +138,48 @@ static bool parse_special(const char *o, struct berth_mount_flags *f)
         return true;
 }
 
+/*
+ * A filesystem mounted anew has no submounts yet, so the recursive flags ("rro", "rnosuid",
+ * "rnoatime", ...) are its own flags at mount(2) time, as crun applies them; without this they
+ * were dropped for anything but a bind mount. Bind mounts keep them for mount_setattr(2)
+ * AT_RECURSIVE. The recursive forms act after the plain ones, as when applied after the mount.
+ */
+static void fold_rec_attrs(struct berth_mount_flags *f)
+{
+        static const struct {
+                uint64_t attr;
+                unsigned long ms;
+        } map[] = {
+            {MOUNT_ATTR_RDONLY, MS_RDONLY},         {MOUNT_ATTR_NOSUID, MS_NOSUID},
+            {MOUNT_ATTR_NODEV, MS_NODEV},           {MOUNT_ATTR_NOEXEC, MS_NOEXEC},
+            {MOUNT_ATTR_NODIRATIME, MS_NODIRATIME}, {MOUNT_ATTR_NOSYMFOLLOW, MS_NOSYMFOLLOW},
+        };
+        const unsigned long atime = MS_NOATIME | MS_STRICTATIME | MS_RELATIME;
+
+        if (f->bind || f->rbind)
+                return;
+        for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+                if (f->rec_attr_clr & map[i].attr) {
+                        f->flags &= ~map[i].ms;
+                        f->clear |= map[i].ms;
+                }
+                if (f->rec_attr_set & map[i].attr) {
+                        f->flags |= map[i].ms;
+                        f->clear &= ~map[i].ms;
+                }
+        }
+        if (!(f->rec_attr_clr & MOUNT_ATTR__ATIME))
+                return;
+        /* one atime mode: noatime, strictatime, or the kernel's default (relatime) */
+        f->flags &= ~atime;
+        if ((f->rec_attr_set & MOUNT_ATTR__ATIME) == MOUNT_ATTR_NOATIME)
+                f->flags |= MS_NOATIME;
+        else if ((f->rec_attr_set & MOUNT_ATTR__ATIME) == MOUNT_ATTR_STRICTATIME)
+                f->flags |= MS_STRICTATIME;
+        else
+                f->flags |= MS_RELATIME;
+}
+
 int berth_mount_parse_options(char *const *options, struct berth_mount_flags *ret,
                               struct berth_error **err)
 {
@@ -157,6 +199,7 @@ int berth_mount_parse_options(char *const *options, struct berth_mount_flags *re
                 f.flags = (f.flags & ~p->clear) | p->set;
                 f.clear = (f.clear & ~p->set) | p->clear;
         }
+        fold_rec_attrs(&f);
         *ret = f;
         return 0;
 }

@@ -136,28 +136,56 @@ static void recursive_attrs(void **state)
 {
         struct berth_mount_flags f;
 
-        parse(&f, "rro", "rnosuid", "rnodev", "rnoexec", "rnodiratime", "rnosymfollow", NULL);
+        parse(&f, "rbind", "rro", "rnosuid", "rnodev", "rnoexec", "rnodiratime", "rnosymfollow",
+              NULL);
         assert_int_equal(f.rec_attr_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                                              MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME |
                                              MOUNT_ATTR_NOSYMFOLLOW);
         assert_int_equal(f.rec_attr_clr, 0);
-        parse(&f, "rro", "rrw", "rsuid", "rdev", "rexec", "rdiratime", "rsymfollow", NULL);
+        parse(&f, "bind", "rro", "rrw", "rsuid", "rdev", "rexec", "rdiratime", "rsymfollow",
+              NULL);
         assert_int_equal(f.rec_attr_set, 0);
         assert_int_equal(f.rec_attr_clr, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                                              MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME |
                                              MOUNT_ATTR_NOSYMFOLLOW);
-        parse(&f, "rnoatime", NULL);
+        parse(&f, "rbind", "rnoatime", NULL);
         assert_int_equal(f.rec_attr_set, MOUNT_ATTR_NOATIME);
         assert_int_equal(f.rec_attr_clr, MOUNT_ATTR__ATIME);
-        parse(&f, "rnoatime", "rstrictatime", NULL);
+        parse(&f, "rbind", "rnoatime", "rstrictatime", NULL);
         assert_int_equal(f.rec_attr_set, MOUNT_ATTR_STRICTATIME);
-        parse(&f, "rstrictatime", "ratime", NULL);
+        parse(&f, "rbind", "rstrictatime", "ratime", NULL);
         assert_int_equal(f.rec_attr_set, 0);
         assert_int_equal(f.rec_attr_clr, MOUNT_ATTR__ATIME);
-        parse(&f, "rrelatime", "rnorelatime", "rnostrictatime", NULL);
+        parse(&f, "rbind", "rrelatime", "rnorelatime", "rnostrictatime", NULL);
         assert_int_equal(f.rec_attr_set, MOUNT_ATTR_RELATIME);
         assert_int_equal(f.flags, 0);
         assert_null(f.data);
+}
+
+/* A new filesystem has no submounts: the recursive forms are its own flags at mount(2) time,
+ * applied after the plain ones (runtime-spec: "rro" ... SHOULD be implemented). */
+static void recursive_attrs_of_a_filesystem(void **state)
+{
+        struct berth_mount_flags f;
+
+        parse(&f, "rro", "rnosuid", "rnodev", "rnoexec", "rnodiratime", "rnosymfollow", NULL);
+        assert_int_equal(f.flags, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NODIRATIME |
+                                      MS_NOSYMFOLLOW);
+        parse(&f, "ro", "nosuid", "rrw", "rsuid", NULL);
+        assert_int_equal(f.flags, 0);
+        assert_int_equal(f.clear & (MS_RDONLY | MS_NOSUID), MS_RDONLY | MS_NOSUID);
+        parse(&f, "rrw", "ro", NULL);
+        assert_int_equal(f.flags, 0); /* the recursive form acts last */
+        parse(&f, "rnoatime", NULL);
+        assert_int_equal(f.flags, MS_NOATIME);
+        parse(&f, "noatime", "rstrictatime", NULL);
+        assert_int_equal(f.flags, MS_STRICTATIME);
+        parse(&f, "strictatime", "ratime", NULL);
+        assert_int_equal(f.flags, MS_RELATIME);
+        /* a bind mount keeps them for mount_setattr(2) AT_RECURSIVE */
+        parse(&f, "bind", "rro", NULL);
+        assert_int_equal(f.flags, 0);
+        assert_int_equal(f.rec_attr_set, MOUNT_ATTR_RDONLY);
 }
 
 static void data_is_joined(void **state)
@@ -214,7 +242,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(every_flag),      cmocka_unit_test(later_options_win),
             cmocka_unit_test(propagation),     cmocka_unit_test(bind_and_extensions),
-            cmocka_unit_test(recursive_attrs), cmocka_unit_test(data_is_joined),
+            cmocka_unit_test(recursive_attrs), cmocka_unit_test(recursive_attrs_of_a_filesystem),
+            cmocka_unit_test(data_is_joined),
             cmocka_unit_test(attrs_for_binds),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
