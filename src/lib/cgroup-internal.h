@@ -48,6 +48,13 @@ int berth_cg_write(const struct berth_cgroup *cg, const struct cg_hier *h, const
 int berth_cg_read(const struct berth_cgroup *cg, const struct cg_hier *h, const char *file,
                   char **ret, struct berth_error **err);
 
+/* cgroup-v1.c, for v1 realtime group scheduling: a file of one decimal number; a cgroup's
+ * realtime time (cpu.rt_runtime_us) in microseconds per `period` of the caller's, rounded up (0
+ * if none or unreadable); the sum of that over the cgroup's children but `skip` (may be NULL). */
+int berth_cg_read_i64_at(int dir, const char *file, int64_t *ret);
+int64_t berth_cg_rt_share(int dir, int64_t period);
+int64_t berth_cg_rt_children(int dir, int64_t period, const char *skip);
+
 /* v1 limits (cgroup-v1-apply.c) and v2 limits (cgroup-v2-apply.c). */
 int berth_cgroup_v1_apply(struct berth_cgroup *cg, const struct berth_resources *r,
                           struct berth_error **err);

@@ -2,8 +2,11 @@
 /*
  * linux.resources written to cgroup v1 controllers (and, on a hybrid host, hugetlb to the
  * cgroup2 mount). The values were range-checked by resources.c; this file only translates them
- * into the kernel's files, in an order the kernel accepts, and says which resources this host
- * cannot apply (a warning ending in "ignoring").
+ * into the kernel's files, in an order the kernel accepts, and refuses what this host cannot
+ * apply: runtime.md, create: "If the runtime cannot apply a property as specified in the
+ * configuration, it MUST generate an error and a new container MUST NOT be created" (runc and
+ * crun skip a missing controller or file silently). The deprecated kernel memory limits, which
+ * Linux no longer enforces, stay a warning ending in "ignoring".
  *
  * Zero means "unset" for limits, shares, periods and weights, as in runc: nothing is written.
  */
@@ -22,16 +25,19 @@ typedef int (*apply_fn)(struct berth_cgroup *cg, const struct berth_resources *r
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-/* The controller's hierarchy, or NULL after a warning that the field cannot be applied. */
-static struct cg_hier *controller(struct berth_cgroup *cg, const char *name, const char *field)
+/* The controller's hierarchy in *ret, or an error naming the field that needs it. */
+static int controller(struct berth_cgroup *cg, const char *name, const char *field,
+                      struct cg_hier **ret, struct berth_error **err)
 {
         struct cg_hier *h = berth_cg_hier(cg, name);
 
         if (!h)
-                berth_warn("linux.resources.%s: the %s controller is not available on this host, "
-                           "ignoring",
-                           field, name);
-        return h;
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.%s: the %s controller is not available "
+                                        "on this host (no cgroup v1 hierarchy of it is mounted)",
+                                        field, name);
+        *ret = h;
+        return 0;
 }
 
 static bool has_file(const struct cg_hier *h, const char *file)
@@ -130,11 +136,8 @@ static int apply_devices(struct berth_cgroup *cg, const struct berth_resources *
 
         if (res->skip_devices)
                 return 0; /* an update: berth_container_update() warns */
-        if (!h) {
-                if (res->n_devices > 0)
-                        controller(cg, "devices", "devices");
-                return 0;
-        }
+        if (!h)
+                return res->n_devices > 0 ? controller(cg, "devices", "devices", &h, err) : 0;
         r = write_rule(cg, h, &deny_all, err);
         for (; r >= 0 && i < res->n_devices; i++)
                 r = write_rule(cg, h, &res->devices[i], err);
@@ -182,11 +185,14 @@ static int apply_limit_and_swap(struct berth_cgroup *cg, const struct cg_hier *h
         uint64_t cur = 0;
         int r;
 
-        if (swap != 0 && !has_file(h, MEMSW_LIMIT)) {
-                berth_warn("linux.resources.memory.swap: swap accounting is not enabled on this "
-                           "host, ignoring");
+        /* without swap accounting, -1 (no limit) is what the host does anyway */
+        if (swap == -1 && !has_file(h, MEMSW_LIMIT))
                 swap = 0;
-        }
+        if (swap != 0 && !has_file(h, MEMSW_LIMIT))
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.memory.swap: swap accounting is not "
+                                        "enabled on this host (no %s; boot with swapaccount=1)",
+                                        MEMSW_LIMIT);
         /* an unlimited limit above an old memsw limit is refused unless memsw goes first */
         if (limit == -1 && swap == 0 && has_file(h, MEMSW_LIMIT))
                 swap = -1;
@@ -209,16 +215,20 @@ static int apply_limit_and_swap(struct berth_cgroup *cg, const struct cg_hier *h
         return swap != 0 ? write_i64(cg, h, MEMSW_LIMIT, swap, err) : 0;
 }
 
-/* Linux deprecated kernel memory limits (5.4) and stopped enforcing them; runc ignores them. */
+/* Linux deprecated kernel memory limits (5.4) and stopped enforcing them; runc ignores them, and
+ * the runtime-spec marks both fields NOT RECOMMENDED: a warning, not an error. -1 (no limit) is
+ * what the kernel does anyway. */
 static int apply_kernel_memory(struct berth_cgroup *cg, const struct cg_hier *h,
                                const struct berth_resources *res, struct berth_error **err)
 {
-        if (res->memory.has_kernel && res->memory.kernel != 0)
+        if (res->memory.has_kernel && res->memory.kernel != 0 && res->memory.kernel != -1)
                 berth_warn("linux.resources.memory.kernel: kernel memory limits are deprecated and "
                            "no longer enforced by Linux, ignoring");
         if (!res->memory.has_kernel_tcp || res->memory.kernel_tcp == 0)
                 return 0;
         if (!has_file(h, "memory.kmem.tcp.limit_in_bytes")) {
+                if (res->memory.kernel_tcp == -1)
+                        return 0;
                 berth_warn("linux.resources.memory.kernelTCP: this kernel has no "
                            "memory.kmem.tcp.limit_in_bytes, ignoring");
                 return 0;
@@ -236,9 +246,10 @@ static int apply_use_hierarchy(struct berth_cgroup *cg, const struct cg_hier *h,
 
         if (r == -EINVAL && !on) {
                 forget_error(err);
-                berth_warn("linux.resources.memory.useHierarchy: this kernel always accounts "
-                           "memory hierarchically, ignoring false");
-                return 0;
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.memory.useHierarchy: false cannot be "
+                                        "applied: this kernel always accounts memory "
+                                        "hierarchically (Linux 5.11)");
         }
         return r;
 }
@@ -247,12 +258,14 @@ static int apply_memory(struct berth_cgroup *cg, const struct berth_resources *r
                         struct berth_error **err)
 {
         const __typeof__(res->memory) *m = &res->memory;
-        struct cg_hier *h;
+        struct cg_hier *h = NULL;
         int r;
 
-        if (!memory_is_set(res) || !(h = controller(cg, "memory", "memory")))
+        if (!memory_is_set(res))
                 return 0;
-        r = apply_limit_and_swap(cg, h, res, err);
+        r = controller(cg, "memory", "memory", &h, err);
+        if (r >= 0)
+                r = apply_limit_and_swap(cg, h, res, err);
         if (r >= 0 && m->has_reservation && m->reservation != 0)
                 r = write_i64(cg, h, "memory.soft_limit_in_bytes", m->reservation, err);
         if (r >= 0)
@@ -279,17 +292,16 @@ static bool cpu_is_set(const struct berth_resources *res)
                (c->has_realtime_period && c->realtime_period != 0) || c->has_idle;
 }
 
-/* cpu.cfs_burst_us is Linux 5.14; asking for no burst where there is none needs no warning. */
-static bool can_write_burst(const struct cg_hier *h, const struct berth_resources *res)
+/* cpu.cfs_burst_us is Linux 5.14; asking for no burst where there is none is no error. */
+static int can_write_burst(const struct cg_hier *h, const struct berth_resources *res, bool *ret,
+                           struct berth_error **err)
 {
-        if (!res->cpu.has_burst)
-                return false;
-        if (has_file(h, "cpu.cfs_burst_us"))
-                return true;
-        if (res->cpu.burst != 0)
-                berth_warn("linux.resources.cpu.burst: this kernel has no cpu.cfs_burst_us, "
-                           "ignoring");
-        return false;
+        *ret = res->cpu.has_burst && has_file(h, "cpu.cfs_burst_us");
+        if (res->cpu.has_burst && res->cpu.burst != 0 && !*ret)
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.cpu.burst: this kernel has no "
+                                        "cpu.cfs_burst_us (Linux 5.14)");
+        return 0;
 }
 
 /* The result of a write that the kernel may accept only once the new quota is in: EINVAL then
@@ -313,11 +325,11 @@ static int apply_bandwidth(struct berth_cgroup *cg, const struct cg_hier *h,
                            const struct berth_resources *res, struct berth_error **err)
 {
         const __typeof__(res->cpu) *c = &res->cpu;
-        bool quota = c->has_quota && c->quota != 0, burst = can_write_burst(h, res);
+        bool quota = c->has_quota && c->quota != 0, burst;
         bool period_again = false, burst_again = false;
-        int r = 0;
+        int r = can_write_burst(h, res, &burst, err);
 
-        if (c->has_period && c->period != 0)
+        if (r >= 0 && c->has_period && c->period != 0)
                 r = refused_until_quota(write_u64(cg, h, "cpu.cfs_period_us", c->period, err),
                                         quota, &period_again, err);
         if (r >= 0 && burst)
@@ -333,27 +345,104 @@ static int apply_bandwidth(struct berth_cgroup *cg, const struct cg_hier *h,
         return r;
 }
 
+/* The realtime time one ancestor needs: what its other children hold plus what the child on the
+ * container's path needs (`need` per `child_period`), per the ancestor's own period (*ret). */
+static int64_t ancestor_rt_need(int dir, const char *child, int64_t need, int64_t child_period,
+                                int64_t *ret_period)
+{
+        int64_t period;
+
+        if (berth_cg_read_i64_at(dir, "cpu.rt_period_us", &period) < 0 || period <= 0)
+                return -1;
+        *ret_period = period;
+        return berth_cg_rt_children(dir, period, child) +
+               (int64_t) (((__int128) need * period + child_period - 1) / child_period);
+}
+
+/*
+ * A new v1 cpu cgroup gets no realtime time (cpu.rt_runtime_us 0), and the kernel refuses a child
+ * more than its parent has left. runc's and crun's cgroups sit right below the root, which holds
+ * the host's share; berth's own parent (/berth) and the parents a cgroupsPath names do not. Each
+ * ancestor on the container's path (never the hierarchy's root) gets what its children then hold,
+ * computed bottom up and written top down, as cpuset_inherit gives a new cpuset its parent's cpus;
+ * cgroup-v1.c gives it back when the container's cgroup goes.
+ */
+static int raise_parent_rt(struct berth_cgroup *cg, const struct cg_hier *h, int64_t period,
+                           int64_t runtime, struct berth_error **err)
+{
+        _autofree_ char *copy = xstrdup(cg->path);
+        char *names[64], *save = NULL;
+        int dirs[64], n = 0, r = 0;
+        int64_t need[64], per[64];
+
+        dirs[0] = open(h->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        for (char *c = strtok_r(copy, "/", &save); c && n < 63 && dirs[n] >= 0;
+             c = strtok_r(NULL, "/", &save)) {
+                names[n] = c;
+                dirs[n + 1] = openat(dirs[n], c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                n++;
+        }
+        /* dirs[1..n-1] are the ancestors, dirs[n] the container's own */
+        for (int k = n - 1; k >= 1 && r >= 0; k--) {
+                need[k] = dirs[k] < 0 ? -1
+                                      : ancestor_rt_need(dirs[k], names[k],
+                                                         k == n - 1 ? runtime : need[k + 1],
+                                                         k == n - 1 ? period : per[k + 1], &per[k]);
+                if (need[k] < 0)
+                        r = berth_error_setx(err, EIO,
+                                             "cgroup %s: read the realtime time of its "
+                                             "parent %s",
+                                             cg->path, names[k - 1]);
+        }
+        for (int k = 1; k < n && r >= 0; k++) {
+                int64_t have = 0;
+                char buf[24];
+
+                if (berth_cg_read_i64_at(dirs[k], "cpu.rt_runtime_us", &have) == 0 &&
+                    (have == -1 || have >= need[k]))
+                        continue;
+                snprintf(buf, sizeof(buf), "%" PRId64, need[k]);
+                if (berth_cg_write(cg, &(struct cg_hier){.mount = h->mount, .fd = dirs[k]},
+                                   "cpu.rt_runtime_us", buf, err) < 0)
+                        r = berth_error_prefix(err,
+                                               "linux.resources.cpu.realtimeRuntime: give "
+                                               "parent cgroup %s the realtime time of its "
+                                               "children",
+                                               names[k - 1]);
+        }
+        for (int k = 0; k <= n; k++)
+                if (dirs[k] >= 0)
+                        close(dirs[k]);
+        return r;
+}
+
 static int apply_realtime(struct berth_cgroup *cg, const struct cg_hier *h,
                           const struct berth_resources *res, struct berth_error **err)
 {
         const __typeof__(res->cpu) *c = &res->cpu;
         bool period = c->has_realtime_period && c->realtime_period != 0;
         bool runtime = c->has_realtime_runtime && c->realtime_runtime != 0;
+        int64_t cur_period = 0;
         int r = 0;
 
         if (!period && !runtime)
                 return 0;
-        if (!has_file(h, "cpu.rt_runtime_us")) {
-                berth_warn("linux.resources.cpu.%s: this kernel has no real-time group scheduling "
-                           "(CONFIG_RT_GROUP_SCHED), ignoring",
-                           runtime ? "realtimeRuntime" : "realtimePeriod");
-                return 0;
-        }
+        if (!has_file(h, "cpu.rt_runtime_us"))
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.cpu.%s: this kernel has no real-time "
+                                        "group scheduling (CONFIG_RT_GROUP_SCHED)",
+                                        runtime ? "realtimeRuntime" : "realtimePeriod");
         if (period)
                 r = write_u64(cg, h, "cpu.rt_period_us", c->realtime_period, err);
-        if (r >= 0 && runtime)
-                r = write_i64(cg, h, "cpu.rt_runtime_us", c->realtime_runtime, err);
-        return r;
+        if (r < 0 || !runtime)
+                return r;
+        r = write_i64(cg, h, "cpu.rt_runtime_us", c->realtime_runtime, err);
+        if (r != -EINVAL || c->realtime_runtime < 0 ||
+            berth_cg_read_i64_at(h->fd, "cpu.rt_period_us", &cur_period) < 0 || cur_period <= 0)
+                return r;
+        forget_error(err);
+        r = raise_parent_rt(cg, h, cur_period, c->realtime_runtime, err);
+        return r < 0 ? r : write_i64(cg, h, "cpu.rt_runtime_us", c->realtime_runtime, err);
 }
 
 /* cpu.idle is Linux 5.15. */
@@ -364,8 +453,9 @@ static int apply_idle(struct berth_cgroup *cg, const struct cg_hier *h,
                 return 0;
         if (!has_file(h, "cpu.idle")) {
                 if (res->cpu.idle != 0)
-                        berth_warn("linux.resources.cpu.idle: this kernel has no cpu.idle, "
-                                   "ignoring");
+                        return berth_error_setx(err, ENOTSUP,
+                                                "linux.resources.cpu.idle: this kernel has no "
+                                                "cpu.idle (Linux 5.15)");
                 return 0;
         }
         return write_i64(cg, h, "cpu.idle", res->cpu.idle, err);
@@ -374,12 +464,13 @@ static int apply_idle(struct berth_cgroup *cg, const struct cg_hier *h,
 static int apply_cpu(struct berth_cgroup *cg, const struct berth_resources *res,
                      struct berth_error **err)
 {
-        struct cg_hier *h;
+        struct cg_hier *h = NULL;
         int r = 0;
 
-        if (!cpu_is_set(res) || !(h = controller(cg, "cpu", "cpu")))
+        if (!cpu_is_set(res))
                 return 0;
-        if (res->cpu.has_shares && res->cpu.shares != 0)
+        r = controller(cg, "cpu", "cpu", &h, err);
+        if (r >= 0 && res->cpu.has_shares && res->cpu.shares != 0)
                 r = write_u64(cg, h, "cpu.shares", res->cpu.shares, err);
         if (r >= 0)
                 r = apply_bandwidth(cg, h, res, err);
@@ -396,13 +487,13 @@ static int apply_cpuset(struct berth_cgroup *cg, const struct berth_resources *r
 {
         const char *cpus = res->cpu.cpus, *mems = res->cpu.mems;
         bool has_cpus = cpus && *cpus, has_mems = mems && *mems;
-        struct cg_hier *h;
+        struct cg_hier *h = NULL;
         int r = 0;
 
-        if ((!has_cpus && !has_mems) ||
-            !(h = controller(cg, "cpuset", has_cpus ? "cpu.cpus" : "cpu.mems")))
+        if (!has_cpus && !has_mems)
                 return 0;
-        if (has_cpus)
+        r = controller(cg, "cpuset", has_cpus ? "cpu.cpus" : "cpu.mems", &h, err);
+        if (r >= 0 && has_cpus)
                 r = berth_cg_write(cg, h, "cpuset.cpus", cpus, err);
         if (r >= 0 && has_mems)
                 r = berth_cg_write(cg, h, "cpuset.mems", mems, err);
@@ -414,10 +505,14 @@ static int apply_cpuset(struct berth_cgroup *cg, const struct berth_resources *r
 static int apply_pids(struct berth_cgroup *cg, const struct berth_resources *res,
                       struct berth_error **err)
 {
-        struct cg_hier *h;
+        struct cg_hier *h = NULL;
+        int r;
 
-        if (!res->pids.has_limit || !(h = controller(cg, "pids", "pids")))
+        if (!res->pids.has_limit)
                 return 0;
+        r = controller(cg, "pids", "pids", &h, err);
+        if (r < 0)
+                return r;
         if (res->pids.limit <= 0)
                 return berth_cg_write(cg, h, "pids.max", "max", err);
         return write_i64(cg, h, "pids.max", res->pids.limit, err);
@@ -463,12 +558,12 @@ static int apply_blkio_weights(struct berth_cgroup *cg, const struct cg_hier *h,
                 file = "blkio.bfq.weight";
                 dev_file = "blkio.bfq.weight_device";
         }
-        if (!has_file(h, file)) {
-                berth_warn("linux.resources.blockIO.%s: no I/O scheduler of this host takes "
-                           "weights (no blkio.weight or blkio.bfq.weight), ignoring",
-                           top ? "weight" : "weightDevice");
-                return 0;
-        }
+        if (!has_file(h, file))
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.blockIO.%s: no I/O scheduler of this "
+                                        "host takes weights (no blkio.weight or "
+                                        "blkio.bfq.weight: neither CFQ nor BFQ)",
+                                        top ? "weight" : "weightDevice");
         if (top)
                 r = write_u64(cg, h, file, b->weight, err);
         for (size_t i = 0; r >= 0 && i < b->n_weight_device; i++) {
@@ -492,12 +587,12 @@ static int apply_blkio_leaf_weights(struct berth_cgroup *cg, const struct cg_hie
                 any |= b->weight_device[i].has_leaf_weight && b->weight_device[i].leaf_weight != 0;
         if (!any)
                 return 0;
-        if (!has_file(h, "blkio.leaf_weight")) {
-                berth_warn("linux.resources.blockIO.%s: no I/O scheduler of this host takes leaf "
-                           "weights (no blkio.leaf_weight), ignoring",
-                           top ? "leafWeight" : "weightDevice");
-                return 0;
-        }
+        if (!has_file(h, "blkio.leaf_weight"))
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.blockIO.%s: no I/O scheduler of this "
+                                        "host takes leaf weights (no blkio.leaf_weight, which "
+                                        "only CFQ had: gone since Linux 5.0)",
+                                        top ? "leafWeight" : "weightDevice");
         if (top)
                 r = write_u64(cg, h, "blkio.leaf_weight", b->leaf_weight, err);
         for (size_t i = 0; r >= 0 && i < b->n_weight_device; i++) {
@@ -518,12 +613,11 @@ static int apply_throttle(struct berth_cgroup *cg, const struct cg_hier *h, cons
 
         if (n == 0)
                 return 0;
-        if (!has_file(h, file)) {
-                berth_warn("linux.resources.blockIO.%s: this kernel has no I/O throttling (no %s), "
-                           "ignoring",
-                           field, file);
-                return 0;
-        }
+        if (!has_file(h, file))
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.blockIO.%s: this kernel has no I/O "
+                                        "throttling (no %s)",
+                                        field, file);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = write_blkio_device(cg, h, file, &v[i], v[i].rate, err);
         return r;
@@ -533,12 +627,14 @@ static int apply_blkio(struct berth_cgroup *cg, const struct berth_resources *re
                        struct berth_error **err)
 {
         const __typeof__(res->blkio) *b = &res->blkio;
-        struct cg_hier *h;
+        struct cg_hier *h = NULL;
         int r;
 
-        if (!blkio_is_set(res) || !(h = controller(cg, "blkio", "blockIO")))
+        if (!blkio_is_set(res))
                 return 0;
-        r = apply_blkio_weights(cg, h, res, err);
+        r = controller(cg, "blkio", "blockIO", &h, err);
+        if (r >= 0)
+                r = apply_blkio_weights(cg, h, res, err);
         if (r >= 0)
                 r = apply_blkio_leaf_weights(cg, h, res, err);
         if (r >= 0)
@@ -610,17 +706,17 @@ static int apply_hugepage(struct berth_cgroup *cg, const struct cg_hier *h, size
 static int apply_hugetlb(struct berth_cgroup *cg, const struct berth_resources *res,
                          struct berth_error **err)
 {
-        struct cg_hier *h;
+        struct cg_hier *h = NULL;
         int r = 0;
 
         if (res->n_hugepages == 0)
                 return 0;
         h = hugetlb_hier(cg);
-        if (!h) {
-                berth_warn("linux.resources.hugepageLimits: the hugetlb controller is not "
-                           "available on this host, ignoring");
-                return 0;
-        }
+        if (!h)
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.hugepageLimits: the hugetlb controller "
+                                        "is not available on this host (no v1 hierarchy of it, "
+                                        "and the cgroup2 mount does not delegate it)");
         for (size_t i = 0; r >= 0 && i < res->n_hugepages; i++)
                 r = apply_hugepage(cg, h, i, &res->hugepages[i], err);
         return r;
@@ -631,23 +727,25 @@ static int apply_hugetlb(struct berth_cgroup *cg, const struct berth_resources *
 static int apply_net_cls(struct berth_cgroup *cg, const struct berth_resources *res,
                          struct berth_error **err)
 {
-        struct cg_hier *h;
+        struct cg_hier *h = NULL;
+        int r;
 
-        if (!res->network.has_class_id || !(h = controller(cg, "net_cls", "network.classID")))
+        if (!res->network.has_class_id)
                 return 0;
-        return write_u64(cg, h, "net_cls.classid", res->network.class_id, err);
+        r = controller(cg, "net_cls", "network.classID", &h, err);
+        return r < 0 ? r : write_u64(cg, h, "net_cls.classid", res->network.class_id, err);
 }
 
 /* "eth0 5": one interface per write. */
 static int apply_net_prio(struct berth_cgroup *cg, const struct berth_resources *res,
                           struct berth_error **err)
 {
-        struct cg_hier *h;
+        struct cg_hier *h = NULL;
         int r = 0;
 
-        if (res->network.n_priorities == 0 ||
-            !(h = controller(cg, "net_prio", "network.priorities")))
+        if (res->network.n_priorities == 0)
                 return 0;
+        r = controller(cg, "net_prio", "network.priorities", &h, err);
         for (size_t i = 0; r >= 0 && i < res->network.n_priorities; i++) {
                 const struct berth_kv *kv = &res->network.priorities[i];
                 _autofree_ char *line = xasprintf("%s %s", kv->key, kv->value);
@@ -661,11 +759,12 @@ static int apply_net_prio(struct berth_cgroup *cg, const struct berth_resources 
 static int apply_rdma(struct berth_cgroup *cg, const struct berth_resources *res,
                       struct berth_error **err)
 {
-        struct cg_hier *h;
+        struct cg_hier *h = NULL;
         int r = 0;
 
-        if (res->n_rdma == 0 || !(h = controller(cg, "rdma", "rdma")))
+        if (res->n_rdma == 0)
                 return 0;
+        r = controller(cg, "rdma", "rdma", &h, err);
         for (size_t i = 0; r >= 0 && i < res->n_rdma; i++) {
                 _autofree_ char *line = berth_rdma_limit_line(&res->rdma[i]);
 

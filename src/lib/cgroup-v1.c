@@ -3,7 +3,9 @@
  * The cgroup v1 driver, also used on hybrid hosts: the container's cgroup is the same path in
  * every v1 hierarchy (and in the cgroup2 mount when that delegates controllers).
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -184,11 +186,118 @@ static int remove_dir(const char *path, struct berth_error **err)
         return 0;
 }
 
+int berth_cg_read_i64_at(int dir, const char *file, int64_t *ret)
+{
+        _autofree_ char *text = NULL;
+
+        if (berth_read_file_at(dir, file, 64, &text, NULL, NULL) < 0)
+                return -EIO;
+        text[strcspn(text, "\n")] = '\0';
+        return parse_i64(text, ret) < 0 ? -EIO : 0;
+}
+
+int64_t berth_cg_rt_share(int dir, int64_t period)
+{
+        int64_t runtime, own_period;
+
+        if (berth_cg_read_i64_at(dir, "cpu.rt_runtime_us", &runtime) < 0 ||
+            berth_cg_read_i64_at(dir, "cpu.rt_period_us", &own_period) < 0 || runtime <= 0 ||
+            own_period <= 0)
+                return 0;
+        return (int64_t) (((__int128) runtime * period + own_period - 1) / own_period);
+}
+
+int64_t berth_cg_rt_children(int dir, int64_t period, const char *skip)
+{
+        struct dirent *de;
+        int64_t sum = 0;
+        DIR *d = fdopendir(dup(dir));
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                _autoclose_ int sub = -EBADF;
+
+                if (de->d_type != DT_DIR || de->d_name[0] == '.' || streq_ptr(skip, de->d_name))
+                        continue;
+                sub = openat(dir, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (sub >= 0)
+                        sum += berth_cg_rt_share(sub, period);
+        }
+        closedir(d);
+        return sum;
+}
+
+/* Lowers the realtime time of the cgroup at dir to what its children hold. */
+static void shrink_rt(int dir)
+{
+        int64_t have, period, need;
+        char buf[24];
+
+        if (berth_cg_read_i64_at(dir, "cpu.rt_period_us", &period) < 0 || period <= 0 ||
+            (have = berth_cg_rt_share(dir, period)) <= 0)
+                return;
+        need = berth_cg_rt_children(dir, period, NULL);
+        if (need >= have)
+                return;
+        snprintf(buf, sizeof(buf), "%" PRId64, need);
+        /* a removed child counts until the kernel releases it (after an RCU grace period) */
+        for (long waited = 0, step = 1; waited < 500; waited += step, step *= 2) {
+                _autoclose_ int fd = openat(dir, "cpu.rt_runtime_us", O_WRONLY | O_CLOEXEC);
+
+                if (fd < 0 || write_all(fd, buf, strlen(buf)) == 0 || errno != EINVAL)
+                        return;
+                sleep_ms(step);
+        }
+}
+
+/*
+ * Gives back the realtime time a container's ancestors were given for it (cgroup-v1-apply.c,
+ * raise_parent_rt), bottom up: each keeps what its remaining children hold, so that /berth, which
+ * stays between containers, does not sit on the host's realtime budget (runc's and crun's
+ * cgroups, right below the root, could get none). Best effort: the container is gone already.
+ */
+static void release_parent_rt(const struct berth_cgroup *cg, const char *cpu_mount)
+{
+        _autofree_ char *path = xstrdup(cg->path);
+        char *slash;
+
+        while ((slash = strrchr(path, '/')) && slash != path) {
+                _autofree_ char *dir_path = NULL;
+                _autoclose_ int dir = -EBADF;
+
+                *slash = '\0';
+                dir_path = xasprintf("%s%s", cpu_mount, path);
+                dir = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (dir >= 0)
+                        shrink_rt(dir);
+        }
+}
+
+/* The container's cgroup gives up its realtime time before it goes: a removed cgroup keeps
+ * counting against its parent until the kernel releases it, long after rmdir when a zombie of it
+ * is still to be reaped, and the parent could not shrink meanwhile. */
+static void drop_own_rt(const struct cg_hier *cpu)
+{
+        int64_t runtime = 0;
+        _autoclose_ int fd = -EBADF;
+
+        if (!cpu || berth_cg_read_i64_at(cpu->fd, "cpu.rt_runtime_us", &runtime) < 0 ||
+            runtime <= 0)
+                return;
+        fd = openat(cpu->fd, "cpu.rt_runtime_us", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0)
+                (void) write_all(fd, "0", 1);
+}
+
 static int v1_destroy(struct berth_cgroup *cg, struct berth_error **err)
 {
+        struct cg_hier *cpu = berth_cg_hier(cg, "cpu"); /* before the fds close */
+        _autofree_ char *cpu_mount = cpu ? xstrdup(cpu->mount) : NULL;
         uint64_t t0 = TRACE_T0();
         int r = 0;
 
+        drop_own_rt(cpu);
         for (size_t i = 0; i < cg->n_h; i++) {
                 _autofree_ char *leaf = xasprintf("%s%s", cg->h[i].mount, cg->path);
 
@@ -198,6 +307,8 @@ static int v1_destroy(struct berth_cgroup *cg, struct berth_error **err)
                 if (remove_dir(leaf, r < 0 ? NULL : err) < 0)
                         r = -EBUSY;
         }
+        if (r >= 0 && cpu_mount)
+                release_parent_rt(cg, cpu_mount);
         TRACE(t0, "cgroup %s removed", cg->path);
         return r;
 }

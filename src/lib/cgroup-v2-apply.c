@@ -13,10 +13,15 @@
  *   unified -> written verbatim, last, so that it wins over a converted value
  *   devices -> an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE) attached to the cgroup
  *
- * What v2 cannot do is a warning naming the field and why, ending in "ignoring": swappiness,
- * kernel memory limits, disableOOMKiller, realtime scheduling, leaf weights, net_cls/net_prio. So
- * is a controller that the cgroup did not get from its parent. memory.oom.group stays 0, as with
- * runc: an OOM kill takes the biggest task, not the whole container.
+ * What v2 cannot do is an error naming the field and why (config-linux.md: "If the conversion is
+ * not possible the runtime MUST generate an error"; runtime.md, create: a property the runtime
+ * "cannot apply" MUST fail create): swappiness, disableOOMKiller, useHierarchy false, realtime
+ * scheduling, leaf weights, net_cls/net_prio, a controller that the cgroup did not get from its
+ * parent, a file this kernel lacks. The kernel memory limits, which the spec marks NOT
+ * RECOMMENDED and Linux no longer enforces, stay a warning ending in "ignoring"; so do device
+ * rules in a user namespace, which no runtime can load there (rootless containers have them).
+ * memory.oom.group stays 0, as with runc: an OOM kill takes the biggest task, not the whole
+ * container.
  *
  * Zero means "unset" for limits, shares, periods and weights, as in runc: nothing is written.
  */
@@ -47,15 +52,25 @@ static bool has_word(const char *list, const char *word)
         return false;
 }
 
-/* True if the cgroup has `name`; else a warning that `field` cannot be applied. */
-static bool controller(const struct ctx *x, const char *name, const char *field)
+/* 0 if the cgroup has `name`; else an error that `field` cannot be applied. */
+static int controller(const struct ctx *x, const char *name, const char *field,
+                      struct berth_error **err)
 {
         if (x->controllers && has_word(x->controllers, name))
-                return true;
-        berth_warn("linux.resources.%s: cgroup %s did not get the %s controller from its parent "
-                   "(cgroup.subtree_control), ignoring",
-                   field, x->cg->path, name);
-        return false;
+                return 0;
+        return berth_error_setx(err, ENOTSUP,
+                                "linux.resources.%s: cgroup %s did not get the %s controller "
+                                "from its parent (cgroup.subtree_control)",
+                                field, x->cg->path, name);
+}
+
+/* A v1 setting with no v2 equivalent. */
+static int no_v2(const char *field, const char *why, struct berth_error **err)
+{
+        return berth_error_setx(err, ENOTSUP,
+                                "linux.resources.%s: cannot be converted to cgroup "
+                                "v2, which %s",
+                                field, why);
 }
 
 static bool has_file(const struct ctx *x, const char *file)
@@ -89,26 +104,25 @@ static int write_limit(const struct ctx *x, const char *file, int64_t v, struct 
 
 /* ---- memory --------------------------------------------------------------------------------- */
 
-/* What v2 has no file for. */
-static void warn_memory(const struct berth_resources *res)
+/* What v2 has no file for: the deprecated kernel limits warn (-1, no limit, is what v2 does),
+ * the rest cannot be applied. */
+static int check_memory(const struct berth_resources *res, struct berth_error **err)
 {
         const __typeof__(res->memory) *m = &res->memory;
 
-        if (m->has_kernel && m->kernel != 0)
+        if (m->has_kernel && m->kernel != 0 && m->kernel != -1)
                 berth_warn("linux.resources.memory.kernel: cgroup v2 has no kernel memory limit "
                            "(kernel memory counts towards memory.max), ignoring");
-        if (m->has_kernel_tcp && m->kernel_tcp != 0)
+        if (m->has_kernel_tcp && m->kernel_tcp != 0 && m->kernel_tcp != -1)
                 berth_warn("linux.resources.memory.kernelTCP: cgroup v2 has no TCP buffer limit "
                            "(it counts towards memory.max), ignoring");
         if (m->has_swappiness)
-                berth_warn("linux.resources.memory.swappiness: cgroup v2 has no per-cgroup "
-                           "swappiness, ignoring");
+                return no_v2("memory.swappiness", "has no per-cgroup swappiness", err);
         if (m->has_disable_oom_killer && m->disable_oom_killer)
-                berth_warn("linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the "
-                           "OOM killer, ignoring");
+                return no_v2("memory.disableOOMKiller", "cannot disable the OOM killer", err);
         if (m->has_use_hierarchy && !m->use_hierarchy)
-                berth_warn("linux.resources.memory.useHierarchy: cgroup v2 is always hierarchical, "
-                           "ignoring false");
+                return no_v2("memory.useHierarchy", "is always hierarchical", err);
+        return 0;
 }
 
 /*
@@ -152,8 +166,9 @@ static int apply_swap(const struct ctx *x, int64_t swap, int64_t limit, struct b
         if (!has_file(x, "memory.swap.max")) {
                 /* no swap accounting: "max" and 0 mean what the host does anyway (runc) */
                 if (v != -1 && v != 0)
-                        berth_warn("linux.resources.memory.swap: this host has no swap accounting "
-                                   "(no memory.swap.max), ignoring");
+                        return berth_error_setx(err, ENOTSUP,
+                                                "linux.resources.memory.swap: this host has no "
+                                                "swap accounting (no memory.swap.max)");
                 return 0;
         }
         return write_limit(x, "memory.swap.max", v, err);
@@ -167,10 +182,12 @@ static int apply_memory(const struct ctx *x, const struct berth_resources *res,
         int64_t low = m->has_reservation ? m->reservation : 0;
         int r;
 
-        warn_memory(res);
-        if ((limit == 0 && swap == 0 && low == 0) || !controller(x, "memory", "memory"))
-                return 0;
-        r = apply_swap(x, swap, limit, err);
+        r = check_memory(res, err);
+        if (r < 0 || (limit == 0 && swap == 0 && low == 0))
+                return r;
+        r = controller(x, "memory", "memory", err);
+        if (r >= 0)
+                r = apply_swap(x, swap, limit, err);
         if (r >= 0 && limit != 0)
                 r = write_limit(x, "memory.max", limit, err);
         if (r >= 0 && low != 0)
@@ -180,13 +197,14 @@ static int apply_memory(const struct ctx *x, const struct berth_resources *res,
 
 /* ---- cpu ------------------------------------------------------------------------------------ */
 
-static void warn_cpu(const struct berth_resources *res)
+static int check_cpu(const struct berth_resources *res, struct berth_error **err)
 {
         if ((res->cpu.has_realtime_runtime && res->cpu.realtime_runtime != 0) ||
             (res->cpu.has_realtime_period && res->cpu.realtime_period != 0))
-                berth_warn("linux.resources.cpu.%s: cgroup v2 has no realtime group scheduling "
-                           "(cpu.rt_runtime_us), ignoring",
-                           res->cpu.has_realtime_runtime ? "realtimeRuntime" : "realtimePeriod");
+                return no_v2(res->cpu.has_realtime_runtime ? "cpu.realtimeRuntime"
+                                                           : "cpu.realtimePeriod",
+                             "has no realtime group scheduling (cpu.rt_runtime_us)", err);
+        return 0;
 }
 
 static bool cpu_is_set(const struct berth_resources *res)
@@ -216,14 +234,17 @@ static int apply_cpu_max(const struct ctx *x, const struct berth_resources *res,
         return write_str(x, "cpu.max", buf, err);
 }
 
-/* A knob newer than some kernels berth runs on: a warning where the file is missing. */
+/* A knob newer than some kernels berth runs on: an error where the file is missing, unless the
+ * value asks for nothing (0). */
 static int write_optional(const struct ctx *x, const char *field, const char *file,
                           const char *since, uint64_t v, struct berth_error **err)
 {
         if (!has_file(x, file)) {
-                berth_warn("linux.resources.cpu.%s: this kernel has no %s (Linux %s), ignoring",
-                           field, file, since);
-                return 0;
+                if (v == 0)
+                        return 0;
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.cpu.%s: this kernel has no %s (Linux %s)",
+                                        field, file, since);
         }
         return write_u64(x, file, v, err);
 }
@@ -234,10 +255,11 @@ static int apply_cpu(const struct ctx *x, const struct berth_resources *res,
         const __typeof__(res->cpu) *c = &res->cpu;
         int r = 0;
 
-        warn_cpu(res);
-        if (!cpu_is_set(res) || !controller(x, "cpu", "cpu"))
-                return 0;
-        if (c->has_shares && c->shares != 0)
+        r = check_cpu(res, err);
+        if (r < 0 || !cpu_is_set(res))
+                return r;
+        r = controller(x, "cpu", "cpu", err);
+        if (r >= 0 && c->has_shares && c->shares != 0)
                 r = write_u64(x, "cpu.weight", berth_cpu_shares_to_weight(c->shares), err);
         if (r >= 0)
                 r = apply_cpu_max(x, res, err);
@@ -256,10 +278,10 @@ static int apply_cpuset(const struct ctx *x, const struct berth_resources *res,
         bool has_cpus = cpus && *cpus, has_mems = mems && *mems;
         int r = 0;
 
-        if ((!has_cpus && !has_mems) ||
-            !controller(x, "cpuset", has_cpus ? "cpu.cpus" : "cpu.mems"))
+        if (!has_cpus && !has_mems)
                 return 0;
-        if (has_cpus)
+        r = controller(x, "cpuset", has_cpus ? "cpu.cpus" : "cpu.mems", err);
+        if (r >= 0 && has_cpus)
                 r = write_str(x, "cpuset.cpus", cpus, err);
         if (r >= 0 && has_mems)
                 r = write_str(x, "cpuset.mems", mems, err);
@@ -271,9 +293,13 @@ static int apply_cpuset(const struct ctx *x, const struct berth_resources *res,
 static int apply_pids(const struct ctx *x, const struct berth_resources *res,
                       struct berth_error **err)
 {
-        if (!res->pids.has_limit || !controller(x, "pids", "pids"))
+        int r;
+
+        if (!res->pids.has_limit)
                 return 0;
-        return write_limit(x, "pids.max", res->pids.limit <= 0 ? -1 : res->pids.limit, err);
+        r = controller(x, "pids", "pids", err);
+        return r < 0 ? r
+                     : write_limit(x, "pids.max", res->pids.limit <= 0 ? -1 : res->pids.limit, err);
 }
 
 /* ---- io ------------------------------------------------------------------------------------- */
@@ -287,21 +313,19 @@ static bool io_is_set(const struct berth_resources *res)
                b->n_throttle_read_iops > 0 || b->n_throttle_write_iops > 0;
 }
 
-static void warn_io(const struct berth_resources *res)
+static int check_io(const struct berth_resources *res, struct berth_error **err)
 {
         const __typeof__(res->blkio) *b = &res->blkio;
         bool leaf = b->has_leaf_weight && b->leaf_weight != 0;
 
         for (size_t i = 0; i < b->n_weight_device; i++)
                 leaf |= b->weight_device[i].has_leaf_weight && b->weight_device[i].leaf_weight != 0;
-        if (leaf)
-                berth_warn("linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weights, "
-                           "ignoring");
+        return leaf ? no_v2("blockIO.leafWeight", "has no leaf weights", err) : 0;
 }
 
 /*
  * BFQ's io.bfq.weight takes the v1 scale (1..1000) as is; io.weight (the io.cost controller)
- * takes 1..10000, converted. Where neither exists no scheduler takes weights: a warning.
+ * takes 1..10000, converted. Where neither exists no scheduler takes weights: an error.
  * `dev` is NULL for the default weight.
  */
 static int write_weight(const struct ctx *x, const struct berth_blkio_device *dev, uint16_t w,
@@ -312,13 +336,11 @@ static int write_weight(const struct ctx *x, const struct berth_blkio_device *de
         char buf[64];
         int r;
 
-        if (!bfq && !has_file(x, "io.weight")) {
-                berth_warn(
-                    "linux.resources.blockIO.%s: no I/O scheduler of this host takes weights "
-                    "(no io.bfq.weight or io.weight), ignoring",
-                    dev ? "weightDevice" : "weight");
-                return 0;
-        }
+        if (!bfq && !has_file(x, "io.weight"))
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.blockIO.%s: no I/O scheduler of this "
+                                        "host takes weights (no io.bfq.weight or io.weight)",
+                                        dev ? "weightDevice" : "weight");
         if (!dev) {
                 snprintf(buf, sizeof(buf), "%s%" PRIu64, bfq ? "" : "default ", v);
                 return write_str(x, bfq ? "io.bfq.weight" : "io.weight", buf, err);
@@ -330,11 +352,12 @@ static int write_weight(const struct ctx *x, const struct berth_blkio_device *de
         if (r == -EOPNOTSUPP || r == -ENODEV) {
                 if (err)
                         berth_error_freep(err);
-                berth_warn("linux.resources.blockIO.weightDevice: device %" PRId64 ":%" PRId64
-                           " takes no weights (%s), ignoring",
-                           dev->major, dev->minor,
-                           bfq ? "its scheduler is not BFQ" : "io.cost is not enabled for it");
-                return 0;
+                return berth_error_setx(err, ENOTSUP,
+                                        "linux.resources.blockIO.weightDevice: device %" PRId64
+                                        ":%" PRId64 " takes no weights (%s)",
+                                        dev->major, dev->minor,
+                                        bfq ? "its scheduler is not BFQ"
+                                            : "io.cost is not enabled for it");
         }
         return r;
 }
@@ -364,10 +387,11 @@ static int apply_io(const struct ctx *x, const struct berth_resources *res,
         const __typeof__(res->blkio) *b = &res->blkio;
         int r = 0;
 
-        warn_io(res);
-        if (!io_is_set(res) || !controller(x, "io", "blockIO"))
-                return 0;
-        if (b->has_weight && b->weight != 0)
+        r = check_io(res, err);
+        if (r < 0 || !io_is_set(res))
+                return r;
+        r = controller(x, "io", "blockIO", err);
+        if (r >= 0 && b->has_weight && b->weight != 0)
                 r = write_weight(x, NULL, b->weight, err);
         for (size_t i = 0; r >= 0 && i < b->n_weight_device; i++)
                 if (b->weight_device[i].has_weight && b->weight_device[i].weight != 0)
@@ -390,8 +414,9 @@ static int apply_hugetlb(const struct ctx *x, const struct berth_resources *res,
 {
         int r = 0;
 
-        if (res->n_hugepages == 0 || !controller(x, "hugetlb", "hugepageLimits"))
+        if (res->n_hugepages == 0)
                 return 0;
+        r = controller(x, "hugetlb", "hugepageLimits", err);
         for (size_t i = 0; r >= 0 && i < res->n_hugepages; i++) {
                 const struct berth_hugepage_limit *l = &res->hugepages[i];
                 _autofree_ char *file = xasprintf("hugetlb.%s.max", l->page_size);
@@ -417,8 +442,9 @@ static int apply_rdma(const struct ctx *x, const struct berth_resources *res,
 {
         int r = 0;
 
-        if (res->n_rdma == 0 || !controller(x, "rdma", "rdma"))
+        if (res->n_rdma == 0)
                 return 0;
+        r = controller(x, "rdma", "rdma", err);
         for (size_t i = 0; r >= 0 && i < res->n_rdma; i++) {
                 _autofree_ char *line = berth_rdma_limit_line(&res->rdma[i]);
 
@@ -428,11 +454,11 @@ static int apply_rdma(const struct ctx *x, const struct berth_resources *res,
         return r;
 }
 
-static void warn_network(const struct berth_resources *res)
+static int check_network(const struct berth_resources *res, struct berth_error **err)
 {
         if (res->network.has_class_id || res->network.n_priorities > 0)
-                berth_warn("linux.resources.network: cgroup v2 has no net_cls or net_prio "
-                           "controller, ignoring");
+                return no_v2("network", "has no net_cls or net_prio controller", err);
+        return 0;
 }
 
 /* ---- unified -------------------------------------------------------------------------------- */
@@ -745,11 +771,8 @@ int berth_cgroup_v2_apply(struct berth_cgroup *cg, const struct berth_resources 
         if (rc < 0)
                 return rc;
         x.controllers = controllers;
-        warn_network(r);
-        for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+        rc = check_network(r, err);
+        for (size_t i = 0; rc >= 0 && i < ARRAY_SIZE(steps); i++)
                 rc = steps[i](&x, r, err);
-                if (rc < 0)
-                        return rc;
-        }
-        return 0;
+        return rc < 0 ? rc : 0;
 }

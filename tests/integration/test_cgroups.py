@@ -534,18 +534,22 @@ def test_state_keeps_oom_kill_visible(oci, bundle, cid):
 
 
 @pytest.mark.skipif(any(os.path.isdir(f"{CG}/{c}") for c in ("net_cls", "net_prio", "rdma")),
-                    reason="this host has net_cls, net_prio or rdma: the warning path is not taken")
-def test_unavailable_controllers_warn_with_reason(oci, bundle, cid):
-    """network (net_cls/net_prio) and rdma limits on a host without those controllers: the
-    container runs, and each ignored field gets a warning that names it and says why."""
-    bundle.config["linux"].setdefault("resources", {}).update({
-        "network": {"classID": 1048577, "priorities": [{"name": "eth0", "priority": 5}]},
-        "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}},
-    })
+                    reason="this host has net_cls, net_prio or rdma: the refusal is not taken")
+@pytest.mark.parametrize("field,ctrl,resources", [
+    ("network.classID", "net_cls", {"network": {"classID": 1048577}}),
+    ("network.priorities", "net_prio",
+     {"network": {"priorities": [{"name": "eth0", "priority": 5}]}}),
+    ("rdma", "rdma", {"rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}}}),
+])
+def test_unavailable_controllers_refused_with_reason(oci, bundle, cid, field, ctrl, resources):
+    """network (net_cls/net_prio) and rdma limits on a host without those controllers:
+    runtime.md, create: "If the runtime cannot apply a property as specified in the
+    configuration, it MUST generate an error and a new container MUST NOT be created" (runc
+    and crun skip them silently). The message names the field and says why."""
+    bundle.config["linux"].setdefault("resources", {}).update(resources)
     bundle.process["args"] = ["true"]
     p = oci.run(bundle, cid)
-    assert p.returncode == 0, describe(p)
-    for field, ctrl in (("network.classID", "net_cls"), ("network.priorities", "net_prio"),
-                        ("rdma", "rdma")):
-        assert f"warning: linux.resources.{field}: the {ctrl} controller is not available" \
-            in p.stderr, describe(p)
+    assert p.returncode == 1, describe(p)
+    assert f"linux.resources.{field}: the {ctrl} controller is not available" in p.stderr, \
+        describe(p)
+    assert cid not in oci.ids_listed()

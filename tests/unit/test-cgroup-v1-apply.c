@@ -376,7 +376,7 @@ static const char full[] =
         "         'realtimeRuntime': 950000, 'realtimePeriod': 1000000, 'cpus': '0-1',"
         "         'mems': '0', 'idle': 1},"
         " 'pids': {'limit': 100},"
-        " 'blockIO': {'weight': 500, 'leafWeight': 300,"
+        " 'blockIO': {'weight': 500,"
         "             'weightDevice': [{'major': 8, 'minor': 0, 'weight': 600}],"
         "             'throttleReadBpsDevice': [{'major': 8, 'minor': 0, 'rate': 1048576}],"
         "             'throttleWriteBpsDevice': [{'major': 8, 'minor': 16, 'rate': 2097152}],"
@@ -412,9 +412,7 @@ static void full_devices_memory(void **state)
         expect_warnings("linux.resources.memory.kernel: kernel memory limits are deprecated and no "
                         "longer enforced by Linux, ignoring\n"
                         "linux.resources.memory.kernelTCP: deprecated by the runtime spec (cgroup "
-                        "v1 only)\n"
-                        "linux.resources.blockIO.leafWeight: no I/O scheduler of this host takes "
-                        "leaf weights (no blkio.leaf_weight), ignoring\n");
+                        "v1 only)\n");
 }
 
 static void full_cpu_and_the_rest(void **state)
@@ -549,21 +547,28 @@ static void memory_unlimited(void **state)
         expect_file(f, "memory/memory.memsw.limit_in_bytes", "-1");
 }
 
+/* What the host cannot apply fails (runtime.md, create: "If the runtime cannot apply a property
+ * as specified in the configuration, it MUST generate an error"); the deprecated kernel memory
+ * limits stay warnings. */
 static void memory_swap_without_accounting(void **state)
 {
         _autofake_ struct fake *f = fake_new("memory");
 
         fake_rm(f, "memory/memory.memsw.limit_in_bytes");
         fake_rm(f, "memory/memory.kmem.tcp.limit_in_bytes");
-        apply_ok(f, "{'memory': {'limit': 1048576, 'swap': 2097152, 'kernelTCP': 5,"
+        apply_fails(f, "{'memory': {'limit': 1048576, 'swap': 2097152}}", ENOTSUP,
+                    "linux.resources.memory.swap: swap accounting is not enabled on this host (no "
+                    "memory.memsw.limit_in_bytes; boot with swapaccount=1)");
+        /* no limit on swap is what such a host does anyway */
+        apply_ok(f, "{'memory': {'limit': 1048576, 'swap': -1, 'kernelTCP': 5, 'kernel': -1,"
                     " 'disableOOMKiller': false, 'useHierarchy': false}}");
         expect_file(f, "memory/memory.limit_in_bytes", "1048576");
         expect_file(f, "memory/memory.oom_control", "0");
         expect_file(f, "memory/memory.use_hierarchy", "0");
-        expect_warnings("linux.resources.memory.swap: swap accounting is not enabled on this host, "
-                        "ignoring\n"
-                        "linux.resources.memory.kernelTCP: this kernel has no "
+        expect_warnings("linux.resources.memory.kernelTCP: this kernel has no "
                         "memory.kmem.tcp.limit_in_bytes, ignoring\n");
+        apply_ok(f, "{'memory': {'kernelTCP': -1, 'kernel': -1}}");
+        expect_warnings("");
 }
 
 static void zero_means_unset(void **state)
@@ -591,38 +596,40 @@ static void pids_unlimited(void **state)
         expect_file(f, "pids/pids.max", "max");
 }
 
-static void missing_controllers_warn(void **state)
+static void missing_controllers_refused(void **state)
 {
+        static const struct {
+                const char *resources, *field, *controller;
+        } cases[] = {
+                { "'devices': [{'allow': false}]", "devices", "devices" },
+                { "'memory': {'swappiness': 1}", "memory", "memory" },
+                { "'cpu': {'shares': 2}", "cpu", "cpu" },
+                { "'cpu': {'mems': '0'}", "cpu.mems", "cpuset" },
+                { "'pids': {'limit': 5}", "pids", "pids" },
+                { "'blockIO': {'weight': 10}", "blockIO", "blkio" },
+                { "'network': {'classID': 1}", "network.classID", "net_cls" },
+                { "'network': {'priorities': [{'name': 'lo', 'priority': 1}]}",
+                  "network.priorities", "net_prio" },
+                { "'rdma': {'mlx5_0': {'hcaHandles': 1}}", "rdma", "rdma" },
+        };
         _autofake_ struct fake *f = fake_new("systemd");
 
-        apply_ok(f, "{'devices': [{'allow': false}], 'memory': {'swappiness': 1},"
-                    " 'cpu': {'shares': 2, 'mems': '0'}, 'pids': {'limit': 5},"
-                    " 'blockIO': {'weight': 10},"
-                    " 'hugepageLimits': [{'pageSize': '2MB', 'limit': 1}],"
-                    " 'network': {'classID': 1, 'priorities': [{'name': 'lo', 'priority': 1}]},"
-                    " 'rdma': {'mlx5_0': {'hcaHandles': 1}}}");
-        expect_warnings(
-                "linux.resources.cpu.mems: the cpuset controller is not available on this host, "
-                "ignoring\n"
-                "linux.resources.devices: the devices controller is not available on this host, "
-                "ignoring\n"
-                "linux.resources.memory: the memory controller is not available on this host, "
-                "ignoring\n"
-                "linux.resources.cpu: the cpu controller is not available on this host, ignoring\n"
-                "linux.resources.pids: the pids controller is not available on this host, "
-                "ignoring\n"
-                "linux.resources.blockIO: the blkio controller is not available on this host, "
-                "ignoring\n"
-                "linux.resources.hugepageLimits: the hugetlb controller is not available on this "
-                "host, ignoring\n"
-                "linux.resources.network.classID: the net_cls controller is not available on this "
-                "host, ignoring\n"
-                "linux.resources.network.priorities: the net_prio controller is not available on "
-                "this host, ignoring\n"
-                "linux.resources.rdma: the rdma controller is not available on this host, "
-                "ignoring\n");
-        /* nothing asked, nothing said */
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _autofree_ char *text = xasprintf("{%s}", cases[i].resources);
+                _autofree_ char *msg = xasprintf("linux.resources.%s: the %s controller is not "
+                                                 "available on this host (no cgroup v1 hierarchy "
+                                                 "of it is mounted)",
+                                                 cases[i].field, cases[i].controller);
+
+                apply_fails(f, text, ENOTSUP, msg);
+        }
+        apply_fails(f, "{'hugepageLimits': [{'pageSize': '2MB', 'limit': 1}]}", ENOTSUP,
+                    "linux.resources.hugepageLimits: the hugetlb controller is not available on "
+                    "this host (no v1 hierarchy of it, and the cgroup2 mount does not delegate "
+                    "it)");
+        /* nothing asked, nothing refused */
         apply_ok(f, "{}");
+        apply_ok(f, "{'devices': []}");
         expect_warnings("");
 }
 
@@ -641,9 +648,10 @@ static void hugetlb_on_hybrid_host(void **state)
                     "linux.resources.hugepageLimits[1].pageSize: this host has no '1GB' huge "
                     "pages (no hugetlb.1GB.max)");
         fake_set(f, "unified/cgroup.controllers", "cpu memory hugetlbx\n");
-        apply_ok(f, "{'hugepageLimits': [{'pageSize': '2MB', 'limit': 1}]}");
-        expect_warnings("linux.resources.hugepageLimits: the hugetlb controller is not available "
-                        "on this host, ignoring\n");
+        apply_fails(f, "{'hugepageLimits': [{'pageSize': '2MB', 'limit': 1}]}", ENOTSUP,
+                    "linux.resources.hugepageLimits: the hugetlb controller is not available on "
+                    "this host (no v1 hierarchy of it, and the cgroup2 mount does not delegate "
+                    "it)");
 }
 
 static void hugetlb_v1_missing_page_size(void **state)
@@ -703,14 +711,21 @@ static void blkio_without_weights_or_throttling(void **state)
 
         fake_rm(f, "blkio/blkio.bfq.weight");
         fake_rm(f, "blkio/blkio.throttle.read_iops_device");
-        apply_ok(f, "{'blockIO': {'weightDevice': [{'major': 8, 'minor': 0, 'weight': 100}],"
-                    " 'throttleReadIOPSDevice': [{'major': 8, 'minor': 0, 'rate': 1}],"
-                    " 'throttleWriteIOPSDevice': [{'major': 8, 'minor': 0, 'rate': 2}]}}");
+        apply_fails(f, "{'blockIO': {'weightDevice': [{'major': 8, 'minor': 0, 'weight': 100}]}}",
+                    ENOTSUP,
+                    "linux.resources.blockIO.weightDevice: no I/O scheduler of this host takes "
+                    "weights (no blkio.weight or blkio.bfq.weight: neither CFQ nor BFQ)");
+        apply_fails(f, "{'blockIO': {'leafWeight': 10}}", ENOTSUP,
+                    "linux.resources.blockIO.leafWeight: no I/O scheduler of this host takes leaf "
+                    "weights (no blkio.leaf_weight, which only CFQ had: gone since Linux 5.0)");
+        apply_fails(f, "{'blockIO': {'throttleReadIOPSDevice': [{'major': 8, 'minor': 0,"
+                       " 'rate': 1}]}}",
+                    ENOTSUP,
+                    "linux.resources.blockIO.throttleReadIOPSDevice: this kernel has no I/O "
+                    "throttling (no blkio.throttle.read_iops_device)");
+        apply_ok(f, "{'blockIO': {'throttleWriteIOPSDevice': [{'major': 8, 'minor': 0, 'rate': 2}]}}");
         expect_file(f, "blkio/blkio.throttle.write_iops_device", "8:0 2");
-        expect_warnings("linux.resources.blockIO.weightDevice: no I/O scheduler of this host takes "
-                        "weights (no blkio.weight or blkio.bfq.weight), ignoring\n"
-                        "linux.resources.blockIO.throttleReadIOPSDevice: this kernel has no I/O "
-                        "throttling (no blkio.throttle.read_iops_device), ignoring\n");
+        expect_warnings("");
 }
 
 static void cpu_features_missing(void **state)
@@ -720,15 +735,16 @@ static void cpu_features_missing(void **state)
         fake_rm(f, "cpu/cpu.cfs_burst_us");
         fake_rm(f, "cpu/cpu.rt_runtime_us");
         fake_rm(f, "cpu/cpu.idle");
-        apply_ok(f, "{'cpu': {'quota': -1, 'burst': 5, 'realtimePeriod': 5, 'idle': 1}}");
+        apply_fails(f, "{'cpu': {'quota': -1, 'burst': 5}}", ENOTSUP,
+                    "linux.resources.cpu.burst: this kernel has no cpu.cfs_burst_us (Linux 5.14)");
+        apply_fails(f, "{'cpu': {'realtimePeriod': 5}}", ENOTSUP,
+                    "linux.resources.cpu.realtimePeriod: this kernel has no real-time group "
+                    "scheduling (CONFIG_RT_GROUP_SCHED)");
+        apply_fails(f, "{'cpu': {'idle': 1}}", ENOTSUP,
+                    "linux.resources.cpu.idle: this kernel has no cpu.idle (Linux 5.15)");
+        /* asking for "none" of what is missing is no error */
+        apply_ok(f, "{'cpu': {'quota': -1, 'burst': 0, 'idle': 0}}");
         expect_file(f, "cpu/cpu.cfs_quota_us", "-1");
-        expect_file(f, "cpu/cpu.rt_period_us", "");
-        expect_warnings("linux.resources.cpu.burst: this kernel has no cpu.cfs_burst_us, ignoring\n"
-                        "linux.resources.cpu.realtimePeriod: this kernel has no real-time group "
-                        "scheduling (CONFIG_RT_GROUP_SCHED), ignoring\n"
-                        "linux.resources.cpu.idle: this kernel has no cpu.idle, ignoring\n");
-        /* asking for "none" of what is missing needs no warning */
-        apply_ok(f, "{'cpu': {'burst': 0, 'idle': 0}}");
         expect_warnings("");
 }
 
@@ -765,7 +781,7 @@ int main(void)
                 cmocka_unit_test(memory_swap_without_accounting),
                 cmocka_unit_test(zero_means_unset),
                 cmocka_unit_test(pids_unlimited),
-                cmocka_unit_test(missing_controllers_warn),
+                cmocka_unit_test(missing_controllers_refused),
                 cmocka_unit_test(hugetlb_on_hybrid_host),
                 cmocka_unit_test(hugetlb_v1_missing_page_size),
                 cmocka_unit_test(unified_on_v1_and_hybrid),
