@@ -257,6 +257,11 @@ static int check_quota(const struct berth_resources *res, const struct spec_path
                                   "%" PRId64 " is out of range (-1 for unlimited, 0 for unset, or "
                                   ">= 1000 microseconds)",
                                   q);
+        /* config-linux.md: burst "MUST be no larger than any positive quota" */
+        if (res->cpu.has_quota && q > 0 && res->cpu.has_burst && res->cpu.burst > (uint64_t) q)
+                return spec_error(err, FIELD(p, "burst"),
+                                  "%" PRIu64 " is above the quota of %" PRId64 " microseconds",
+                                  res->cpu.burst, q);
         return 0;
 }
 
@@ -325,6 +330,9 @@ static int parse_weight_device(json_t *v, const struct spec_path *p, void *elem,
             get_weight(v, "weight", p, &d->has_weight, &d->weight, err) < 0 ||
             get_weight(v, "leafWeight", p, &d->has_leaf_weight, &d->leaf_weight, err) < 0)
                 return -EINVAL;
+        /* config-linux.md: "You MUST specify at least one of weight or leafWeight" */
+        if (!d->has_weight && !d->has_leaf_weight)
+                return spec_error(err, p, "needs a weight or a leafWeight");
         return 0;
 }
 

@@ -350,6 +350,8 @@ static void cpu_errors(void **state)
         expect_error("{'cpu': {'realtimePeriod': -1}}",
                      "cpu.realtimePeriod: -1 is out of range (0..18446744073709551615)");
         expect_error("{'cpu': {'idle': 2}}", "cpu.idle: 2 is out of range (0..1)");
+        expect_error("{'cpu': {'quota': 50000, 'burst': 60000}}",
+                     "cpu.burst: 60000 is above the quota of 50000 microseconds");
         expect_error("{'cpu': {'burst': -1}}",
                      "cpu.burst: -1 is out of range (0..18446744073709551615)");
 }
@@ -398,6 +400,8 @@ static void blkio_errors(void **state)
         expect_error("{'blockIO': {'weightDevice': [{'major': 8, 'minor': 0, 'weight': 5}]}}",
                      "blockIO.weightDevice[0].weight: 5 is out of range (10..1000, or 0 for "
                      "unset)");
+        expect_error("{'blockIO': {'weightDevice': [{'major': 8, 'minor': 0}]}}",
+                     "blockIO.weightDevice[0]: needs a weight or a leafWeight");
         expect_error("{'blockIO': {'weightDevice': [{'major': 8, 'weight': 50}]}}",
                      "blockIO.weightDevice[0].minor: required field is missing");
         expect_error("{'blockIO': {'throttleReadBpsDevice': [{'major': -1, 'minor': 0, "
