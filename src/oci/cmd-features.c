@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <sys/utsname.h>
 
 #include "caps.h"
 #include "container.h"
@@ -35,10 +36,11 @@ static const char *const mount_options[] = {
     "unbindable",
 };
 
-/* SCMP_ACT_NOTIFY is left out: berth has no seccomp listener support yet. */
+/* SCMP_ACT_NOTIFY hands the listener to the agent at linux.seccomp.listenerPath. */
 static const char *const seccomp_actions[] = {
-    "SCMP_ACT_ALLOW",       "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS",
-    "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",   "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+    "SCMP_ACT_ALLOW",       "SCMP_ACT_ERRNO",  "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",    "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
+    "SCMP_ACT_TRAP",
 };
 
 static const char *const seccomp_operators[] = {
@@ -58,7 +60,9 @@ static const char *const seccomp_archs[] = {
 };
 
 /* seccomp filter flags berth knows, with the libseccomp API level that makes each usable
- * (seccomp_api_get(3): 2 TSYNC, 3 LOG, 4 SPEC_ALLOW; the level includes a kernel probe). */
+ * (seccomp_api_get(3): 2 TSYNC, 3 LOG, 4 SPEC_ALLOW; the level includes a kernel probe).
+ * WAIT_KILLABLE_RECV goes to seccomp(2) straight (libseccomp 2.5 has no attribute for it): the
+ * kernel decides (Linux 5.19), so it is listed as supported from that release on. */
 static const struct {
         const char *name;
         unsigned api;
@@ -66,7 +70,18 @@ static const struct {
     {"SECCOMP_FILTER_FLAG_TSYNC", 2},
     {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", 4},
     {"SECCOMP_FILTER_FLAG_LOG", 3},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 0},
 };
+
+/* Linux 5.19 or later (for the flags the kernel alone decides). */
+static bool kernel_at_least_5_19(void)
+{
+        struct utsname u;
+        unsigned major = 0, minor = 0;
+
+        return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+               (major > 5 || (major == 5 && minor >= 19));
+}
 
 static json_t *str_array(const char *const *v, size_t n)
 {
@@ -131,8 +146,11 @@ static json_t *seccomp_json(void)
                 if (arch_known(seccomp_archs[i]))
                         json_array_append_new(archs, json_string(seccomp_archs[i]));
         for (size_t i = 0; i < ARRAY_SIZE(seccomp_flags); i++) {
+                bool ok = seccomp_flags[i].api ? api >= seccomp_flags[i].api
+                                               : kernel_at_least_5_19();
+
                 json_array_append_new(known, json_string(seccomp_flags[i].name));
-                if (api >= seccomp_flags[i].api)
+                if (ok)
                         json_array_append_new(supported, json_string(seccomp_flags[i].name));
         }
         return json_pack("{s:b, s:o, s:o, s:o, s:o, s:o}", "enabled", 1, "actions",
@@ -141,13 +159,15 @@ static json_t *seccomp_json(void)
                          archs, "knownFlags", known, "supportedFlags", supported);
 }
 
+/* intelRdt is refused (spec-linux.c), idmapped mounts are not made: both "enabled": false. */
 static json_t *linux_json(void)
 {
-        return json_pack("{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:o, s:{s:b}, s:{s:b}, s:{s:{s:b}}}",
+        return json_pack("{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:o, s:{s:b}, s:{s:b}, s:{s:b}, "
+                         "s:{s:{s:b}}}",
                          "namespaces", namespaces_json(), "capabilities", caps_json(), "cgroup",
                          "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0, "seccomp",
                          seccomp_json(), "apparmor", "enabled", 0, "selinux", "enabled", 0,
-                         "mountExtensions", "idmap", "enabled", 0);
+                         "intelRdt", "enabled", 0, "mountExtensions", "idmap", "enabled", 0);
 }
 
 static json_t *annotations_json(void)
