@@ -319,15 +319,11 @@ if [ -b /dev/ram0 ]; then
         RAMDEV='[{"path": "/dev/ram0", "type": "b", "major": 1, "minor": 0, "fileMode": 384}]'
         mkconfig io '["sh", "-c", "dd if=/dev/ram0 of=/dev/null bs=64k count=48 iflag=direct 2>&1"]' \
                 '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "b", "major": 1, "minor": 0, "access": "r"}],
-                  "blockIO": {"weightDevice": [{"major": 1, "minor": 0, "weight": 300}],
-                              "throttleReadBpsDevice": [{"major": 1, "minor": 0, "rate": 1048576}],
+                  "blockIO": {"throttleReadBpsDevice": [{"major": 1, "minor": 0, "rate": 1048576}],
                               "throttleWriteIOPSDevice": [{"major": 1, "minor": 0, "rate": 100}]}}' "$RAMDEV"
         if create io; then
                 d=$CG/berth/io
                 expect "io.max" "$(grep '^1:0 ' $d/io.max)" "1:0 rbps=1048576 wbps=max riops=max wiops=100"
-                # brd is bio-based: neither BFQ nor io.cost can weigh it
-                has "io: weightDevice on a device without BFQ or io.cost is a warning" /tmp/io.out \
-                        "weightDevice: device 1:0 takes no weights"
                 # O_DIRECT: brd's buffered reads do not go through the throttled bio path
                 t0=$(date +%s)
                 start io && wait_stopped io
@@ -338,6 +334,17 @@ if [ -b /dev/ram0 ]; then
         else
                 bad "io: create" "$(cat /tmp/io.out)"
         fi
+        # brd is bio-based: neither BFQ nor io.cost can weigh it, and a limit that cannot be
+        # applied fails create (runtime-spec runtime.md, create)
+        mkconfig iow '["true"]' '{"blockIO": {"weightDevice": [{"major": 1, "minor": 0, "weight": 300}]}}' "$RAMDEV"
+        if create iow; then
+                bad "io: weightDevice on a device without BFQ or io.cost is refused" "create succeeded"
+                delete iow --force
+        else
+                has "io: weightDevice on a device without BFQ or io.cost is refused" /tmp/iow.out \
+                        "weightDevice: device 1:0 takes no weights"
+        fi
+        gone "io: refused create leaves no cgroup" $CG/berth/iow
 else
         skip "io.max" "no /dev/ram0 (brd module)"
 fi
@@ -449,20 +456,29 @@ fi
 rmdir $CG/vmhost.slice 2>/dev/null
 
 # a host-owned parent with processes of its own cannot give its children controllers ("no internal
-# processes"): a warning, and the container runs without the limit
+# processes"): a warning for the parent, and a container that asks for a limit there is refused
+# (runtime-spec runtime.md, create: a property the runtime cannot apply MUST fail create)
 mkdir $CG/vmbusy.slice
 sleep 1000 &
 busy=$!
 echo $busy > $CG/vmbusy.slice/cgroup.procs
 mkconfig busy '["echo", "ran"]' '{"memory": {"limit": 67108864}}' '[]' /vmbusy.slice/busy
 if oci run --bundle /tmp/b-busy busy > /tmp/busy.out 2>&1; then
-        ok "busy host parent: the container still runs"
+        bad "busy host parent: a memory limit there is refused" "$(tr '\n' '|' < /tmp/busy.out)"
+        oci delete --force busy 2>/dev/null
 else
-        bad "busy host parent: the container still runs" "$(tr '\n' '|' < /tmp/busy.out)"
+        ok "busy host parent: a memory limit there is refused"
 fi
 has "busy host parent: warns and leaves it alone" /tmp/busy.out "has processes of its own"
 expect "busy host parent: its subtree_control untouched" "$(val $CG/vmbusy.slice/cgroup.subtree_control)" ""
-has "busy host parent: warns the limit is not applied" /tmp/busy.out "linux.resources.memory: cgroup /vmbusy.slice/busy did not get the memory controller"
+has "busy host parent: says the limit cannot be applied" /tmp/busy.out "linux.resources.memory: cgroup /vmbusy.slice/busy did not get the memory controller"
+gone "busy host parent: refused run leaves no cgroup" $CG/vmbusy.slice/busy
+mkconfig busyok '["echo", "ran"]' '{}' '[]' /vmbusy.slice/busyok
+if oci run --bundle /tmp/b-busyok busyok > /tmp/busyok.out 2>&1; then
+        ok "busy host parent: a container without limits runs"
+else
+        bad "busy host parent: a container without limits runs" "$(tr '\n' '|' < /tmp/busyok.out)"
+fi
 kill $busy; wait $busy 2>/dev/null
 rmdir $CG/vmbusy.slice 2>/dev/null
 
