@@ -494,7 +494,7 @@ static void linux_errors(void **state)
                      "linux.intelRdt.memBwSchema: \"L3:0=1\" must start with \"MB:\"", NULL);
         expect_error(LX("'intelRdt': {'closID': 5}"),
                      "linux.intelRdt.closID: expected a string, got integer", NULL);
-        parse_ok(LX("'intelRdt': null"));
+        berth_spec_free(parse_ok(LX("'intelRdt': null")));
 }
 
 /* config.md: ociVersion "MUST be in SemVer v2.0.0 format"; a 2.x config is not a 1.x one. */
