@@ -367,12 +367,50 @@ static void run_warn_hooks(const struct berth_container *c, int kind, const stru
                 berth_warn("%s, continuing", e->msg);
 }
 
-/* Writes the byte the init waits for on the exec fifo. The init holds the fifo open read-write,
- * so the open cannot block: ENXIO (no reader) means the init is gone. */
+static int wait_exited(struct berth_container *c, int timeout_ms);
+
+/* What the init answers on exec.status once released: EOF when its execve closed its end (or it
+ * died: the status then says so), else the error that stopped it (a startContainer hook, the
+ * program). A container made by an older berth has no exec.status: nothing to wait for. */
+static int wait_for_exec(struct berth_container *c, int status, struct berth_error **err)
+{
+        struct pollfd p = { .fd = status, .events = POLLIN };
+        char msg[PIPE_BUF];
+        size_t n = 0;
+        ssize_t k;
+
+        if (status < 0)
+                return 0;
+        while (n < sizeof(msg) - 1) {
+                k = read(status, msg + n, sizeof(msg) - 1 - n);
+                if (k > 0)
+                        n += (size_t) k;
+                else if (k == 0)
+                        break; /* no writer left */
+                else if (errno == EAGAIN)
+                        (void) poll(&p, 1, -1);
+                else if (errno != EINTR)
+                        return berth_error_set(err, errno, "read %s of \"%s\"", BERTH_EXEC_STATUS,
+                                               c->id);
+        }
+        unlinkat(c->dirfd, BERTH_EXEC_STATUS, 0);
+        if (n == 0)
+                return 0;
+        msg[n] = '\0';
+        /* the init exits right after it says why: `state` must then show it stopped */
+        wait_exited(c, 5000);
+        return berth_error_setx(err, EIO, "container \"%s\": %s", c->id, msg);
+}
+
+/* Writes the byte the init waits for on the exec fifo (which it holds open read-write, so the
+ * open cannot block: ENXIO, no reader, means the init is gone), then waits for its answer. */
 static int release_init(struct berth_container *c, struct berth_error **err)
 {
         _autoclose_ int fifo = openat(c->dirfd, BERTH_EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        _autoclose_ int status = openat(c->dirfd, BERTH_EXEC_STATUS, O_RDONLY | O_NONBLOCK |
+                                        O_CLOEXEC);
         uint64_t t0 = TRACE_T0();
+        int r;
 
         if (fifo < 0 && errno == ENXIO)
                 return berth_error_setx(err, ESRCH, "container \"%s\": the init exited before start",
@@ -383,7 +421,10 @@ static int release_init(struct berth_container *c, struct berth_error **err)
                 return berth_error_set(err, errno, "write exec fifo of \"%s\"", c->id);
         unlinkat(c->dirfd, BERTH_EXEC_FIFO, 0);
         TRACE(t0, "start: exec fifo released");
-        return 0;
+        t0 = TRACE_T0();
+        r = wait_for_exec(c, status, err);
+        TRACE(t0, "start: the init has %s", r < 0 ? "failed" : "exec'd the program");
+        return r;
 }
 
 static int start_locked(struct berth_container *c, struct berth_error **err)

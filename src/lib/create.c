@@ -32,6 +32,7 @@ struct prep {
         int sync[2];
         pid_t pid;
         bool dir_made;
+        bool cloned; /* the container existed: a failure ends its lifecycle with poststop */
 };
 
 static char *resolve_rootfs(const char *bundle, const char *root_path, struct berth_error **err)
@@ -144,7 +145,7 @@ static int prepare_init(struct prep *p, const struct berth_create_opts *o, struc
         x->spec = s;
         x->opts = o;
         x->c = p->c;
-        x->console_fd = x->sync_fd = x->parent_sync_fd = x->fifo_fd = -1;
+        x->console_fd = x->sync_fd = x->parent_sync_fd = x->fifo_fd = x->status_fd = -1;
         x->rootfs = (struct berth_rootfs_opts){ .rootfs = p->c->rootfs, .bundle = p->c->bundle,
                                                 .no_pivot = o->no_pivot,
                                                 .in_userns = s->lx.ns[BERTH_NS_USER].enabled,
@@ -180,6 +181,13 @@ static int make_state_dir(struct prep *p, struct berth_error **err)
         p->ctx.fifo_fd = openat(p->c->dirfd, BERTH_EXEC_FIFO, O_RDWR | O_CLOEXEC);
         if (p->ctx.fifo_fd < 0)
                 return berth_error_set(err, errno, "open exec fifo in %s/%s", p->c->root, p->c->id);
+        if (mkfifoat(p->c->dirfd, BERTH_EXEC_STATUS, 0600) < 0)
+                return berth_error_set(err, errno, "create %s in %s/%s", BERTH_EXEC_STATUS,
+                                       p->c->root, p->c->id);
+        p->ctx.status_fd = openat(p->c->dirfd, BERTH_EXEC_STATUS, O_RDWR | O_CLOEXEC);
+        if (p->ctx.status_fd < 0)
+                return berth_error_set(err, errno, "open %s in %s/%s", BERTH_EXEC_STATUS,
+                                       p->c->root, p->c->id);
         return 0;
 }
 
@@ -371,6 +379,7 @@ static int clone_init(struct prep *p, struct berth_error **err)
                 return pid;
         p->pid = p->c->pid = pid;
         p->c->pidfd = pidfd;
+        p->cloned = true;
         if (r < 0)
                 return r; /* prep_undo kills the init */
         if (berth_trace_on) {
@@ -384,6 +393,7 @@ static int clone_init(struct prep *p, struct berth_error **err)
         berth_ns_fds_close(&p->ctx.nsfds);
         closep(&p->ctx.console_fd);
         closep(&p->ctx.fifo_fd); /* the init holds the only reader: start writes to it */
+        closep(&p->ctx.status_fd); /* and the only writer: EOF for start when it execs */
         return berth_proc_starttime(pid, &p->c->pid_start, NULL) < 0
                        ? berth_error_setx(err, ESRCH, "container init (pid %d) vanished", (int) pid)
                        : 0;
@@ -554,9 +564,24 @@ static void prep_undo(struct prep *p, bool failed)
         closep(&p->rootfd);
         closep(&p->ctx.console_fd);
         closep(&p->ctx.fifo_fd);
+        closep(&p->ctx.status_fd);
         berth_ns_fds_close(&p->ctx.nsfds);
         berth_seccomp_filter_free(p->ctx.seccomp);
         berth_spec_free(p->spec);
+}
+
+/* A create that fails once the container exists continues its lifecycle at delete, and the
+ * poststop hooks run (runtime.md, steps 12 and 13), as runc does; their failures are warnings. */
+static void run_poststop(const struct berth_container *c)
+{
+        _autoerr_ struct berth_error *e = NULL;
+        _autofree_ char *state = NULL;
+
+        if (c->poststop.n == 0)
+                return;
+        state = berth_hook_state_json(c, "stopped", 0);
+        if (berth_hooks_run(BERTH_HOOK_POSTSTOP, &c->poststop, state, &e) < 0)
+                berth_warn("%s, continuing", e->msg);
 }
 
 int berth_container_create(const struct berth_create_opts *o, struct berth_container **ret,
@@ -578,7 +603,7 @@ int berth_container_create(const struct berth_create_opts *o, struct berth_conta
         p.c->pidfd = p.c->pty_master = p.c->dirfd = -1;
         for (int t = 0; t < BERTH_NS__MAX; t++)
                 p.ctx.nsfds.fd[t] = -1;
-        p.ctx.console_fd = p.ctx.fifo_fd = -1;
+        p.ctx.console_fd = p.ctx.fifo_fd = p.ctx.status_fd = -1;
         r = describe(&p, o, err);
         if (r >= 0)
                 r = prepare_init(&p, o, err);
@@ -594,6 +619,8 @@ int berth_container_create(const struct berth_create_opts *o, struct berth_conta
                 r = record(&p, o, err);
         prep_undo(&p, r < 0);
         if (r < 0) {
+                if (p.cloned)
+                        run_poststop(p.c);
                 berth_container_free(p.c);
                 return r;
         }

@@ -130,13 +130,16 @@ static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
 
         sync_forward_logs(x->sync[1]);
         close_runtime_fds(x);
+        /* before the runtime moves us into the container's v1 cgroups, then GO */
+        r = berth_process_set_affinity(x->p->exec_cpu_affinity_initial, "initial", &err);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || sync_recv(x->sync[1], &m, NULL) < 0 ||
             m.type != SYNC_GO)
                 _exit(1);
         /* Before the user namespace: our /proc files are the host root's (non-dumpable). */
-        r = x->p->has_oom_score_adj
-                    ? berth_process_set_oom_score_adj(0, x->p->oom_score_adj, &err)
-                    : 0;
+        if (r >= 0 && x->p->has_oom_score_adj)
+                r = berth_process_set_oom_score_adj(0, x->p->oom_score_adj, &err);
+        if (r >= 0)
+                r = berth_process_set_affinity(x->p->exec_cpu_affinity_final, "final", &err);
         if (r >= 0)
                 r = join_namespaces(x, &err);
         closep(&x->init_pidfd);
@@ -208,6 +211,15 @@ static int prepare(struct exec_ctx *x, struct berth_container *c, struct berth_e
         return 0;
 }
 
+/* On cgroup v2 the child is cloned straight into the container's cgroup (CLONE_INTO_CGROUP),
+ * unless execCPUAffinity.initial asks for CPUs it runs on before it joins it. */
+static bool born_in_cgroup(const struct exec_ctx *x)
+{
+        const char *initial = x->p->exec_cpu_affinity_initial;
+
+        return x->cg && berth_cgroup_clone_fd(x->cg) >= 0 && !(initial && *initial);
+}
+
 /* With CLONE_INTO_CGROUP the kernel charges the fork to the container's cgroup: EAGAIN there is
  * most likely its pids.max, so the error names the cgroup. */
 static int clone_error(const struct exec_ctx *x, uint64_t flags, int code, struct berth_error **err)
@@ -234,7 +246,7 @@ static pid_t clone_child(struct exec_ctx *x, int *ret_pidfd, struct berth_error 
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 return berth_error_set(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
         args.pidfd = (uint64_t) (uintptr_t) ret_pidfd;
-        if (x->cg && berth_cgroup_clone_fd(x->cg) >= 0) {
+        if (born_in_cgroup(x)) {
                 args.flags |= CLONE_INTO_CGROUP;
                 args.cgroup = (uint64_t) berth_cgroup_clone_fd(x->cg);
         }
@@ -311,7 +323,7 @@ static int run_child(struct exec_ctx *x, struct berth_exec_result *res, int *ret
         closep(&x->console_fd);
         res->pid = pid;
         res->pidfd = pidfd;
-        r = x->cg && berth_cgroup_clone_fd(x->cg) < 0 ? berth_cgroup_attach(x->cg, pid, err) : 0;
+        r = x->cg && !born_in_cgroup(x) ? berth_cgroup_attach(x->cg, pid, err) : 0;
         if (r >= 0 && sync_send(x->sync[0], SYNC_GO, pid, NULL, -1) < 0)
                 r = berth_error_set(err, errno, "start the exec process");
         if (r >= 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -18,13 +19,16 @@
 #include "terminal.h"
 #include "util.h"
 
-/* Reports err to the parent (before ACK) or to the container's stderr (after), and exits. */
+/* Reports err to the parent (before ACK), to `start` (after: exec.status), or else to the
+ * container's stderr, and exits. */
 static void __attribute__((noreturn)) fail(struct init_ctx *ctx, struct berth_error *err, int status)
 {
         const char *msg = err && err->msg ? err->msg : "container init failed";
 
         if (ctx->sync_fd >= 0) {
                 sync_send(ctx->sync_fd, SYNC_ERROR, err ? err->code : EIO, msg, -1);
+        } else if (ctx->status_fd >= 0) {
+                (void) !write(ctx->status_fd, msg, strnlen(msg, PIPE_BUF - 1));
         } else {
                 _autofree_ char *line = xasprintf("berth-oci: %s\n", msg);
 
@@ -239,10 +243,10 @@ static int finish_create(struct init_ctx *ctx, struct berth_error **err)
  * own code runs in the container (CVE-2024-21626). */
 static void close_runtime_fds(const struct init_ctx *ctx, bool created)
 {
-        int keep[3 + 1 + BERTH_NS__MAX] = { ctx->fifo_fd, ctx->sync_fd,
+        int keep[4 + 1 + BERTH_NS__MAX] = { ctx->fifo_fd, ctx->status_fd, ctx->sync_fd,
                                             berth_seccomp_listener_fd(ctx->seccomp) };
         int preserved = ctx->opts->preserve_fds > 0 ? ctx->opts->preserve_fds : 0;
-        size_t n = 3;
+        size_t n = 4;
 
         if (!created) {
                 keep[n++] = ctx->console_fd;

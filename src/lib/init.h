@@ -23,6 +23,8 @@ struct init_ctx {
         int sync_fd;     /* the init's end of the handshake */
         int parent_sync_fd; /* the runtime's end, closed by the init */
         int fifo_fd;     /* exec.fifo, read-write: the init blocks reading it until start */
+        int status_fd;   /* exec.status, read-write: errors after start go there; closed by
+                          * execve (close-on-exec), which `start` sees as EOF */
         int console_fd;  /* connected --console-socket, or -1 */
         bool parent_hooks; /* prestart or createRuntime hooks: the parent runs them */
         char **env;        /* the program's environment: process.env, plus HOME if missing */

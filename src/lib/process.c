@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <linux/capability.h>
 #include <sys/personality.h>
@@ -195,6 +196,49 @@ int berth_process_set_personality(unsigned long persona, struct berth_error **er
         if (personality(persona) < 0)
                 return berth_error_set(err, errno, "personality 0x%lx", persona);
         TRACE(t, "personality 0x%lx", persona);
+        return 0;
+}
+
+/* ---- execCPUAffinity (runtime-spec 1.2, exec only) ------------------------------------------ */
+
+/* "0-3,7" (checked by the spec parser) into set; -EINVAL above CPU_SETSIZE. */
+static int parse_cpus(const char *list, cpu_set_t *set)
+{
+        const char *p = list;
+
+        CPU_ZERO(set);
+        while (*p) {
+                char *end;
+                unsigned long a = strtoul(p, &end, 10), b = a;
+
+                if (*end == '-')
+                        b = strtoul(end + 1, &end, 10);
+                if (end == p || b < a || b >= CPU_SETSIZE)
+                        return -EINVAL;
+                for (unsigned long c = a; c <= b; c++)
+                        CPU_SET(c, set);
+                p = *end == ',' ? end + 1 : end;
+                if (*end && *end != ',')
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+int berth_process_set_affinity(const char *cpus, const char *field, struct berth_error **err)
+{
+        uint64_t t = TRACE_T0();
+        cpu_set_t set;
+
+        if (!cpus || !*cpus)
+                return 0;
+        if (parse_cpus(cpus, &set) < 0)
+                return berth_error_setx(err, EINVAL, "process.execCPUAffinity.%s %s: not a CPU "
+                                        "list this runtime can set (CPUs 0-%d)", field,
+                                        QUOTE(cpus), CPU_SETSIZE - 1);
+        if (sched_setaffinity(0, sizeof(set), &set) < 0)
+                return berth_error_set(err, errno, "process.execCPUAffinity.%s %s: "
+                                       "sched_setaffinity", field, QUOTE(cpus));
+        TRACE(t, "sched_setaffinity %s (%s)", cpus, field);
         return 0;
 }
 

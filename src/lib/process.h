@@ -30,6 +30,11 @@ int berth_process_set_sched(const struct berth_process *p, struct berth_error **
  * have)". */
 int berth_process_set_oom_score_adj(pid_t pid, int value, struct berth_error **err);
 
+/* process.execCPUAffinity's initial or final list ("0-3,7") for the calling process (nothing
+ * when empty): an exec'd process takes the initial one before it joins the container's cgroup
+ * and the final one after. -EINVAL past CPU_SETSIZE, or sched_setaffinity's errno. */
+int berth_process_set_affinity(const char *cpus, const char *field, struct berth_error **err);
+
 /* linux.personality (if set). */
 int berth_process_set_personality(unsigned long persona, struct berth_error **err);
 

@@ -8,6 +8,8 @@
  *   recovery     pid, start time, cgroup and bundle in plain lines, written before each
  *                state.json: what kill, delete --force and list fall back on if it is damaged
  *   exec.fifo    the create/start handshake; its absence means start already happened
+ *   exec.status  the init's answer to start: an error message, or EOF when its execve closed
+ *                the (close-on-exec) end it holds
  * Commands that change a container hold an exclusive flock on the directory.
  */
 
@@ -20,6 +22,7 @@
 #define BERTH_STATE_FILE "state.json"
 #define BERTH_RECOVERY_FILE "recovery"
 #define BERTH_EXEC_FIFO "exec.fifo"
+#define BERTH_EXEC_STATUS "exec.status"
 /* A state.json above this is damaged (its annotations and hooks are far smaller). */
 #define BERTH_STATE_MAX (4u << 20)
 

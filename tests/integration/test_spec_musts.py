@@ -713,7 +713,6 @@ def test_exec_cpu_affinity_final(request, runtime, bundle, cid):
     transition to container's cgroup": an exec'd process runs on those CPUs."""
     peer_gap(runtime, crun="crun 1.8 predates execCPUAffinity",
              runc="runc 1.1 predates execCPUAffinity")
-    berth_gap(request, runtime, "exec.c parses execCPUAffinity but never applies it")
     start_detached(runtime, bundle, cid)
     try:
         proc = dict(bundle.process)
@@ -921,7 +920,6 @@ def test_failing_create_hook_runs_poststop(request, runtime, bundle, workdir):
     error, stop the container, and continue the lifecycle at step 12" - and step 13: "The
     poststop hooks MUST be invoked by the runtime"."""
     peer_gap(runtime, crun="crun 1.8 skips poststop hooks when create fails")
-    berth_gap(request, runtime, "create.c's rollback does not run the poststop hooks")
     marker = workdir.path / "poststop-ran"
     bundle.config["hooks"] = {"createRuntime": [{"path": "/bin/false"}],
                               "poststop": [touch_hook(marker)]}
@@ -954,8 +952,6 @@ def test_failing_start_container_hook_fails_start(request, runtime, bundle, work
     runtime.delete(cid, force=True)
     peer_gap(runtime, crun="crun 1.8's start returns 0 before its init runs the hook",
              runc="runc 1.1's start returns 0 before its init runs the hook")
-    berth_gap(request, runtime, "start returns 0 once the init has the byte on exec.fifo, "
-                                "before its startContainer hooks ran")
     assert p.returncode != 0, describe(p)
 
 
