@@ -317,7 +317,10 @@ int berth_container_kill(struct berth_container *c, int sig, bool all, struct be
         fd = berth_container_pidfd(c, err);
         if (fd < 0)
                 return fd;
-        if (all && !kill_cgroup(c, sig))
+        /* the init is in its cgroup: signalled there once, not again through its pidfd */
+        if (all && kill_cgroup(c, sig))
+                return 0;
+        if (all)
                 kill_pid_ns(c, sig);
         if (sys_pidfd_send_signal(fd, sig, NULL, 0) < 0 && errno != ESRCH)
                 return berth_error_set(err, errno, "kill container \"%s\" (pid %d) with signal %d",
