@@ -475,7 +475,7 @@ static void send_host_source(struct prep *p, size_t i)
         _autoerr_ struct berth_error *e = NULL;
         _autoclose_ int tree = -EBADF;
 
-        if (berth_rootfs_host_source(p->spec, p->c->bundle, i, &tree, &e) < 0)
+        if (berth_rootfs_host_source(p->spec, p->c->bundle, i, p->pid, &tree, &e) < 0)
                 sync_send(p->sync[0], SYNC_ERROR, e->code, e->msg, -1);
         else
                 sync_send(p->sync[0], SYNC_MOUNT_SOURCE, 0, NULL, tree);

@@ -118,8 +118,10 @@ static bool parse_special(const char *o, struct berth_mount_flags *f)
                 f->bind = true;
         else if (streq(o, "rbind"))
                 f->rbind = true;
-        else if (streq(o, "idmap") || streq(o, "ridmap"))
+        else if (streq(o, "idmap"))
                 f->idmap = true;
+        else if (streq(o, "ridmap"))
+                f->idmap = f->ridmap = true;
         else if (streq(o, "tmpcopyup"))
                 f->tmpcopyup = true;
         else if ((p = find_opt(propagation_opts, ARRAY_SIZE(propagation_opts), o)))

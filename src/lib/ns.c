@@ -2,8 +2,10 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "log.h"
 #include "ns.h"
@@ -135,6 +137,42 @@ int berth_userns_write_maps(pid_t pid, const struct berth_spec *s, struct berth_
         }
         if (s->lx.n_gid_mappings > 0)
                 return write_map(pid, "gid_map", s->lx.gid_mappings, s->lx.n_gid_mappings, err);
+        return 0;
+}
+
+int berth_userns_from_maps(const struct berth_id_map *uid, size_t n_uid,
+                           const struct berth_id_map *gid, size_t n_gid, int *ret_fd,
+                           struct berth_error **err)
+{
+        struct berth_clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+        _autoclose_ int rd = -EBADF, wr = -EBADF, fd = -EBADF;
+        int hold[2], r;
+        char path[64], b;
+        pid_t pid;
+
+        if (pipe2(hold, O_CLOEXEC) < 0)
+                return berth_error_set(err, errno, "pipe for an id-mapping user namespace");
+        rd = hold[0];
+        wr = hold[1];
+        pid = sys_clone3(&args);
+        if (pid < 0)
+                return berth_error_set(err, errno, "clone3(CLONE_NEWUSER) for an id mapping");
+        if (pid == 0) {
+                close(wr);
+                (void) !read(rd, &b, 1); /* until the runtime lets go */
+                _exit(0);
+        }
+        r = write_map(pid, "uid_map", uid, n_uid, err);
+        if (r >= 0)
+                r = write_map(pid, "gid_map", gid, n_gid, err);
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) pid);
+        if (r >= 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+                r = berth_error_set(err, errno, "open %s", path);
+        closep(&wr);
+        waitpid(pid, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret_fd = steal_fd(&fd);
         return 0;
 }
 

@@ -32,6 +32,12 @@ int berth_ns_join(struct berth_ns_fds *f, enum berth_ns_type t, struct berth_err
  * may call setgroups (root in its user namespace), else "deny" as the kernel requires. */
 int berth_userns_write_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err);
 
+/* A user namespace with these maps and nothing in it, for an idmapped mount: a helper is cloned
+ * into a new one, its maps written, the namespace opened (*ret_fd), and the helper let go. */
+int berth_userns_from_maps(const struct berth_id_map *uid, size_t n_uid,
+                           const struct berth_id_map *gid, size_t n_gid, int *ret_fd,
+                           struct berth_error **err);
+
 /* Refuses keys that would change the host: only namespaced sysctls (net.*, kernel.msg*,
  * kernel.sem, kernel.shm*, fs.mqueue.*, kernel.domainname with a uts namespace), and only
  * when the config lists that namespace. Names the key: linux.sysctl "vm.swappiness": not

@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 
 #include "log.h"
+#include "ns.h"
 #include "path.h"
 #include "rootfs-internal.h"
 #include "rootfs.h"
@@ -93,7 +94,28 @@ static bool is_fs(int fd, long magic)
 /* ---- validation (parent side) -----------------------------------------------------------------
  */
 
-static int validate_mount(const struct berth_mount *m, size_t i, struct berth_error **err)
+static bool is_idmapped(const struct berth_mount *m, const struct berth_mount_flags *f)
+{
+        return f->idmap || m->n_uid_mappings || m->n_gid_mappings;
+}
+
+/* config.md, "idmap": the mount's own mappings, else the container's user namespace's; with
+ * neither, an error. Only a bind mount can be idmapped here. */
+static int validate_idmap(const struct berth_spec *spec, const struct berth_mount *m,
+                          const struct berth_mount_flags *f, size_t i, struct berth_error **err)
+{
+        if (!is_bind(m, f))
+                return berth_error_setx(err, EINVAL, "mounts[%zu] \"%s\": idmap: only a bind mount "
+                                        "can be idmapped", i, m->destination);
+        if (!m->n_uid_mappings && !spec->lx.ns[BERTH_NS_USER].enabled)
+                return berth_error_setx(err, EINVAL, "mounts[%zu] \"%s\": idmap: no uidMappings "
+                                        "and gidMappings for the mount, and the container has no "
+                                        "user namespace to take them from", i, m->destination);
+        return 0;
+}
+
+static int validate_mount(const struct berth_spec *spec, const struct berth_mount *m, size_t i,
+                          struct berth_error **err)
 {
         struct berth_mount_flags f = {0};
         int r;
@@ -105,9 +127,6 @@ static int validate_mount(const struct berth_mount *m, size_t i, struct berth_er
         r = berth_mount_parse_options(m->options, &f, err);
         if (r < 0)
                 return berth_error_prefix(err, "mounts[%zu].options", i);
-        if (f.idmap || m->n_uid_mappings || m->n_gid_mappings)
-                berth_warn("mounts[%zu] \"%s\": idmapped mounts are not supported yet, ignoring", i,
-                           m->destination);
         if (f.tmpcopyup)
                 berth_warn("mounts[%zu] \"%s\": \"tmpcopyup\" is not supported yet, ignoring", i,
                            m->destination);
@@ -119,6 +138,8 @@ static int validate_mount(const struct berth_mount *m, size_t i, struct berth_er
                     err, EINVAL,
                     "mounts[%zu].type: required unless the options contain \"bind\" or \"rbind\"",
                     i);
+        else if (is_idmapped(m, &f))
+                r = validate_idmap(spec, m, &f, i, err);
         berth_mount_flags_clear(&f);
         return r;
 }
@@ -163,7 +184,7 @@ int berth_rootfs_validate(const struct berth_spec *spec, struct berth_error **er
         }
 
         for (size_t i = 0; i < spec->n_mounts; i++) {
-                r = validate_mount(&spec->mounts[i], i, err);
+                r = validate_mount(spec, &spec->mounts[i], i, err);
                 if (r < 0)
                         return r;
         }
@@ -420,12 +441,18 @@ static int open_source(const struct mnt_ctx *c, int *ret_fd, bool *ret_is_tree,
                        struct berth_error **err)
 {
         _autoerr_ struct berth_error *e = NULL;
-        int r = open_source_path(c->o->bundle, c->m->source, c->i, ret_fd, &e);
+        int r;
 
         *ret_is_tree = false;
+        /* idmapped: made by the runtime, whatever the init could open */
+        r = is_idmapped(c->m, &c->f) ? -EPERM
+                                     : open_source_path(c->o->bundle, c->m->source, c->i, ret_fd, &e);
         if (r >= 0)
                 return 0;
         if ((r != -EACCES && r != -EPERM) || !c->o->host_source) {
+                if (!e)
+                        return berth_error_setx(err, ENOTSUP, "mounts[%zu]: idmap: the runtime "
+                                                "cannot make it here", c->i);
                 move_error(err, &e);
                 return r;
         }
@@ -434,8 +461,41 @@ static int open_source(const struct mnt_ctx *c, int *ret_fd, bool *ret_is_tree,
         return r;
 }
 
+/* mount_setattr(MOUNT_ATTR_IDMAP) on the detached tree: the mount's own mappings, or those of
+ * the container's user namespace (its init's). */
+static int idmap_tree(const struct berth_spec *spec, const struct berth_mount *m,
+                      const struct berth_mount_flags *f, pid_t init, int tree, const char *what,
+                      struct berth_error **err)
+{
+        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP };
+        _autoclose_ int userns = -EBADF;
+        uint64_t t = TRACE_T0();
+        char path[64];
+        int r;
+
+        if (m->n_uid_mappings) {
+                r = berth_userns_from_maps(m->uid_mappings, m->n_uid_mappings, m->gid_mappings,
+                                           m->n_gid_mappings, &userns, err);
+                if (r < 0)
+                        return berth_error_prefix(err, "%s: idmap", what);
+        } else {
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) init);
+                userns = open(path, O_RDONLY | O_CLOEXEC);
+                if (userns < 0)
+                        return berth_error_set(err, errno, "%s: idmap: open %s", what, path);
+        }
+        a.userns_fd = (uint64_t) userns;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | (f->ridmap ? AT_RECURSIVE : 0), &a,
+                          sizeof(a)) < 0)
+                return berth_error_set(err, errno, "%s: idmap (mount_setattr MOUNT_ATTR_IDMAP%s)",
+                                       what, errno == EINVAL ? ": does its filesystem support "
+                                       "idmapped mounts?" : "");
+        TRACE(t, "idmap%s %s", f->ridmap ? " (recursive)" : "", what);
+        return 0;
+}
+
 int berth_rootfs_host_source(const struct berth_spec *spec, const char *bundle, size_t i,
-                             int *ret_tree, struct berth_error **err)
+                             pid_t init, int *ret_tree, struct berth_error **err)
 {
         const struct berth_mount *m = i < spec->n_mounts ? &spec->mounts[i] : NULL;
         struct berth_mount_flags f = {0};
@@ -453,6 +513,8 @@ int berth_rootfs_host_source(const struct berth_spec *spec, const char *bundle, 
         if (r >= 0)
                 r = berth_mount_clone(src, f.rbind || (streq_ptr(m->type, "bind") && !f.bind), what,
                                       &tree, err);
+        if (r >= 0 && is_idmapped(m, &f))
+                r = idmap_tree(spec, m, &f, init, tree, what, err);
         berth_mount_flags_clear(&f);
         if (r >= 0)
                 r = berth_mount_propagate(tree, what, root_propagation(spec->lx.rootfs_propagation),

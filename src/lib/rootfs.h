@@ -61,9 +61,12 @@ int berth_rootfs_finalize(const struct berth_spec *spec, const struct berth_root
 
 /* In the runtime (the host's mount namespace and privileges): a detached clone of mounts[i]'s
  * source (recursive for rbind) with the propagation the rootfs gets (rslave unless configured),
- * so that nothing mounted under it in the container propagates back to the host. */
+ * so that nothing mounted under it in the container propagates back to the host. An idmapped
+ * mount (idmap/ridmap, or id mappings of its own) is always made here: mount_setattr(2) needs
+ * CAP_SYS_ADMIN over the source's filesystem; it is mapped with the mount's mappings, else
+ * with the user namespace of the container's init (pid `init`). */
 int berth_rootfs_host_source(const struct berth_spec *spec, const char *bundle, size_t i,
-                             int *ret_tree, struct berth_error **err);
+                             pid_t init, int *ret_tree, struct berth_error **err);
 
 /* After pivot_root: binds the pty slave (the fd itself, never its name, which a symlink under
  * /dev/pts could redirect: CVE-2025-52565) on /dev/console, which must be a regular file or a
@@ -75,7 +78,8 @@ int berth_rootfs_bind_console(int slave, const char *name, struct berth_error **
  * sync/async, dirsync, remount, [no]mand, [no]atime, [no]diratime, [no]relatime,
  * [no]strictatime, [no]lazytime, [no]acl, [no]iversion, silent/loud, [no]symfollow, defaults,
  * bind, rbind, the propagation names, the recursive flags of mount_setattr(2) ("rro", "rnosuid",
- * ...), idmap/ridmap and tmpcopyup (recorded, not supported yet). Anything else is fs data.
+ * ...), idmap/ridmap, tmpcopyup (recorded, not supported yet). Anything else is fs data. The
+ * recursive flags apply to filesystem mounts too.
  * MS_BIND and MS_REC are not in `flags`: see bind/rbind.
  */
 struct berth_mount_flags {
@@ -84,7 +88,7 @@ struct berth_mount_flags {
         unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC); the
                                     * last propagation option wins */
         bool bind, rbind;
-        bool idmap;                /* "idmap" or "ridmap": not supported yet (validate warns) */
+        bool idmap, ridmap;        /* "idmap" / "ridmap" (recursive): an idmapped bind mount */
         bool tmpcopyup;            /* "tmpcopyup": not supported yet (validate warns) */
         uint64_t rec_attr_set;     /* MOUNT_ATTR_* applied recursively ("rro", "rnosuid", ...) */
         uint64_t rec_attr_clr;     /* MOUNT_ATTR_* cleared recursively ("rrw", "rsuid", ...) */

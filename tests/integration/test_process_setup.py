@@ -328,3 +328,30 @@ def test_no_mount_namespace_refuses_what_would_mount_in_the_hosts(runtime, bundl
     p = runtime.run(bundle, new_id())
     assert p.returncode == 1, describe(p)
     assert "needs a mount namespace" in p.stderr, p.stderr
+
+
+# ---- idmapped mounts ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["idmap", "ridmap"])
+def test_idmap_with_the_containers_user_namespace(runtime, bundle, workdir, option):
+    """config.md "idmap": without mappings of its own the mount takes the container's user
+    namespace's: a host directory owned by root is root's inside a container whose root is
+    another uid on the host (unmapped, it would show as nobody). The runtime makes it: the
+    init has no CAP_SYS_ADMIN over the host's filesystem."""
+    if runtime.name == "runc":
+        pytest.skip("runc 1.1 has no idmapped mounts")
+    if runtime.name == "crun" and option == "ridmap":
+        pytest.skip("crun 1.8 does not know \"ridmap\" (mounts it unmapped)")
+    vol = workdir.path / "vol"
+    vol.mkdir()
+    (vol / "f").write_text("x\n")
+    userns_bundle(bundle)
+    bundle.config["mounts"] += [
+        {"destination": "/plain", "type": "bind", "source": str(vol), "options": ["rbind"]},
+        {"destination": "/mapped", "type": "bind", "source": str(vol), "options": ["rbind", option]}]
+    out = runtime.run_sh(bundle, "stat -c '%u %g' /plain/f /mapped/f; echo y > /mapped/g")
+    assert out.split("\n")[:2] == ["65534 65534", "0 0"], out
+    # what the container writes through the mapping is root's on the host
+    st = os.stat(vol / "g")
+    assert (st.st_uid, st.st_gid) == (0, 0)

@@ -477,8 +477,6 @@ def test_mount_idmap_applied(request, runtime, bundle, workdir):
     values for the mount's mapping".  A file owned by 0:0 on the host is seen through the
     mapping (0 -> 1000, 0 -> 2000)."""
     peer_gap(runtime, runc="runc 1.1 has no idmapped mounts (ignores the option)")
-    berth_gap(request, runtime, "rootfs.c warns 'idmapped mounts are not supported yet, "
-                                "ignoring' and mounts without the mapping")
     src = workdir.path / "idsrc"
     src.mkdir()
     (src / "f").write_text("x")
@@ -494,8 +492,6 @@ def test_mount_idmap_without_any_mapping_refused(request, runtime, bundle, workd
     """config.md, "idmap": "If there are no uidMappings and gidMappings specified and the
     container isn't using user namespaces, an error MUST be returned"."""
     peer_gap(runtime, runc="runc 1.1 has no idmapped mounts (ignores the option)")
-    berth_gap(request, runtime, "rootfs.c warns 'idmapped mounts are not supported yet, "
-                                "ignoring' instead of refusing")
     src = workdir.path / "idsrc"
     src.mkdir()
     bundle.config["mounts"].append({"destination": "/m", "type": "bind", "source": str(src),

@@ -659,10 +659,15 @@ static void validation_names_fields(void **state)
                        "mounts[1].type: required unless the options contain \"bind\" or \"rbind\"");
         m[1] = (struct berth_mount){
             .destination = "/data", .type = "bind", .source = "/x", .options = OPTS("idmap")};
-        berth_log_set_handler(keep_warning, NULL);
+        expect_invalid(&s, "mounts[1] \"/data\": idmap: no uidMappings and gidMappings for the "
+                           "mount, and the container has no user namespace to take them from");
+        s.lx.ns[BERTH_NS_USER].enabled = true;
         assert_int_equal(berth_rootfs_validate(&s, NULL), 0);
-        assert_string_equal(warnings,
-                            "mounts[1] \"/data\": idmapped mounts are not supported yet, ignoring");
+        s.lx.ns[BERTH_NS_USER].enabled = false;
+        m[1] = (struct berth_mount){.destination = "/t", .type = "tmpfs", .options = OPTS("idmap")};
+        expect_invalid(&s, "mounts[1] \"/t\": idmap: only a bind mount can be idmapped");
+        m[1] = (struct berth_mount){.destination = "/t", .type = "tmpfs"};
+        berth_log_set_handler(keep_warning, NULL);
         s.lx.mount_label = "system_u:object_r:container_file_t:s0";
         assert_int_equal(berth_rootfs_validate(&s, NULL), 0);
         assert_string_equal(warnings, "mountLabel: SELinux is not enabled on this host, ignoring");
