@@ -18,7 +18,7 @@
 #include "util.h"
 
 #define HELLO_DIGEST "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
-#define HELLO_HEX (HELLO_DIGEST + 7)
+#define HELLO_HEX (&HELLO_DIGEST[7])
 /* sha256 of the empty string: a valid digest that "hello\n" does not match */
 #define EMPTY_DIGEST "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
