@@ -18,7 +18,7 @@
  *                          <--------------- CREATED  (user, caps, cwd, program found)
  *   state.json, pid file; ACK ------------>  clear PDEATHSIG
  *                          <--------------- DETACHED; block on exec.fifo
- *   exit
+ *   exit                                     (start: its answer on exec.status, see state.h)
  *
  * Any step of the init that fails sends ERROR(code, message) and exits. Its warnings and --debug
  * trace lines travel as LOG(level, line) until DETACHED: the init holds no fd of the runtime's log
