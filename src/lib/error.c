@@ -41,16 +41,24 @@ int berth_error_set(struct berth_error **err, int code, const char *fmt, ...)
         return set_msg(err, saved, msg);
 }
 
-int berth_error_setx(struct berth_error **err, int code, const char *fmt, ...)
+int berth_error_vsetx(struct berth_error **err, int code, const char *fmt, va_list ap)
 {
         char *msg = NULL;
-        va_list ap;
 
-        va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
-        va_end(ap);
         return set_msg(err, code, msg);
+}
+
+int berth_error_setx(struct berth_error **err, int code, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = berth_error_vsetx(err, code, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 int berth_error_prefix(struct berth_error **err, const char *fmt, ...)

@@ -26,6 +26,10 @@ int berth_error_set(struct berth_error **err, int code, const char *fmt, ...)
  * says everything ("process.args: must not be empty"). */
 int berth_error_setx(struct berth_error **err, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+/* berth_error_setx() for a va_list: the parsers' "FIELD: message" helpers format the message
+ * with it, then berth_error_prefix() the field. */
+int berth_error_vsetx(struct berth_error **err, int code, const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
 
 /* Prepends "<fmt>: " to the message in *err and returns -(*err)->code (or -EIO if *err is NULL). */
 int berth_error_prefix(struct berth_error **err, const char *fmt, ...)

@@ -52,15 +52,14 @@ static int field_error(struct berth_error **err, int code, const char *path, con
 static int field_error(struct berth_error **err, int code, const char *path, const char *key,
                        const char *fmt, ...)
 {
-        _autofree_ char *msg = NULL;
         va_list ap;
+        int r;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        r = berth_error_vsetx(err, code, fmt, ap);
         va_end(ap);
-        return berth_error_setx(err, code, "%s%s%s: %s", path, *path && key ? "." : "",
-                                key ? key : "", msg ? msg : "");
+        berth_error_prefix(err, "%s%s%s", path, *path && key ? "." : "", key ? key : "");
+        return r;
 }
 
 static char *sub_path(const char *path, const char *key)

@@ -44,14 +44,14 @@ static int field_error(struct berth_error **err, const char *path, const char *f
     __attribute__((format(printf, 3, 4)));
 static int field_error(struct berth_error **err, const char *path, const char *fmt, ...)
 {
-        _autofree_ char *msg = NULL;
         va_list ap;
+        int r;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        r = berth_error_vsetx(err, EINVAL, fmt, ap);
         va_end(ap);
-        return berth_error_setx(err, EINVAL, "%s: %s", path, msg ? msg : "");
+        berth_error_prefix(err, "%s", path);
+        return r;
 }
 
 /* The member key of obj; NULL when absent or null. -EINVAL when not of type `type`. */

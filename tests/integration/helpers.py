@@ -101,3 +101,15 @@ def cap_mask(names):
     for n in names:
         m |= 1 << CAP_NUMBERS[n]
     return m
+
+
+def userns_bundle(bundle, base=200000):
+    """A user namespace mapping container root to `base` (65536 ids), the rootfs chowned to
+    match, and no cgroup v1 tree mount (it cannot be mounted from a user namespace)."""
+    linux = bundle.config["linux"]
+    linux["namespaces"].append({"type": "user"})
+    linux["uidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
+    linux["gidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"]
+                               if m["destination"] != "/sys/fs/cgroup"]
+    bundle.chown_rootfs(base, base)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import Runner, describe, new_id, spawn
-from helpers import cap_mask, parse_mountinfo, status_field
+from helpers import cap_mask, parse_mountinfo, status_field, userns_bundle
 
 NS_FILES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 SPEC_NS = {"cgroup": "cgroup", "ipc": "ipc", "mnt": "mount", "net": "network",
@@ -461,15 +461,6 @@ def test_device_made_from_its_numbers(runtime, bundle):
                                  "head -c 3 /dev/mydev | od -An -tx1")
     assert out.splitlines() == ["character special file 1 5 604 12 34", " 00 00 00"], out
 
-
-def userns_bundle(bundle, base=200000):
-    linux = bundle.config["linux"]
-    linux["namespaces"].append({"type": "user"})
-    linux["uidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
-    linux["gidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
-    bundle.config["mounts"] = [m for m in bundle.config["mounts"]
-                               if m["destination"] != "/sys/fs/cgroup"]
-    bundle.chown_rootfs(base, base)
 
 
 def test_device_in_user_namespace(runtime, bundle):

@@ -16,19 +16,7 @@ import threading
 import pytest
 
 from conftest import describe, new_id
-
-USERNS_BASE = 200000
-
-
-def userns_bundle(bundle, base=USERNS_BASE):
-    linux = bundle.config["linux"]
-    linux["namespaces"].append({"type": "user"})
-    linux["uidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
-    linux["gidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
-    # a cgroup v1 tree cannot be mounted from a user namespace
-    bundle.config["mounts"] = [m for m in bundle.config["mounts"]
-                               if m["destination"] != "/sys/fs/cgroup"]
-    bundle.chown_rootfs(base, base)
+from helpers import userns_bundle
 
 
 # ---- what the non-dumpable init cannot write itself --------------------------------------
