@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "berth.h"
-#include "util.h"
+#include "base/util.h"
 
 static const struct berth_flag *find_long(const struct berth_flag *flags, size_t n,
                                           const char *name, size_t len, size_t *ret_i)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define BERTH_PROG "berth"
 #define BERTH_DEFAULT_ROOT "/var/lib/berth"

@@ -5,10 +5,10 @@
 #include <unistd.h>
 
 #include "berth.h"
-#include "image-archive.h"
-#include "imageref.h"
-#include "imagestore.h"
-#include "util.h"
+#include "image/image-archive.h"
+#include "image/imageref.h"
+#include "image/imagestore.h"
+#include "base/util.h"
 
 static int open_store(struct berth_global *g, struct berth_store **ret)
 {

@@ -11,15 +11,15 @@
 #include <sys/stat.h>
 
 #include "berth.h"
-#include "blobstore.h"
-#include "changes.h"
-#include "container.h"
-#include "engine.h"
-#include "image-archive.h"
-#include "imageref.h"
-#include "imagestore.h"
-#include "manifest.h"
-#include "util.h"
+#include "image/blobstore.h"
+#include "image/changes.h"
+#include "runtime/container.h"
+#include "engine/engine.h"
+#include "image/image-archive.h"
+#include "image/imageref.h"
+#include "image/imagestore.h"
+#include "image/manifest.h"
+#include "base/util.h"
 
 /* ---- diff ---------------------------------------------------------------------------------- */
 

@@ -9,13 +9,13 @@
 #include <unistd.h>
 
 #include "berth.h"
-#include "blobstore.h"
-#include "engine.h"
-#include "imageref.h"
-#include "imagestore.h"
-#include "manifest.h"
-#include "registry.h"
-#include "util.h"
+#include "image/blobstore.h"
+#include "engine/engine.h"
+#include "image/imageref.h"
+#include "image/imagestore.h"
+#include "image/manifest.h"
+#include "image/registry.h"
+#include "base/util.h"
 
 #define NONE "<none>"
 #define SHORT_ID_LEN 12

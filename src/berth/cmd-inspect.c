@@ -6,8 +6,8 @@
 #include <jansson.h>
 
 #include "berth.h"
-#include "engine.h"
-#include "util.h"
+#include "engine/engine.h"
+#include "base/util.h"
 
 enum { F_FORMAT };
 

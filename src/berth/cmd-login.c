@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "berth.h"
-#include "registry-auth.h"
-#include "registry.h"
-#include "util.h"
+#include "image/registry-auth.h"
+#include "image/registry.h"
+#include "base/util.h"
 
 #define DEFAULT_REGISTRY "docker.io"
 

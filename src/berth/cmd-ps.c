@@ -7,9 +7,9 @@
 #include <time.h>
 
 #include "berth.h"
-#include "engine.h"
-#include "imageref.h"
-#include "util.h"
+#include "engine/engine.h"
+#include "image/imageref.h"
+#include "base/util.h"
 
 enum { F_ALL, F_QUIET, F_NO_TRUNC, F_FORMAT };
 

@@ -4,8 +4,8 @@
  * mount and its directory; prints each name or id as given. A running container needs -f.
  */
 #include "berth.h"
-#include "engine.h"
-#include "util.h"
+#include "engine/engine.h"
+#include "base/util.h"
 
 enum { F_FORCE, F_VOLUMES };
 

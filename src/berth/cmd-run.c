@@ -10,18 +10,18 @@
 #include <sys/stat.h>
 
 #include "berth.h"
-#include "blobstore.h"
-#include "container.h"
-#include "engine.h"
-#include "foreground.h"
-#include "imageref.h"
-#include "imagestore.h"
-#include "log.h"
-#include "manifest.h"
-#include "registry.h"
-#include "seccomp-profile.h"
-#include "state.h"
-#include "util.h"
+#include "image/blobstore.h"
+#include "runtime/container.h"
+#include "engine/engine.h"
+#include "runtime/foreground.h"
+#include "image/imageref.h"
+#include "image/imagestore.h"
+#include "base/log.h"
+#include "image/manifest.h"
+#include "image/registry.h"
+#include "engine/seccomp-profile.h"
+#include "runtime/state.h"
+#include "base/util.h"
 
 enum {
         F_RM,

@@ -6,9 +6,9 @@
 #include <jansson.h>
 
 #include "berth.h"
-#include "engine.h"
-#include "imagestore.h"
-#include "util.h"
+#include "engine/engine.h"
+#include "image/imagestore.h"
+#include "base/util.h"
 
 struct df_row {
         const char *type;

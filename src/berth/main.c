@@ -10,11 +10,11 @@
 #include <string.h>
 
 #include "berth.h"
-#include "imagestore.h"
-#include "log.h"
-#include "selfexe.h"
-#include "state.h"
-#include "util.h"
+#include "image/imagestore.h"
+#include "base/log.h"
+#include "runtime/selfexe.h"
+#include "runtime/state.h"
+#include "base/util.h"
 
 struct alias {
         const char *words; /* "image ls" */

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "berth.h"
-#include "util.h"
+#include "base/util.h"
 
 int berth_print_error(const struct berth_error *e)
 {

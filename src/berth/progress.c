@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "berth.h"
-#include "registry.h"
-#include "util.h"
+#include "image/registry.h"
+#include "base/util.h"
 
 #define SHORT_ID_LEN 12
 #define BAR_WIDTH 50

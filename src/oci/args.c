@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 static const struct oci_flag *find_flag(const struct oci_flag *flags, size_t n, const char *name,
                                         size_t len, size_t *ret_i)

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 /* runc's flags, accepted so that the error is about CRIU, not about a flag. */
 static const struct oci_flag checkpoint_flags[] = {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* berth-oci create [--bundle B] [--console-socket S] [--pid-file F] [--no-pivot]
  *                  [--no-new-keyring] [--preserve-fds N] ID */
-#include "container.h"
+#include "runtime/container.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 enum { F_BUNDLE, F_CONSOLE_SOCKET, F_PID_FILE, F_NO_PIVOT, F_NO_NEW_KEYRING, F_PRESERVE_FDS };
 

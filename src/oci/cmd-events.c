@@ -12,15 +12,15 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "cgroup.h"
-#include "container.h"
-#include "log.h"
+#include "cgroup/cgroup.h"
+#include "runtime/container.h"
+#include "base/log.h"
 #include "oci.h"
-#include "oom.h"
-#include "state.h"
-#include "stats.h"
-#include "syscalls.h"
-#include "util.h"
+#include "cgroup/oom.h"
+#include "runtime/state.h"
+#include "cgroup/stats.h"
+#include "base/syscalls.h"
+#include "base/util.h"
 
 enum { F_INTERVAL, F_STATS };
 

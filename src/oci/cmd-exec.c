@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 
-#include "caps.h"
-#include "container.h"
-#include "exec.h"
-#include "foreground.h"
-#include "log.h"
+#include "runtime/caps.h"
+#include "runtime/container.h"
+#include "runtime/exec.h"
+#include "runtime/foreground.h"
+#include "base/log.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 enum {
         F_CONSOLE_SOCKET,

@@ -3,18 +3,16 @@
  * berth-oci features: what this runtime implements, in the runtime-spec's features.md structure,
  * shaped like runc's output.
  */
-/* libseccomp itself, through berth's seccomp.h which shadows it on the include path. */
-#define BERTH_INCLUDE_LIBSECCOMP
 #include <seccomp.h>
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <sys/utsname.h>
 
-#include "caps.h"
-#include "container.h"
+#include "runtime/caps.h"
+#include "runtime/container.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 /* The option names of config.json mounts that berth's mount option parser recognises. */
 static const char *const mount_options[] = {

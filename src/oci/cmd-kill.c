@@ -4,9 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "container.h"
+#include "runtime/container.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 enum { F_ALL };
 

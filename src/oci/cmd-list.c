@@ -3,9 +3,9 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "container.h"
+#include "runtime/container.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 enum { F_FORMAT, F_QUIET };
 

@@ -10,9 +10,9 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#include "container.h"
+#include "runtime/container.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 extern char **environ;
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* berth-oci resume ID: thaws a paused container. */
-#include "container.h"
+#include "runtime/container.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 static int cmd_resume(const struct oci_global *g, const struct oci_args *a,
                       struct berth_error **err)

@@ -7,11 +7,11 @@
  */
 #include <sys/prctl.h>
 
-#include "container.h"
-#include "foreground.h"
-#include "log.h"
+#include "runtime/container.h"
+#include "runtime/foreground.h"
+#include "base/log.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 enum {
         F_BUNDLE,

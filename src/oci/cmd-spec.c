@@ -2,9 +2,9 @@
 /* berth-oci spec [--bundle B] [--rootless]: writes a starter config.json. */
 #include <fcntl.h>
 
-#include "container.h"
+#include "runtime/container.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 enum { F_BUNDLE, F_ROOTLESS };
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* berth-oci start ID: releases the init of a created container. */
-#include "container.h"
+#include "runtime/container.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 static int cmd_start(const struct oci_global *g, const struct oci_args *a, struct berth_error **err)
 {

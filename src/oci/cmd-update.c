@@ -12,11 +12,11 @@
 #include <math.h>
 #include <strings.h>
 
-#include "container.h"
-#include "log.h"
+#include "runtime/container.h"
+#include "base/log.h"
 #include "oci.h"
-#include "resources.h"
-#include "util.h"
+#include "spec/resources.h"
+#include "base/util.h"
 
 #define RESOURCES_MAX (16u << 20)
 

@@ -3,17 +3,15 @@
  * berth-oci: an OCI runtime with runc's command line, so podman, containerd and docker drive it
  * unchanged. This file parses the global flags and dispatches to one command per file.
  */
-/* libseccomp itself, through berth's seccomp.h which shadows it on the include path. */
-#define BERTH_INCLUDE_LIBSECCOMP
 #include <seccomp.h>
 #include <stdio.h>
 
-#include "container.h"
-#include "log.h"
+#include "runtime/container.h"
+#include "base/log.h"
 #include "oci.h"
-#include "selfexe.h"
-#include "state.h"
-#include "util.h"
+#include "runtime/selfexe.h"
+#include "runtime/state.h"
+#include "base/util.h"
 
 enum { G_ROOT, G_LOG, G_LOG_FORMAT, G_DEBUG, G_CRIU, G_SYSTEMD_CGROUP, G_ROOTLESS, G_VERSION };
 

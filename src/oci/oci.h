@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define OCI_PROG "berth-oci"
 #define OCI_SPEC_VERSION "1.2.0"

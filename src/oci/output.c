@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 /* A high fd keeps the log out of the range that --preserve-fds hands to the container. */
 #define LOG_FD_MIN 100

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "imageref.h"
-#include "manifest.h"
+#include "base/error.h"
+#include "image/imageref.h"
+#include "image/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

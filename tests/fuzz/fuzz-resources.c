@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "resources.h"
+#include "base/error.h"
+#include "spec/resources.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

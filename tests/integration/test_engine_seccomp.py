@@ -1,6 +1,6 @@
 """`berth run`'s seccomp profile and --security-opt.
 
-The default profile is docker's allow-list (src/lib/seccomp-default.c): inside a container an
+The default profile is docker's allow-list (src/engine/seccomp-default.c): inside a container an
 allowed syscall works, one the profile knows and denies fails with EPERM, one it does not know
 (a number the kernel lacks, or a syscall newer than the profile) with ENOSYS so that libcs fall
 back. --security-opt seccomp=unconfined lifts it, seccomp=FILE takes a docker-format profile,

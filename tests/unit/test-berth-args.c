@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "berth.h"
-#include "util.h"
+#include "base/util.h"
 
 enum { F_RM, F_INTERACTIVE, F_TTY, F_NAME, F_ENV, F_WORKDIR, F_PLATFORM };
 

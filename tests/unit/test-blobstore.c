@@ -11,11 +11,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <cmocka.h>
-#define BERTH_INCLUDE_LIBSECCOMP
 #include <seccomp.h>
 
-#include "blobstore.h"
-#include "util.h"
+#include "image/blobstore.h"
+#include "base/util.h"
 
 #define HELLO_DIGEST "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
 #define HELLO_HEX (&HELLO_DIGEST[7])

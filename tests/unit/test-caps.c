@@ -7,11 +7,11 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
-#include "caps.h"
-#include "log.h"
+#include "runtime/caps.h"
+#include "base/log.h"
 #include "fork-child.h"
-#include "process.h"
-#include "util.h"
+#include "runtime/process.h"
+#include "base/util.h"
 
 #define BIT(c) (UINT64_C(1) << (c))
 

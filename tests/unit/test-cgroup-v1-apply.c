@@ -20,10 +20,10 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "cgroup-internal.h"
-#include "log.h"
-#include "resources.h"
-#include "util.h"
+#include "cgroup/cgroup-internal.h"
+#include "base/log.h"
+#include "spec/resources.h"
+#include "base/util.h"
 
 struct layout {
         const char *name;  /* the hierarchy's controllers, "" for cgroup2 */

@@ -27,10 +27,10 @@
 #include <sys/xattr.h>
 #include <cmocka.h>
 
-#include "changes.h"
-#include "layer.h"
-#include "overlay.h"
-#include "util.h"
+#include "image/changes.h"
+#include "image/layer.h"
+#include "image/overlay.h"
+#include "base/util.h"
 
 /* ---- building trees ------------------------------------------------------------------------ */
 

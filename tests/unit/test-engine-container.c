@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "engine.h"
-#include "imagestore.h"
-#include "manifest.h"
-#include "util.h"
+#include "engine/engine.h"
+#include "image/imagestore.h"
+#include "image/manifest.h"
+#include "base/util.h"
 
 #define IMAGE "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define L1 "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

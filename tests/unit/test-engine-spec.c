@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "engine.h"
-#include "manifest.h"
-#include "seccomp-profile.h"
-#include "spec.h"
-#include "util.h"
+#include "engine/engine.h"
+#include "image/manifest.h"
+#include "engine/seccomp-profile.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 static char **strv_copy_for_test(char *const *v)
 {

@@ -7,9 +7,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "hooks.h"
-#include "log.h"
-#include "util.h"
+#include "runtime/hooks.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define V(...) ((char *[]){ __VA_ARGS__, NULL })
 #define PATH_ENV V("PATH=/usr/bin:/bin")

@@ -20,11 +20,11 @@
 
 #include <openssl/evp.h>
 
-#include "blobstore.h"
-#include "image-archive.h"
-#include "imagestore.h"
-#include "manifest.h"
-#include "util.h"
+#include "image/blobstore.h"
+#include "image/image-archive.h"
+#include "image/imagestore.h"
+#include "image/manifest.h"
+#include "base/util.h"
 
 #define LAYER_MAX (1 << 20)
 

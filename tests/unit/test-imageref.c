@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "imageref.h"
-#include "util.h"
+#include "image/imageref.h"
+#include "base/util.h"
 
 #define HEX "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define DIGEST "sha256:" HEX

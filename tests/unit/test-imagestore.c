@@ -20,10 +20,10 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "blobstore.h"
-#include "imagestore.h"
-#include "manifest.h"
-#include "util.h"
+#include "image/blobstore.h"
+#include "image/imagestore.h"
+#include "image/manifest.h"
+#include "base/util.h"
 
 struct ctx {
         char root[64];

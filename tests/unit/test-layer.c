@@ -23,8 +23,8 @@
 #include <cmocka.h>
 
 #include "fork-child.h"
-#include "layer.h"
-#include "util.h"
+#include "image/layer.h"
+#include "base/util.h"
 
 #define SENTINEL "sentinel\n"
 

@@ -7,8 +7,8 @@
 #include <sys/utsname.h>
 #include <cmocka.h>
 
-#include "manifest.h"
-#include "util.h"
+#include "image/manifest.h"
+#include "base/util.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"

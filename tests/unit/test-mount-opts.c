@@ -6,9 +6,9 @@
 #include <sys/mount.h>
 #include <cmocka.h>
 
-#include "rootfs-internal.h"
-#include "rootfs.h"
-#include "util.h"
+#include "runtime/rootfs-internal.h"
+#include "runtime/rootfs.h"
+#include "base/util.h"
 
 static void parse(struct berth_mount_flags *f, ...)
 {

@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "ns.h"
-#include "spec.h"
-#include "util.h"
+#include "runtime/ns.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 #define ROOT "'root': {'path': 'rootfs'}"
 

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "oci.h"
-#include "util.h"
+#include "base/util.h"
 
 enum { F_BUNDLE, F_DETACH, F_PID_FILE };
 

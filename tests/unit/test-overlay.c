@@ -18,8 +18,8 @@
 #include <sys/xattr.h>
 #include <cmocka.h>
 
-#include "overlay.h"
-#include "util.h"
+#include "image/overlay.h"
+#include "base/util.h"
 
 typedef int (*mount_fn)(const char *const *, const char *, const char *, const char *,
                         struct berth_error **);

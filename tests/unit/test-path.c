@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "path.h"
-#include "util.h"
+#include "base/path.h"
+#include "base/util.h"
 
 /*
  * The tree under a mkdtemp() directory that stands for a rootfs. Nothing here needs privileges:

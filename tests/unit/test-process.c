@@ -12,12 +12,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "caps.h"
+#include "runtime/caps.h"
 #include "fork-child.h"
-#include "log.h"
-#include "process.h"
-#include "syscalls.h"
-#include "util.h"
+#include "base/log.h"
+#include "runtime/process.h"
+#include "base/syscalls.h"
+#include "base/util.h"
 
 #define V(...) ((char *[]){ __VA_ARGS__, NULL })
 

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "blobstore.h"
-#include "registry-auth.h"
-#include "util.h"
+#include "image/blobstore.h"
+#include "image/registry-auth.h"
+#include "base/util.h"
 
 #define HELLO "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
 #define EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

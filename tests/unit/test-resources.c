@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "resources.h"
-#include "spec.h"
-#include "util.h"
+#include "spec/resources.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 static const char full[] =
         "{\n"

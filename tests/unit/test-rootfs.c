@@ -26,10 +26,10 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-#include "log.h"
-#include "rootfs-internal.h"
-#include "rootfs.h"
-#include "util.h"
+#include "base/log.h"
+#include "runtime/rootfs-internal.h"
+#include "runtime/rootfs.h"
+#include "base/util.h"
 
 static char tmp[] = "/tmp/berth-test-rootfs.XXXXXX";
 static int report_fd = -1; /* the child's end of the pipe for failure messages and warnings */

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "seccomp-profile.h"
-#include "seccomp.h"
-#include "spec.h"
-#include "util.h"
+#include "engine/seccomp-profile.h"
+#include "runtime/seccomp.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 static char *docker_caps[] = {
     "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",

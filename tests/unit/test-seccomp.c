@@ -13,13 +13,13 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
-/* libseccomp's API too (seccomp_version), see seccomp.h */
-#define BERTH_INCLUDE_LIBSECCOMP 1
-#include "seccomp.h"
+#include <seccomp.h> /* libseccomp's API too (seccomp_version) */
+
+#include "runtime/seccomp.h"
 
 #include "fork-child.h"
-#include "log.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define NAMES(...) ((char *[]){ __VA_ARGS__, NULL })
 

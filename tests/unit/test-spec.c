@@ -11,11 +11,11 @@
 #include <cmocka.h>
 #include <linux/capability.h>
 
-#include "caps.h"
-#include "log.h"
-#include "spec.h"
-#include "syscalls.h"
-#include "util.h"
+#include "runtime/caps.h"
+#include "base/log.h"
+#include "spec/spec.h"
+#include "base/syscalls.h"
+#include "base/util.h"
 
 #define ROOT "'root': {'path': 'rootfs'}"
 

@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "container.h"
-#include "state.h"
-#include "util.h"
+#include "runtime/container.h"
+#include "runtime/state.h"
+#include "base/util.h"
 
 static void ids(void **state)
 {

@@ -15,8 +15,8 @@
 #include <termios.h>
 #include <cmocka.h>
 
-#include "terminal.h"
-#include "util.h"
+#include "runtime/terminal.h"
+#include "base/util.h"
 
 struct pty {
         int master, slave;

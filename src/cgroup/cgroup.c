@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "cgroup/cgroup-internal.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define BERTH_PARENT "/berth"
+
+enum berth_cgroup_mode berth_cgroup_mode(void)
+{
+        static int mode = -1;
+        struct statfs sf;
+
+        if (mode >= 0)
+                return (enum berth_cgroup_mode) mode;
+        if (statfs(CGROUP_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+                mode = BERTH_CGROUP_V2;
+        else if (statfs(CGROUP_ROOT "/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+                mode = BERTH_CGROUP_HYBRID;
+        else
+                mode = BERTH_CGROUP_V1;
+        return (enum berth_cgroup_mode) mode;
+}
+
+/* The controllers a cgroup2 mount lets its children use ("hugetlb" on this host's unified root
+ * is listed in cgroup.controllers but not delegated: then its children get no hugetlb files). */
+static bool v2_delegates_anything(const char *mount)
+{
+        _autofree_ char *path = xasprintf("%s/cgroup.subtree_control", mount), *text = NULL;
+
+        if (berth_read_file_at(AT_FDCWD, path, 4096, &text, NULL, NULL) < 0)
+                return false;
+        return text[strspn(text, " \n")] != '\0';
+}
+
+/* One line of /proc/self/mountinfo: its mount point and, for a cgroup mount, its controllers. */
+static bool parse_cgroup_mount(char *line, char **ret_mount, char **ret_opts, bool *ret_v2)
+{
+        char *sep = strstr(line, " - "), *f[6] = { 0 }, *save = NULL, *p = line;
+        char fstype[32], super[512];
+
+        if (!sep)
+                return false;
+        for (int i = 0; i < 6 && (f[i] = strtok_r(p, " ", &save)); i++)
+                p = NULL;
+        if (!f[4] || sscanf(sep + 3, "%31s %*s %511s", fstype, super) != 2)
+                return false;
+        if (!startswith(f[4], CGROUP_ROOT "/"))
+                return false;
+        *ret_v2 = streq(fstype, "cgroup2");
+        if (!*ret_v2 && !streq(fstype, "cgroup"))
+                return false;
+        *ret_mount = xstrdup(f[4]);
+        *ret_opts = xstrdup(super);
+        return true;
+}
+
+/* "rw,cpu,cpuacct" -> "cpu,cpuacct" (the controllers and name=, without mount flags). */
+static char *controllers_of(const char *opts)
+{
+        _autofree_ char *copy = xstrdup(opts);
+        char *out = xcalloc(1, strlen(opts) + 1), *save = NULL;
+
+        for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                if (streq(o, "rw") || streq(o, "ro") || streq(o, "relatime") || streq(o, "nosuid") ||
+                    streq(o, "nodev") || streq(o, "noexec") || streq(o, "clone_children") ||
+                    startswith(o, "release_agent") || streq(o, "noprefix") || streq(o, "xattr"))
+                        continue;
+                if (*out)
+                        strcat(out, ",");
+                strcat(out, o);
+        }
+        return out;
+}
+
+static void add_hier(struct berth_cgroup *cg, char *mount, char *name, bool v2)
+{
+        cg->h = xreallocarray(cg->h, cg->n_h + 1, sizeof(*cg->h));
+        cg->h[cg->n_h++] = (struct cg_hier){ .name = name, .mount = mount, .v2 = v2, .fd = -1 };
+}
+
+/* The hierarchies berth uses on this host: every v1 hierarchy under /sys/fs/cgroup plus, on a
+ * hybrid host, the cgroup2 mount when it delegates controllers; on v2, the one root. */
+static int find_hierarchies(struct berth_cgroup *cg, struct berth_error **err)
+{
+        _autofclose_ FILE *f = NULL;
+        _autofree_ char *line = NULL;
+        size_t cap = 0;
+
+        if (berth_cgroup_mode() == BERTH_CGROUP_V2) {
+                add_hier(cg, xstrdup(CGROUP_ROOT), xstrdup(""), true);
+                return 0;
+        }
+        f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return berth_error_set(err, errno, "read /proc/self/mountinfo");
+        while (getline(&line, &cap, f) > 0) {
+                char *mount = NULL, *opts = NULL;
+                bool v2;
+
+                line[strcspn(line, "\n")] = '\0';
+                if (!parse_cgroup_mount(line, &mount, &opts, &v2))
+                        continue;
+                if (v2 && !v2_delegates_anything(mount)) {
+                        free(mount);
+                        free(opts);
+                        continue;
+                }
+                add_hier(cg, mount, v2 ? xstrdup("") : controllers_of(opts), v2);
+                free(opts);
+        }
+        if (cg->n_h == 0)
+                return berth_error_setx(err, ENOENT, "no cgroup hierarchy is mounted under " CGROUP_ROOT);
+        return 0;
+}
+
+/* cgroupsPath -> the path in every hierarchy. Absolute: from the root; relative or absent:
+ * under berth's own parent. ".." and systemd's "slice:prefix:name" form are refused. */
+int berth_cgroup_resolve_path(const char *path, const char *id, char **ret, struct berth_error **err)
+{
+        _autofree_ char *copy = NULL;
+        char *save = NULL;
+
+        if (!path || !*path) {
+                *ret = xasprintf(BERTH_PARENT "/%s", id);
+                return 0;
+        }
+        if (strchr(path, ':') && path[0] != '/')
+                return berth_error_setx(err, EINVAL,
+                                        "linux.cgroupsPath %s: a systemd path (slice:prefix:name) needs the systemd cgroup driver, which berth does not support yet",
+                                        QUOTE(path));
+        copy = xstrdup(path);
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
+                if (streq(c, "..") || streq(c, "."))
+                        return berth_error_setx(err, EINVAL,
+                                                "linux.cgroupsPath %s: must not contain \".\" or \"..\"",
+                                                QUOTE(path));
+        *ret = path[0] == '/' ? xstrdup(path) : xasprintf(BERTH_PARENT "/%s", path);
+        /* "/a//b/" -> "/a/b" */
+        for (char *s = *ret, *d = *ret; ; s++) {
+                if (*s == '/' && (s[1] == '/' || s[1] == '\0') && d != *ret)
+                        continue;
+                if ((*d++ = *s) == '\0')
+                        break;
+        }
+        if (streq(*ret, "/"))
+                return berth_error_setx(err, EINVAL, "linux.cgroupsPath %s: the root cgroup is the host's",
+                                        QUOTE(path));
+        return 0;
+}
+
+static int cgroup_new(const char *path, const char *id, struct berth_cgroup **ret,
+                      struct berth_error **err)
+{
+        struct berth_cgroup *cg = xcalloc(1, sizeof(*cg));
+        int r;
+
+        cg->ops = berth_cgroup_mode() == BERTH_CGROUP_V2 ? &berth_cgroup_v2_ops : &berth_cgroup_v1_ops;
+        r = berth_cgroup_resolve_path(path, id, &cg->path, err);
+        if (r >= 0)
+                r = find_hierarchies(cg, err);
+        if (r < 0) {
+                berth_cgroup_free(cg);
+                return r;
+        }
+        *ret = cg;
+        return 0;
+}
+
+int berth_cgroup_create(const char *path, const char *id, struct berth_cgroup **ret,
+                        struct berth_error **err)
+{
+        struct berth_cgroup *cg;
+        int r = cgroup_new(path, id, &cg, err);
+
+        if (r < 0)
+                return r;
+        r = cg->ops->create(cg, err);
+        if (r < 0) {
+                berth_cgroup_free(cg);
+                return r;
+        }
+        *ret = cg;
+        return 0;
+}
+
+int berth_cgroup_open(const char *path, const char *id, struct berth_cgroup **ret,
+                      struct berth_error **err)
+{
+        struct berth_cgroup *cg;
+        int r = cgroup_new(path, id, &cg, err);
+
+        if (r < 0)
+                return r;
+        r = cg->ops->open(cg, err);
+        if (r < 0) {
+                berth_cgroup_free(cg);
+                return r;
+        }
+        *ret = cg;
+        return 0;
+}
+
+const char *berth_cgroup_path(const struct berth_cgroup *cg)
+{
+        return cg->path;
+}
+
+int berth_cgroup_apply(struct berth_cgroup *cg, const struct berth_resources *r, struct berth_error **err)
+{
+        return r ? cg->ops->apply(cg, r, err) : 0;
+}
+
+int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_error **err)
+{
+        return cg->ops->attach(cg, pid, err);
+}
+
+int berth_cgroup_clone_fd(const struct berth_cgroup *cg)
+{
+        return berth_cgroup_mode() == BERTH_CGROUP_V2 && cg->n_h == 1 ? cg->h[0].fd : -1;
+}
+
+int berth_cgroup_kill(struct berth_cgroup *cg, int sig, struct berth_error **err)
+{
+        return cg->ops->kill(cg, sig, err);
+}
+
+int berth_cgroup_freeze(struct berth_cgroup *cg, bool frozen, struct berth_error **err)
+{
+        return cg->ops->freeze(cg, frozen, err);
+}
+
+bool berth_cgroup_is_frozen(struct berth_cgroup *cg)
+{
+        return cg->ops->is_frozen && cg->ops->is_frozen(cg);
+}
+
+int berth_cgroup_destroy(struct berth_cgroup *cg, struct berth_error **err)
+{
+        return cg->ops->destroy(cg, err);
+}
+
+void berth_cgroup_free(struct berth_cgroup *cg)
+{
+        if (!cg)
+                return;
+        for (size_t i = 0; i < cg->n_h; i++) {
+                free(cg->h[i].name);
+                free(cg->h[i].mount);
+                closep(&cg->h[i].fd);
+        }
+        free(cg->h);
+        free(cg->path);
+        free(cg);
+}
+
+static bool has_controller(const char *list, const char *controller)
+{
+        size_t n = strlen(controller);
+
+        for (const char *p = list; (p = strstr(p, controller)); p += n)
+                if ((p == list || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+                        return true;
+        return false;
+}
+
+struct cg_hier *berth_cg_hier(struct berth_cgroup *cg, const char *controller)
+{
+        for (size_t i = 0; i < cg->n_h; i++) {
+                struct cg_hier *h = &cg->h[i];
+
+                if (h->fd < 0)
+                        continue;
+                if (*controller == '\0' ? h->v2 : (!h->v2 && has_controller(h->name, controller)))
+                        return h;
+        }
+        return NULL;
+}
+
+int berth_cg_write(const struct berth_cgroup *cg, const struct cg_hier *h, const char *file,
+                   const char *value, struct berth_error **err)
+{
+        _autoclose_ int fd = openat(h->fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        uint64_t t0 = TRACE_T0();
+
+        if (fd < 0 || write_all(fd, value, strlen(value)) < 0)
+                return berth_error_set(err, errno, "cgroup %s: write %s to %s", cg->path,
+                                       QUOTE(value), file);
+        TRACE(t0, "cgroup %s: %s = %s", cg->path, file, value);
+        return 0;
+}
+
+int berth_cg_read(const struct berth_cgroup *cg, const struct cg_hier *h, const char *file,
+                  char **ret, struct berth_error **err)
+{
+        if (berth_read_file_at(h->fd, file, 0, ret, NULL, err) < 0)
+                return berth_error_prefix(err, "cgroup %s", cg->path);
+        return 0;
+}
+
+int berth_cgroup_pids(struct berth_cgroup *cg, pid_t **ret, size_t *ret_n, struct berth_error **err)
+{
+        struct cg_hier *h = berth_cg_hier(cg, berth_cgroup_mode() == BERTH_CGROUP_V2 ? "" : "pids");
+        _autofree_ char *text = NULL;
+        pid_t *v = NULL;
+        size_t n = 0;
+        char *save = NULL;
+
+        if (!h)
+                h = cg->n_h > 0 && cg->h[0].fd >= 0 ? &cg->h[0] : NULL;
+        if (!h)
+                return berth_error_setx(err, ENOENT, "cgroup %s: not open", cg->path);
+        if (berth_cg_read(cg, h, "cgroup.procs", &text, err) < 0)
+                return -EIO;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                v = xreallocarray(v, n + 1, sizeof(*v));
+                v[n++] = (pid_t) atoi(l);
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}

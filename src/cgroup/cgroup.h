@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * A container's control group, whatever the host has: cgroup v1 (one hierarchy per controller),
+ * v2 (one unified hierarchy), or hybrid (v1 controllers plus a cgroup2 mount at
+ * /sys/fs/cgroup/unified holding what v1 does not, hugetlb on this host). One interface; the v1
+ * and v2 drivers sit behind it (cgroup-v1.c, cgroup-v2.c).
+ *
+ * Paths: an absolute linux.cgroupsPath is taken from the root of each hierarchy; a relative one,
+ * and the default ("<id>" when the config has none), from berth's own "/berth" parent. berth only
+ * ever creates, writes and removes the cgroups it made, never the host's. Parents stay when their
+ * container goes, as with runc and crun (the v1 cpuset parent costs ~2 ms to make).
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+#include "spec/resources.h"
+
+enum berth_cgroup_mode { BERTH_CGROUP_V1, BERTH_CGROUP_V2, BERTH_CGROUP_HYBRID };
+
+/* Detected once (statfs of /sys/fs/cgroup and /sys/fs/cgroup/unified) and cached. */
+enum berth_cgroup_mode berth_cgroup_mode(void);
+
+struct berth_cgroup;
+
+/* The path a container's cgroup gets in every hierarchy ("/berth/web"), or an error naming
+ * linux.cgroupsPath for "..", "." or a systemd slice path. Creates nothing. */
+int berth_cgroup_resolve_path(const char *path, const char *id, char **ret, struct berth_error **err);
+
+/* Creates the cgroup for `path` (the config's cgroupsPath, or NULL for "/berth/<id>") in every
+ * hierarchy, with the directories up to it that did not exist (they stay when the container
+ * goes). An existing leaf that still has processes is refused (another container uses it). */
+int berth_cgroup_create(const char *path, const char *id, struct berth_cgroup **ret,
+                        struct berth_error **err);
+
+/* Opens an existing container's cgroup (for kill, delete, pause, ps, stats). */
+int berth_cgroup_open(const char *path, const char *id, struct berth_cgroup **ret,
+                      struct berth_error **err);
+
+/* The resolved path inside each hierarchy ("/berth/web"), for state.json. */
+const char *berth_cgroup_path(const struct berth_cgroup *cg);
+
+/* Writes the limits. A resource this host cannot apply is a warning naming it and why; an invalid
+ * value is an error naming the field. */
+int berth_cgroup_apply(struct berth_cgroup *cg, const struct berth_resources *r,
+                       struct berth_error **err);
+
+/* Moves pid into the cgroup (every hierarchy). */
+int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_error **err);
+
+/* cgroup v2: an O_RDONLY|O_DIRECTORY fd of the leaf for clone3(CLONE_INTO_CGROUP) (a real open
+ * file, as attaching the device filter needs); -1 on v1/hybrid. */
+int berth_cgroup_clone_fd(const struct berth_cgroup *cg);
+
+/* Sends sig to every process in the cgroup (cgroup.kill for SIGKILL on v2 when available). */
+int berth_cgroup_kill(struct berth_cgroup *cg, int sig, struct berth_error **err);
+
+/* The pids in the cgroup (host pid namespace), sorted. */
+int berth_cgroup_pids(struct berth_cgroup *cg, pid_t **ret, size_t *ret_n, struct berth_error **err);
+
+/* Freezes or thaws, and waits until the kernel reports the new state. */
+int berth_cgroup_freeze(struct berth_cgroup *cg, bool frozen, struct berth_error **err);
+/* True if frozen (FROZEN on v1, cgroup.freeze 1 on v2). */
+bool berth_cgroup_is_frozen(struct berth_cgroup *cg);
+
+/* Removes the leaf and the parents this container created, if empty. Waits briefly for the last
+ * processes to leave (they must already be dead). */
+int berth_cgroup_destroy(struct berth_cgroup *cg, struct berth_error **err);
+
+void berth_cgroup_free(struct berth_cgroup *cg);
+static inline void berth_cgroup_freep(struct berth_cgroup **cg)
+{
+        berth_cgroup_free(*cg);
+        *cg = NULL;
+}
+#define _autocgroup_ __attribute__((cleanup(berth_cgroup_freep)))

@@ -1,0 +1,869 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The engine's containers: the record (<root>/containers/<id>/container.json), its overlay, its
+ * bundle, and the runtime side through libberth in-process (never by exec'ing berth-oci).
+ *
+ * Order matters for crash safety: the record is written before anything is mounted or started,
+ * so whatever a kill -9 of berth leaves (a mount, a runtime state dir, a cgroup) is found from
+ * the record and removed by `berth rm -f`.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "cgroup/cgroup.h"
+#include "runtime/container.h"
+#include "engine/engine.h"
+#include "runtime/foreground.h"
+#include "image/imagestore.h"
+#include "base/log.h"
+#include "image/overlay.h"
+#include "base/path.h"
+#include "runtime/state.h"
+#include "base/syscalls.h"
+#include "base/util.h"
+
+#define RECORD "container.json"
+
+#define _autojson_ _cleanup_(json_decrefp) /* jansson's */
+
+void berth_ctr_free(struct berth_ctr *c)
+{
+        if (!c)
+                return;
+        free(c->id);
+        free(c->name);
+        free(c->image);
+        free(c->image_name);
+        strv_free(c->layers);
+        free(c->created);
+        free(c->dir);
+        strv_free(c->env);
+        strv_free(c->cmd);
+        strv_free(c->entrypoint);
+        free(c->working_dir);
+        free(c->user);
+        free(c->hostname);
+        free(c->status);
+        free(c->started_at);
+        free(c->finished_at);
+        free(c);
+}
+
+static void ctr_freep(struct berth_ctr **c)
+{
+        berth_ctr_free(*c);
+        *c = NULL;
+}
+#define _autoctr_ _cleanup_(ctr_freep)
+
+void berth_ctrs_free(struct berth_ctr **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                berth_ctr_free(v[i]);
+        free(v);
+}
+
+char *berth_ctr_upper(const struct berth_ctr *c)
+{
+        return xasprintf("%s/upper", c->dir);
+}
+
+char **berth_ctr_lowers(struct berth_store *s, const struct berth_ctr *c)
+{
+        size_t n = strv_length(c->layers);
+        char **v = xcalloc(n + 1, sizeof(*v));
+
+        for (size_t i = 0; i < n; i++)
+                v[i] = berth_store_layer_dir(s, c->layers[n - 1 - i]);
+        return v;
+}
+
+/* <root>/containers, absolute (the overlay and the bundle need absolute paths). */
+static char *containers_dir(struct berth_store *s)
+{
+        _autofree_ char *abs = realpath(berth_store_root(s), NULL);
+
+        return xasprintf("%s/containers", abs ? abs : berth_store_root(s));
+}
+
+/* ---- the record ---------------------------------------------------------------------------- */
+
+static json_t *strv_json(char *const *v)
+{
+        json_t *a;
+
+        if (!v)
+                return json_null();
+        a = json_array();
+        for (; *v; v++)
+                json_array_append_new(a, json_string(*v));
+        return a;
+}
+
+static char **json_strv_get(json_t *o, const char *key, bool null_ok)
+{
+        json_t *a = json_object_get(o, key), *v;
+        char **r;
+        size_t i, n = 0;
+
+        if (!json_is_array(a))
+                return null_ok ? NULL : xcalloc(1, sizeof(char *));
+        r = xcalloc(json_array_size(a) + 1, sizeof(*r));
+        json_array_foreach(a, i, v) if (json_is_string(v)) r[n++] = xstrdup(json_string_value(v));
+        return r;
+}
+
+static char *json_str_get(json_t *o, const char *key)
+{
+        const char *v = json_string_value(json_object_get(o, key));
+
+        return v ? xstrdup(v) : NULL;
+}
+
+static json_t *record_json(const struct berth_ctr *c)
+{
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s}", "id", c->id, "name", c->name,
+                              "image", c->image, "imageName", c->image_name, "layers",
+                              strv_json(c->layers), "created", c->created);
+
+        json_object_set_new(
+            o, "config",
+            json_pack("{s:o, s:o, s:o, s:s, s:s, s:s}", "Env", strv_json(c->env), "Cmd",
+                      strv_json(c->cmd), "Entrypoint", strv_json(c->entrypoint), "WorkingDir",
+                      c->working_dir ? c->working_dir : "", "User", c->user ? c->user : "",
+                      "Hostname", c->hostname ? c->hostname : ""));
+        json_object_set_new(o, "state",
+                            json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:b}", "status",
+                                      c->status ? c->status : "created", "exitCode", c->exit_code,
+                                      "startedAt", c->started_at, "finishedAt", c->finished_at,
+                                      "pid", c->pid, "OOMKilled", c->oom_killed));
+        json_object_set_new(o, "hostConfig",
+                            json_pack("{s:I, s:I, s:I, s:b}", "Memory", (json_int_t) c->memory,
+                                      "PidsLimit", (json_int_t) c->pids_limit, "NanoCpus",
+                                      (json_int_t) c->nano_cpus, "AutoRemove", c->auto_remove));
+        return o;
+}
+
+int berth_ctr_save(const struct berth_ctr *c, struct berth_error **err)
+{
+        _autojson_ json_t *o = record_json(c);
+        _autofree_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        _autoclose_ int dfd = open(c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (dfd < 0)
+                return berth_error_set(err, errno, "open %s", c->dir);
+        /* atomic always (a killed berth leaves the old or the new record); durable across a power
+         * loss only for containers that are kept: a --rm one is gone after a reboot anyway */
+        if (berth_write_file_atomic(dfd, RECORD, text, strlen(text), 0600, !c->auto_remove,
+                                    err) < 0)
+                return berth_error_prefix(err, "write the record of %.12s", c->id);
+        return 0;
+}
+
+static void record_parse_state(struct berth_ctr *c, json_t *o)
+{
+        json_t *st = json_object_get(o, "state"), *hc = json_object_get(o, "hostConfig");
+
+        c->status = json_str_get(st, "status");
+        if (!c->status)
+                c->status = xstrdup("created");
+        c->exit_code = (int) json_integer_value(json_object_get(st, "exitCode"));
+        c->pid = (int) json_integer_value(json_object_get(st, "pid"));
+        c->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));
+        c->started_at = json_str_get(st, "startedAt");
+        c->finished_at = json_str_get(st, "finishedAt");
+        c->memory = json_integer_value(json_object_get(hc, "Memory"));
+        c->pids_limit = json_integer_value(json_object_get(hc, "PidsLimit"));
+        c->nano_cpus = json_integer_value(json_object_get(hc, "NanoCpus"));
+        c->auto_remove = json_is_true(json_object_get(hc, "AutoRemove"));
+}
+
+static int record_parse(const char *text, const char *dir, struct berth_ctr **ret,
+                        struct berth_error **err)
+{
+        json_error_t jerr;
+        _autojson_ json_t *o = json_loads(text, 0, &jerr);
+        json_t *cfg;
+        struct berth_ctr *c;
+
+        if (!o)
+                return berth_error_setx(err, EINVAL, "%s/" RECORD ": line %d column %d: %s", dir,
+                                        jerr.line, jerr.column, jerr.text);
+        if (!json_is_string(json_object_get(o, "id")) ||
+            !json_is_string(json_object_get(o, "name")))
+                return berth_error_setx(err, EINVAL, "%s/" RECORD ": id or name: missing", dir);
+        c = xcalloc(1, sizeof(*c));
+        c->id = json_str_get(o, "id");
+        c->name = json_str_get(o, "name");
+        c->image = json_str_get(o, "image");
+        c->image_name = json_str_get(o, "imageName");
+        c->layers = json_strv_get(o, "layers", false);
+        c->created = json_str_get(o, "created");
+        c->dir = xstrdup(dir);
+        cfg = json_object_get(o, "config");
+        c->env = json_strv_get(cfg, "Env", false);
+        c->cmd = json_strv_get(cfg, "Cmd", true);
+        c->entrypoint = json_strv_get(cfg, "Entrypoint", true);
+        c->working_dir = json_str_get(cfg, "WorkingDir");
+        c->user = json_str_get(cfg, "User");
+        c->hostname = json_str_get(cfg, "Hostname");
+        record_parse_state(c, o);
+        *ret = c;
+        return 0;
+}
+
+static int record_read(const char *cdir, const char *id, struct berth_ctr **ret,
+                       struct berth_error **err)
+{
+        _autofree_ char *dir = xasprintf("%s/%s", cdir, id), *path = NULL, *text = NULL;
+        int r;
+
+        path = xasprintf("%s/" RECORD, dir);
+        r = berth_read_file_at(AT_FDCWD, path, 0, &text, NULL, err);
+        if (r < 0)
+                return r;
+        return record_parse(text, dir, ret, err);
+}
+
+/* ---- list and lookup -------------------------------------------------------------------- */
+
+static int cmp_created(const void *a, const void *b)
+{
+        const struct berth_ctr *x = *(struct berth_ctr *const *) a,
+                               *y = *(struct berth_ctr *const *) b;
+
+        return -strcmp(x->created ? x->created : "", y->created ? y->created : "");
+}
+
+static bool is_id(const char *s)
+{
+        return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* A container dir without its record: what a berth killed between the mkdir and the record's
+ * first write leaves (nothing is mounted or started before the record exists). Listed as
+ * "dead", as docker lists containers it could not finish, so that `rm -f` can find it. */
+static struct berth_ctr *dead_ctr(const char *cdir, const char *id)
+{
+        struct berth_ctr *c = xcalloc(1, sizeof(*c));
+
+        c->id = xstrdup(id);
+        c->name = xasprintf("%.12s", id);
+        c->dir = xasprintf("%s/%s", cdir, id);
+        c->layers = xcalloc(1, sizeof(char *));
+        c->env = xcalloc(1, sizeof(char *));
+        c->status = xstrdup("dead");
+        return c;
+}
+
+int berth_ctr_list(struct berth_store *s, struct berth_ctr ***ret, size_t *ret_n,
+                   struct berth_error **err)
+{
+        _autofree_ char *cdir = containers_dir(s);
+        struct berth_ctr **v = NULL;
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d = opendir(cdir);
+
+        if (!d && errno != ENOENT)
+                return berth_error_set(err, errno, "list %s", cdir);
+        while (d && (de = readdir(d))) {
+                _autoerr_ struct berth_error *e = NULL;
+                struct berth_ctr *c;
+
+                if (!is_id(de->d_name))
+                        continue;
+                if (record_read(cdir, de->d_name, &c, &e) < 0) {
+                        if (e->code != ENOENT) {
+                                berth_warn("container %.12s: %s, skipping", de->d_name, e->msg);
+                                continue;
+                        }
+                        c = dead_ctr(cdir, de->d_name);
+                }
+                v = xreallocarray(v, n + 1, sizeof(*v));
+                v[n++] = c;
+        }
+        if (d)
+                closedir(d);
+        if (n)
+                qsort(v, n, sizeof(*v), cmp_created);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* docker's order: full id, then name, then a unique id prefix. */
+static int find_in(struct berth_ctr **v, size_t n, const char *what, size_t *ret,
+                   struct berth_error **err)
+{
+        const char *name = what[0] == '/' ? what + 1 : what;
+        size_t found = n, hits = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i]->id, what)) {
+                        *ret = i;
+                        return 0;
+                }
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i]->name, name)) {
+                        *ret = i;
+                        return 0;
+                }
+        for (size_t i = 0; *what && strspn(what, "0123456789abcdef") == strlen(what) && i < n; i++)
+                if (startswith(v[i]->id, what)) {
+                        found = i;
+                        hits++;
+                }
+        if (hits > 1)
+                return berth_error_setx(err, EINVAL,
+                                        "multiple containers found with provided prefix: %s", what);
+        if (hits == 0)
+                return berth_error_setx(err, ENOENT, "no such container: %s", what);
+        *ret = found;
+        return 0;
+}
+
+int berth_ctr_lookup(struct berth_store *s, const char *what, struct berth_ctr **ret,
+                     struct berth_error **err)
+{
+        struct berth_ctr **v = NULL;
+        size_t n = 0, i = 0;
+        int r;
+
+        r = berth_ctr_list(s, &v, &n, err);
+        if (r < 0)
+                return r;
+        r = find_in(v, n, what, &i, err);
+        if (r >= 0) {
+                *ret = v[i];
+                v[i] = NULL;
+        }
+        berth_ctrs_free(v, n);
+        return r;
+}
+
+/* ---- names and ids -------------------------------------------------------------------------- */
+
+int berth_ctr_name_validate(const char *name, struct berth_error **err)
+{
+        static const char first[] =
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        const char *n = name[0] == '/' ? name + 1 : name;
+
+        if (strlen(n) < 2 || !strchr(first, n[0]) ||
+            strspn(n + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                strlen(n + 1))
+                return berth_error_setx(err, EINVAL,
+                                        "Invalid container name (%s), only "
+                                        "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                                        name);
+        return 0;
+}
+
+static int random_bytes(void *buf, size_t n, struct berth_error **err)
+{
+        uint8_t *p = buf;
+
+        while (n > 0) {
+                ssize_t r = getrandom(p, n, 0);
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return berth_error_set(err, errno, "getrandom");
+                p += r;
+                n -= (size_t) r;
+        }
+        return 0;
+}
+
+static char *random_id(struct berth_error **err)
+{
+        uint8_t b[32];
+        char *id;
+
+        if (random_bytes(b, sizeof(b), err) < 0)
+                return NULL;
+        id = xcalloc(65, 1);
+        for (size_t i = 0; i < sizeof(b); i++)
+                snprintf(id + 2 * i, 3, "%02x", b[i]);
+        return id;
+}
+
+/* docker's names-generator style: adjective_scientist. */
+static char *random_name(void)
+{
+        static const char *const adj[] = {
+            "admiring",   "brave",     "clever",   "dazzling", "eager",  "festive", "gallant",
+            "happy",      "inspiring", "jolly",    "keen",     "loving", "modest",  "nifty",
+            "optimistic", "peaceful",  "quirky",   "relaxed",  "serene", "tender",  "upbeat",
+            "vibrant",    "wizardly",  "youthful", "zealous",  "bold",   "calm",    "dreamy",
+        };
+        static const char *const noun[] = {
+            "archimedes", "babbage",   "curie",   "darwin",  "euclid",   "fermi",    "galileo",
+            "hopper",     "hypatia",   "johnson", "kepler",  "lovelace", "meitner",  "newton",
+            "noether",    "pascal",    "ritchie", "shannon", "thompson", "turing",   "wozniak",
+            "yalow",      "zhukovsky", "bohr",    "cori",    "dijkstra", "einstein", "feynman",
+        };
+        uint32_t r[2] = {0, 0};
+
+        (void) random_bytes(r, sizeof(r), NULL);
+        return xasprintf("%s_%s", adj[r[0] % ARRAY_SIZE(adj)], noun[r[1] % ARRAY_SIZE(noun)]);
+}
+
+/* ---- create ---------------------------------------------------------------------------------- */
+
+/* flock on <root>/containers.lock: name checks and record creation are one step. */
+static int lock_containers(struct berth_store *s, int *ret_fd, struct berth_error **err)
+{
+        _autofree_ char *path = xasprintf("%s/containers.lock", berth_store_root(s));
+        _autoclose_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+        if (fd < 0)
+                return berth_error_set(err, errno, "open %s", path);
+        while (flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return berth_error_set(err, errno, "lock %s", path);
+        *ret_fd = steal_fd(&fd);
+        return 0;
+}
+
+/* The same lock, found from a container's dir (<root>/containers/<id>). */
+static int lock_containers_of(const struct berth_ctr *c, int *ret_fd, struct berth_error **err)
+{
+        _autofree_ char *root = xstrdup(c->dir), *path = NULL;
+        _autoclose_ int fd = -EBADF;
+        char *slash;
+
+        for (int i = 0; i < 2 && (slash = strrchr(root, '/')); i++)
+                *slash = '\0';
+        path = xasprintf("%s/containers.lock", root);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return berth_error_set(err, errno, "open %s", path);
+        while (flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return berth_error_set(err, errno, "lock %s", path);
+        *ret_fd = steal_fd(&fd);
+        return 0;
+}
+
+/* The name, checked against every record (under the lock). */
+static int pick_name(struct berth_store *s, const char *want, char **ret, struct berth_error **err)
+{
+        struct berth_ctr **v = NULL;
+        size_t n = 0, i;
+        int r;
+
+        r = berth_ctr_list(s, &v, &n, err);
+        if (r < 0)
+                return r;
+        for (int attempt = 0; r >= 0 && attempt < 16; attempt++) {
+                _autofree_ char *name =
+                    want ? xstrdup(want[0] == '/' ? want + 1 : want) : random_name();
+
+                for (i = 0; i < n && !streq(v[i]->name, name); i++)
+                        ;
+                if (i == n) {
+                        *ret = steal_ptr(&name);
+                        break;
+                }
+                if (want)
+                        r = berth_error_setx(err, EEXIST,
+                                             "the container name \"/%s\" is already in use by "
+                                             "container %s: remove it or choose another name",
+                                             name, v[i]->id);
+                else if (attempt == 15)
+                        r = berth_error_setx(err, EEXIST, "could not pick a free container name");
+        }
+        berth_ctrs_free(v, n);
+        return r;
+}
+
+static int make_dirs(const struct berth_ctr *c, struct berth_error **err)
+{
+        static const char *const subs[] = {"upper", "work", "rootfs", "bundle"};
+        _autofree_ char *parent = xstrdup(c->dir);
+
+        *strrchr(parent, '/') = '\0';
+        if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+                return berth_error_set(err, errno, "mkdir %s", parent);
+        if (mkdir(c->dir, 0700) < 0)
+                return berth_error_set(err, errno, "mkdir %s", c->dir);
+        for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+                _autofree_ char *p = xasprintf("%s/%s", c->dir, subs[i]);
+
+                if (mkdir(p, i == 0 ? 0755 : 0700) < 0)
+                        return berth_error_set(err, errno, "mkdir %s", p);
+        }
+        return 0;
+}
+
+static struct berth_ctr *ctr_new(struct berth_store *s, const char *id, const char *image_id,
+                                 char *const *layers, const char *image_name,
+                                 const struct berth_run_opts *o)
+{
+        struct berth_ctr *c = xcalloc(1, sizeof(*c));
+        _autofree_ char *cdir = containers_dir(s);
+        size_t n = strv_length(layers);
+
+        c->id = xstrdup(id);
+        c->image = xstrdup(image_id);
+        c->image_name = image_name ? xstrdup(image_name) : NULL;
+        c->layers = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                c->layers[i] = xstrdup(layers[i]);
+        c->created = berth_rfc3339_now();
+        c->dir = xasprintf("%s/%s", cdir, id);
+        c->status = xstrdup("created");
+        c->memory = o->memory;
+        c->pids_limit = o->pids_limit;
+        c->nano_cpus = o->nano_cpus;
+        c->auto_remove = o->auto_remove;
+        return c;
+}
+
+int berth_ctr_create(struct berth_store *s, const char *image_id, char *const *layers,
+                     const char *image_name, const struct berth_image_config *img,
+                     const struct berth_run_opts *o, struct berth_ctr **ret,
+                     struct berth_error **err)
+{
+        extern char **environ;
+        _autoctr_ struct berth_ctr *c = NULL;
+        _autofree_ char *id = NULL;
+        _autoclose_ int lock = -EBADF;
+        int r;
+
+        if (o->name && berth_ctr_name_validate(o->name, err) < 0)
+                return -EINVAL;
+        id = random_id(err);
+        if (!id)
+                return -EIO;
+        c = ctr_new(s, id, image_id, layers, image_name, o);
+        r = berth_ctr_config_apply(c, img, o, environ, err);
+        if (r < 0)
+                return r;
+        r = lock_containers(s, &lock, err);
+        if (r >= 0)
+                r = pick_name(s, o->name, &c->name, err);
+        if (r >= 0)
+                r = make_dirs(c, err);
+        if (r >= 0)
+                r = berth_ctr_save(c, err);
+        if (r < 0)
+                return r;
+        *ret = steal_ptr(&c);
+        return 0;
+}
+
+/* ---- mount and prepare --------------------------------------------------------------------- */
+
+int berth_ctr_mount(struct berth_store *s, const struct berth_ctr *c, struct berth_error **err)
+{
+        _autostrv_ char **lowers = berth_ctr_lowers(s, c);
+        _autofree_ char *upper = berth_ctr_upper(c), *work = xasprintf("%s/work", c->dir),
+                        *rootfs = xasprintf("%s/rootfs", c->dir);
+
+        if (!lowers[0])
+                return berth_error_setx(err, EINVAL, "image %s has no layers", c->image);
+        /* --rm: nothing of the upper dir outlives the container, so skip its syncs */
+        return berth_overlay_mount_flags((const char *const *) lowers, upper, work, rootfs,
+                                         c->auto_remove ? BERTH_OVERLAY_VOLATILE : 0, err);
+}
+
+int berth_ctr_umount(const struct berth_ctr *c, struct berth_error **err)
+{
+        _autofree_ char *rootfs = xasprintf("%s/rootfs", c->dir);
+        int r;
+
+        r = berth_overlay_umount(rootfs, NULL);
+        if (r == -EINVAL || r == -ENOENT || r >= 0)
+                return 0;
+        return berth_overlay_umount(rootfs, err);
+}
+
+static int write_text(int dfd, const char *name, const char *text, struct berth_error **err)
+{
+        return berth_write_file_atomic(dfd, name, text, strlen(text), 0644, false, err);
+}
+
+/* hostname, hosts and resolv.conf beside the record, bound into the container. */
+static int write_etc_files(const struct berth_ctr *c, struct berth_error **err)
+{
+        _autoclose_ int dfd = open(c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _autofree_ char *host = xasprintf("%s\n", c->hostname), *resolv = NULL,
+                        *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+                                           "ip6-loopback\n127.0.1.1\t%s\n",
+                                           c->hostname);
+        int r;
+
+        if (dfd < 0)
+                return berth_error_set(err, errno, "open %s", c->dir);
+        if (berth_read_file_at(AT_FDCWD, "/etc/resolv.conf", 1u << 20, &resolv, NULL, NULL) < 0)
+                resolv = xstrdup("");
+        r = write_text(dfd, "hostname", host, err);
+        if (r >= 0)
+                r = write_text(dfd, "hosts", hosts, err);
+        if (r >= 0)
+                r = write_text(dfd, "resolv.conf", resolv, err);
+        return r;
+}
+
+/* docker creates a missing working dir (owned by the container's user). */
+static void make_workdir(int rootfd, const struct berth_ctr *c)
+{
+        _autoerr_ struct berth_error *e = NULL;
+        _autoclose_ int fd = -EBADF;
+        uid_t uid;
+        gid_t gid;
+
+        if (!c->working_dir || !*c->working_dir || streq(c->working_dir, "/"))
+                return;
+        if (berth_resolve_in_root(rootfd, c->working_dir, BERTH_RESOLVE_MKDIR, &fd, &e) < 0) {
+                berth_warn("create the working dir %s: %s, ignoring", c->working_dir, e->msg);
+                return;
+        }
+        if (berth_user_resolve(rootfd, c->user, &uid, &gid, NULL, NULL, NULL) == 0 && uid != 0)
+                (void) fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
+}
+
+int berth_ctr_prepare(const struct berth_ctr *c, const struct berth_run_opts *o,
+                      struct berth_error **err)
+{
+        _autofree_ char *rootfs = xasprintf("%s/rootfs", c->dir), *json = NULL,
+                        *bundle = xasprintf("%s/bundle", c->dir);
+        _autoclose_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _autoclose_ int bfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int r;
+
+        if (rootfd < 0 || bfd < 0)
+                return berth_error_set(err, errno, "open %s", rootfd < 0 ? rootfs : bundle);
+        r = write_etc_files(c, err);
+        if (r < 0)
+                return r;
+        r = berth_engine_spec(c, o, rootfd, rootfs, &json, err);
+        if (r < 0)
+                return r;
+        make_workdir(rootfd, c);
+        return berth_write_file_atomic(bfd, "config.json", json, strlen(json), 0600, false, err);
+}
+
+/* ---- runtime ------------------------------------------------------------------------------- */
+
+int berth_ctr_runtime_create(const struct berth_ctr *c, const char *runroot, bool tty,
+                             struct berth_container **ret, struct berth_error **err)
+{
+        _autofree_ char *bundle = xasprintf("%s/bundle", c->dir);
+        struct berth_create_opts co = {
+            .root = runroot,
+            .id = c->id,
+            .bundle = bundle,
+            .foreground_tty = tty,
+        };
+        _autoclose_ int rfd = -EBADF;
+        int r;
+
+        r = berth_state_root_open(runroot, &rfd, err);
+        if (r < 0)
+                return r;
+        return berth_container_create(&co, ret, err);
+}
+
+int berth_ctr_runtime_start(struct berth_container *lc, struct berth_error **err)
+{
+        /* start releases the state dir's lock when it returns: `berth rm -f` can take it while
+         * the foreground run waits */
+        return berth_container_start(lc, err);
+}
+
+/* Kills and removes what libberth left for this id in runroot: the state dir and the cgroup,
+ * also after a crash half-way through create (a state dir without state.json). */
+static int runtime_remove(const struct berth_ctr *c, const char *runroot,
+                          struct berth_container *lc, struct berth_error **err)
+{
+        _autocontainer_ struct berth_container *loaded = NULL;
+        _autocgroup_ struct berth_cgroup *cg = NULL;
+        _autofree_ char *cgpath = xasprintf("/berth/%s", c->id);
+        _autoclose_ int rfd = -EBADF;
+        int r = 0;
+
+        /* _any: a damaged state.json must not keep rm -f from the container's processes */
+        if (!lc && berth_container_load_any(runroot, c->id, &loaded, NULL) >= 0)
+                lc = loaded;
+        if (lc) {
+                _autoerr_ struct berth_error *derr = NULL;
+
+                r = berth_container_delete(lc, true, &derr);
+                /* a concurrent `rm -f` deleted it first */
+                if (r < 0 && r != -ENOENT)
+                        return berth_error_setx(err, -r, "%s", derr->msg);
+                r = 0;
+        }
+        rfd = open(runroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rfd >= 0 && faccessat(rfd, c->id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+                r = berth_state_dir_remove(rfd, c->id, err);
+                if (r < 0)
+                        return r;
+        }
+        if (berth_cgroup_open(cgpath, c->id, &cg, NULL) >= 0) {
+                berth_cgroup_kill(cg, SIGKILL, NULL);
+                r = berth_cgroup_destroy(cg, err);
+        }
+        return r;
+}
+
+int berth_ctr_finish(struct berth_ctr *c, const char *runroot, struct berth_container *lc,
+                     int wait_status, struct berth_error **err)
+{
+        _autoclose_ int lock = -EBADF;
+        int r;
+
+        if (lc) {
+                berth_container_observe(lc); /* before delete removes the cgroup */
+                c->oom_killed = lc->oom_killed;
+        }
+        r = runtime_remove(c, runroot, lc, err);
+        if (r >= 0)
+                r = berth_ctr_umount(c, err);
+        free(c->status);
+        c->status = xstrdup("exited");
+        c->exit_code = wait_status >= 0 ? berth_exit_code(wait_status) : c->exit_code;
+        c->pid = 0;
+        free(c->finished_at);
+        c->finished_at = berth_rfc3339_now();
+        /* under the lock that `rm` holds while it removes the dir: never write into a dir
+         * being removed */
+        if (lock_containers_of(c, &lock, NULL) < 0)
+                lock = -EBADF;
+        if (access(c->dir, F_OK) < 0 && errno == ENOENT) {
+                /* removed meanwhile by `rm -f`, which cleaned up what we could not */
+                if (r < 0 && err) {
+                        berth_error_free(*err);
+                        *err = NULL;
+                }
+                return 0;
+        }
+        if (r < 0) {
+                _autoerr_ struct berth_error *e = NULL;
+
+                (void) berth_ctr_save(c, &e);
+                return r;
+        }
+        return berth_ctr_save(c, err);
+}
+
+void berth_ctr_refresh(struct berth_ctr *c, const char *runroot)
+{
+        _autocontainer_ struct berth_container *lc = NULL;
+
+        if (streq(c->status, "exited"))
+                return;
+        if (berth_container_load(runroot, c->id, &lc, NULL) >= 0 &&
+            (lc->status == BERTH_STATUS_RUNNING || lc->status == BERTH_STATUS_CREATED ||
+             lc->status == BERTH_STATUS_PAUSED))
+                return;
+        if (!streq(c->status, "running"))
+                return;
+        /* berth was killed while it ran: its exit code is lost, as docker's 255 */
+        free(c->status);
+        c->status = xstrdup("exited");
+        c->exit_code = 255;
+        c->pid = 0;
+        if (!c->finished_at)
+                c->finished_at = berth_rfc3339_now();
+        (void) berth_ctr_save(c, NULL);
+}
+
+static bool runtime_alive(const struct berth_ctr *c, const char *runroot)
+{
+        _autocontainer_ struct berth_container *lc = NULL;
+
+        return berth_container_load_any(runroot, c->id, &lc, NULL) >= 0 &&
+               lc->status != BERTH_STATUS_STOPPED;
+}
+
+int berth_ctr_remove(struct berth_ctr *c, const char *runroot, bool force, struct berth_error **err)
+{
+        _autofree_ char *parent = xstrdup(c->dir);
+        _autoclose_ int pfd = -EBADF, lock = -EBADF;
+        int r;
+
+        if (!force && runtime_alive(c, runroot))
+                return berth_error_setx(err, EBUSY,
+                                        "cannot remove container \"%s\": container is running: "
+                                        "stop the container before removing or force remove",
+                                        c->name);
+        r = runtime_remove(c, runroot, NULL, err);
+        if (r >= 0)
+                r = berth_ctr_umount(c, err);
+        if (r < 0)
+                return berth_error_prefix(err, "remove container %s", c->name);
+        *strrchr(parent, '/') = '\0';
+        pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0)
+                return berth_error_set(err, errno, "open %s", parent);
+        r = lock_containers_of(c, &lock, err);
+        if (r >= 0)
+                r = berth_rm_rf_at(pfd, c->id, err);
+        if (r < 0)
+                return berth_error_prefix(err, "remove container %s", c->name);
+        return 0;
+}
+
+/* ---- inspect ------------------------------------------------------------------------------- */
+
+static json_t *graph_driver(struct berth_store *s, const struct berth_ctr *c)
+{
+        _autostrv_ char **lowers = berth_ctr_lowers(s, c);
+        _autofree_ char *lower = NULL;
+        size_t len = 0;
+
+        for (char **l = lowers; *l; l++)
+                len += strlen(*l) + 1;
+        lower = xcalloc(len + 1, 1);
+        for (char **l = lowers; *l; l++) {
+                if (l != lowers)
+                        strcat(lower, ":");
+                strcat(lower, *l);
+        }
+        return json_pack("{s:s, s:{s:s, s:s+, s:s+, s:s+}}", "Name", "overlay", "Data", "LowerDir",
+                         lower, "UpperDir", c->dir, "/upper", "WorkDir", c->dir, "/work",
+                         "MergedDir", c->dir, "/rootfs");
+}
+
+json_t *berth_ctr_inspect_json(struct berth_store *s, const struct berth_ctr *c)
+{
+        bool running = streq(c->status, "running");
+        const char *zero = "0001-01-01T00:00:00Z";
+        _autofree_ char *name = xasprintf("/%s", c->name);
+
+        return json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, "
+            "s:s}, s:s, s:{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s}, s:o, s:{s:I, s:I, "
+            "s:I, s:b}}",
+            "Id", c->id, "Created", c->created ? c->created : zero, "Path",
+            c->entrypoint && c->entrypoint[0] ? c->entrypoint[0]
+            : c->cmd && c->cmd[0]             ? c->cmd[0]
+                                              : "",
+            "Name", name, "Image", c->image ? c->image : "", "State", "Status", c->status,
+            "Running", running, "Paused", 0, "Restarting", 0, "OOMKilled", c->oom_killed, "Dead", 0,
+            "Removing", 0, "Pid", running ? c->pid : 0, "ExitCode", c->exit_code, "Error", "",
+            "StartedAt", c->started_at ? c->started_at : zero, "FinishedAt",
+            c->finished_at ? c->finished_at : zero, "Driver", "overlay", "Config", "Hostname",
+            c->hostname ? c->hostname : "", "User", c->user ? c->user : "", "Image",
+            c->image_name ? c->image_name
+            : c->image    ? c->image
+                          : "",
+            "Env", strv_json(c->env), "Cmd", strv_json(c->cmd), "Entrypoint",
+            strv_json(c->entrypoint), "WorkingDir", c->working_dir ? c->working_dir : "",
+            "Domainname", "", "GraphDriver", graph_driver(s, c), "HostConfig", "Memory",
+            (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "NanoCpus",
+            (json_int_t) c->nano_cpus, "AutoRemove", c->auto_remove);
+}

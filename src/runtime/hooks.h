@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "base/error.h"
+#include "spec/spec.h"
+
+/*
+ * Runs each hook in order: posix_spawn of path with args (NULL: just the path) and env (NULL: an
+ * empty environment), the container state JSON on its stdin (written before the hook starts, so
+ * a hook that does not read it neither blocks us nor makes us die of SIGPIPE), killed with SIGKILL
+ * after `timeout` seconds (0: no limit) and always reaped. A hook that exits non-zero, dies from a
+ * signal or times out is an error naming the hook kind, its index and path:
+ *   createRuntime hook #1 (/usr/bin/foo): exited with status 3        (-EIO)
+ *   poststop hook #0 (/bin/x): killed by signal 11 (SIGSEGV)          (-EIO)
+ *   poststart hook #0 (/bin/slow): timed out after 2 s                (-ETIMEDOUT)
+ *   prestart hook #0 (/bin/nope): exec: No such file or directory     (-errno of the exec)
+ * Stops at the first failure, except for poststart and poststop hooks, whose failures the spec
+ * makes warnings: each is logged ("<message>, continuing"), the next hook runs, and the result is
+ * 0. The hook's stdout/stderr are the caller's; every other fd is closed, and its signal mask and
+ * dispositions are reset.
+ */
+int berth_hooks_run(int kind, const struct berth_hook_list *hooks, const char *state_json,
+                    struct berth_error **err);
