@@ -20,20 +20,20 @@ struct berth_error {
 
 /* Sets *err to "<fmt>: <strerror(code)>" and returns -code. code == 0 becomes EIO. */
 int berth_error_set(struct berth_error **err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like berth_error_set() but without the errno text: for logical errors whose message already
  * says everything ("process.args: must not be empty"). */
 int berth_error_setx(struct berth_error **err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* berth_error_setx() for a va_list: the parsers' "FIELD: message" helpers format the message
  * with it, then berth_error_prefix() the field. */
 int berth_error_vsetx(struct berth_error **err, int code, const char *fmt, va_list ap)
-        __attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 /* Prepends "<fmt>: " to the message in *err and returns -(*err)->code (or -EIO if *err is NULL). */
 int berth_error_prefix(struct berth_error **err, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 void berth_error_free(struct berth_error *e);
 static inline void berth_error_freep(struct berth_error **e)

@@ -22,7 +22,7 @@ void berth_trace_enable(bool on)
 }
 
 static void vlog(enum berth_log_level level, const char *fmt, va_list ap)
-        __attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 static void vlog(enum berth_log_level level, const char *fmt, va_list ap)
 {
         char buf[4096];

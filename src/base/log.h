@@ -25,7 +25,8 @@ void berth_log_set_handler(berth_log_fn fn, void *userdata);
 extern bool berth_trace_on;
 void berth_trace_enable(bool on);
 
-void berth_log(enum berth_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void berth_log(enum berth_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 #define berth_warn(...) berth_log(BERTH_LOG_WARN, __VA_ARGS__)
 
 /*
@@ -37,7 +38,8 @@ void berth_log(enum berth_log_level level, const char *fmt, ...) __attribute__((
  *
  * prints "   37 µs  mount proc on /proc". Costs one branch when tracing is off.
  */
-void berth_trace_step(uint64_t start_us, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void berth_trace_step(uint64_t start_us, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 #define TRACE(start_us, ...)                                                                       \
         do {                                                                                       \
                 if (berth_trace_on)                                                                \

@@ -89,13 +89,13 @@ static size_t next_component(struct walk *w, char **ret_name, char **ret_rest, b
                 p++;
         end = strchrnul(p, '/');
         *ret_name = p;
-        *ret_from_link = (size_t)(p - w->rem) < w->link_left;
+        *ret_from_link = (size_t) (p - w->rem) < w->link_left;
         *ret_rest = end;
         while (**ret_rest == '/')
                 (*ret_rest)++;
-        consumed = (size_t)(*ret_rest - w->rem);
+        consumed = (size_t) (*ret_rest - w->rem);
         w->link_left = w->link_left > consumed ? w->link_left - consumed : 0;
-        return (size_t)(end - p);
+        return (size_t) (end - p);
 }
 
 /*

@@ -121,8 +121,8 @@ int berth_read_fd(int fd, const char *what, size_t max, char **ret_buf, size_t *
                         break;
                 len += (size_t) n;
                 if (len > max)
-                        return berth_error_setx(err, EFBIG, "read %s: larger than %zu bytes",
-                                                what, max);
+                        return berth_error_setx(err, EFBIG, "read %s: larger than %zu bytes", what,
+                                                max);
         }
         buf[len] = '\0';
         *ret_buf = steal_ptr(&buf);
@@ -320,7 +320,8 @@ int berth_rm_rf_at(int dirfd, const char *name, struct berth_error **err)
         struct stat st;
 
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : berth_error_set(err, errno, "remove %s: fstatat", name);
+                return errno == ENOENT ? 0
+                                       : berth_error_set(err, errno, "remove %s: fstatat", name);
         /* the top entry itself may be a mount point too: compare with its parent */
         if (S_ISDIR(st.st_mode) && !strchr(name, '/')) {
                 struct stat parent;

@@ -19,8 +19,8 @@ static inline void freep(void *p)
 {
         int saved = errno;
 
-        free(*(void **)p);
-        *(void **)p = NULL;
+        free(*(void **) p);
+        *(void **) p = NULL;
         errno = saved;
 }
 #define _autofree_ _cleanup_(freep)
@@ -123,7 +123,7 @@ int berth_write_file_atomic(int dirfd, const char *name, const void *data, size_
  * end of the enclosing statement: berth_error_setx(err, EINVAL, "bad id %s", QUOTE(id)). */
 #define BERTH_QUOTE_MAX 160
 const char *berth_quote(const char *s, char *buf);
-#define QUOTE(s) berth_quote((s), (char[BERTH_QUOTE_MAX]){ 0 })
+#define QUOTE(s) berth_quote((s), (char[BERTH_QUOTE_MAX]){0})
 
 /* Monotonic clock in microseconds. */
 uint64_t berth_now_us(void);

@@ -32,8 +32,8 @@ enum berth_flag_kind {
 };
 
 struct berth_flag {
-        const char *name;  /* long name without dashes */
-        char short_name;   /* or 0 */
+        const char *name; /* long name without dashes */
+        char short_name;  /* or 0 */
         enum berth_flag_kind kind;
         const char *value_name; /* for --help: "NAME" */
         const char *usage;
@@ -63,8 +63,8 @@ void berth_args_usage(FILE *f, const char *usage, const char *summary,
 
 /* A command's flags and argument counts, for berth_cmd_args(). */
 struct berth_cmd_spec {
-        const char *name;    /* "image inspect": for "See 'berth image inspect --help'." */
-        const char *usage;   /* "image inspect [OPTIONS] IMAGE [IMAGE...]" */
+        const char *name;  /* "image inspect": for "See 'berth image inspect --help'." */
+        const char *usage; /* "image inspect [OPTIONS] IMAGE [IMAGE...]" */
         const char *summary;
         const struct berth_flag *flags;
         size_t n_flags;
@@ -85,10 +85,10 @@ bool berth_cmd_args(const struct berth_cmd_spec *spec, int argc, char **argv,
 struct berth_store;
 
 struct berth_global {
-        const char *root;    /* --root: the store (images, containers), /var/lib/berth */
-        const char *runroot; /* --runroot: container runtime state; default /run/berth, or
-                                ROOT/run when --root is given without --runroot */
-        bool debug;          /* --debug / --log-level=debug */
+        const char *root;          /* --root: the store (images, containers), /var/lib/berth */
+        const char *runroot;       /* --runroot: container runtime state; default /run/berth, or
+                                      ROOT/run when --root is given without --runroot */
+        bool debug;                /* --debug / --log-level=debug */
         struct berth_store *store; /* opened on first use by berth_global_store() */
 };
 
@@ -96,7 +96,7 @@ struct berth_global {
 int berth_global_store(struct berth_global *g, struct berth_store **ret, struct berth_error **err);
 
 struct berth_cmd {
-        const char *name;    /* "pull", "image inspect", "system df" */
+        const char *name; /* "pull", "image inspect", "system df" */
         const char *summary;
         /* argv[0] is the command name. Returns the process exit code; prints its own errors
          * with berth_print_error(). */
@@ -105,10 +105,9 @@ struct berth_cmd {
 
 /* Commands (one definition each, in cmd-*.c). */
 extern const struct berth_cmd berth_cmd_pull, berth_cmd_images, berth_cmd_rmi,
-        berth_cmd_image_inspect, berth_cmd_image_prune, berth_cmd_tag, berth_cmd_load,
-        berth_cmd_save, berth_cmd_import, berth_cmd_login, berth_cmd_logout, berth_cmd_system_df,
-        berth_cmd_run, berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit,
-        berth_cmd_inspect;
+    berth_cmd_image_inspect, berth_cmd_image_prune, berth_cmd_tag, berth_cmd_load, berth_cmd_save,
+    berth_cmd_import, berth_cmd_login, berth_cmd_logout, berth_cmd_system_df, berth_cmd_run,
+    berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit, berth_cmd_inspect;
 
 /* ---- output (output.c) -------------------------------------------------------------------- */
 

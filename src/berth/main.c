@@ -112,11 +112,12 @@ static void usage(FILE *f)
                 last = commands[i].cmd;
                 fprintf(f, "  %-16s %s\n", commands[i].words, last->summary);
         }
-        fprintf(f, "\nGlobal options:\n"
-                   "      --root DIR      image and container store (default " BERTH_DEFAULT_ROOT ")\n"
-                   "      --runroot DIR   runtime state (default " BERTH_DEFAULT_RUNROOT
-                   ", or ROOT/run with --root)\n"
-                   "      --debug         trace every kernel step\n");
+        fprintf(f,
+                "\nGlobal options:\n"
+                "      --root DIR      image and container store (default " BERTH_DEFAULT_ROOT ")\n"
+                "      --runroot DIR   runtime state (default " BERTH_DEFAULT_RUNROOT
+                ", or ROOT/run with --root)\n"
+                "      --debug         trace every kernel step\n");
 }
 
 /* "--name v", "--name=v": the value, advancing *i; NULL when argv[*i] is not that flag. */
@@ -224,15 +225,16 @@ int main(int argc, char **argv)
         }
         if (!g.runroot)
                 g.runroot = streq(g.root, BERTH_DEFAULT_ROOT)
-                                    ? BERTH_DEFAULT_RUNROOT
-                                    : (runroot = xasprintf("%s/run", g.root));
+                                ? BERTH_DEFAULT_RUNROOT
+                                : (runroot = xasprintf("%s/run", g.root));
         log_setup();
         if (g.debug || getenv("BERTH_TRACE"))
                 berth_trace_enable(true);
         a = find(argc - next, argv + next, &words);
         if (!a) {
-                fprintf(stderr, BERTH_PROG ": unknown command: \"%s\"\nSee '" BERTH_PROG
-                                " --help'.\n", argv[next]);
+                fprintf(stderr,
+                        BERTH_PROG ": unknown command: \"%s\"\nSee '" BERTH_PROG " --help'.\n",
+                        argv[next]);
                 return BERTH_EXIT_ENGINE;
         }
         if (seal_binary(a->cmd, &g, argv) < 0)

@@ -6,18 +6,18 @@
 #include "cgroup/cgroup.h"
 
 struct cg_hier {
-        char *name;    /* "memory", "cpu", "name=systemd", or "" for a cgroup2 hierarchy */
-        char *mount;   /* "/sys/fs/cgroup/memory" */
-        bool v2;       /* the cgroup2 mount of a hybrid host (hugetlb here) or of a v2 host */
-        int fd;        /* O_RDONLY|O_DIRECTORY of the container's cgroup in it, or -1 */
+        char *name;  /* "memory", "cpu", "name=systemd", or "" for a cgroup2 hierarchy */
+        char *mount; /* "/sys/fs/cgroup/memory" */
+        bool v2;     /* the cgroup2 mount of a hybrid host (hugetlb here) or of a v2 host */
+        int fd;      /* O_RDONLY|O_DIRECTORY of the container's cgroup in it, or -1 */
 };
 
 struct cgroup_ops;
 
 struct berth_cgroup {
         const struct cgroup_ops *ops;
-        char *path;            /* "/berth/web": the same in every hierarchy */
-        struct cg_hier *h;     /* v1 + hybrid: every hierarchy; v2: exactly one */
+        char *path;        /* "/berth/web": the same in every hierarchy */
+        struct cg_hier *h; /* v1 + hybrid: every hierarchy; v2: exactly one */
         size_t n_h;
 };
 
@@ -25,7 +25,8 @@ struct cgroup_ops {
         /* mkdir the path in every hierarchy (parents as needed), open the leaves */
         int (*create)(struct berth_cgroup *cg, struct berth_error **err);
         int (*open)(struct berth_cgroup *cg, struct berth_error **err);
-        int (*apply)(struct berth_cgroup *cg, const struct berth_resources *r, struct berth_error **err);
+        int (*apply)(struct berth_cgroup *cg, const struct berth_resources *r,
+                     struct berth_error **err);
         int (*attach)(struct berth_cgroup *cg, pid_t pid, struct berth_error **err);
         int (*kill)(struct berth_cgroup *cg, int sig, struct berth_error **err);
         int (*freeze)(struct berth_cgroup *cg, bool frozen, struct berth_error **err);

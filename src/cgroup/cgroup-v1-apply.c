@@ -45,8 +45,8 @@ static bool has_file(const struct cg_hier *h, const char *file)
         return faccessat(h->fd, file, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-static int write_i64(struct berth_cgroup *cg, const struct cg_hier *h, const char *file,
-                     int64_t v, struct berth_error **err)
+static int write_i64(struct berth_cgroup *cg, const struct cg_hier *h, const char *file, int64_t v,
+                     struct berth_error **err)
 {
         char buf[24];
 
@@ -54,8 +54,8 @@ static int write_i64(struct berth_cgroup *cg, const struct cg_hier *h, const cha
         return berth_cg_write(cg, h, file, buf, err);
 }
 
-static int write_u64(struct berth_cgroup *cg, const struct cg_hier *h, const char *file,
-                     uint64_t v, struct berth_error **err)
+static int write_u64(struct berth_cgroup *cg, const struct cg_hier *h, const char *file, uint64_t v,
+                     struct berth_error **err)
 {
         char buf[24];
 
@@ -128,8 +128,8 @@ static int write_rule(struct berth_cgroup *cg, const struct cg_hier *h,
 static int apply_devices(struct berth_cgroup *cg, const struct berth_resources *res,
                          struct berth_error **err)
 {
-        static const struct berth_device_rule deny_all = { .type = 'a', .major = -1, .minor = -1,
-                                                           .access = "rwm" };
+        static const struct berth_device_rule deny_all = {
+            .type = 'a', .major = -1, .minor = -1, .access = "rwm"};
         struct cg_hier *h = berth_cg_hier(cg, "devices");
         size_t i = res->n_devices > 0 && is_deny_all(&res->devices[0]) ? 1 : 0;
         int r;
@@ -599,8 +599,8 @@ static int apply_blkio_leaf_weights(struct berth_cgroup *cg, const struct cg_hie
                 const struct berth_blkio_device *d = &b->weight_device[i];
 
                 if (d->has_leaf_weight && d->leaf_weight != 0)
-                        r = write_blkio_device(cg, h, "blkio.leaf_weight_device", d,
-                                               d->leaf_weight, err);
+                        r = write_blkio_device(cg, h, "blkio.leaf_weight_device", d, d->leaf_weight,
+                                               err);
         }
         return r;
 }
@@ -810,8 +810,8 @@ int berth_cgroup_v1_apply(struct berth_cgroup *cg, const struct berth_resources 
                           struct berth_error **err)
 {
         static const apply_fn steps[] = {
-                apply_cpuset,  apply_devices, apply_memory,   apply_cpu,  apply_pids, apply_blkio,
-                apply_hugetlb, apply_net_cls, apply_net_prio, apply_rdma, apply_unified,
+            apply_cpuset,  apply_devices, apply_memory,   apply_cpu,  apply_pids,    apply_blkio,
+            apply_hugetlb, apply_net_cls, apply_net_prio, apply_rdma, apply_unified,
         };
         uint64_t t0 = TRACE_T0();
 

@@ -16,7 +16,7 @@
 
 static void sleep_ms(long ms)
 {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
         nanosleep(&ts, NULL);
 }
@@ -25,7 +25,7 @@ static void sleep_ms(long ms)
  * give it its parent's, as cgroup.clone_children would. Only ever on a directory berth made. */
 static int cpuset_inherit(int parent, int dir, const char *path, struct berth_error **err)
 {
-        static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 _autofree_ char *v = NULL;
@@ -56,10 +56,12 @@ static int make_path(const struct berth_cgroup *cg, const struct cg_hier *h, int
                 int next;
 
                 if (!made && errno != EEXIST)
-                        return berth_error_set(err, errno, "create cgroup %s in %s", cg->path, h->mount);
+                        return berth_error_set(err, errno, "create cgroup %s in %s", cg->path,
+                                               h->mount);
                 next = openat(dir, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (next < 0)
-                        return berth_error_set(err, errno, "open cgroup %s in %s", cg->path, h->mount);
+                        return berth_error_set(err, errno, "open cgroup %s in %s", cg->path,
+                                               h->mount);
                 if (made && cpuset && cpuset_inherit(dir, next, cg->path, err) < 0) {
                         close(next);
                         return -EIO;
@@ -109,7 +111,8 @@ static int v1_attach(struct berth_cgroup *cg, pid_t pid, struct berth_error **er
 
         snprintf(text, sizeof(text), "%d", (int) pid);
         for (size_t i = 0; i < cg->n_h; i++)
-                if (cg->h[i].fd >= 0 && berth_cg_write(cg, &cg->h[i], "cgroup.procs", text, err) < 0)
+                if (cg->h[i].fd >= 0 &&
+                    berth_cg_write(cg, &cg->h[i], "cgroup.procs", text, err) < 0)
                         return berth_error_prefix(err, "attach pid %d", (int) pid);
         return 0;
 }
@@ -129,9 +132,10 @@ static int v1_freeze(struct berth_cgroup *cg, bool frozen, struct berth_error **
         const char *want = frozen ? "FROZEN" : "THAWED";
 
         if (!h)
-                return berth_error_setx(err, ENOTSUP, "cgroup %s: the freezer controller is not mounted",
-                                        cg->path);
-        for (long waited = 0, step = 1; waited < 5000; waited += step, step = step < 64 ? step * 2 : step) {
+                return berth_error_setx(
+                    err, ENOTSUP, "cgroup %s: the freezer controller is not mounted", cg->path);
+        for (long waited = 0, step = 1; waited < 5000;
+             waited += step, step = step < 64 ? step * 2 : step) {
                 _autofree_ char *state = NULL;
                 int r = berth_cg_write(cg, h, "freezer.state", want, err);
 
@@ -143,7 +147,8 @@ static int v1_freeze(struct berth_cgroup *cg, bool frozen, struct berth_error **
                         return 0;
                 sleep_ms(step);
         }
-        return berth_error_setx(err, ETIMEDOUT, "cgroup %s: still not %s after 5 s", cg->path, want);
+        return berth_error_setx(err, ETIMEDOUT, "cgroup %s: still not %s after 5 s", cg->path,
+                                want);
 }
 
 /* SIGKILL goes to a frozen cgroup, so nothing forks away between the read of cgroup.procs and
@@ -176,7 +181,8 @@ static int v1_kill(struct berth_cgroup *cg, int sig, struct berth_error **err)
 /* rmdir, waiting for dying tasks to leave: they leave at exit, before being reaped. */
 static int remove_dir(const char *path, struct berth_error **err)
 {
-        for (long waited = 0, step = 1; rmdir(path) < 0; waited += step, step = step < 64 ? step * 2 : step) {
+        for (long waited = 0, step = 1; rmdir(path) < 0;
+             waited += step, step = step < 64 ? step * 2 : step) {
                 if (errno == ENOENT)
                         return 0;
                 if (errno != EBUSY || waited >= 5000)
@@ -314,12 +320,12 @@ static int v1_destroy(struct berth_cgroup *cg, struct berth_error **err)
 }
 
 const struct cgroup_ops berth_cgroup_v1_ops = {
-        .create = v1_create,
-        .open = v1_open,
-        .apply = berth_cgroup_v1_apply,
-        .attach = v1_attach,
-        .kill = v1_kill,
-        .freeze = v1_freeze,
-        .is_frozen = v1_is_frozen,
-        .destroy = v1_destroy,
+    .create = v1_create,
+    .open = v1_open,
+    .apply = berth_cgroup_v1_apply,
+    .attach = v1_attach,
+    .kill = v1_kill,
+    .freeze = v1_freeze,
+    .is_frozen = v1_is_frozen,
+    .destroy = v1_destroy,
 };

@@ -41,7 +41,7 @@ static bool v2_delegates_anything(const char *mount)
 /* One line of /proc/self/mountinfo: its mount point and, for a cgroup mount, its controllers. */
 static bool parse_cgroup_mount(char *line, char **ret_mount, char **ret_opts, bool *ret_v2)
 {
-        char *sep = strstr(line, " - "), *f[6] = { 0 }, *save = NULL, *p = line;
+        char *sep = strstr(line, " - "), *f[6] = {0}, *save = NULL, *p = line;
         char fstype[32], super[512];
 
         if (!sep)
@@ -67,9 +67,10 @@ static char *controllers_of(const char *opts)
         char *out = xcalloc(1, strlen(opts) + 1), *save = NULL;
 
         for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-                if (streq(o, "rw") || streq(o, "ro") || streq(o, "relatime") || streq(o, "nosuid") ||
-                    streq(o, "nodev") || streq(o, "noexec") || streq(o, "clone_children") ||
-                    startswith(o, "release_agent") || streq(o, "noprefix") || streq(o, "xattr"))
+                if (streq(o, "rw") || streq(o, "ro") || streq(o, "relatime") ||
+                    streq(o, "nosuid") || streq(o, "nodev") || streq(o, "noexec") ||
+                    streq(o, "clone_children") || startswith(o, "release_agent") ||
+                    streq(o, "noprefix") || streq(o, "xattr"))
                         continue;
                 if (*out)
                         strcat(out, ",");
@@ -81,7 +82,7 @@ static char *controllers_of(const char *opts)
 static void add_hier(struct berth_cgroup *cg, char *mount, char *name, bool v2)
 {
         cg->h = xreallocarray(cg->h, cg->n_h + 1, sizeof(*cg->h));
-        cg->h[cg->n_h++] = (struct cg_hier){ .name = name, .mount = mount, .v2 = v2, .fd = -1 };
+        cg->h[cg->n_h++] = (struct cg_hier){.name = name, .mount = mount, .v2 = v2, .fd = -1};
 }
 
 /* The hierarchies berth uses on this host: every v1 hierarchy under /sys/fs/cgroup plus, on a
@@ -115,13 +116,15 @@ static int find_hierarchies(struct berth_cgroup *cg, struct berth_error **err)
                 free(opts);
         }
         if (cg->n_h == 0)
-                return berth_error_setx(err, ENOENT, "no cgroup hierarchy is mounted under " CGROUP_ROOT);
+                return berth_error_setx(err, ENOENT,
+                                        "no cgroup hierarchy is mounted under " CGROUP_ROOT);
         return 0;
 }
 
 /* cgroupsPath -> the path in every hierarchy. Absolute: from the root; relative or absent:
  * under berth's own parent. ".." and systemd's "slice:prefix:name" form are refused. */
-int berth_cgroup_resolve_path(const char *path, const char *id, char **ret, struct berth_error **err)
+int berth_cgroup_resolve_path(const char *path, const char *id, char **ret,
+                              struct berth_error **err)
 {
         _autofree_ char *copy = NULL;
         char *save = NULL;
@@ -131,25 +134,28 @@ int berth_cgroup_resolve_path(const char *path, const char *id, char **ret, stru
                 return 0;
         }
         if (strchr(path, ':') && path[0] != '/')
-                return berth_error_setx(err, EINVAL,
-                                        "linux.cgroupsPath %s: a systemd path (slice:prefix:name) needs the systemd cgroup driver, which berth does not support yet",
-                                        QUOTE(path));
+                return berth_error_setx(
+                    err, EINVAL,
+                    "linux.cgroupsPath %s: a systemd path (slice:prefix:name) needs the systemd "
+                    "cgroup driver, which berth does not support yet",
+                    QUOTE(path));
         copy = xstrdup(path);
         for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
                 if (streq(c, "..") || streq(c, "."))
-                        return berth_error_setx(err, EINVAL,
-                                                "linux.cgroupsPath %s: must not contain \".\" or \"..\"",
-                                                QUOTE(path));
+                        return berth_error_setx(
+                            err, EINVAL, "linux.cgroupsPath %s: must not contain \".\" or \"..\"",
+                            QUOTE(path));
         *ret = path[0] == '/' ? xstrdup(path) : xasprintf(BERTH_PARENT "/%s", path);
         /* "/a//b/" -> "/a/b" */
-        for (char *s = *ret, *d = *ret; ; s++) {
+        for (char *s = *ret, *d = *ret;; s++) {
                 if (*s == '/' && (s[1] == '/' || s[1] == '\0') && d != *ret)
                         continue;
                 if ((*d++ = *s) == '\0')
                         break;
         }
         if (streq(*ret, "/"))
-                return berth_error_setx(err, EINVAL, "linux.cgroupsPath %s: the root cgroup is the host's",
+                return berth_error_setx(err, EINVAL,
+                                        "linux.cgroupsPath %s: the root cgroup is the host's",
                                         QUOTE(path));
         return 0;
 }
@@ -160,7 +166,8 @@ static int cgroup_new(const char *path, const char *id, struct berth_cgroup **re
         struct berth_cgroup *cg = xcalloc(1, sizeof(*cg));
         int r;
 
-        cg->ops = berth_cgroup_mode() == BERTH_CGROUP_V2 ? &berth_cgroup_v2_ops : &berth_cgroup_v1_ops;
+        cg->ops =
+            berth_cgroup_mode() == BERTH_CGROUP_V2 ? &berth_cgroup_v2_ops : &berth_cgroup_v1_ops;
         r = berth_cgroup_resolve_path(path, id, &cg->path, err);
         if (r >= 0)
                 r = find_hierarchies(cg, err);
@@ -211,7 +218,8 @@ const char *berth_cgroup_path(const struct berth_cgroup *cg)
         return cg->path;
 }
 
-int berth_cgroup_apply(struct berth_cgroup *cg, const struct berth_resources *r, struct berth_error **err)
+int berth_cgroup_apply(struct berth_cgroup *cg, const struct berth_resources *r,
+                       struct berth_error **err)
 {
         return r ? cg->ops->apply(cg, r, err) : 0;
 }

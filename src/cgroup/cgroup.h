@@ -28,7 +28,8 @@ struct berth_cgroup;
 
 /* The path a container's cgroup gets in every hierarchy ("/berth/web"), or an error naming
  * linux.cgroupsPath for "..", "." or a systemd slice path. Creates nothing. */
-int berth_cgroup_resolve_path(const char *path, const char *id, char **ret, struct berth_error **err);
+int berth_cgroup_resolve_path(const char *path, const char *id, char **ret,
+                              struct berth_error **err);
 
 /* Creates the cgroup for `path` (the config's cgroupsPath, or NULL for "/berth/<id>") in every
  * hierarchy, with the directories up to it that did not exist (they stay when the container
@@ -59,7 +60,8 @@ int berth_cgroup_clone_fd(const struct berth_cgroup *cg);
 int berth_cgroup_kill(struct berth_cgroup *cg, int sig, struct berth_error **err);
 
 /* The pids in the cgroup (host pid namespace), sorted. */
-int berth_cgroup_pids(struct berth_cgroup *cg, pid_t **ret, size_t *ret_n, struct berth_error **err);
+int berth_cgroup_pids(struct berth_cgroup *cg, pid_t **ret, size_t *ret_n,
+                      struct berth_error **err);
 
 /* Freezes or thaws, and waits until the kernel reports the new state. */
 int berth_cgroup_freeze(struct berth_cgroup *cg, bool frozen, struct berth_error **err);

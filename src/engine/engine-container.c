@@ -161,8 +161,8 @@ int berth_ctr_save(const struct berth_ctr *c, struct berth_error **err)
                 return berth_error_set(err, errno, "open %s", c->dir);
         /* atomic always (a killed berth leaves the old or the new record); durable across a power
          * loss only for containers that are kept: a --rm one is gone after a reboot anyway */
-        if (berth_write_file_atomic(dfd, RECORD, text, strlen(text), 0600, !c->auto_remove,
-                                    err) < 0)
+        if (berth_write_file_atomic(dfd, RECORD, text, strlen(text), 0600, !c->auto_remove, err) <
+            0)
                 return berth_error_prefix(err, "write the record of %.12s", c->id);
         return 0;
 }

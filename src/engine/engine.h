@@ -28,13 +28,14 @@ struct berth_container;
 struct berth_scmp_profile;
 
 struct berth_ctr {
-        char *id;         /* 64 hex digits */
+        char *id; /* 64 hex digits */
         char *name;
-        char *image;      /* image id "sha256:..." */
-        char *image_name; /* what it was run from, normalized ("docker.io/library/busybox:latest") */
-        char **layers;    /* chain ids, bottom first; never NULL */
-        char *created;    /* RFC 3339 */
-        char *dir;        /* <root>/containers/<id> */
+        char *image; /* image id "sha256:..." */
+        char
+            *image_name; /* what it was run from, normalized ("docker.io/library/busybox:latest") */
+        char **layers;   /* chain ids, bottom first; never NULL */
+        char *created;   /* RFC 3339 */
+        char *dir;       /* <root>/containers/<id> */
         /* config */
         char **env, **cmd, **entrypoint; /* NULL-terminated; entrypoint/cmd may be NULL */
         char *working_dir, *user, *hostname;
@@ -42,7 +43,7 @@ struct berth_ctr {
         char *status;
         int exit_code;
         int pid;
-        bool oom_killed;          /* record "state": "OOMKilled" */
+        bool oom_killed;                /* record "state": "OOMKilled" */
         char *started_at, *finished_at; /* RFC 3339, NULL: never */
         /* host config (record "hostConfig") */
         int64_t memory, pids_limit, nano_cpus; /* 0: unset */
@@ -63,14 +64,15 @@ char **berth_ctr_lowers(struct berth_store *s, const struct berth_ctr *c);
 /* What `berth run` was given; NULL / 0 / false: not given. */
 struct berth_run_opts {
         const char *name, *hostname, *workdir, *user;
-        const char *entrypoint; /* --entrypoint: replaces the image's and clears its Cmd; "" = none */
-        char **env;             /* -e K=V, or a bare K taken from envp (absent there: K removed) */
-        char **cmd;             /* CMD [ARG...] after the image; NULL or empty: the image's */
+        const char
+            *entrypoint; /* --entrypoint: replaces the image's and clears its Cmd; "" = none */
+        char **env;      /* -e K=V, or a bare K taken from envp (absent there: K removed) */
+        char **cmd;      /* CMD [ARG...] after the image; NULL or empty: the image's */
         bool tty, interactive, auto_remove;
-        int64_t memory;         /* bytes */
-        int64_t memory_swap;    /* memory + swap, bytes; 0: none (the caller sets docker's 2x) */
-        int64_t pids_limit;     /* <= 0: unlimited */
-        int64_t nano_cpus;      /* 1e9 per cpu */
+        int64_t memory;      /* bytes */
+        int64_t memory_swap; /* memory + swap, bytes; 0: none (the caller sets docker's 2x) */
+        int64_t pids_limit;  /* <= 0: unlimited */
+        int64_t nano_cpus;   /* 1e9 per cpu */
         /* --security-opt: seccomp=FILE (a parsed docker-format profile; NULL: the built-in
          * default), seccomp=unconfined, no-new-privileges, systempaths=unconfined */
         const struct berth_scmp_profile *seccomp;
@@ -99,7 +101,8 @@ int berth_ctr_config_apply(struct berth_ctr *c, const struct berth_image_config 
  * RESOLVE_IN_ROOT: symlinks never leave the rootfs). Numeric ids are taken as they are; a user
  * without a group gets its passwd gid (0 if unknown). Supplementary groups: the groups that list
  * the user by name (malloc'ed, *ret_n entries; may be NULL). -ENOENT: "unable to find user x: no
- * matching entries in passwd file" / "unable to find group x: no matching entries in group file". */
+ * matching entries in passwd file" / "unable to find group x: no matching entries in group file".
+ */
 int berth_user_resolve(int rootfd, const char *user, uid_t *ret_uid, gid_t *ret_gid,
                        gid_t **ret_groups, size_t *ret_n, struct berth_error **err);
 

@@ -22,19 +22,30 @@
 #define KERNEL(major, minor) (((major) << 16) | (minor))
 
 /* Allowed to every container. */
-#define ALWAYS(...) {.names = NAMES(__VA_ARGS__), .action = ALLOW, .errno_ret = NO_ERRNO}
+#define ALWAYS(...)                                                                                \
+        {                                                                                          \
+                .names = NAMES(__VA_ARGS__), .action = ALLOW, .errno_ret = NO_ERRNO                \
+        }
 /* Allowed when the container's bounding set has cap. */
 #define WITH_CAP(cap, ...)                                                                         \
-        {.names = NAMES(__VA_ARGS__), .action = ALLOW, .errno_ret = NO_ERRNO,                      \
-         .includes = {.caps = NAMES(cap)}}
+        {                                                                                          \
+                .names = NAMES(__VA_ARGS__), .action = ALLOW, .errno_ret = NO_ERRNO, .includes = { \
+                        .caps = NAMES(cap)                                                         \
+                }                                                                                  \
+        }
 /* Allowed on these architectures (docker's names: the host's, not the sub-architectures). */
 #define ON_ARCH(arch_list, ...)                                                                    \
-        {.names = NAMES(__VA_ARGS__), .action = ALLOW, .errno_ret = NO_ERRNO,                      \
-         .includes = {.arches = arch_list}}
+        {                                                                                          \
+                .names = NAMES(__VA_ARGS__), .action = ALLOW, .errno_ret = NO_ERRNO, .includes = { \
+                        .arches = arch_list                                                        \
+                }                                                                                  \
+        }
 /* Denied (EPERM) when arg `index` matches. */
 #define DENY_ARG(name, index, op, value, value2)                                                   \
-        {.names = NAMES(name), .action = ERRNO, .errno_ret = EPERM,                                \
-         ARGS({index, value, value2, "SCMP_CMP_" #op})}
+        {                                                                                          \
+                .names = NAMES(name), .action = ERRNO, .errno_ret = EPERM,                         \
+                ARGS({index, value, value2, "SCMP_CMP_" #op})                                      \
+        }
 
 /*
  * personality(2): docker allows PER_LINUX (0), PER_LINUX32 (8), UNAME26 (0x20000), their union
@@ -49,13 +60,18 @@
  * & 0x7E020000 == 0 rule only); s390 passes the flags as the second argument. */
 #define CLONE_NS_FLAGS 0x7E020000ULL
 #define CLONE_DENY(bit)                                                                            \
-        {.names = NAMES("clone"), .action = ERRNO, .errno_ret = EPERM,                             \
+        {.names = NAMES("clone"),                                                                  \
+         .action = ERRNO,                                                                          \
+         .errno_ret = EPERM,                                                                       \
          ARGS({0, bit, bit, "SCMP_CMP_MASKED_EQ"}),                                                \
          .excludes = {.caps = NAMES("CAP_SYS_ADMIN"), .arches = NAMES("s390", "s390x")}},          \
-        {.names = NAMES("clone"), .action = ERRNO, .errno_ret = EPERM,                             \
-         ARGS({1, bit, bit, "SCMP_CMP_MASKED_EQ"}),                                                \
-         .includes = {.arches = NAMES("s390", "s390x")},                                           \
-         .excludes = {.caps = NAMES("CAP_SYS_ADMIN")}}
+        {                                                                                          \
+                .names = NAMES("clone"), .action = ERRNO, .errno_ret = EPERM,                      \
+                ARGS({1, bit, bit, "SCMP_CMP_MASKED_EQ"}),                                         \
+                .includes = {.arches = NAMES("s390", "s390x")}, .excludes = {                      \
+                        .caps = NAMES("CAP_SYS_ADMIN")                                             \
+                }                                                                                  \
+        }
 
 static struct berth_scmp_group groups[] = {
     ALWAYS(
@@ -122,25 +138,41 @@ static struct berth_scmp_group groups[] = {
      .includes = {.min_kernel = KERNEL(4, 8)}},
 
     /* socket(2): every family but AF_ALG (38) and AF_VSOCK (40). */
-    {.names = NAMES("socket"), .action = ALLOW, .errno_ret = NO_ERRNO,
+    {.names = NAMES("socket"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({0, 38, 0, "SCMP_CMP_LT"})},
-    {.names = NAMES("socket"), .action = ALLOW, .errno_ret = NO_ERRNO,
+    {.names = NAMES("socket"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({0, 39, 0, "SCMP_CMP_EQ"})},
-    {.names = NAMES("socket"), .action = ALLOW, .errno_ret = NO_ERRNO,
+    {.names = NAMES("socket"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({0, 40, 0, "SCMP_CMP_GT"})},
     DENY_ARG("socket", 0, EQ, 38, 0),
     DENY_ARG("socket", 0, EQ, 40, 0),
 
     /* personality(2), see above */
-    {.names = NAMES("personality"), .action = ALLOW, .errno_ret = NO_ERRNO,
+    {.names = NAMES("personality"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({0, 0x0, 0, "SCMP_CMP_EQ"})},
-    {.names = NAMES("personality"), .action = ALLOW, .errno_ret = NO_ERRNO,
+    {.names = NAMES("personality"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({0, 0x8, 0, "SCMP_CMP_EQ"})},
-    {.names = NAMES("personality"), .action = ALLOW, .errno_ret = NO_ERRNO,
+    {.names = NAMES("personality"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({0, 0x20000, 0, "SCMP_CMP_EQ"})},
-    {.names = NAMES("personality"), .action = ALLOW, .errno_ret = NO_ERRNO,
+    {.names = NAMES("personality"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({0, 0x20008, 0, "SCMP_CMP_EQ"})},
-    {.names = NAMES("personality"), .action = ALLOW, .errno_ret = NO_ERRNO,
+    {.names = NAMES("personality"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({0, 0xffffffff, 0, "SCMP_CMP_EQ"})},
 
     /* architecture-specific */
@@ -158,14 +190,19 @@ static struct berth_scmp_group groups[] = {
     WITH_CAP("CAP_SYS_ADMIN", "bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount",
              "fsopen", "fspick", "lookup_dcookie", "lsm_get_self_attr", "lsm_list_modules",
              "lsm_set_self_attr", "mount", "mount_setattr", "move_mount", "open_tree",
-             "perf_event_open", "quotactl", "quotactl_fd", "setdomainname", "sethostname",
-             "setns", "syslog", "umount", "umount2", "unshare"),
-    {.names = NAMES("clone"), .action = ALLOW, .errno_ret = NO_ERRNO,
+             "perf_event_open", "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns",
+             "syslog", "umount", "umount2", "unshare"),
+    {.names = NAMES("clone"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({0, CLONE_NS_FLAGS, 0, "SCMP_CMP_MASKED_EQ"}),
      .excludes = {.caps = NAMES("CAP_SYS_ADMIN"), .arches = NAMES("s390", "s390x")}},
-    {.names = NAMES("clone"), .action = ALLOW, .errno_ret = NO_ERRNO,
+    {.names = NAMES("clone"),
+     .action = ALLOW,
+     .errno_ret = NO_ERRNO,
      ARGS({1, CLONE_NS_FLAGS, 0, "SCMP_CMP_MASKED_EQ"}),
-     .includes = {.arches = NAMES("s390", "s390x")}, .excludes = {.caps = NAMES("CAP_SYS_ADMIN")}},
+     .includes = {.arches = NAMES("s390", "s390x")},
+     .excludes = {.caps = NAMES("CAP_SYS_ADMIN")}},
     CLONE_DENY(0x00020000ULL), /* CLONE_NEWNS */
     CLONE_DENY(0x02000000ULL), /* CLONE_NEWCGROUP */
     CLONE_DENY(0x04000000ULL), /* CLONE_NEWUTS */
@@ -174,7 +211,9 @@ static struct berth_scmp_group groups[] = {
     CLONE_DENY(0x20000000ULL), /* CLONE_NEWPID */
     CLONE_DENY(0x40000000ULL), /* CLONE_NEWNET */
     /* clone3's flags are in memory that seccomp cannot read: ENOSYS makes libcs use clone. */
-    {.names = NAMES("clone3"), .action = ERRNO, .errno_ret = ENOSYS,
+    {.names = NAMES("clone3"),
+     .action = ERRNO,
+     .errno_ret = ENOSYS,
      .excludes = {.caps = NAMES("CAP_SYS_ADMIN")}},
     WITH_CAP("CAP_SYS_BOOT", "reboot"),
     WITH_CAP("CAP_SYS_CHROOT", "chroot"),
@@ -194,15 +233,67 @@ static struct berth_scmp_group groups[] = {
 /* Syscalls libseccomp 2.5.4 knows (on x86_64, x86, x32, aarch64 and arm) that no group above
  * names: docker denies them all (EPERM). io_uring among them: docker stopped allowing it. */
 static char *denied[] = {
-    "_sysctl", "add_key", "afs_syscall", "bdflush", "break", "create_module", "ftime",
-    "get_kernel_syms", "get_tls", "getpmsg", "gtty", "idle", "io_uring_enter", "io_uring_register",
-    "io_uring_setup", "kexec_file_load", "kexec_load", "keyctl", "lock", "migrate_pages",
-    "move_pages", "mpx", "nfsservctl", "nice", "oldfstat", "oldlstat", "oldolduname", "oldstat",
-    "olduname", "pciconfig_iobase", "pciconfig_read", "pciconfig_write", "pivot_root", "prof",
-    "profil", "putpmsg", "query_module", "readdir", "request_key", "security", "sgetmask",
-    "sigaction", "signal", "sigpending", "sigsuspend", "ssetmask", "stty", "swapoff", "swapon",
-    "sysfs", "tuxcall", "ulimit", "uselib", "userfaultfd", "usr26", "usr32", "ustat", "vm86",
-    "vm86old", "vserver", NULL,
+    "_sysctl",
+    "add_key",
+    "afs_syscall",
+    "bdflush",
+    "break",
+    "create_module",
+    "ftime",
+    "get_kernel_syms",
+    "get_tls",
+    "getpmsg",
+    "gtty",
+    "idle",
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lock",
+    "migrate_pages",
+    "move_pages",
+    "mpx",
+    "nfsservctl",
+    "nice",
+    "oldfstat",
+    "oldlstat",
+    "oldolduname",
+    "oldstat",
+    "olduname",
+    "pciconfig_iobase",
+    "pciconfig_read",
+    "pciconfig_write",
+    "pivot_root",
+    "prof",
+    "profil",
+    "putpmsg",
+    "query_module",
+    "readdir",
+    "request_key",
+    "security",
+    "sgetmask",
+    "sigaction",
+    "signal",
+    "sigpending",
+    "sigsuspend",
+    "ssetmask",
+    "stty",
+    "swapoff",
+    "swapon",
+    "sysfs",
+    "tuxcall",
+    "ulimit",
+    "uselib",
+    "userfaultfd",
+    "usr26",
+    "usr32",
+    "ustat",
+    "vm86",
+    "vm86old",
+    "vserver",
+    NULL,
 };
 
 static const struct berth_scmp_profile default_profile = {

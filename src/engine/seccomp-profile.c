@@ -625,8 +625,8 @@ static bool kernel_runs_x32(void)
         static int cached = -1;
 
         if (cached < 0)
-                cached = under_seccomp() || syscall(0x40000000 | SYS_getpid) >= 0 ||
-                         errno != ENOSYS;
+                cached =
+                    under_seccomp() || syscall(0x40000000 | SYS_getpid) >= 0 || errno != ENOSYS;
         return cached;
 #else
         return true;

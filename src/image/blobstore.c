@@ -356,11 +356,10 @@ static int write_checked(struct blob_src *src, struct blob_tmp *t, const char *e
         if (r < 0)
                 return r;
         if (size >= 0 && total != (uint64_t) size)
-                return berth_error_setx(err, EBADMSG,
-                                        "size mismatch: expected %lld bytes, got %s%llu",
-                                        (long long) size,
-                                        total > (uint64_t) size ? "at least " : "",
-                                        (unsigned long long) total);
+                return berth_error_setx(
+                    err, EBADMSG, "size mismatch: expected %lld bytes, got %s%llu",
+                    (long long) size, total > (uint64_t) size ? "at least " : "",
+                    (unsigned long long) total);
         r = hash_final(ctx, digest, err);
         if (r < 0)
                 return r;
@@ -372,7 +371,7 @@ static int write_checked(struct blob_src *src, struct blob_tmp *t, const char *e
 static int put_src(struct berth_blobstore *s, struct blob_src *src, const char *expected,
                    int64_t size, char **ret_digest, struct berth_error **err)
 {
-        struct blob_tmp t = { .fd = -EBADF };
+        struct blob_tmp t = {.fd = -EBADF};
         char digest[DIGEST_LEN + 1] = "";
         int r;
 
@@ -400,7 +399,7 @@ int berth_blobstore_put_fd(struct berth_blobstore *s, int fd, const char *expect
                            char **ret_digest, struct berth_error **err)
 {
         _autofree_ uint8_t *buf = malloc(CHUNK_SIZE);
-        struct blob_src src = { .fd = fd, .buf = buf };
+        struct blob_src src = {.fd = fd, .buf = buf};
 
         if (!buf)
                 return berth_error_set(err, ENOMEM, "put blob");
@@ -411,7 +410,7 @@ int berth_blobstore_put(struct berth_blobstore *s, const void *data, size_t len,
                         const char *expected, char **ret_digest, struct berth_error **err)
 {
         /* data may be NULL for an empty blob; a non-NULL pointer marks the memory source. */
-        struct blob_src src = { .fd = -EBADF, .len = len };
+        struct blob_src src = {.fd = -EBADF, .len = len};
 
         src.data = data ? data : (const uint8_t *) "";
         return put_src(s, &src, expected, (int64_t) len, ret_digest, err);

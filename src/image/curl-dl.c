@@ -8,19 +8,22 @@
 struct berth_curl_api berth_curl;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static char *load_error;  /* set once by load() */
+static char *load_error; /* set once by load() */
 static int load_code;
 
 static const struct {
         const char *name;
         size_t offset;
 } symbols[] = {
-#define SYM(field, name) { name, offsetof(struct berth_curl_api, field) }
-    SYM(global_init, "curl_global_init"),   SYM(easy_init, "curl_easy_init"),
-    SYM(easy_setopt, "curl_easy_setopt"),   SYM(easy_perform, "curl_easy_perform"),
-    SYM(easy_reset, "curl_easy_reset"),     SYM(easy_cleanup, "curl_easy_cleanup"),
+#define SYM(field, name)                                                                           \
+        {                                                                                          \
+                name, offsetof(struct berth_curl_api, field)                                       \
+        }
+    SYM(global_init, "curl_global_init"),     SYM(easy_init, "curl_easy_init"),
+    SYM(easy_setopt, "curl_easy_setopt"),     SYM(easy_perform, "curl_easy_perform"),
+    SYM(easy_reset, "curl_easy_reset"),       SYM(easy_cleanup, "curl_easy_cleanup"),
     SYM(easy_strerror, "curl_easy_strerror"), SYM(easy_escape, "curl_easy_escape"),
-    SYM(slist_append, "curl_slist_append"), SYM(slist_free_all, "curl_slist_free_all"),
+    SYM(slist_append, "curl_slist_append"),   SYM(slist_free_all, "curl_slist_free_all"),
 #undef SYM
 };
 

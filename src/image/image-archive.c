@@ -824,8 +824,7 @@ static int json_parse(const char *what, const char *data, size_t len, json_t **r
 
 /* More layers than a container can mount: refused before any of them is looked at (they may
  * be in the blob store already, streamed from the tar: the load's rollback removes them). */
-static int too_many_layers(struct loader *l, const char *where, size_t n,
-                                     struct berth_error **err)
+static int too_many_layers(struct loader *l, const char *where, size_t n, struct berth_error **err)
 {
         berth_store_layers_error(l->s, n, err);
         return berth_error_prefix(err, "%s", where);
@@ -920,9 +919,10 @@ static int blob_compression(struct berth_blobstore *bs, const char *digest,
         else if (memcmp(magic, xz, sizeof(xz)) == 0 || memcmp(magic, bzip2, sizeof(bzip2)) == 0)
                 /* no OCI layer media type says xz or bzip2: refused rather than stored as a
                  * plain tar whose digest could never match its diff id */
-                return berth_error_setx(err, ENOTSUP, "blob %s: %s-compressed layers are not "
-                                        "supported (use gzip, zstd or a plain tar)", digest,
-                                        magic[0] == 'B' ? "bzip2" : "xz");
+                return berth_error_setx(err, ENOTSUP,
+                                        "blob %s: %s-compressed layers are not "
+                                        "supported (use gzip, zstd or a plain tar)",
+                                        digest, magic[0] == 'B' ? "bzip2" : "xz");
         else
                 *ret = BERTH_COMPRESSION_NONE;
         return 0;
@@ -1499,4 +1499,3 @@ int berth_image_import(struct berth_store *s, const char *path, const struct ber
                 *ret_id = steal_ptr(&id);
         return 0;
 }
-

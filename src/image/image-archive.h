@@ -36,8 +36,8 @@ int berth_archive_format_parse(const char *s, enum berth_archive_format *ret,
 
 /* Writes the images (names or ids, NULL-terminated) to path ("-": stdout for the tar forms). A
  * tar is written to a temp file beside path and renamed: nothing half-written is left. */
-int berth_image_save(struct berth_store *s, const char *const *images,
-                     enum berth_archive_format f, const char *path, struct berth_error **err);
+int berth_image_save(struct berth_store *s, const char *const *images, enum berth_archive_format f,
+                     const char *path, struct berth_error **err);
 
 struct berth_import_opts {
         const char *name;     /* may be NULL */

@@ -66,7 +66,8 @@ static int image_blobs(struct berth_store *s, const struct berth_image *i, char 
                 return r;
         *blobs = berth_store_strv_add_unique(*blobs, berth_store_digest_hex(m->config.digest));
         for (size_t k = 0; k < m->n_layers; k++)
-                *blobs = berth_store_strv_add_unique(*blobs, berth_store_digest_hex(m->layers[k].digest));
+                *blobs = berth_store_strv_add_unique(*blobs,
+                                                     berth_store_digest_hex(m->layers[k].digest));
         return 0;
 }
 
@@ -78,11 +79,13 @@ static char **used_layers(const struct image_list *l, const struct ctr_list *cl)
         for (size_t k = 0; k < l->n; k++)
                 for (size_t j = 0; l->v[k]->layers[j]; j++)
                         if (startswith(l->v[k]->layers[j], DIGEST_PREFIX))
-                                v = berth_store_strv_add_unique(v, berth_store_digest_hex(l->v[k]->layers[j]));
+                                v = berth_store_strv_add_unique(
+                                    v, berth_store_digest_hex(l->v[k]->layers[j]));
         for (size_t k = 0; k < cl->n; k++)
                 for (size_t j = 0; cl->v[k].layers[j]; j++)
                         if (startswith(cl->v[k].layers[j], DIGEST_PREFIX))
-                                v = berth_store_strv_add_unique(v, berth_store_digest_hex(cl->v[k].layers[j]));
+                                v = berth_store_strv_add_unique(
+                                    v, berth_store_digest_hex(cl->v[k].layers[j]));
         return v;
 }
 

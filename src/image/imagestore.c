@@ -263,7 +263,8 @@ struct berth_blobstore *berth_store_blobs(struct berth_store *s)
 
 /* ---- locks -------------------------------------------------------------------------------- */
 
-int berth_store_flock_file(int dirfd, const char *name, int op, int *ret_fd, struct berth_error **err)
+int berth_store_flock_file(int dirfd, const char *name, int op, int *ret_fd,
+                           struct berth_error **err)
 {
         _autoclose_ int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
@@ -298,7 +299,7 @@ int berth_store_lease(struct berth_store *s, int *ret_fd, struct berth_error **e
  * Returns -EWOULDBLOCK (no message) with nonblock when someone holds it.
  */
 int berth_store_lock_layer(struct berth_store *s, const char *hex, bool nonblock, int *ret_fd,
-                      struct berth_error **err)
+                           struct berth_error **err)
 {
         _autofree_ char *name = xasprintf("%s.lock", hex);
 
@@ -307,7 +308,8 @@ int berth_store_lock_layer(struct berth_store *s, const char *hex, bool nonblock
                 struct stat a, b;
                 int r;
 
-                r = berth_store_flock_file(s->layersfd, name, LOCK_EX | (nonblock ? LOCK_NB : 0), &fd, err);
+                r = berth_store_flock_file(s->layersfd, name, LOCK_EX | (nonblock ? LOCK_NB : 0),
+                                           &fd, err);
                 if (r < 0)
                         return r == -EWOULDBLOCK ? r : berth_error_prefix(err, "layers");
                 if (fstat(fd, &a) < 0)
@@ -346,14 +348,16 @@ char *berth_chain_id(const char *parent_chain, const char *diff_id)
 
 char *berth_store_layer_dir(const struct berth_store *s, const char *chain_id)
 {
-        const char *hex = startswith(chain_id, DIGEST_PREFIX) ? berth_store_digest_hex(chain_id) : chain_id;
+        const char *hex =
+            startswith(chain_id, DIGEST_PREFIX) ? berth_store_digest_hex(chain_id) : chain_id;
 
         return xasprintf("%s/layers/%s/diff", s->root, hex);
 }
 
 unsigned berth_store_max_layers(const struct berth_store *s)
 {
-        static const char hex[] = "0000000000000000000000000000000000000000000000000000000000000000";
+        static const char hex[] =
+            "0000000000000000000000000000000000000000000000000000000000000000";
         _autofree_ char *abs = realpath(s->root, NULL);
         const char *root = abs ? abs : s->root;
         _autofree_ char *lower = xasprintf("%s/layers/%s/diff", root, hex);
@@ -394,7 +398,7 @@ bool berth_store_has_layer(struct berth_store *s, const char *chain_id)
 
 /* layers/<hex>/layer.json "size". */
 int berth_store_layer_size(struct berth_store *s, const char *hex, int64_t *ret,
-                      struct berth_error **err)
+                           struct berth_error **err)
 {
         _autofree_ char *p = xasprintf("%s/layer.json", hex), *buf = NULL;
         json_auto_t *j = NULL;
@@ -513,12 +517,13 @@ int berth_store_layer_add(struct berth_store *s, const char *parent_chain, const
         if (r < 0)
                 return berth_error_prefix(err, "layer %s", diff_id);
         if (!berth_store_has_layer_hex(s, berth_store_digest_hex(chain))) {
-                r = layer_build(s, berth_store_digest_hex(chain), chain, parent_chain, diff_id, blob, o, &stats,
-                                err);
+                r = layer_build(s, berth_store_digest_hex(chain), chain, parent_chain, diff_id,
+                                blob, o, &stats, err);
                 TRACE(t, "unpack layer %s (%llu entries)", chain,
                       (unsigned long long) stats.entries);
         }
-        /* lock files go with their work: berth_store_lock_layer() copes with one removed under a waiter */
+        /* lock files go with their work: berth_store_lock_layer() copes with one removed under a
+         * waiter */
         berth_store_unlock_layer_remove(s, berth_store_digest_hex(chain), &lockfd);
         if (r < 0)
                 return berth_error_prefix(err, "layer %s", diff_id);
@@ -773,7 +778,8 @@ static json_t *record_json(const struct berth_image *i)
                          i->created, "size", (json_int_t) i->size, "added", (json_int_t) i->added);
 }
 
-int berth_store_save_images(struct berth_store *s, const struct image_list *l, struct berth_error **err)
+int berth_store_save_images(struct berth_store *s, const struct image_list *l,
+                            struct berth_error **err)
 {
         json_auto_t *a = json_array();
         json_auto_t *j = NULL;
@@ -933,7 +939,7 @@ static ssize_t find_prefix(const struct image_list *l, const char *what)
 
 /* Finds `what` in l. ret_name: the normalized name when matched by name (may be NULL). */
 int berth_store_find_image(const struct image_list *l, const char *what, size_t *ret_idx,
-                      enum match_kind *ret_kind, char **ret_name, struct berth_error **err)
+                           enum match_kind *ret_kind, char **ret_name, struct berth_error **err)
 {
         _autoref_ struct berth_ref *ref = NULL;
         _autofree_ char *name = NULL;
@@ -1025,8 +1031,8 @@ static int read_blob(struct berth_store *s, const char *digest, char **ret, size
 }
 
 /* The image manifest stored as digest (an index is refused). */
-int berth_store_load_manifest(struct berth_store *s, const char *digest, struct berth_manifest **ret,
-                         struct berth_error **err)
+int berth_store_load_manifest(struct berth_store *s, const char *digest,
+                              struct berth_manifest **ret, struct berth_error **err)
 {
         _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
         _autofree_ char *buf = NULL;
@@ -1212,4 +1218,3 @@ int berth_store_tag(struct berth_store *s, const char *what, const char *name,
         berth_store_images_clear(&l);
         return r < 0 ? berth_error_prefix(err, "tag %s as %s", QUOTE(what), QUOTE(name)) : 0;
 }
-

@@ -72,14 +72,14 @@ int berth_store_layer_add(struct berth_store *s, const char *parent_chain, const
 /* ---- images ---------------------------------------------------------------------------- */
 
 struct berth_image {
-        char *id;              /* config digest, "sha256:..." (docker's image id) */
-        char *manifest;        /* digest of the stored manifest */
-        char **names;          /* normalized "docker.io/library/busybox:latest"; never NULL */
-        char **digests;        /* "127.0.0.1:5000/x@sha256:<manifest>" when pulled; never NULL */
-        char **layers;         /* chain ids, bottom first; never NULL */
-        char *created;         /* the config's created, or NULL */
-        int64_t size;          /* bytes of its unpacked layers */
-        int64_t added;         /* unix seconds it was stored */
+        char *id;       /* config digest, "sha256:..." (docker's image id) */
+        char *manifest; /* digest of the stored manifest */
+        char **names;   /* normalized "docker.io/library/busybox:latest"; never NULL */
+        char **digests; /* "127.0.0.1:5000/x@sha256:<manifest>" when pulled; never NULL */
+        char **layers;  /* chain ids, bottom first; never NULL */
+        char *created;  /* the config's created, or NULL */
+        int64_t size;   /* bytes of its unpacked layers */
+        int64_t added;  /* unix seconds it was stored */
 };
 void berth_image_free(struct berth_image *i);
 void berth_images_free(struct berth_image **v, size_t n);
@@ -120,8 +120,8 @@ int berth_store_image_remove(struct berth_store *s, const char *what, bool force
 
 /* Removes images without names (all: also every image no container uses), then gc. Removed ids
  * in *ret_removed (may be NULL); bytes freed in *ret_reclaimed (may be NULL). */
-int berth_store_prune(struct berth_store *s, bool all, char ***ret_removed,
-                      int64_t *ret_reclaimed, struct berth_error **err);
+int berth_store_prune(struct berth_store *s, bool all, char ***ret_removed, int64_t *ret_reclaimed,
+                      struct berth_error **err);
 
 /* Removes the layers and blobs that no image and no container refers to, and stale temp dirs.
  * Bytes freed in *ret_reclaimed (may be NULL). */
@@ -131,10 +131,10 @@ int berth_store_gc(struct berth_store *s, int64_t *ret_reclaimed, struct berth_e
 
 /* Changes to an image config (docker's --change, commit's container config). NULL/false = keep. */
 struct berth_config_change {
-        char **env;          /* KEY=VALUE, added or replacing the same KEY */
-        char **cmd;          /* with set_cmd; NULL with set_cmd clears it */
+        char **env; /* KEY=VALUE, added or replacing the same KEY */
+        char **cmd; /* with set_cmd; NULL with set_cmd clears it */
         bool set_cmd;
-        char **entrypoint;   /* with set_entrypoint */
+        char **entrypoint; /* with set_entrypoint */
         bool set_entrypoint;
         char *working_dir, *user, *stop_signal;
         char **exposed_ports, **volumes;
@@ -145,10 +145,10 @@ struct berth_config_change {
 void berth_config_change_clear(struct berth_config_change *c);
 
 struct berth_new_layer {
-        const char *blob;       /* in the blob store */
-        const char *media_type; /* BERTH_MT_OCI_LAYER_GZIP, ... */
-        int64_t size;           /* of the blob */
-        const char *diff_id;    /* sha256 of the uncompressed tar */
+        const char *blob;                    /* in the blob store */
+        const char *media_type;              /* BERTH_MT_OCI_LAYER_GZIP, ... */
+        int64_t size;                        /* of the blob */
+        const char *diff_id;                 /* sha256 of the uncompressed tar */
         const struct berth_layer_opts *opts; /* how to unpack it; NULL: the defaults */
         struct berth_layer_stats *stats;     /* what was unpacked (zeros when the store had the
                                                 layer already); may be NULL */
@@ -168,12 +168,12 @@ int berth_store_image_create(struct berth_store *s, const char *base,
 /* ---- disk use (berth system df) ------------------------------------------------------------ */
 
 struct berth_store_df {
-        size_t images, images_active;   /* active: used by a container */
-        int64_t images_size;            /* unpacked layers, each counted once */
-        int64_t images_reclaimable;     /* layers only unused images hold */
-        int64_t blobs_size;             /* compressed blobs on disk */
+        size_t images, images_active; /* active: used by a container */
+        int64_t images_size;          /* unpacked layers, each counted once */
+        int64_t images_reclaimable;   /* layers only unused images hold */
+        int64_t blobs_size;           /* compressed blobs on disk */
         size_t containers;
-        int64_t containers_size;        /* upper dirs */
+        int64_t containers_size; /* upper dirs */
 };
 int berth_store_df(struct berth_store *s, struct berth_store_df *ret, struct berth_error **err);
 

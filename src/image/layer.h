@@ -17,11 +17,11 @@
 #include "base/error.h"
 
 struct berth_layer_opts {
-        bool allow_devices;     /* create block/char device nodes from the tar (root only) */
-        bool skip_devices;      /* else leave them out (counted in devices_skipped) instead of
-                                   failing with EPERM: `berth import` of a root filesystem */
-        uint64_t max_bytes;     /* refuse a layer whose files add up to more (0: 64 GiB) */
-        uint64_t max_entries;   /* refuse more entries than this (0: 10 million) */
+        bool allow_devices;   /* create block/char device nodes from the tar (root only) */
+        bool skip_devices;    /* else leave them out (counted in devices_skipped) instead of
+                                 failing with EPERM: `berth import` of a root filesystem */
+        uint64_t max_bytes;   /* refuse a layer whose files add up to more (0: 64 GiB) */
+        uint64_t max_entries; /* refuse more entries than this (0: 10 million) */
 };
 
 struct berth_layer_stats {

@@ -32,8 +32,8 @@ struct berth_platform {
 
 struct berth_descriptor {
         char *media_type;
-        char *digest;  /* validated "sha256:<hex>" */
-        int64_t size;  /* >= 0 */
+        char *digest;                   /* validated "sha256:<hex>" */
+        int64_t size;                   /* >= 0 */
         struct berth_platform platform; /* index entries only */
 };
 
@@ -42,8 +42,8 @@ enum berth_manifest_kind { BERTH_MANIFEST_IMAGE, BERTH_MANIFEST_INDEX };
 struct berth_manifest {
         enum berth_manifest_kind kind;
         char *media_type; /* the document's mediaType, or the Content-Type given, or inferred */
-        struct berth_descriptor config;     /* image */
-        struct berth_descriptor *layers;    /* image, bottom first */
+        struct berth_descriptor config;  /* image */
+        struct berth_descriptor *layers; /* image, bottom first */
         size_t n_layers;
         struct berth_descriptor *manifests; /* index */
         size_t n_manifests;
@@ -77,15 +77,15 @@ struct berth_image_config {
         char *architecture, *os, *variant, *created, *author;
         /* config */
         char *user, *working_dir, *stop_signal; /* NULL when absent */
-        char **env;        /* NULL-terminated; never NULL (empty list) */
-        char **entrypoint; /* NULL-terminated, or NULL when absent/null */
-        char **cmd;        /* NULL-terminated, or NULL when absent/null */
-        char **exposed_ports; /* "80/tcp", ...; never NULL */
-        char **volumes;       /* never NULL */
+        char **env;                             /* NULL-terminated; never NULL (empty list) */
+        char **entrypoint;                      /* NULL-terminated, or NULL when absent/null */
+        char **cmd;                             /* NULL-terminated, or NULL when absent/null */
+        char **exposed_ports;                   /* "80/tcp", ...; never NULL */
+        char **volumes;                         /* never NULL */
         struct berth_kv *labels;
         size_t n_labels;
         /* rootfs */
-        char **diff_ids;   /* validated digests, bottom first; never NULL */
+        char **diff_ids; /* validated digests, bottom first; never NULL */
         size_t n_diff_ids;
         struct berth_history *history;
         size_t n_history;

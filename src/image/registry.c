@@ -90,7 +90,6 @@ struct xfer {
         char errbuf[CURL_ERROR_SIZE];
 };
 
-
 static void curl_easy_cleanupp(CURL **c)
 {
         if (*c)
@@ -1088,8 +1087,10 @@ static int download_blob(struct puller *pl, CURL *c, const struct berth_descript
 
                 unlinkat(pl->dl_fd, partial, 0);
                 berth_error_freep(err);
-                return berth_error_setx(err, EBADMSG, "the registry sent bytes that do not match "
-                                        "the digest (%s)", what);
+                return berth_error_setx(err, EBADMSG,
+                                        "the registry sent bytes that do not match "
+                                        "the digest (%s)",
+                                        what);
         }
         return r;
 }

@@ -54,8 +54,8 @@ typedef void (*berth_pull_progress_fn)(const struct berth_pull_event *ev, void *
 
 struct berth_pull_opts {
         struct berth_registry_opts reg;
-        const char *platform;      /* "os/arch[/variant]"; NULL: the host's */
-        int max_parallel;          /* 0: 3 */
+        const char *platform; /* "os/arch[/variant]"; NULL: the host's */
+        int max_parallel;     /* 0: 3 */
         struct berth_layer_opts layer;
         berth_pull_progress_fn progress; /* may be NULL */
         void *userdata;

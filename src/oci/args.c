@@ -38,7 +38,7 @@ static int parse_one(const struct oci_flag *flags, size_t n_flags, int argc, cha
 {
         const char *arg = argv[*i], *name = arg + (arg[1] == '-' ? 2 : 1);
         const char *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name), idx;
+        size_t len = eq ? (size_t) (eq - name) : strlen(name), idx;
         const struct oci_flag *f = find_flag(flags, n_flags, name, len, &idx);
         const char *value = eq ? eq + 1 : NULL;
 
@@ -47,8 +47,8 @@ static int parse_one(const struct oci_flag *flags, size_t n_flags, int argc, cha
                 return 0;
         }
         if (!f)
-                return berth_error_setx(err, EINVAL, "unknown flag %.*s", (int)(len + (name - arg)),
-                                        arg);
+                return berth_error_setx(err, EINVAL, "unknown flag %.*s",
+                                        (int) (len + (name - arg)), arg);
         if (f->takes_value && !value) {
                 if (*i + 1 >= argc)
                         return berth_error_setx(err, EINVAL, "flag --%s needs a value", f->name);
@@ -83,7 +83,7 @@ int oci_args_parse(const struct oci_flag *flags, size_t n_flags, int argc, char 
 
         if (n_flags > OCI_FLAGS_MAX)
                 return berth_error_setx(err, EINVAL, "too many flags in a command table");
-        a.pos = xcalloc((size_t)argc + 1, sizeof(char *));
+        a.pos = xcalloc((size_t) argc + 1, sizeof(char *));
         for (int i = 0; i < argc; i++) {
                 const char *arg = argv[i];
 

@@ -28,7 +28,8 @@ static const struct oci_flag checkpoint_flags[] = {
     {"status-fd", 0, true, "criu writes \\0 to this FD once lazy-pages is ready", false},
     {"page-server", 0, true, "ADDRESS:PORT of the page server", false},
     {"file-locks", 0, false, "handle file locks, for safety", false},
-    {"pre-dump", 0, false, "dump container's memory information only, leave the container running", false},
+    {"pre-dump", 0, false, "dump container's memory information only, leave the container running",
+     false},
     {"manage-cgroups-mode", 0, true, "cgroups mode: soft|full|strict|ignore", false},
     {"empty-ns", 0, true, "create a namespace, but don't restore its properties", true},
     {"auto-dedup", 0, false, "enable auto deduplication of memory images", false},
@@ -46,7 +47,8 @@ static const struct oci_flag restore_flags[] = {
     {"bundle", 'b', true, OCI_USAGE_BUNDLE, false},
     {"detach", 'd', false, "detach from the container's process", false},
     {"pid-file", 0, true, OCI_USAGE_PID_FILE, false},
-    {"no-subreaper", 0, false, "disable the use of the subreaper used to reap reparented processes", false},
+    {"no-subreaper", 0, false, "disable the use of the subreaper used to reap reparented processes",
+     false},
     {"no-pivot", 0, false, OCI_USAGE_NO_PIVOT, false},
     {"empty-ns", 0, true, "create a namespace, but don't restore its properties", true},
     {"auto-dedup", 0, false, "enable auto deduplication of memory images", false},
@@ -93,20 +95,22 @@ static int criu_check(const char *what, struct berth_error **err)
         posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
         if (r == ENOENT)
-                return berth_error_setx(err, ENOTSUP, "%s is not supported on this host: criu is "
-                                        "not installed (no criu in PATH=%s)", what,
-                                        getenv("PATH") ? getenv("PATH") : "(unset)");
+                return berth_error_setx(err, ENOTSUP,
+                                        "%s is not supported on this host: criu is "
+                                        "not installed (no criu in PATH=%s)",
+                                        what, getenv("PATH") ? getenv("PATH") : "(unset)");
         if (r != 0)
-                return berth_error_set(err, r, "%s is not supported on this host: run criu",
-                                       what);
+                return berth_error_set(err, r, "%s is not supported on this host: run criu", what);
         (void) berth_read_fd(out, "criu check", 1u << 20, &text, NULL, NULL);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         reason = criu_reason(text ? text : "");
-        return berth_error_setx(err, ENOTSUP, "%s is not supported on this host: criu check "
-                                "failed: %s", what, reason);
+        return berth_error_setx(err, ENOTSUP,
+                                "%s is not supported on this host: criu check "
+                                "failed: %s",
+                                what, reason);
 }
 
 static int cmd_criu(const char *what, struct berth_error **err)
@@ -115,8 +119,9 @@ static int cmd_criu(const char *what, struct berth_error **err)
 
         if (r < 0)
                 return r;
-        return berth_error_setx(err, ENOTSUP, "%s: CRIU works on this host, but " OCI_PROG
-                                " does not drive it yet", what);
+        return berth_error_setx(
+            err, ENOTSUP, "%s: CRIU works on this host, but " OCI_PROG " does not drive it yet",
+            what);
 }
 
 static int cmd_checkpoint(const struct oci_global *g, const struct oci_args *a,

@@ -21,11 +21,11 @@ int oci_listen_fds(void)
         const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
         uint64_t p, n;
 
-        if (!pid || !fds || parse_u64(pid, &p) < 0 || p != (uint64_t)getpid())
+        if (!pid || !fds || parse_u64(pid, &p) < 0 || p != (uint64_t) getpid())
                 return 0;
         if (parse_u64(fds, &n) < 0 || n > 4096)
                 return 0;
-        return (int)n;
+        return (int) n;
 }
 
 int oci_parse_preserve_fds(const char *value, int *ret, struct berth_error **err)
@@ -35,7 +35,7 @@ int oci_parse_preserve_fds(const char *value, int *ret, struct berth_error **err
         if (value && (parse_u64(value, &n) < 0 || n > 65536))
                 return berth_error_setx(err, EINVAL, "--preserve-fds: invalid number \"%s\"",
                                         value);
-        *ret = (int)n;
+        *ret = (int) n;
         return 0;
 }
 

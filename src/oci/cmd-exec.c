@@ -48,10 +48,12 @@ static const struct oci_flag flags[] = {
     [F_PROCESS] = {"process", 'p', true, "path to the process.json"},
     [F_DETACH] = {"detach", 'd', false, "detach from the container's process"},
     [F_PID_FILE] = {"pid-file", 0, true, OCI_USAGE_PID_FILE},
-    [F_PROCESS_LABEL] = {"process-label", 0, true, "set the asm process label for the process "
-                                                   "commonly used with selinux"},
+    [F_PROCESS_LABEL] = {"process-label", 0, true,
+                         "set the asm process label for the process "
+                         "commonly used with selinux"},
     [F_APPARMOR] = {"apparmor", 0, true, "set the apparmor profile for the process"},
-    [F_NO_NEW_PRIVS] = {"no-new-privs", 0, false, "set the no new privileges value for the process"},
+    [F_NO_NEW_PRIVS] = {"no-new-privs", 0, false,
+                        "set the no new privileges value for the process"},
     [F_CAP] = {"cap", 'c', true, "add a capability to the bounding set for the process", true},
     [F_PRESERVE_FDS] = {"preserve-fds", 0, true, OCI_USAGE_PRESERVE_FDS},
     [F_IGNORE_PAUSED] = {"ignore-paused", 0, false, "allow exec in a paused container"},
@@ -139,10 +141,10 @@ static int set_ids(struct berth_process *p, const struct oci_args *a, struct ber
                         r = parse_id(colon, "--user", &p->gid, err);
         }
         for (size_t i = 0; r >= 0 && gids && gids[i]; i++) {
-                p->additional_gids = xreallocarray(p->additional_gids, p->n_additional_gids + 1,
-                                                   sizeof(uint32_t));
-                r = parse_id(gids[i], "--additional-gids", &p->additional_gids[p->n_additional_gids],
-                             err);
+                p->additional_gids =
+                    xreallocarray(p->additional_gids, p->n_additional_gids + 1, sizeof(uint32_t));
+                r = parse_id(gids[i], "--additional-gids",
+                             &p->additional_gids[p->n_additional_gids], err);
                 if (r >= 0)
                         p->n_additional_gids++;
         }
@@ -166,7 +168,8 @@ static int process_from_args(const struct berth_container *c, const struct oci_a
         int r;
 
         if (a->n_pos < 2)
-                return berth_error_setx(err, EINVAL, "exec: a command is needed after the "
+                return berth_error_setx(err, EINVAL,
+                                        "exec: a command is needed after the "
                                         "container id (or --process FILE)");
         r = berth_container_spec(c, &spec, err);
         if (r < 0)
@@ -189,7 +192,8 @@ static int process_from_args(const struct berth_container *c, const struct oci_a
         if (r < 0)
                 return r;
         if (p->cwd && p->cwd[0] != '/')
-                return berth_error_setx(err, EINVAL, "--cwd \"%s\": must be an absolute path", p->cwd);
+                return berth_error_setx(err, EINVAL, "--cwd \"%s\": must be an absolute path",
+                                        p->cwd);
         *ret = *p;
         *p = (struct berth_process){0}; /* moved out */
         return 0;
@@ -200,10 +204,12 @@ static int check_terminal(const struct berth_process *p, bool detach, const char
                           struct berth_error **err)
 {
         if (detach && p->terminal && !console_socket)
-                return berth_error_setx(err, EINVAL, "cannot allocate tty if " OCI_PROG
+                return berth_error_setx(err, EINVAL,
+                                        "cannot allocate tty if " OCI_PROG
                                         " will detach without setting console socket");
         if ((!detach || !p->terminal) && console_socket)
-                return berth_error_setx(err, EINVAL, "cannot use console socket if " OCI_PROG
+                return berth_error_setx(err, EINVAL,
+                                        "cannot use console socket if " OCI_PROG
                                         " will not detach or allocate tty");
         return 0;
 }
@@ -273,10 +279,11 @@ const struct oci_command oci_cmd_exec = {
     .summary = "execute new process inside the container",
     .usage = "[command options] <container-id> <command> [command options]  || -p "
              "process.json <container-id>",
-    .description = OCI_HELP_ID "\nEXAMPLE:\n"
-                   "For example, if the container is configured to run the linux ps command the\n"
-                   "following will output a list of processes running in the container:\n\n"
-                   "       # " OCI_PROG " exec <container-id> ps\n",
+    .description =
+        OCI_HELP_ID "\nEXAMPLE:\n"
+                    "For example, if the container is configured to run the linux ps command the\n"
+                    "following will output a list of processes running in the container:\n\n"
+                    "       # " OCI_PROG " exec <container-id> ps\n",
     .flags = flags,
     .n_flags = ARRAY_SIZE(flags),
     .min_args = 1,

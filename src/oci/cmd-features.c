@@ -36,9 +36,9 @@ static const char *const mount_options[] = {
 
 /* SCMP_ACT_NOTIFY hands the listener to the agent at linux.seccomp.listenerPath. */
 static const char *const seccomp_actions[] = {
-    "SCMP_ACT_ALLOW",       "SCMP_ACT_ERRNO",  "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS",
-    "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",    "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
-    "SCMP_ACT_TRAP",
+    "SCMP_ACT_ALLOW",        "SCMP_ACT_ERRNO",       "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+    "SCMP_ACT_NOTIFY",       "SCMP_ACT_TRACE",       "SCMP_ACT_TRAP",
 };
 
 static const char *const seccomp_operators[] = {
@@ -92,7 +92,7 @@ static json_t *str_array(const char *const *v, size_t n)
 
 static int cmp_str(const void *a, const void *b)
 {
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 static json_t *hooks_json(void)
@@ -109,7 +109,7 @@ static json_t *namespaces_json(void)
         const char *names[BERTH_NS__MAX];
 
         for (int t = 0; t < BERTH_NS__MAX; t++)
-                names[t] = berth_ns_type_name((enum berth_ns_type)t);
+                names[t] = berth_ns_type_name((enum berth_ns_type) t);
         qsort(names, BERTH_NS__MAX, sizeof(names[0]), cmp_str);
         return str_array(names, BERTH_NS__MAX);
 }
@@ -130,7 +130,7 @@ static bool arch_known(const char *name)
         size_t i = 0;
 
         for (const char *p = name + strlen("SCMP_ARCH_"); *p && i < sizeof(lower) - 1; p++)
-                lower[i++] = (char)tolower((unsigned char)*p);
+                lower[i++] = (char) tolower((unsigned char) *p);
         lower[i] = '\0';
         return seccomp_arch_resolve_name(lower) != 0;
 }
@@ -144,8 +144,8 @@ static json_t *seccomp_json(void)
                 if (arch_known(seccomp_archs[i]))
                         json_array_append_new(archs, json_string(seccomp_archs[i]));
         for (size_t i = 0; i < ARRAY_SIZE(seccomp_flags); i++) {
-                bool ok = seccomp_flags[i].api ? api >= seccomp_flags[i].api
-                                               : kernel_at_least_5_19();
+                bool ok =
+                    seccomp_flags[i].api ? api >= seccomp_flags[i].api : kernel_at_least_5_19();
 
                 json_array_append_new(known, json_string(seccomp_flags[i].name));
                 if (ok)

@@ -37,7 +37,7 @@ static int parse_rt(const char *s)
         s += 5;
         if (*s != '\0' && (*s != (min ? '+' : '-') || parse_u64(s + 1, &off) < 0 || off > 64))
                 return -EINVAL;
-        sig = min ? base + (int)off : base - (int)off;
+        sig = min ? base + (int) off : base - (int) off;
         return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -EINVAL;
 }
 
@@ -62,9 +62,9 @@ int oci_parse_signal(const char *s, int *ret, struct berth_error **err)
         int sig;
 
         if (parse_u64(s, &n) == 0) {
-                if (n > (uint64_t)SIGRTMAX)
+                if (n > (uint64_t) SIGRTMAX)
                         return berth_error_setx(err, EINVAL, "unknown signal \"%s\"", s);
-                *ret = (int)n;
+                *ret = (int) n;
                 return 0;
         }
         sig = *name ? signal_from_name(name) : -EINVAL;

@@ -33,7 +33,7 @@ static void list_clear(struct list *l)
 /* As runc: a stopped container has no pid. */
 static long shown_pid(const struct berth_container *c)
 {
-        return c->status == BERTH_STATUS_STOPPED ? 0 : (long)c->pid;
+        return c->status == BERTH_STATUS_STOPPED ? 0 : (long) c->pid;
 }
 
 static void row_cells(const struct berth_container *c, char pid[24], const char *cells[COL__N])
@@ -64,12 +64,12 @@ static void print_table(const struct list *l)
         char pid[24];
 
         for (int i = 0; i < COL__N; i++)
-                width[i] = (int)strlen(header[i]) + 3 > 12 ? (int)strlen(header[i]) + 3 : 12;
+                width[i] = (int) strlen(header[i]) + 3 > 12 ? (int) strlen(header[i]) + 3 : 12;
         for (size_t k = 0; k < l->n; k++) {
                 row_cells(l->v[k], pid, cells);
                 for (int i = 0; i < COL__N; i++)
-                        if ((int)strlen(cells[i]) + 3 > width[i])
-                                width[i] = (int)strlen(cells[i]) + 3;
+                        if ((int) strlen(cells[i]) + 3 > width[i])
+                                width[i] = (int) strlen(cells[i]) + 3;
         }
         print_row(header, width);
         for (size_t k = 0; k < l->n; k++) {

@@ -43,8 +43,8 @@ static const struct oci_flag flags[] = {
 static int check_console_socket(bool detach, const char *console_socket, struct berth_error **err)
 {
         if (!detach && console_socket)
-                return berth_error_setx(err, EINVAL,
-                                        "cannot use console socket if " OCI_PROG " will not detach");
+                return berth_error_setx(
+                    err, EINVAL, "cannot use console socket if " OCI_PROG " will not detach");
         return 0;
 }
 

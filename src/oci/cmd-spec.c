@@ -36,7 +36,7 @@ static int cmd_spec(const struct oci_global *g, const struct oci_args *a, struct
             (json[0] && json[strlen(json) - 1] != '\n' && write_all(fd, "\n", 1) < 0)) {
                 int saved = errno;
 
-                (void)unlinkat(dirfd, "config.json", 0);
+                (void) unlinkat(dirfd, "config.json", 0);
                 return berth_error_set(err, saved, "write %s/config.json", bundle);
         }
         return 0;

@@ -39,12 +39,11 @@ extern const struct oci_command oci_cmd_pause, oci_cmd_resume, oci_cmd_ps, oci_c
     oci_cmd_events, oci_cmd_exec, oci_cmd_checkpoint, oci_cmd_restore;
 
 static const struct oci_command *const commands[] = {
-    &oci_cmd_checkpoint, &oci_cmd_create, &oci_cmd_delete,  &oci_cmd_events, &oci_cmd_exec,
-    &oci_cmd_kill,       &oci_cmd_list,   &oci_cmd_pause,   &oci_cmd_ps,     &oci_cmd_restore,
-    &oci_cmd_resume,     &oci_cmd_run,    &oci_cmd_spec,    &oci_cmd_start,  &oci_cmd_state,
+    &oci_cmd_checkpoint, &oci_cmd_create,   &oci_cmd_delete, &oci_cmd_events, &oci_cmd_exec,
+    &oci_cmd_kill,       &oci_cmd_list,     &oci_cmd_pause,  &oci_cmd_ps,     &oci_cmd_restore,
+    &oci_cmd_resume,     &oci_cmd_run,      &oci_cmd_spec,   &oci_cmd_start,  &oci_cmd_state,
     &oci_cmd_update,     &oci_cmd_features,
 };
-
 
 /* The lines after the version number, shared by --version and --help. */
 static void print_version_details(void)
@@ -96,7 +95,6 @@ static const struct oci_command *find_command(const char *name)
                         return commands[i];
         return NULL;
 }
-
 
 int oci_load_container(const struct oci_global *g, const char *id, struct berth_container **ret,
                        struct berth_error **err)

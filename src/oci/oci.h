@@ -44,8 +44,8 @@ struct oci_args {
 };
 
 /*
- * Parses argv[0..argc) against flags. With stop_at_positional (the global flags, `ps`), flags end at
- * the first positional argument; otherwise flags and positionals may be mixed, as urfave/cli
+ * Parses argv[0..argc) against flags. With stop_at_positional (the global flags, `ps`), flags end
+ * at the first positional argument; otherwise flags and positionals may be mixed, as urfave/cli
  * reorders them, and "--" ends the flags. "-" alone is a positional.
  * Errors (-EINVAL): "unknown flag --foo", "flag --bundle needs a value",
  * "invalid boolean value "x" for --detach". On success the caller frees with oci_args_clear().
@@ -77,7 +77,7 @@ struct oci_command {
         const struct oci_flag *flags;
         size_t n_flags;
         int min_args, max_args;
-        bool needs_cgroups; /* refuses --systemd-cgroup */
+        bool needs_cgroups;    /* refuses --systemd-cgroup */
         bool flags_end_at_arg; /* flags end at the first positional (ps ID -ef), as runc's ps */
         bool seals_binary;     /* clones into a container: re-exec from a read-only binary first */
         /* Returns the exit code (>= 0), or -errno with err set (exit 1, error printed once). */

@@ -54,7 +54,7 @@ static int format_json(enum berth_log_level level, const char *msg, char *buf, s
         if (n == 0 || n >= size - 1)
                 return -1;
         buf[n++] = '\n';
-        return (int)n;
+        return (int) n;
 }
 
 static int format_text(enum berth_log_level level, const char *msg, char *buf, size_t size)
@@ -69,9 +69,9 @@ static int format_text(enum berth_log_level level, const char *msg, char *buf, s
                 n = snprintf(buf, size, "%s\n", msg);
         if (n < 0)
                 return -1;
-        if ((size_t)n >= size) {
+        if ((size_t) n >= size) {
                 buf[size - 2] = '\n'; /* truncated, but still one line */
-                n = (int)size - 1;
+                n = (int) size - 1;
         }
         return n;
 }
@@ -82,7 +82,7 @@ static void to_ascii(const char *msg, char *buf, size_t size)
         size_t i;
 
         for (i = 0; msg[i] && i + 1 < size; i++)
-                buf[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+                buf[i] = (unsigned char) msg[i] < 0x80 ? msg[i] : '?';
         buf[i] = '\0';
 }
 
@@ -98,7 +98,7 @@ static void write_entry(int fd, bool json, enum berth_log_level level, const cha
         if (n < 0)
                 n = format_text(level, msg, buf, sizeof(buf));
         if (n > 0 && fd >= 0)
-                (void)!write(fd, buf, (size_t)n);
+                (void) !write(fd, buf, (size_t) n);
 }
 
 static void log_handler(enum berth_log_level level, const char *msg, void *userdata)

@@ -9,15 +9,47 @@
 #include "base/util.h"
 
 static const char *const cap_names[] = {
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 };
 
 int berth_cap_last_cap(void)
@@ -28,8 +60,8 @@ int berth_cap_last_cap(void)
 
         if (last >= 0)
                 return last;
-        if (berth_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 64, &buf, NULL,
-                               NULL) == 0) {
+        if (berth_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 64, &buf, NULL, NULL) ==
+            0) {
                 buf[strcspn(buf, "\n")] = '\0';
                 if (parse_u64(buf, &v) == 0 && v < 64)
                         last = (int) v;
@@ -84,8 +116,8 @@ static const char *cap_label(int cap, char buf[static 16])
 
 bool berth_cap_is_effective(int cap)
 {
-        struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {0};
 
         if (cap < 0 || cap >= 32 * _LINUX_CAPABILITY_U32S_3 || capget(&hdr, data) < 0)
                 return false;
@@ -140,17 +172,18 @@ static uint64_t raisable_ambient(const struct berth_caps *caps)
         char buf[16];
 
         if (bad != 0)
-                berth_log(BERTH_LOG_DEBUG, "process.capabilities.ambient: %s%s not in both the permitted and the "
-                           "inheritable set, ignoring",
-                           cap_label(__builtin_ctzll(bad), buf),
-                           (bad & (bad - 1)) ? " and others are" : " is");
+                berth_log(BERTH_LOG_DEBUG,
+                          "process.capabilities.ambient: %s%s not in both the permitted and the "
+                          "inheritable set, ignoring",
+                          cap_label(__builtin_ctzll(bad), buf),
+                          (bad & (bad - 1)) ? " and others are" : " is");
         return caps->set[BERTH_CAP_AMBIENT] & allowed & known_mask();
 }
 
 static int set_caps(const struct berth_caps *caps, struct berth_error **err)
 {
-        struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {0};
         uint64_t mask = known_mask(), t = TRACE_T0();
         uint64_t eff = caps->set[BERTH_CAP_EFFECTIVE] & mask;
         uint64_t prm = caps->set[BERTH_CAP_PERMITTED] & mask;

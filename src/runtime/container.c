@@ -22,7 +22,7 @@
 
 const char *berth_status_name(enum berth_status s)
 {
-        static const char *const names[] = { "creating", "created", "running", "paused", "stopped" };
+        static const char *const names[] = {"creating", "created", "running", "paused", "stopped"};
 
         return (unsigned) s < ARRAY_SIZE(names) ? names[s] : "unknown";
 }
@@ -71,10 +71,10 @@ void berth_container_free(struct berth_container *c)
 static json_t *state_object(const struct berth_container *c, const char *status, pid_t pid)
 {
         json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "ociVersion",
-                              c->oci_version ? c->oci_version : "1.2.0", "id", c->id, "pid", (int) pid, "status", status, "bundle",
-                              c->bundle ? c->bundle : "", "rootfs", c->rootfs ? c->rootfs : "",
-                              "created", c->created ? c->created : "", "owner",
-                              c->owner ? c->owner : "");
+                              c->oci_version ? c->oci_version : "1.2.0", "id", c->id, "pid",
+                              (int) pid, "status", status, "bundle", c->bundle ? c->bundle : "",
+                              "rootfs", c->rootfs ? c->rootfs : "", "created",
+                              c->created ? c->created : "", "owner", c->owner ? c->owner : "");
         json_t *a = json_object();
 
         for (size_t i = 0; i < c->n_annotations; i++)
@@ -176,8 +176,9 @@ static int load(const char *root, const char *id, bool any, struct berth_contain
         if (rootfd >= 0)
                 c->dirfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (c->dirfd < 0) {
-                r = errno == ENOENT ? berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id)
-                                    : berth_error_set(err, errno, "open state of \"%s\" in %s", id, root);
+                r = errno == ENOENT
+                        ? berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id)
+                        : berth_error_set(err, errno, "open state of \"%s\" in %s", id, root);
                 berth_container_free(c);
                 return r;
         }
@@ -331,7 +332,7 @@ int berth_container_kill(struct berth_container *c, int sig, bool all, struct be
 /* Waits until the init has exited (its pidfd polls readable), at most timeout_ms. */
 static int wait_exited(struct berth_container *c, int timeout_ms)
 {
-        struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+        struct pollfd p = {.fd = c->pidfd, .events = POLLIN};
         int r;
 
         if (c->pidfd < 0)
@@ -357,8 +358,8 @@ int berth_container_wait(struct berth_container *c, int *ret_status, struct bert
 
 /* ---- start and delete ----------------------------------------------------------------------- */
 
-static void run_warn_hooks(const struct berth_container *c, int kind, const struct berth_hook_list *l,
-                           const char *status)
+static void run_warn_hooks(const struct berth_container *c, int kind,
+                           const struct berth_hook_list *l, const char *status)
 {
         _autoerr_ struct berth_error *e = NULL;
         _autofree_ char *state = NULL;
@@ -377,7 +378,7 @@ static int wait_exited(struct berth_container *c, int timeout_ms);
  * program). A container made by an older berth has no exec.status: nothing to wait for. */
 static int wait_for_exec(struct berth_container *c, int status, struct berth_error **err)
 {
-        struct pollfd p = { .fd = status, .events = POLLIN };
+        struct pollfd p = {.fd = status, .events = POLLIN};
         char msg[PIPE_BUF];
         size_t n = 0;
         ssize_t k;
@@ -410,14 +411,14 @@ static int wait_for_exec(struct berth_container *c, int status, struct berth_err
 static int release_init(struct berth_container *c, struct berth_error **err)
 {
         _autoclose_ int fifo = openat(c->dirfd, BERTH_EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        _autoclose_ int status = openat(c->dirfd, BERTH_EXEC_STATUS, O_RDONLY | O_NONBLOCK |
-                                        O_CLOEXEC);
+        _autoclose_ int status =
+            openat(c->dirfd, BERTH_EXEC_STATUS, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         uint64_t t0 = TRACE_T0();
         int r;
 
         if (fifo < 0 && errno == ENXIO)
-                return berth_error_setx(err, ESRCH, "container \"%s\": the init exited before start",
-                                        c->id);
+                return berth_error_setx(err, ESRCH,
+                                        "container \"%s\": the init exited before start", c->id);
         if (fifo < 0)
                 return berth_error_set(err, errno, "open exec fifo of \"%s\"", c->id);
         if (write(fifo, "1", 1) != 1)
@@ -436,7 +437,8 @@ static int start_locked(struct berth_container *c, struct berth_error **err)
 
         berth_state_refresh(c);
         if (c->status != BERTH_STATUS_CREATED)
-                return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not created: cannot start it",
+                return berth_error_setx(err, EINVAL,
+                                        "container \"%s\" is %s, not created: cannot start it",
                                         c->id, berth_status_name(c->status));
         r = berth_container_pidfd(c, err);
         if (r >= 0)
@@ -492,13 +494,15 @@ int berth_container_delete(struct berth_container *c, bool force, struct berth_e
         if (c->status != BERTH_STATUS_STOPPED) {
                 if (!force) {
                         berth_container_observe(c); /* say "paused" rather than "running" */
-                        return berth_error_setx(err, EBUSY, "container \"%s\" is %s: stop it first or use --force",
-                                                c->id, berth_status_name(c->status));
+                        return berth_error_setx(
+                            err, EBUSY, "container \"%s\" is %s: stop it first or use --force",
+                            c->id, berth_status_name(c->status));
                 }
                 if (berth_container_kill(c, SIGKILL, true, NULL) == 0 && wait_exited(c, 10000) < 0)
-                        return berth_error_setx(err, ETIMEDOUT,
-                                                "container \"%s\": init (pid %d) did not exit 10 s after SIGKILL",
-                                                c->id, (int) c->pid);
+                        return berth_error_setx(
+                            err, ETIMEDOUT,
+                            "container \"%s\": init (pid %d) did not exit 10 s after SIGKILL",
+                            c->id, (int) c->pid);
         }
         r = remove_cgroup(c, err);
         if (r < 0)
@@ -541,10 +545,12 @@ static int set_frozen(struct berth_container *c, bool frozen, struct berth_error
         berth_state_refresh(c);
         berth_container_observe(c);
         if (frozen && c->status != BERTH_STATUS_RUNNING && c->status != BERTH_STATUS_CREATED)
-                return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not running: cannot pause it",
+                return berth_error_setx(err, EINVAL,
+                                        "container \"%s\" is %s, not running: cannot pause it",
                                         c->id, berth_status_name(c->status));
         if (!frozen && c->status != BERTH_STATUS_PAUSED)
-                return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not paused: cannot resume it",
+                return berth_error_setx(err, EINVAL,
+                                        "container \"%s\" is %s, not paused: cannot resume it",
                                         c->id, berth_status_name(c->status));
         r = berth_container_cgroup(c, &cg, err);
         if (r >= 0)
@@ -600,7 +606,8 @@ int berth_container_update(struct berth_container *c, const struct berth_resourc
         int rc;
 
         if (c->status == BERTH_STATUS_STOPPED)
-                return berth_error_setx(err, EINVAL, "container \"%s\" is stopped: nothing to update", c->id);
+                return berth_error_setx(err, EINVAL,
+                                        "container \"%s\" is stopped: nothing to update", c->id);
         /* as runc: an update never rewrites the device rules (rewriting starts with deny-all,
          * which would take away what the config allowed) */
         update.skip_devices = true;

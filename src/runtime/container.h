@@ -19,13 +19,18 @@
 #include "base/error.h"
 #include "spec/spec.h"
 
-enum berth_status { BERTH_STATUS_CREATING, BERTH_STATUS_CREATED, BERTH_STATUS_RUNNING,
-                    BERTH_STATUS_PAUSED, BERTH_STATUS_STOPPED };
+enum berth_status {
+        BERTH_STATUS_CREATING,
+        BERTH_STATUS_CREATED,
+        BERTH_STATUS_RUNNING,
+        BERTH_STATUS_PAUSED,
+        BERTH_STATUS_STOPPED
+};
 /* "creating", "created", ... */
 const char *berth_status_name(enum berth_status s);
 
 struct berth_create_opts {
-        const char *root;           /* state root, e.g. "/run/berth-oci" */
+        const char *root; /* state root, e.g. "/run/berth-oci" */
         const char *id;
         const char *bundle;         /* bundle directory (made absolute by create) */
         const char *pid_file;       /* write the init's pid here (NULL: none) */
@@ -47,23 +52,24 @@ struct berth_container {
         char *oci_version; /* the config's ociVersion */
         char *bundle;
         char *rootfs;
-        char *created;      /* RFC 3339 with nanoseconds, UTC */
-        char *owner;        /* "" for root, as runc */
-        char *cgroup_path;  /* the container's cgroup in every hierarchy, "/berth/web" */
-        pid_t pid;          /* init pid, 0 when never started */
+        char *created;                /* RFC 3339 with nanoseconds, UTC */
+        char *owner;                  /* "" for root, as runc */
+        char *cgroup_path;            /* the container's cgroup in every hierarchy, "/berth/web" */
+        pid_t pid;                    /* init pid, 0 when never started */
         unsigned long long pid_start; /* starttime of pid (field 22 of /proc/PID/stat) */
         enum berth_status status;     /* as of load / refresh */
-        bool oom_killed;    /* the kernel OOM-killed a process in its cgroup (berth_container_observe) */
+        bool oom_killed; /* the kernel OOM-killed a process in its cgroup (berth_container_observe)
+                          */
         struct berth_kv *annotations;
         size_t n_annotations;
         struct berth_hook_list poststart, poststop;
-        int pidfd;          /* -1 if not open */
-        int pty_master;     /* -1 unless foreground_tty */
-        int dirfd;          /* O_PATH fd of <root>/<id>, -1 if not open */
+        int pidfd;      /* -1 if not open */
+        int pty_master; /* -1 unless foreground_tty */
+        int dirfd;      /* O_PATH fd of <root>/<id>, -1 if not open */
         /* why state.json could not be read (berth_container_load_any), else NULL: pid, start
          * time, cgroup and bundle then come from the recovery record or are found again */
         char *state_error;
-        bool use_systemd;   /* reserved */
+        bool use_systemd; /* reserved */
 };
 
 /* Validates a container id: non-empty, at most 1024 bytes, [A-Za-z0-9_+.-] only, not "." or "..".

@@ -37,8 +37,8 @@ struct prep {
 
 static char *resolve_rootfs(const char *bundle, const char *root_path, struct berth_error **err)
 {
-        _autofree_ char *joined = root_path[0] == '/' ? xstrdup(root_path)
-                                                        : xasprintf("%s/%s", bundle, root_path);
+        _autofree_ char *joined =
+            root_path[0] == '/' ? xstrdup(root_path) : xasprintf("%s/%s", bundle, root_path);
         char *real = realpath(joined, NULL);
         struct stat st;
 
@@ -47,7 +47,8 @@ static char *resolve_rootfs(const char *bundle, const char *root_path, struct be
                 return NULL;
         }
         if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                berth_error_setx(err, ENOTDIR, "root.path \"%s\": %s is not a directory", root_path, real);
+                berth_error_setx(err, ENOTDIR, "root.path \"%s\": %s is not a directory", root_path,
+                                 real);
                 free(real);
                 return NULL;
         }
@@ -60,13 +61,16 @@ static int check_spec(const struct berth_spec *s, const struct berth_create_opts
         int r;
 
         if (!s->has_process)
-                return berth_error_setx(err, EINVAL, "config.json: process: required to create a container");
+                return berth_error_setx(err, EINVAL,
+                                        "config.json: process: required to create a container");
         if (s->process.terminal && !o->console_socket && !o->foreground_tty)
                 return berth_error_setx(err, EINVAL,
-                                        "process.terminal is true: cannot allocate a terminal without --console-socket when the runtime detaches");
+                                        "process.terminal is true: cannot allocate a terminal "
+                                        "without --console-socket when the runtime detaches");
         if (!s->process.terminal && o->console_socket)
                 return berth_error_setx(err, EINVAL,
-                                        "--console-socket given but process.terminal is false: no terminal to hand over");
+                                        "--console-socket given but process.terminal is false: no "
+                                        "terminal to hand over");
         r = berth_rootfs_validate(s, err);
         if (r >= 0)
                 r = berth_sysctl_validate(s, err);
@@ -82,16 +86,17 @@ static int check_passed_fds(const struct berth_create_opts *o, struct berth_erro
 
         for (int fd = 3; fd < 3 + n; fd++)
                 if (fcntl(fd, F_GETFD) < 0)
-                        return berth_error_set(err, errno, "%s fd %d (of %d) is not open",
-                                               fd < 3 + o->listen_fds ? "LISTEN_FDS:" : "--preserve-fds:",
-                                               fd, n);
+                        return berth_error_set(
+                            err, errno, "%s fd %d (of %d) is not open",
+                            fd < 3 + o->listen_fds ? "LISTEN_FDS:" : "--preserve-fds:", fd, n);
         return 0;
 }
 
 static void copy_annotations(struct berth_container *c, const struct berth_spec *s)
 {
         c->n_annotations = s->n_annotations;
-        c->annotations = s->n_annotations ? xcalloc(s->n_annotations, sizeof(*c->annotations)) : NULL;
+        c->annotations =
+            s->n_annotations ? xcalloc(s->n_annotations, sizeof(*c->annotations)) : NULL;
         for (size_t i = 0; i < s->n_annotations; i++) {
                 c->annotations[i].key = xstrdup(s->annotations[i].key);
                 c->annotations[i].value = xstrdup(s->annotations[i].value);
@@ -108,7 +113,8 @@ static int describe(struct prep *p, const struct berth_create_opts *o, struct be
         c->bundle = realpath(o->bundle ? o->bundle : ".", NULL);
         if (!c->bundle)
                 return berth_error_set(err, errno, "bundle %s", o->bundle ? o->bundle : ".");
-        r = berth_spec_load(AT_FDCWD, (json = xasprintf("%s/config.json", c->bundle)), &p->spec, err);
+        r = berth_spec_load(AT_FDCWD, (json = xasprintf("%s/config.json", c->bundle)), &p->spec,
+                            err);
         if (r < 0)
                 return r;
         r = check_spec(p->spec, o, err);
@@ -120,7 +126,8 @@ static int describe(struct prep *p, const struct berth_create_opts *o, struct be
         r = berth_resources_parse(p->spec->lx.resources_json, "config.json", "linux.resources",
                                   &p->resources, err);
         if (r >= 0)
-                r = berth_cgroup_resolve_path(p->spec->lx.cgroups_path, c->id, &c->cgroup_path, err);
+                r = berth_cgroup_resolve_path(p->spec->lx.cgroups_path, c->id, &c->cgroup_path,
+                                              err);
         if (r < 0)
                 return r;
         c->created = berth_rfc3339_now();
@@ -130,8 +137,8 @@ static int describe(struct prep *p, const struct berth_create_opts *o, struct be
         /* start and delete run these without re-reading the bundle */
         c->poststart = p->spec->hooks[BERTH_HOOK_POSTSTART];
         c->poststop = p->spec->hooks[BERTH_HOOK_POSTSTOP];
-        p->spec->hooks[BERTH_HOOK_POSTSTART] = (struct berth_hook_list){ 0 };
-        p->spec->hooks[BERTH_HOOK_POSTSTOP] = (struct berth_hook_list){ 0 };
+        p->spec->hooks[BERTH_HOOK_POSTSTART] = (struct berth_hook_list){0};
+        p->spec->hooks[BERTH_HOOK_POSTSTOP] = (struct berth_hook_list){0};
         return 0;
 }
 
@@ -146,11 +153,13 @@ static int prepare_init(struct prep *p, const struct berth_create_opts *o, struc
         x->opts = o;
         x->c = p->c;
         x->console_fd = x->sync_fd = x->parent_sync_fd = x->fifo_fd = x->status_fd = -1;
-        x->rootfs = (struct berth_rootfs_opts){ .rootfs = p->c->rootfs, .bundle = p->c->bundle,
-                                                .no_pivot = o->no_pivot,
-                                                .in_userns = s->lx.ns[BERTH_NS_USER].enabled,
-                                                .host_mount_ns = !s->lx.ns[BERTH_NS_MNT].enabled };
-        x->parent_hooks = s->hooks[BERTH_HOOK_PRESTART].n + s->hooks[BERTH_HOOK_CREATE_RUNTIME].n > 0;
+        x->rootfs = (struct berth_rootfs_opts){.rootfs = p->c->rootfs,
+                                               .bundle = p->c->bundle,
+                                               .no_pivot = o->no_pivot,
+                                               .in_userns = s->lx.ns[BERTH_NS_USER].enabled,
+                                               .host_mount_ns = !s->lx.ns[BERTH_NS_MNT].enabled};
+        x->parent_hooks =
+            s->hooks[BERTH_HOOK_PRESTART].n + s->hooks[BERTH_HOOK_CREATE_RUNTIME].n > 0;
         for (int t = 0; t < BERTH_NS__MAX; t++)
                 x->nsfds.fd[t] = -1;
         r = berth_ns_open_paths(s, &x->nsfds, err);
@@ -175,7 +184,8 @@ static int make_state_dir(struct prep *p, struct berth_error **err)
         p->dir_made = true;
         if (mkfifoat(p->c->dirfd, BERTH_EXEC_FIFO, 0622) < 0 ||
             fchmodat(p->c->dirfd, BERTH_EXEC_FIFO, 0622, 0) < 0)
-                return berth_error_set(err, errno, "create exec fifo in %s/%s", p->c->root, p->c->id);
+                return berth_error_set(err, errno, "create exec fifo in %s/%s", p->c->root,
+                                       p->c->id);
         /* Read-write: the open does not wait for a writer, and the init, which keeps this fd,
          * never needs a path to the state dir once it is in the container. */
         p->ctx.fifo_fd = openat(p->c->dirfd, BERTH_EXEC_FIFO, O_RDWR | O_CLOEXEC);
@@ -195,9 +205,9 @@ static int make_state_dir(struct prep *p, struct berth_error **err)
 static const char *ns_limit_hint(unsigned long flags, char *buf, size_t size)
 {
         static const char *const files[BERTH_NS__MAX] = {
-                [BERTH_NS_PID] = "pid", [BERTH_NS_NET] = "net", [BERTH_NS_MNT] = "mnt",
-                [BERTH_NS_IPC] = "ipc", [BERTH_NS_UTS] = "uts", [BERTH_NS_USER] = "user",
-                [BERTH_NS_CGROUP] = "cgroup", [BERTH_NS_TIME] = "time",
+            [BERTH_NS_PID] = "pid",       [BERTH_NS_NET] = "net",   [BERTH_NS_MNT] = "mnt",
+            [BERTH_NS_IPC] = "ipc",       [BERTH_NS_UTS] = "uts",   [BERTH_NS_USER] = "user",
+            [BERTH_NS_CGROUP] = "cgroup", [BERTH_NS_TIME] = "time",
         };
 
         for (int t = 0; t < BERTH_NS__MAX; t++) {
@@ -225,10 +235,11 @@ static const char *clone_flags_str(uint64_t flags, char *buf, size_t size)
                 uint64_t flag;
                 const char *name;
         } names[] = {
-                { CLONE_NEWNS, "NEWNS" },   { CLONE_NEWPID, "NEWPID" },   { CLONE_NEWNET, "NEWNET" },
-                { CLONE_NEWIPC, "NEWIPC" }, { CLONE_NEWUTS, "NEWUTS" },   { CLONE_NEWUSER, "NEWUSER" },
-                { CLONE_NEWCGROUP, "NEWCGROUP" }, { CLONE_PIDFD, "PIDFD" }, { CLONE_PARENT, "PARENT" },
-                { CLONE_INTO_CGROUP, "INTO_CGROUP" },
+            {CLONE_NEWNS, "NEWNS"},         {CLONE_NEWPID, "NEWPID"},
+            {CLONE_NEWNET, "NEWNET"},       {CLONE_NEWIPC, "NEWIPC"},
+            {CLONE_NEWUTS, "NEWUTS"},       {CLONE_NEWUSER, "NEWUSER"},
+            {CLONE_NEWCGROUP, "NEWCGROUP"}, {CLONE_PIDFD, "PIDFD"},
+            {CLONE_PARENT, "PARENT"},       {CLONE_INTO_CGROUP, "INTO_CGROUP"},
         };
         size_t n = 0;
 
@@ -305,7 +316,7 @@ static void __attribute__((noreturn)) userns_hop(struct prep *p, struct berth_cl
 static pid_t clone_via_userns(struct prep *p, const struct berth_clone_args *args, int *ret_pidfd,
                               struct berth_error **err)
 {
-        struct berth_clone_args hop = { .exit_signal = SIGCHLD };
+        struct berth_clone_args hop = {.exit_signal = SIGCHLD};
         struct sync_msg m;
         pid_t pid, helper = sys_clone3(&hop);
         int r;
@@ -317,7 +328,8 @@ static pid_t clone_via_userns(struct prep *p, const struct berth_clone_args *arg
         r = sync_recv(p->sync[0], &m, ret_pidfd);
         waitpid(helper, NULL, 0);
         if (r < 0)
-                return berth_error_setx(err, ECHILD, "the user namespace helper exited without an answer");
+                return berth_error_setx(err, ECHILD,
+                                        "the user namespace helper exited without an answer");
         if (m.type == SYNC_ERROR)
                 return berth_error_setx(err, m.code, "%s", m.text);
         pid = pidfd_pid(*ret_pidfd);
@@ -329,7 +341,7 @@ static pid_t clone_via_userns(struct prep *p, const struct berth_clone_args *arg
 static int clone_init(struct prep *p, struct berth_error **err)
 {
         const struct berth_spec *s = p->spec;
-        struct berth_clone_args args = { .exit_signal = SIGCHLD };
+        struct berth_clone_args args = {.exit_signal = SIGCHLD};
         _autoclose_ int own_pidns = -EBADF;
         uint64_t t0 = TRACE_T0();
         int pidfd = -1, r;
@@ -339,7 +351,8 @@ static int clone_init(struct prep *p, struct berth_error **err)
          * files (fd, exe, cwd, root, mem) before its execve. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 return berth_error_set(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
-        p->ctx.clone_flags = berth_ns_new_flags(s) & ~(unsigned long) (CLONE_NEWCGROUP | CLONE_NEWTIME);
+        p->ctx.clone_flags =
+            berth_ns_new_flags(s) & ~(unsigned long) (CLONE_NEWCGROUP | CLONE_NEWTIME);
         args.flags = p->ctx.clone_flags | CLONE_PIDFD;
         args.pidfd = (uint64_t) (uintptr_t) &pidfd;
         if (berth_cgroup_clone_fd(p->cg) >= 0) {
@@ -371,7 +384,8 @@ static int clone_init(struct prep *p, struct berth_error **err)
                         if (e == ENOSPC)
                                 ns_limit_hint(args.flags, hint, sizeof(hint));
                         pid = berth_error_set(err, e, "clone3(%s)%s",
-                                              clone_flags_str(args.flags, names, sizeof(names)), hint);
+                                              clone_flags_str(args.flags, names, sizeof(names)),
+                                              hint);
                 }
         }
         r = berth_pidns_restore(&own_pidns, pid < 0 ? NULL : err);
@@ -392,11 +406,11 @@ static int clone_init(struct prep *p, struct berth_error **err)
         p->ctx.sync_fd = -1;
         berth_ns_fds_close(&p->ctx.nsfds);
         closep(&p->ctx.console_fd);
-        closep(&p->ctx.fifo_fd); /* the init holds the only reader: start writes to it */
+        closep(&p->ctx.fifo_fd);   /* the init holds the only reader: start writes to it */
         closep(&p->ctx.status_fd); /* and the only writer: EOF for start when it execs */
         return berth_proc_starttime(pid, &p->c->pid_start, NULL) < 0
-                       ? berth_error_setx(err, ESRCH, "container init (pid %d) vanished", (int) pid)
-                       : 0;
+                   ? berth_error_setx(err, ESRCH, "container init (pid %d) vanished", (int) pid)
+                   : 0;
 }
 
 static int run_parent_hooks(struct prep *p, struct berth_error **err)
@@ -406,8 +420,8 @@ static int run_parent_hooks(struct prep *p, struct berth_error **err)
 
         r = berth_hooks_run(BERTH_HOOK_PRESTART, &p->spec->hooks[BERTH_HOOK_PRESTART], state, err);
         if (r >= 0)
-                r = berth_hooks_run(BERTH_HOOK_CREATE_RUNTIME, &p->spec->hooks[BERTH_HOOK_CREATE_RUNTIME],
-                                    state, err);
+                r = berth_hooks_run(BERTH_HOOK_CREATE_RUNTIME,
+                                    &p->spec->hooks[BERTH_HOOK_CREATE_RUNTIME], state, err);
         return r;
 }
 
@@ -418,7 +432,8 @@ static int init_died(struct prep *p, struct berth_error **err)
         if (waitpid(p->pid, &status, 0) == p->pid)
                 p->pid = 0;
         if (WIFSIGNALED(status))
-                return berth_error_setx(err, ECHILD, "container init was killed by signal %d during create",
+                return berth_error_setx(err, ECHILD,
+                                        "container init was killed by signal %d during create",
                                         WTERMSIG(status));
         return berth_error_setx(err, ECHILD, "container init exited with status %d during create",
                                 WEXITSTATUS(status));
@@ -529,7 +544,8 @@ static int handshake(struct prep *p, struct berth_error **err)
                         break;
                 default:
                         closep(&fd);
-                        return berth_error_setx(err, EPROTO, "create handshake: unexpected message %u", m.type);
+                        return berth_error_setx(err, EPROTO,
+                                                "create handshake: unexpected message %u", m.type);
                 }
         }
 }
@@ -587,7 +603,7 @@ static void run_poststop(const struct berth_container *c)
 int berth_container_create(const struct berth_create_opts *o, struct berth_container **ret,
                            struct berth_error **err)
 {
-        struct prep p = { .rootfd = -1, .sync = { -1, -1 } };
+        struct prep p = {.rootfd = -1, .sync = {-1, -1}};
         int r;
 
         r = berth_id_validate(o->id, err);

@@ -17,12 +17,12 @@
 
 /* runc's AllowedDevices that have a path. */
 static const struct berth_device default_devices[] = {
-    {.path = (char *)"/dev/null", .type = 'c', .major = 1, .minor = 3},
-    {.path = (char *)"/dev/random", .type = 'c', .major = 1, .minor = 8},
-    {.path = (char *)"/dev/full", .type = 'c', .major = 1, .minor = 7},
-    {.path = (char *)"/dev/tty", .type = 'c', .major = 5, .minor = 0},
-    {.path = (char *)"/dev/zero", .type = 'c', .major = 1, .minor = 5},
-    {.path = (char *)"/dev/urandom", .type = 'c', .major = 1, .minor = 9},
+    {.path = (char *) "/dev/null", .type = 'c', .major = 1, .minor = 3},
+    {.path = (char *) "/dev/random", .type = 'c', .major = 1, .minor = 8},
+    {.path = (char *) "/dev/full", .type = 'c', .major = 1, .minor = 7},
+    {.path = (char *) "/dev/tty", .type = 'c', .major = 5, .minor = 0},
+    {.path = (char *) "/dev/zero", .type = 'c', .major = 1, .minor = 5},
+    {.path = (char *) "/dev/urandom", .type = 'c', .major = 1, .minor = 9},
 };
 
 static mode_t type_bits(char type)
@@ -70,10 +70,10 @@ static int validate_device(const struct berth_device *d, size_t i, struct berth_
                                         i, d->type ? d->type : '?');
         if (d->type != 'p' && (d->major < 0 || d->major > UINT32_MAX))
                 return berth_error_setx(err, EINVAL, "linux.devices[%zu].major %lld: out of range",
-                                        i, (long long)d->major);
+                                        i, (long long) d->major);
         if (d->type != 'p' && (d->minor < 0 || d->minor > UINT32_MAX))
                 return berth_error_setx(err, EINVAL, "linux.devices[%zu].minor %lld: out of range",
-                                        i, (long long)d->minor);
+                                        i, (long long) d->minor);
         return 0;
 }
 
@@ -94,7 +94,7 @@ static int open_parent(int rootfd, const char *path, int *ret_dirfd, const char 
                        struct berth_error **err)
 {
         const char *name = base_name(path);
-        _autofree_ char *dir = strndup(path, (size_t)(name - path));
+        _autofree_ char *dir = strndup(path, (size_t) (name - path));
         int r;
 
         if (!dir)
@@ -231,7 +231,7 @@ static bool is_same_node(int dirfd, const char *name, mode_t type, dev_t dev)
 static int mknod_device(const struct berth_device *d, int dirfd, const char *name)
 {
         mode_t type = type_bits(d->type), mode = d->has_file_mode ? d->file_mode & 07777 : 0666;
-        dev_t dev = type == S_IFIFO ? 0 : makedev((unsigned)d->major, (unsigned)d->minor);
+        dev_t dev = type == S_IFIFO ? 0 : makedev((unsigned) d->major, (unsigned) d->minor);
         uint64_t t = TRACE_T0();
         int r;
 
@@ -242,8 +242,8 @@ static int mknod_device(const struct berth_device *d, int dirfd, const char *nam
          * device must not survive to be used as one. */
         if (r < 0 && errno == EEXIST && unlinkat(dirfd, name, 0) == 0)
                 r = mknodat(dirfd, name, type | mode, dev);
-        TRACE(t, "mknod %s %c %lld:%lld", d->path, d->type, (long long)d->major,
-              (long long)d->minor);
+        TRACE(t, "mknod %s %c %lld:%lld", d->path, d->type, (long long) d->major,
+              (long long) d->minor);
         return r;
 }
 

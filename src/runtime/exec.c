@@ -63,8 +63,8 @@ int berth_container_spec(const struct berth_container *c, struct berth_spec **re
 
 /* Sends the error (its code, or the exit status 126/127 when the program cannot be run) and
  * exits with status. */
-static void __attribute__((noreturn)) child_fail(struct exec_ctx *x, struct berth_error *err,
-                                                 int status)
+static void __attribute__((noreturn))
+child_fail(struct exec_ctx *x, struct berth_error *err, int status)
 {
         int code = status == 126 || status == 127 ? status : err ? err->code : EIO;
 
@@ -96,8 +96,10 @@ static int join_namespaces(struct exec_ctx *x, struct berth_error **err)
         uint64_t t0 = TRACE_T0();
 
         if (flags && setns(x->init_pidfd, flags) < 0)
-                return berth_error_set(err, errno, "join the namespaces of container \"%s\" (setns "
-                                       "pidfd %d)", x->c->id, (int) x->c->pid);
+                return berth_error_set(err, errno,
+                                       "join the namespaces of container \"%s\" (setns "
+                                       "pidfd %d)",
+                                       x->c->id, (int) x->c->pid);
         TRACE(t0, "setns(init pidfd, 0x%x)", (unsigned) flags);
         if (x->spec->lx.ns[BERTH_NS_USER].enabled &&
             (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
@@ -111,8 +113,8 @@ static int join_namespaces(struct exec_ctx *x, struct berth_error **err)
  * log open while its own code runs in there (CVE-2024-21626). */
 static void close_runtime_fds(const struct exec_ctx *x)
 {
-        const int keep[] = { x->sync[1], x->console_fd, x->init_pidfd,
-                             berth_seccomp_listener_fd(x->seccomp) };
+        const int keep[] = {x->sync[1], x->console_fd, x->init_pidfd,
+                            berth_seccomp_listener_fd(x->seccomp)};
         int preserved = x->o->preserve_fds > 0 ? x->o->preserve_fds : 0;
 
         berth_close_fds_from(3 + preserved, keep, ARRAY_SIZE(keep));
@@ -164,7 +166,8 @@ static void __attribute__((noreturn)) child_main(struct exec_ctx *x)
         child_fail(x, err, exec_status(r) == 127 ? 127 : 126);
 }
 
-/* ---- the runtime ------------------------------------------------------------------------------ */
+/* ---- the runtime ------------------------------------------------------------------------------
+ */
 
 static int check_status(struct berth_container *c, const struct berth_exec_opts *o,
                         struct berth_error **err)
@@ -176,7 +179,8 @@ static int check_status(struct berth_container *c, const struct berth_exec_opts 
         if (c->status == BERTH_STATUS_PAUSED && !o->ignore_paused)
                 return berth_error_setx(err, EINVAL,
                                         "container \"%s\" is paused: cannot exec (resume it, or "
-                                        "use --ignore-paused)", c->id);
+                                        "use --ignore-paused)",
+                                        c->id);
         return 0;
 }
 
@@ -185,7 +189,8 @@ static int prepare(struct exec_ctx *x, struct berth_container *c, struct berth_e
         int r;
 
         if (x->o->console_socket && !x->p->terminal)
-                return berth_error_setx(err, EINVAL, "--console-socket needs a terminal (--tty or "
+                return berth_error_setx(err, EINVAL,
+                                        "--console-socket needs a terminal (--tty or "
                                         "process.terminal)");
         r = berth_container_pidfd(c, err);
         if (r < 0)
@@ -235,7 +240,7 @@ static int clone_error(const struct exec_ctx *x, uint64_t flags, int code, struc
  * for the duration of the clone. */
 static pid_t clone_child(struct exec_ctx *x, int *ret_pidfd, struct berth_error **err)
 {
-        struct berth_clone_args args = { .flags = CLONE_PIDFD, .exit_signal = SIGCHLD };
+        struct berth_clone_args args = {.flags = CLONE_PIDFD, .exit_signal = SIGCHLD};
         _autoclose_ int own_pidns = -EBADF;
         bool pidns = x->spec->lx.ns[BERTH_NS_PID].enabled;
         uint64_t t0 = TRACE_T0();
@@ -344,8 +349,8 @@ int berth_container_exec(struct berth_container *c, const struct berth_process *
                          int *ret_exec_failure, struct berth_error **err)
 {
         _autospec_ struct berth_spec *spec = NULL;
-        struct berth_exec_result res = { .pid = -1, .pidfd = -1, .pty_master = -1 };
-        struct exec_ctx x = { .c = c, .p = p, .o = o, .console_fd = -1, .sync = { -1, -1 } };
+        struct berth_exec_result res = {.pid = -1, .pidfd = -1, .pty_master = -1};
+        struct exec_ctx x = {.c = c, .p = p, .o = o, .console_fd = -1, .sync = {-1, -1}};
         int failure = 0, r;
 
         r = berth_exe_check_sealed(err);

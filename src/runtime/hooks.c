@@ -53,7 +53,7 @@ static int state_fd(const char *state, struct berth_error **err)
 /* posix_spawn: a vfork-like clone in glibc, and exec errors come back as its return value. */
 static int spawn_hook(const struct berth_hook *h, int stdin_fd, pid_t *ret_pid)
 {
-        char *default_argv[] = { h->path, NULL }, *empty_env[] = { NULL };
+        char *default_argv[] = {h->path, NULL}, *empty_env[] = {NULL};
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, all;
@@ -94,7 +94,7 @@ static int reap(pid_t pid, int *ret_status)
  * timeout, -errno on failure. */
 static int wait_exit(int pidfd, int timeout)
 {
-        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
         uint64_t deadline = berth_now_us() + (uint64_t) timeout * 1000000u;
 
         if (timeout <= 0)

@@ -21,7 +21,8 @@
 
 /* Reports err to the parent (before ACK), to `start` (after: exec.status), or else to the
  * container's stderr, and exits. */
-static void __attribute__((noreturn)) fail(struct init_ctx *ctx, struct berth_error *err, int status)
+static void __attribute__((noreturn))
+fail(struct init_ctx *ctx, struct berth_error *err, int status)
 {
         const char *msg = err && err->msg ? err->msg : "container init failed";
 
@@ -78,9 +79,9 @@ static int make_time_ns(struct init_ctx *ctx, struct berth_error **err)
  * which must come after the parent's setup (once the init is in its own cgroup). */
 static int enter_namespaces(struct init_ctx *ctx, struct berth_error **err)
 {
-        static const enum berth_ns_type order[] = { BERTH_NS_USER, BERTH_NS_PID, BERTH_NS_NET,
-                                                    BERTH_NS_IPC, BERTH_NS_UTS, BERTH_NS_CGROUP,
-                                                    BERTH_NS_TIME, BERTH_NS_MNT };
+        static const enum berth_ns_type order[] = {BERTH_NS_USER, BERTH_NS_PID, BERTH_NS_NET,
+                                                   BERTH_NS_IPC,  BERTH_NS_UTS, BERTH_NS_CGROUP,
+                                                   BERTH_NS_TIME, BERTH_NS_MNT};
         const struct berth_linux *lx = &ctx->spec->lx;
         int r;
 
@@ -100,7 +101,8 @@ static int set_names(const struct berth_spec *s, struct berth_error **err)
         if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
                 return berth_error_set(err, errno, "hostname \"%s\": sethostname", s->hostname);
         if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
-                return berth_error_set(err, errno, "domainname \"%s\": setdomainname", s->domainname);
+                return berth_error_set(err, errno, "domainname \"%s\": setdomainname",
+                                       s->domainname);
         return 0;
 }
 
@@ -243,8 +245,8 @@ static int finish_create(struct init_ctx *ctx, struct berth_error **err)
  * own code runs in the container (CVE-2024-21626). */
 static void close_runtime_fds(const struct init_ctx *ctx, bool created)
 {
-        int keep[4 + 1 + BERTH_NS__MAX] = { ctx->fifo_fd, ctx->status_fd, ctx->sync_fd,
-                                            berth_seccomp_listener_fd(ctx->seccomp) };
+        int keep[4 + 1 + BERTH_NS__MAX] = {ctx->fifo_fd, ctx->status_fd, ctx->sync_fd,
+                                           berth_seccomp_listener_fd(ctx->seccomp)};
         int preserved = ctx->opts->preserve_fds > 0 ? ctx->opts->preserve_fds : 0;
         size_t n = 4;
 
@@ -278,8 +280,9 @@ void berth_init_main(struct init_ctx *ctx)
                 r = wait_for_go(ctx, &host_pid, &err);
         /* The parent has written our id maps: become root of the user namespace. */
         if (r >= 0 && ctx->spec->lx.ns[BERTH_NS_USER].enabled &&
-             (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-                r = berth_error_set(&err, errno, "become root in the new user namespace (setresuid)");
+            (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                r = berth_error_set(&err, errno,
+                                    "become root in the new user namespace (setresuid)");
         if (r >= 0)
                 r = build_container(ctx, host_pid, &err);
         if (r >= 0)

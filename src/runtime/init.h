@@ -20,15 +20,15 @@ struct init_ctx {
         struct berth_ns_fds nsfds;
         struct berth_seccomp_filter *seccomp;
         unsigned long clone_flags;
-        int sync_fd;     /* the init's end of the handshake */
+        int sync_fd;        /* the init's end of the handshake */
         int parent_sync_fd; /* the runtime's end, closed by the init */
-        int fifo_fd;     /* exec.fifo, read-write: the init blocks reading it until start */
-        int status_fd;   /* exec.status, read-write: errors after start go there; closed by
-                          * execve (close-on-exec), which `start` sees as EOF */
-        int console_fd;  /* connected --console-socket, or -1 */
-        bool parent_hooks; /* prestart or createRuntime hooks: the parent runs them */
-        char **env;        /* the program's environment: process.env, plus HOME if missing */
-        char *path;        /* the program, found at create */
+        int fifo_fd;        /* exec.fifo, read-write: the init blocks reading it until start */
+        int status_fd;      /* exec.status, read-write: errors after start go there; closed by
+                             * execve (close-on-exec), which `start` sees as EOF */
+        int console_fd;     /* connected --console-socket, or -1 */
+        bool parent_hooks;  /* prestart or createRuntime hooks: the parent runs them */
+        char **env;         /* the program's environment: process.env, plus HOME if missing */
+        char *path;         /* the program, found at create */
 };
 
 /* The init's main: builds the container, waits on exec.fifo, execs the user's program. Never

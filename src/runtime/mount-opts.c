@@ -272,8 +272,8 @@ const char *berth_mount_attrs_str(uint64_t set, char *buf, size_t size)
         buf[0] = '\0';
         for (size_t i = 0; i < ARRAY_SIZE(names) && n < size; i++)
                 if (set & names[i].attr)
-                        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "," : "",
-                                              names[i].name);
+                        n += (size_t) snprintf(buf + n, size - n, "%s%s", n ? "," : "",
+                                               names[i].name);
         return buf;
 }
 
@@ -316,7 +316,7 @@ int berth_mount_setattr(int fd, const char *what, uint64_t set, uint64_t clr, bo
                 locked = current_attrs(fd) & clr;
                 if (clr & MOUNT_ATTR__ATIME) {
                         locked |= MOUNT_ATTR__ATIME;
-                        set &= ~(uint64_t)MOUNT_ATTR__ATIME;
+                        set &= ~(uint64_t) MOUNT_ATTR__ATIME;
                 }
                 berth_warn("%s: cannot clear flags the kernel locked on the source, keeping them",
                            what);
@@ -331,7 +331,7 @@ int berth_mount_setattr(int fd, const char *what, uint64_t set, uint64_t clr, bo
 int berth_mount_propagate(int fd, const char *what, unsigned long propagation,
                           struct berth_error **err)
 {
-        struct mount_attr a = {.propagation = propagation & ~(unsigned long)MS_REC};
+        struct mount_attr a = {.propagation = propagation & ~(unsigned long) MS_REC};
         bool rec = propagation & MS_REC;
         uint64_t t = TRACE_T0();
         int r;
@@ -436,7 +436,7 @@ int berth_mount_empty_tmpfs(int dstfd, uint64_t attrs, const char *what, struct 
                 return berth_error_set(err, errno, "%s: fsopen tmpfs", what);
         if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return berth_error_set(err, errno, "%s: create tmpfs", what);
-        mnt = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned)attrs);
+        mnt = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned) attrs);
         if (mnt < 0)
                 return berth_error_set(err, errno, "%s: fsmount tmpfs", what);
         TRACE(t, "fsmount tmpfs for %s", what);

@@ -21,7 +21,8 @@ void berth_ns_fds_close(struct berth_ns_fds *f)
         }
 }
 
-static int open_ns_path(enum berth_ns_type t, const char *path, int *ret_fd, struct berth_error **err)
+static int open_ns_path(enum berth_ns_type t, const char *path, int *ret_fd,
+                        struct berth_error **err)
 {
         _autoclose_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         int type;
@@ -31,14 +32,15 @@ static int open_ns_path(enum berth_ns_type t, const char *path, int *ret_fd, str
                                        berth_ns_type_name(t), path);
         type = ioctl(fd, NS_GET_NSTYPE);
         if (type < 0 || type != berth_ns_clone_flag(t))
-                return berth_error_setx(err, EINVAL,
-                                        "linux.namespaces: %s namespace path \"%s\": not a %s namespace",
-                                        berth_ns_type_name(t), path, berth_ns_type_name(t));
+                return berth_error_setx(
+                    err, EINVAL, "linux.namespaces: %s namespace path \"%s\": not a %s namespace",
+                    berth_ns_type_name(t), path, berth_ns_type_name(t));
         *ret_fd = steal_fd(&fd);
         return 0;
 }
 
-int berth_ns_open_paths(const struct berth_spec *s, struct berth_ns_fds *ret, struct berth_error **err)
+int berth_ns_open_paths(const struct berth_spec *s, struct berth_ns_fds *ret,
+                        struct berth_error **err)
 {
         struct berth_ns_fds f;
         int r = 0;
@@ -82,7 +84,8 @@ int berth_ns_join(struct berth_ns_fds *f, enum berth_ns_type t, struct berth_err
         close(f->fd[t]);
         f->fd[t] = -1;
         if (r < 0)
-                return berth_error_set(err, errno, "setns into %s namespace", berth_ns_type_name(t));
+                return berth_error_set(err, errno, "setns into %s namespace",
+                                       berth_ns_type_name(t));
         TRACE(t0, "setns %s", berth_ns_type_name(t));
         return 0;
 }
@@ -110,7 +113,8 @@ static int write_map(pid_t pid, const char *file, const struct berth_id_map *m, 
         r = berth_write_file(path, text, err);
         if (r < 0) {
                 if (r == -EINVAL || r == -EPERM)
-                        berth_error_prefix(err, "linux.%s (is every host id mapped by the host to "
+                        berth_error_prefix(err,
+                                           "linux.%s (is every host id mapped by the host to "
                                            "the runtime, and are ranges disjoint?)",
                                            streq(file, "uid_map") ? "uidMappings" : "gidMappings");
                 return r;
@@ -144,7 +148,7 @@ int berth_userns_from_maps(const struct berth_id_map *uid, size_t n_uid,
                            const struct berth_id_map *gid, size_t n_gid, int *ret_fd,
                            struct berth_error **err)
 {
-        struct berth_clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+        struct berth_clone_args args = {.flags = CLONE_NEWUSER, .exit_signal = SIGCHLD};
         _autoclose_ int rd = -EBADF, wr = -EBADF, fd = -EBADF;
         int hold[2], r;
         char path[64], b;
@@ -183,12 +187,18 @@ static int sysctl_namespace(const char *key)
                 const char *prefix;
                 int ns;
         } table[] = {
-                { "net.", BERTH_NS_NET },          { "kernel.msgmax", BERTH_NS_IPC },
-                { "kernel.msgmnb", BERTH_NS_IPC }, { "kernel.msgmni", BERTH_NS_IPC },
-                { "kernel.sem", BERTH_NS_IPC },    { "kernel.shmall", BERTH_NS_IPC },
-                { "kernel.shmmax", BERTH_NS_IPC }, { "kernel.shmmni", BERTH_NS_IPC },
-                { "kernel.shm_rmid_forced", BERTH_NS_IPC }, { "fs.mqueue.", BERTH_NS_IPC },
-                { "kernel.hostname", BERTH_NS_UTS }, { "kernel.domainname", BERTH_NS_UTS },
+            {"net.", BERTH_NS_NET},
+            {"kernel.msgmax", BERTH_NS_IPC},
+            {"kernel.msgmnb", BERTH_NS_IPC},
+            {"kernel.msgmni", BERTH_NS_IPC},
+            {"kernel.sem", BERTH_NS_IPC},
+            {"kernel.shmall", BERTH_NS_IPC},
+            {"kernel.shmmax", BERTH_NS_IPC},
+            {"kernel.shmmni", BERTH_NS_IPC},
+            {"kernel.shm_rmid_forced", BERTH_NS_IPC},
+            {"fs.mqueue.", BERTH_NS_IPC},
+            {"kernel.hostname", BERTH_NS_UTS},
+            {"kernel.domainname", BERTH_NS_UTS},
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
@@ -232,12 +242,14 @@ int berth_sysctl_validate(const struct berth_spec *s, struct berth_error **err)
 
                 if (strstr(key, "..") || strchr(key, '/') || ns < 0)
                         return berth_error_setx(err, EINVAL,
-                                                "linux.sysctl \"%s\": not a namespaced sysctl, refusing to change the host's",
+                                                "linux.sysctl \"%s\": not a namespaced sysctl, "
+                                                "refusing to change the host's",
                                                 key);
                 if (!s->lx.ns[ns].enabled)
-                        return berth_error_setx(err, EINVAL,
-                                                "linux.sysctl \"%s\": requires a %s namespace (linux.namespaces)",
-                                                key, berth_ns_type_name(ns));
+                        return berth_error_setx(
+                            err, EINVAL,
+                            "linux.sysctl \"%s\": requires a %s namespace (linux.namespaces)", key,
+                            berth_ns_type_name(ns));
                 r = check_name_conflict(s, &s->lx.sysctl[i], err);
                 if (r < 0)
                         return r;

@@ -19,7 +19,8 @@ struct berth_ns_fds {
 /* Opens every linux.namespaces[].path (before clone, so a bad path fails create with the field
  * named), checks it is a namespace of that type, and refuses what the config would write in the
  * runtime's own namespaces (berth_ns_check_own). Closes them all on failure. */
-int berth_ns_open_paths(const struct berth_spec *s, struct berth_ns_fds *ret, struct berth_error **err);
+int berth_ns_open_paths(const struct berth_spec *s, struct berth_ns_fds *ret,
+                        struct berth_error **err);
 void berth_ns_fds_close(struct berth_ns_fds *f);
 
 /* CLONE_NEW* flags for the namespaces to create (enabled and without a path). */

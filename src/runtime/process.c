@@ -72,7 +72,7 @@ static int set_rlimit_error(const struct berth_rlimit *rl, int e, struct berth_e
 
 static int set_rlimit(const struct berth_rlimit *rl, struct berth_error **err)
 {
-        struct rlimit want = { .rlim_cur = rl->soft, .rlim_max = rl->hard };
+        struct rlimit want = {.rlim_cur = rl->soft, .rlim_max = rl->hard};
         char name[24], soft[24], hard[24];
         uint64_t t = TRACE_T0();
 
@@ -156,14 +156,14 @@ static int set_io_priority(int class, int prio, struct berth_error **err)
 static int set_scheduler(const struct berth_scheduler *s, struct berth_error **err)
 {
         struct berth_sched_attr attr = {
-                .size = sizeof(attr),
-                .sched_policy = (uint32_t) s->policy,
-                .sched_flags = s->flags,
-                .sched_nice = s->nice,
-                .sched_priority = (uint32_t) s->priority,
-                .sched_runtime = s->runtime,
-                .sched_deadline = s->deadline,
-                .sched_period = s->period,
+            .size = sizeof(attr),
+            .sched_policy = (uint32_t) s->policy,
+            .sched_flags = s->flags,
+            .sched_nice = s->nice,
+            .sched_priority = (uint32_t) s->priority,
+            .sched_runtime = s->runtime,
+            .sched_deadline = s->deadline,
+            .sched_period = s->period,
         };
         uint64_t t = TRACE_T0();
 
@@ -232,12 +232,15 @@ int berth_process_set_affinity(const char *cpus, const char *field, struct berth
         if (!cpus || !*cpus)
                 return 0;
         if (parse_cpus(cpus, &set) < 0)
-                return berth_error_setx(err, EINVAL, "process.execCPUAffinity.%s %s: not a CPU "
-                                        "list this runtime can set (CPUs 0-%d)", field,
-                                        QUOTE(cpus), CPU_SETSIZE - 1);
+                return berth_error_setx(err, EINVAL,
+                                        "process.execCPUAffinity.%s %s: not a CPU "
+                                        "list this runtime can set (CPUs 0-%d)",
+                                        field, QUOTE(cpus), CPU_SETSIZE - 1);
         if (sched_setaffinity(0, sizeof(set), &set) < 0)
-                return berth_error_set(err, errno, "process.execCPUAffinity.%s %s: "
-                                       "sched_setaffinity", field, QUOTE(cpus));
+                return berth_error_set(err, errno,
+                                       "process.execCPUAffinity.%s %s: "
+                                       "sched_setaffinity",
+                                       field, QUOTE(cpus));
         TRACE(t, "sched_setaffinity %s (%s)", cpus, field);
         return 0;
 }
@@ -261,7 +264,8 @@ static int set_groups(const struct berth_process *p, struct berth_error **err)
         if (!setgroups_allowed()) {
                 if (p->n_additional_gids == 0)
                         return 0;
-                return berth_error_setx(err, EPERM, "process.user.additionalGids: cannot set %zu "
+                return berth_error_setx(err, EPERM,
+                                        "process.user.additionalGids: cannot set %zu "
                                         "supplementary groups: /proc/self/setgroups is \"deny\"",
                                         p->n_additional_gids);
         }
@@ -274,11 +278,13 @@ static int set_groups(const struct berth_process *p, struct berth_error **err)
 }
 
 /* EINVAL from setres[ug]id: the id has no mapping in the user namespace. */
-static int id_error(const char *call, const char *field, unsigned id, int e, struct berth_error **err)
+static int id_error(const char *call, const char *field, unsigned id, int e,
+                    struct berth_error **err)
 {
         if (e == EINVAL)
-                return berth_error_setx(err, e, "%s %u: %s (%s is not mapped in the user namespace)",
-                                        call, id, strerror(e), field);
+                return berth_error_setx(err, e,
+                                        "%s %u: %s (%s is not mapped in the user namespace)", call,
+                                        id, strerror(e), field);
         return berth_error_set(err, e, "%s %u", call, id);
 }
 
@@ -346,8 +352,8 @@ static int search_path(const char *name, const char *path, char **ret, char **re
 {
         for (const char *dir = path;; dir++) {
                 size_t len = strcspn(dir, ":");
-                _autofree_ char *cand = len == 0 ? xasprintf("./%s", name)
-                                                 : xasprintf("%.*s/%s", (int) len, dir, name);
+                _autofree_ char *cand =
+                    len == 0 ? xasprintf("./%s", name) : xasprintf("%.*s/%s", (int) len, dir, name);
                 int r = check_exec(cand);
 
                 if (r == 0) {
@@ -482,7 +488,7 @@ static char *passwd_home(uid_t uid)
         if (berth_read_file_at(AT_FDCWD, "/etc/passwd", 16u << 20, &text, NULL, NULL) < 0)
                 return xstrdup("/");
         for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *f[7] = { 0 }, *p = line;
+                char *f[7] = {0}, *p = line;
                 uint64_t id;
 
                 for (int i = 0; i < 7 && p; i++) {
@@ -504,7 +510,8 @@ char **berth_process_env(const struct berth_process *p, int listen_fds)
         bool has_home = false;
 
         for (char **e = p->env; e && *e; e++) {
-                if (listen_fds > 0 && (startswith(*e, "LISTEN_FDS=") || startswith(*e, "LISTEN_PID=")))
+                if (listen_fds > 0 &&
+                    (startswith(*e, "LISTEN_FDS=") || startswith(*e, "LISTEN_PID=")))
                         continue;
                 has_home |= startswith(*e, "HOME=");
                 ret[n++] = *e;

@@ -38,7 +38,7 @@ static char *clean_path(const char *path)
                         out[n] = '\0';
                         continue;
                 }
-                n += (size_t)sprintf(out + n, "/%s", c);
+                n += (size_t) sprintf(out + n, "/%s", c);
         }
         if (n == 0)
                 out[n++] = '/';
@@ -105,12 +105,16 @@ static int validate_idmap(const struct berth_spec *spec, const struct berth_moun
                           const struct berth_mount_flags *f, size_t i, struct berth_error **err)
 {
         if (!is_bind(m, f))
-                return berth_error_setx(err, EINVAL, "mounts[%zu] \"%s\": idmap: only a bind mount "
-                                        "can be idmapped", i, m->destination);
+                return berth_error_setx(err, EINVAL,
+                                        "mounts[%zu] \"%s\": idmap: only a bind mount "
+                                        "can be idmapped",
+                                        i, m->destination);
         if (!m->n_uid_mappings && !spec->lx.ns[BERTH_NS_USER].enabled)
-                return berth_error_setx(err, EINVAL, "mounts[%zu] \"%s\": idmap: no uidMappings "
+                return berth_error_setx(err, EINVAL,
+                                        "mounts[%zu] \"%s\": idmap: no uidMappings "
                                         "and gidMappings for the mount, and the container has no "
-                                        "user namespace to take them from", i, m->destination);
+                                        "user namespace to take them from",
+                                        i, m->destination);
         return 0;
 }
 
@@ -158,19 +162,20 @@ static int validate_paths(char *const *paths, const char *field, struct berth_er
  * container (runc makes them there; crun ignores some): refused, by name. */
 static int validate_host_mount_ns(const struct berth_spec *spec, struct berth_error **err)
 {
-        const char *field = spec->n_mounts ? "mounts"
-                            : spec->lx.masked_paths && spec->lx.masked_paths[0] ? "linux.maskedPaths"
-                            : spec->lx.readonly_paths && spec->lx.readonly_paths[0]
-                                ? "linux.readonlyPaths"
-                            : spec->root_readonly ? "root.readonly"
-                                                  : NULL;
+        const char *field =
+            spec->n_mounts                                          ? "mounts"
+            : spec->lx.masked_paths && spec->lx.masked_paths[0]     ? "linux.maskedPaths"
+            : spec->lx.readonly_paths && spec->lx.readonly_paths[0] ? "linux.readonlyPaths"
+            : spec->root_readonly                                   ? "root.readonly"
+                                                                    : NULL;
 
         if (!field)
                 return 0;
         return berth_error_setx(err, EINVAL,
                                 "%s: needs a mount namespace, and linux.namespaces has none (the "
                                 "runtime's is inherited): it would be mounted in the host's; add "
-                                "{\"type\": \"mount\"} or remove it", field);
+                                "{\"type\": \"mount\"} or remove it",
+                                field);
 }
 
 int berth_rootfs_validate(const struct berth_spec *spec, struct berth_error **err)
@@ -213,7 +218,7 @@ static char *unescape(char *s)
         for (; *r; r++, w++) {
                 if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
                     r[3] >= '0' && r[3] <= '7') {
-                        *w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        *w = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
                         r += 3;
                 } else
                         *w = *r;
@@ -237,7 +242,7 @@ static bool parse_mountinfo_line(char *line, struct mnt_entry *e)
         e->id = atoi(f[0]);
         e->root = unescape(f[3]);
         e->mountpoint = unescape(f[4]);
-        e->optional = save ? save : (char *)"";
+        e->optional = save ? save : (char *) "";
         save = NULL;
         e->fstype = strtok_r(sep + 3, " ", &save);
         strtok_r(NULL, " ", &save); /* source */
@@ -300,7 +305,7 @@ static int make_parent_private(const char *rootfs, struct berth_error **err)
 
         if (statx(AT_FDCWD, rootfs, 0, STATX_MNT_ID, &stx) < 0)
                 return berth_error_set(err, errno, "statx %s", rootfs);
-        m.id = (int)stx.stx_mnt_id;
+        m.id = (int) stx.stx_mnt_id;
         r = for_each_mount(match_mnt_id, &m, err);
         if (r < 0 || !m.shared) {
                 free(m.mountpoint);
@@ -445,14 +450,17 @@ static int open_source(const struct mnt_ctx *c, int *ret_fd, bool *ret_is_tree,
 
         *ret_is_tree = false;
         /* idmapped: made by the runtime, whatever the init could open */
-        r = is_idmapped(c->m, &c->f) ? -EPERM
-                                     : open_source_path(c->o->bundle, c->m->source, c->i, ret_fd, &e);
+        r = is_idmapped(c->m, &c->f)
+                ? -EPERM
+                : open_source_path(c->o->bundle, c->m->source, c->i, ret_fd, &e);
         if (r >= 0)
                 return 0;
         if ((r != -EACCES && r != -EPERM) || !c->o->host_source) {
                 if (!e)
-                        return berth_error_setx(err, ENOTSUP, "mounts[%zu]: idmap: the runtime "
-                                                "cannot make it here", c->i);
+                        return berth_error_setx(err, ENOTSUP,
+                                                "mounts[%zu]: idmap: the runtime "
+                                                "cannot make it here",
+                                                c->i);
                 move_error(err, &e);
                 return r;
         }
@@ -467,7 +475,7 @@ static int idmap_tree(const struct berth_spec *spec, const struct berth_mount *m
                       const struct berth_mount_flags *f, pid_t init, int tree, const char *what,
                       struct berth_error **err)
 {
-        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP };
+        struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP};
         _autoclose_ int userns = -EBADF;
         uint64_t t = TRACE_T0();
         char path[64];
@@ -485,11 +493,13 @@ static int idmap_tree(const struct berth_spec *spec, const struct berth_mount *m
                         return berth_error_set(err, errno, "%s: idmap: open %s", what, path);
         }
         a.userns_fd = (uint64_t) userns;
-        if (mount_setattr(tree, "", AT_EMPTY_PATH | (f->ridmap ? AT_RECURSIVE : 0), &a,
-                          sizeof(a)) < 0)
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | (f->ridmap ? AT_RECURSIVE : 0), &a, sizeof(a)) <
+            0)
                 return berth_error_set(err, errno, "%s: idmap (mount_setattr MOUNT_ATTR_IDMAP%s)",
-                                       what, errno == EINVAL ? ": does its filesystem support "
-                                       "idmapped mounts?" : "");
+                                       what,
+                                       errno == EINVAL ? ": does its filesystem support "
+                                                         "idmapped mounts?"
+                                                       : "");
         TRACE(t, "idmap%s %s", f->ridmap ? " (recursive)" : "", what);
         return 0;
 }
@@ -552,7 +562,7 @@ static int mount_bind_entry(struct mnt_ctx *c, struct berth_error **err)
         if (streq_ptr(c->m->type, "bind") && !c->f.bind)
                 c->f.rbind = true; /* "type": "bind" without an option: recursive, like crun */
         if (delays_ro(c->m))
-                c->f.flags &= ~(unsigned long)MS_RDONLY;
+                c->f.flags &= ~(unsigned long) MS_RDONLY;
         what = xasprintf("bind %s on %s", c->m->source, c->m->destination);
         r = is_tree ? berth_mount_bind_tree(srcfd, destfd, &c->f, what, err)
                     : berth_mount_bind(srcfd, destfd, &c->f, what, NULL, err);
@@ -638,9 +648,12 @@ static int mount_fs_retry(struct mnt_ctx *c, int destfd, unsigned long flags, co
                 return r;
         berth_error_freep(err);
         fewer = drop_option(data, "gid=");
-        berth_log(BERTH_LOG_DEBUG, "mounts[%zu]: devpts refused gid= in this user namespace, "
-                  "mounting without it", c->i);
-        return berth_mount_fs(c->m->source, destfd, c->m->type, flags, fewer, c->m->destination, err);
+        berth_log(BERTH_LOG_DEBUG,
+                  "mounts[%zu]: devpts refused gid= in this user namespace, "
+                  "mounting without it",
+                  c->i);
+        return berth_mount_fs(c->m->source, destfd, c->m->type, flags, fewer, c->m->destination,
+                              err);
 }
 
 static int mount_fs_entry(struct mnt_ctx *c, struct berth_error **err)
@@ -656,7 +669,7 @@ static int mount_fs_entry(struct mnt_ctx *c, struct berth_error **err)
         if (r < 0)
                 return r;
         if (delays_ro(c->m))
-                flags &= ~(unsigned long)MS_RDONLY;
+                flags &= ~(unsigned long) MS_RDONLY;
         r = berth_mount_fs(c->m->source, destfd, c->m->type, flags, data, c->m->destination, err);
         if (r < 0)
                 r = mount_fs_retry(c, destfd, flags, data, r, err);
@@ -897,7 +910,7 @@ static int mount_cgroup_entry(struct mnt_ctx *c, struct berth_error **err)
         int r;
 
         g.cgroupns = c->spec->lx.ns[BERTH_NS_CGROUP].enabled;
-        g.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->f.flags & ~(unsigned long)MS_REMOUNT);
+        g.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->f.flags & ~(unsigned long) MS_REMOUNT);
         if (!(c->f.clear & MS_RDONLY))
                 g.flags |= MS_RDONLY;
         r = read_own_cgroups(&buf, &g.lines, &g.n_lines, err);
@@ -1137,7 +1150,8 @@ int berth_rootfs_bind_console(int slave, const char *name, struct berth_error **
         if (fstat(dst, &st) < 0)
                 return berth_error_set(err, errno, "/dev/console");
         if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
-                return berth_error_setx(err, EINVAL, "/dev/console: a %s, not a file or a device: "
+                return berth_error_setx(err, EINVAL,
+                                        "/dev/console: a %s, not a file or a device: "
                                         "refusing to mount the console there",
                                         S_ISLNK(st.st_mode) ? "symlink" : "special file");
         return berth_mount_bind(slave, dst, &none, "bind the console on /dev/console", NULL, err);
@@ -1243,7 +1257,7 @@ static int open_null(int *ret_fd, struct berth_error **err)
                 return berth_error_setx(err, EPERM,
                                         "/dev/null in the container is not the null device (char "
                                         "1:3) but a %s: refusing to mask paths with it",
-                                        S_ISLNK(st.st_mode)  ? "symlink"
+                                        S_ISLNK(st.st_mode)   ? "symlink"
                                         : S_ISCHR(st.st_mode) ? "different character device"
                                         : S_ISREG(st.st_mode) ? "regular file"
                                                               : "special file");

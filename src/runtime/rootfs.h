@@ -15,9 +15,9 @@
  *
  * Mount destinations are resolved inside the rootfs without following any symlink out of it:
  * a destination whose path would leave the rootfs (through "..", or a symlink that climbs above
- * it) is an error naming the field: mounts[3].destination "/x": escapes the rootfs through symlink "/x" -> "../../..".
- * Absolute symlinks inside the rootfs are resolved relative to the rootfs, as the kernel would
- * after pivot_root.
+ * it) is an error naming the field: mounts[3].destination "/x": escapes the rootfs through symlink
+ * "/x" -> "../../..". Absolute symlinks inside the rootfs are resolved relative to the rootfs, as
+ * the kernel would after pivot_root.
  *
  * Needs the new mount API (open_tree, move_mount, mount_setattr: Linux 5.12); on older kernels
  * the first bind mount fails with ENOSYS and says so.
@@ -30,14 +30,14 @@
 #include "spec/spec.h"
 
 struct berth_rootfs_opts {
-        const char *rootfs;   /* absolute host path of the rootfs */
-        bool no_pivot;        /* --no-pivot: chroot instead of pivot_root */
-        bool in_userns;       /* new user namespace: bind host devices instead of mknod */
-        bool host_mount_ns;   /* no mount namespace in linux.namespaces: the runtime's is
-                               * inherited (the spec's rule), so nothing is mounted and the
-                               * rootfs is entered with chroot */
-        const char *bundle;   /* relative mounts[].source are relative to it (runc); NULL: the
-                               * init's working directory */
+        const char *rootfs; /* absolute host path of the rootfs */
+        bool no_pivot;      /* --no-pivot: chroot instead of pivot_root */
+        bool in_userns;     /* new user namespace: bind host devices instead of mknod */
+        bool host_mount_ns; /* no mount namespace in linux.namespaces: the runtime's is
+                             * inherited (the spec's rule), so nothing is mounted and the
+                             * rootfs is entered with chroot */
+        const char *bundle; /* relative mounts[].source are relative to it (runc); NULL: the
+                             * init's working directory */
         /* A bind source the init may not open (EACCES/EPERM: in a user namespace, under a
          * directory only the host's root may enter) is asked of the runtime, which clones it on
          * the host side (berth_rootfs_host_source) and hands over the detached mount. NULL: no
@@ -88,11 +88,11 @@ struct berth_mount_flags {
         unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC); the
                                     * last propagation option wins */
         bool bind, rbind;
-        bool idmap, ridmap;        /* "idmap" / "ridmap" (recursive): an idmapped bind mount */
-        bool tmpcopyup;            /* "tmpcopyup": not supported yet (validate warns) */
-        uint64_t rec_attr_set;     /* MOUNT_ATTR_* applied recursively ("rro", "rnosuid", ...) */
-        uint64_t rec_attr_clr;     /* MOUNT_ATTR_* cleared recursively ("rrw", "rsuid", ...) */
-        char *data;                /* remaining options joined by ',' (NULL if none) */
+        bool idmap, ridmap;    /* "idmap" / "ridmap" (recursive): an idmapped bind mount */
+        bool tmpcopyup;        /* "tmpcopyup": not supported yet (validate warns) */
+        uint64_t rec_attr_set; /* MOUNT_ATTR_* applied recursively ("rro", "rnosuid", ...) */
+        uint64_t rec_attr_clr; /* MOUNT_ATTR_* cleared recursively ("rrw", "rsuid", ...) */
+        char *data;            /* remaining options joined by ',' (NULL if none) */
 };
 int berth_mount_parse_options(char *const *options, struct berth_mount_flags *ret,
                               struct berth_error **err);

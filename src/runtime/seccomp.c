@@ -23,7 +23,8 @@
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5) /* Linux 5.19 */
 #endif
 
-/* seccomp(2), Linux 3.17: glibc 2.36 has no wrapper. Kept here until syscalls.h (not ours) has it. */
+/* seccomp(2), Linux 3.17: glibc 2.36 has no wrapper. Kept here until syscalls.h (not ours) has it.
+ */
 static inline int sys_seccomp(unsigned op, unsigned flags, const void *args)
 {
         return (int) syscall(__NR_seccomp, op, flags, args);
@@ -46,15 +47,15 @@ static void ctx_releasep(scmp_filter_ctx *ctx)
 #define _autoscmp_ _cleanup_(ctx_releasep)
 
 static const char *const action_names[] = {
-        [BERTH_SCMP_KILL] = "SCMP_ACT_KILL",
-        [BERTH_SCMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
-        [BERTH_SCMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
-        [BERTH_SCMP_TRAP] = "SCMP_ACT_TRAP",
-        [BERTH_SCMP_ERRNO] = "SCMP_ACT_ERRNO",
-        [BERTH_SCMP_TRACE] = "SCMP_ACT_TRACE",
-        [BERTH_SCMP_ALLOW] = "SCMP_ACT_ALLOW",
-        [BERTH_SCMP_LOG] = "SCMP_ACT_LOG",
-        [BERTH_SCMP_NOTIFY] = "SCMP_ACT_NOTIFY",
+    [BERTH_SCMP_KILL] = "SCMP_ACT_KILL",
+    [BERTH_SCMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
+    [BERTH_SCMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
+    [BERTH_SCMP_TRAP] = "SCMP_ACT_TRAP",
+    [BERTH_SCMP_ERRNO] = "SCMP_ACT_ERRNO",
+    [BERTH_SCMP_TRACE] = "SCMP_ACT_TRACE",
+    [BERTH_SCMP_ALLOW] = "SCMP_ACT_ALLOW",
+    [BERTH_SCMP_LOG] = "SCMP_ACT_LOG",
+    [BERTH_SCMP_NOTIFY] = "SCMP_ACT_NOTIFY",
 };
 
 static const char *action_name(enum berth_seccomp_action a)
@@ -127,9 +128,8 @@ static int add_arch(scmp_filter_ctx ctx, const char *name, struct berth_error **
                 arch = seccomp_arch_resolve_name(lower);
         }
         if (arch == 0)
-                return berth_error_setx(err, EINVAL,
-                                        "linux.seccomp.architectures: unknown architecture \"%s\"",
-                                        name);
+                return berth_error_setx(
+                    err, EINVAL, "linux.seccomp.architectures: unknown architecture \"%s\"", name);
         r = seccomp_arch_add(ctx, arch);
         if (r < 0 && r != -EEXIST) /* -EEXIST: the native one is there from the start */
                 return berth_error_set(err, -r, "linux.seccomp.architectures: add \"%s\"", name);
@@ -143,10 +143,10 @@ struct flag_def {
 };
 
 static const struct flag_def flag_defs[] = {
-        { "SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC, SECCOMP_FILTER_FLAG_TSYNC },
-        { "SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG, SECCOMP_FILTER_FLAG_LOG },
-        { "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB, SECCOMP_FILTER_FLAG_SPEC_ALLOW },
-        { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 0, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV },
+    {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC, SECCOMP_FILTER_FLAG_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG, SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB, SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 0, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 };
 
 static int add_flag(scmp_filter_ctx ctx, const char *name, unsigned *flags,
@@ -196,13 +196,13 @@ static int add_arches_and_flags(scmp_filter_ctx ctx, const struct berth_seccomp 
 }
 
 static const enum scmp_compare cmp_ops[] = {
-        [BERTH_SCMP_CMP_NE] = SCMP_CMP_NE,
-        [BERTH_SCMP_CMP_LT] = SCMP_CMP_LT,
-        [BERTH_SCMP_CMP_LE] = SCMP_CMP_LE,
-        [BERTH_SCMP_CMP_EQ] = SCMP_CMP_EQ,
-        [BERTH_SCMP_CMP_GE] = SCMP_CMP_GE,
-        [BERTH_SCMP_CMP_GT] = SCMP_CMP_GT,
-        [BERTH_SCMP_CMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
+    [BERTH_SCMP_CMP_NE] = SCMP_CMP_NE,
+    [BERTH_SCMP_CMP_LT] = SCMP_CMP_LT,
+    [BERTH_SCMP_CMP_LE] = SCMP_CMP_LE,
+    [BERTH_SCMP_CMP_EQ] = SCMP_CMP_EQ,
+    [BERTH_SCMP_CMP_GE] = SCMP_CMP_GE,
+    [BERTH_SCMP_CMP_GT] = SCMP_CMP_GT,
+    [BERTH_SCMP_CMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
 };
 
 /* For SCMP_CMP_MASKED_EQ, `value` is the mask and `valueTwo` the datum (as in runc). */
@@ -224,8 +224,10 @@ static int make_conditions(size_t idx, const struct berth_seccomp_rule *rule,
                                                 "linux.seccomp.syscalls[%zu].args[%zu].op: "
                                                 "unknown operator %d",
                                                 idx, j, (int) a->op);
-                cmp[j] = (struct scmp_arg_cmp){ .arg = a->index, .op = cmp_ops[a->op],
-                                                .datum_a = a->value, .datum_b = a->value_two };
+                cmp[j] = (struct scmp_arg_cmp){.arg = a->index,
+                                               .op = cmp_ops[a->op],
+                                               .datum_a = a->value,
+                                               .datum_b = a->value_two};
         }
         *ret = steal_ptr(&cmp);
         return 0;
@@ -367,11 +369,13 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *ret, struct berth_
 static int check_notify(const struct berth_seccomp *sc, unsigned flags, struct berth_error **err)
 {
         if (!sc->listener_path && (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV))
-                return berth_error_setx(err, EINVAL, "linux.seccomp.flags: "
+                return berth_error_setx(err, EINVAL,
+                                        "linux.seccomp.flags: "
                                         "\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\" needs "
                                         "linux.seccomp.listenerPath");
         if (sc->listener_path && (flags & SECCOMP_FILTER_FLAG_TSYNC))
-                return berth_error_setx(err, EINVAL, "linux.seccomp.flags: "
+                return berth_error_setx(err, EINVAL,
+                                        "linux.seccomp.flags: "
                                         "\"SECCOMP_FILTER_FLAG_TSYNC\" cannot be used with "
                                         "linux.seccomp.listenerPath");
         return 0;
@@ -381,12 +385,12 @@ static int build(const struct berth_seccomp *sc, struct berth_seccomp_filter *f,
                  struct berth_error **err)
 {
         _autoscmp_ scmp_filter_ctx ctx = NULL;
-        _cleanup_(unknown_names_clear) struct unknown_names unknown = { 0 };
+        _cleanup_(unknown_names_clear) struct unknown_names unknown = {0};
         uint32_t def;
         int r;
 
-        r = action_for("linux.seccomp.defaultAction", sc->default_action,
-                       sc->has_default_errno_ret, sc->default_errno_ret, &def, err);
+        r = action_for("linux.seccomp.defaultAction", sc->default_action, sc->has_default_errno_ret,
+                       sc->default_errno_ret, &def, err);
         if (r < 0)
                 return r;
         ctx = seccomp_init(def);
@@ -434,7 +438,7 @@ static void key_strv(FILE *f, const char *what, char *const *v)
 static char *cache_key(const struct berth_seccomp *sc)
 {
         const struct scmp_version *v = seccomp_version();
-        struct utsname u = { 0 };
+        struct utsname u = {0};
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
@@ -515,9 +519,10 @@ static bool cache_load(int dirfd, const char *name, const char *key, struct bert
 static void cache_store(int dirfd, const char *name, const char *key,
                         const struct berth_seccomp_filter *f)
 {
-        struct cache_head h = { .flags = f->flags, .key_len = (uint32_t) strlen(key),
-                                .n_insns = f->prog.len,
-                                .warn_len = f->warning ? (uint32_t) strlen(f->warning) : 0 };
+        struct cache_head h = {.flags = f->flags,
+                               .key_len = (uint32_t) strlen(key),
+                               .n_insns = f->prog.len,
+                               .warn_len = f->warning ? (uint32_t) strlen(f->warning) : 0};
         size_t insns = (size_t) h.n_insns * sizeof(struct sock_filter);
         size_t len = sizeof(h) + h.key_len + insns + h.warn_len;
         _autofree_ char *buf = xcalloc(1, len);
@@ -596,11 +601,13 @@ static int send_listener(struct berth_seccomp_filter *f, int listener, struct be
         union {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
-        } ctl = { 0 };
+        } ctl = {0};
         char *text = f->listener_msg ? f->listener_msg : (char *) "{}";
-        struct iovec iov = { .iov_base = text, .iov_len = strlen(text) };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                              .msg_controllen = sizeof(ctl.buf) };
+        struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl.buf)};
         struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
         ssize_t n;
 
@@ -614,7 +621,8 @@ static int send_listener(struct berth_seccomp_filter *f, int listener, struct be
         close(listener);
         closep(&f->listener_sock);
         if (n < 0)
-                return berth_error_set(err, errno, "linux.seccomp.listenerPath: send the listener "
+                return berth_error_set(err, errno,
+                                       "linux.seccomp.listenerPath: send the listener "
                                        "fd to the agent");
         return 0;
 }
@@ -641,19 +649,20 @@ int berth_seccomp_load(struct berth_seccomp_filter *f, struct berth_error **err)
         return 0;
 }
 
-int berth_seccomp_listener_connect(const struct berth_seccomp *sc,
-                                   struct berth_seccomp_filter *f, struct berth_error **err)
+int berth_seccomp_listener_connect(const struct berth_seccomp *sc, struct berth_seccomp_filter *f,
+                                   struct berth_error **err)
 {
-        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
         _autoclose_ int fd = -EBADF;
         const char *path = sc->listener_path;
 
         if (!path)
                 return 0;
         if (strlen(path) >= sizeof(addr.sun_path))
-                return berth_error_setx(err, ENAMETOOLONG, "linux.seccomp.listenerPath \"%s\": "
-                                        "longer than a unix socket path (%zu bytes)", path,
-                                        sizeof(addr.sun_path) - 1);
+                return berth_error_setx(err, ENAMETOOLONG,
+                                        "linux.seccomp.listenerPath \"%s\": "
+                                        "longer than a unix socket path (%zu bytes)",
+                                        path, sizeof(addr.sun_path) - 1);
         strcpy(addr.sun_path, path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)

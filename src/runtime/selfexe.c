@@ -70,7 +70,8 @@ static char *escape_lowerdir(const char *path)
 
 static int overlay_view(const char *bin, const char *scratch, int *ret_fd, struct berth_error **err)
 {
-        _autofree_ char *copy = xstrdup(bin), *dir = NULL, *lower = NULL, *top = NULL, *second = NULL;
+        _autofree_ char *copy = xstrdup(bin), *dir = NULL, *lower = NULL, *top = NULL,
+                        *second = NULL;
         _autoclose_ int fs = -EBADF, mnt = -EBADF, fd = -EBADF;
         const char *name = strrchr(bin, '/') + 1;
         struct stat st;
@@ -88,8 +89,8 @@ static int overlay_view(const char *bin, const char *scratch, int *ret_fd, struc
         (void) fsconfig(fs, FSCONFIG_SET_STRING, "xino", "off", 0);
         if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return berth_error_set(err, errno, "create overlay lowerdir=%s", lower);
-        mnt = fsmount(fs, FSMOUNT_CLOEXEC,
-                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+        mnt =
+            fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
         if (mnt < 0)
                 return berth_error_set(err, errno, "fsmount overlay");
         fd = openat(mnt, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -116,7 +117,8 @@ static int memfd_copy(const char *name, int *ret_fd, struct berth_error **err)
                 return berth_error_set(err, errno, "memfd_create");
         while (off < st.st_size)
                 if (sendfile(fd, src, &off, (size_t) (st.st_size - off)) <= 0)
-                        return berth_error_set(err, errno ? errno : EIO, "copy the binary into a memfd");
+                        return berth_error_set(err, errno ? errno : EIO,
+                                               "copy the binary into a memfd");
         if (fcntl(fd, F_ADD_SEALS, SEALS) < 0)
                 return berth_error_set(err, errno, "seal the memfd copy");
         *ret_fd = steal_fd(&fd);
@@ -135,12 +137,15 @@ int berth_exe_seal(char *const *argv, const char *scratch_dir, struct berth_erro
         if (berth_exe_is_sealed())
                 return 0;
         if (second_pass)
-                return berth_error_setx(err, EPERM, "seal the runtime binary (CVE-2019-5736): "
+                return berth_error_setx(err, EPERM,
+                                        "seal the runtime binary (CVE-2019-5736): "
                                         "re-executed from a read-only view, yet still writable");
         bin = realpath("/proc/self/exe", NULL);
         if (!bin || overlay_view(bin, scratch_dir, &fd, &why) < 0) {
-                berth_log(BERTH_LOG_DEBUG, "read-only overlay view of the runtime binary: %s; "
-                          "using a sealed memfd copy", why ? why->msg : strerror(errno));
+                berth_log(BERTH_LOG_DEBUG,
+                          "read-only overlay view of the runtime binary: %s; "
+                          "using a sealed memfd copy",
+                          why ? why->msg : strerror(errno));
                 if (memfd_copy(program_invocation_short_name, &fd, err) < 0)
                         return berth_error_prefix(err, "seal the runtime binary (CVE-2019-5736)");
         }

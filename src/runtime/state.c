@@ -31,9 +31,9 @@ int berth_id_validate(const char *id, struct berth_error **err)
                         goto bad;
         return 0;
 bad:
-        return berth_error_setx(err, EINVAL,
-                                "container id %s: must match [A-Za-z0-9_+.-]+ and not be \".\" or \"..\"",
-                                QUOTE(id));
+        return berth_error_setx(
+            err, EINVAL, "container id %s: must match [A-Za-z0-9_+.-]+ and not be \".\" or \"..\"",
+            QUOTE(id));
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -97,7 +97,9 @@ int berth_state_dir_remove(int rootfd, const char *id, struct berth_error **err)
         struct dirent *de;
 
         if (fd < 0)
-                return errno == ENOENT ? 0 : berth_error_set(err, errno, "open state dir of \"%s\"", id);
+                return errno == ENOENT
+                           ? 0
+                           : berth_error_set(err, errno, "open state dir of \"%s\"", id);
         d = fdopendir(fd);
         if (!d)
                 return berth_error_set(err, errno, "read state dir of \"%s\"", id);
@@ -159,10 +161,11 @@ static int save_recovery(const struct berth_container *c, struct berth_error **e
 
 int berth_state_save(const struct berth_container *c, struct berth_error **err)
 {
-        json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s}", "ociVersion",
-                              c->oci_version ? c->oci_version : "1.2.0", "id", c->id, "pid", (int) c->pid, "pidStart",
-                              (json_int_t) c->pid_start, "bundle", c->bundle, "rootfs", c->rootfs,
-                              "created", c->created, "owner", c->owner ? c->owner : "");
+        json_t *o =
+            json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s}", "ociVersion",
+                      c->oci_version ? c->oci_version : "1.2.0", "id", c->id, "pid", (int) c->pid,
+                      "pidStart", (json_int_t) c->pid_start, "bundle", c->bundle, "rootfs",
+                      c->rootfs, "created", c->created, "owner", c->owner ? c->owner : "");
         _autofree_ char *text = NULL;
         json_t *h;
         int r;
@@ -183,8 +186,8 @@ int berth_state_save(const struct berth_container *c, struct berth_error **err)
         r = save_recovery(c, err);
         if (r < 0)
                 return r;
-        return berth_write_file_atomic(c->dirfd, BERTH_STATE_FILE, text, strlen(text), 0600,
-                                       false, err);
+        return berth_write_file_atomic(c->dirfd, BERTH_STATE_FILE, text, strlen(text), 0600, false,
+                                       err);
 }
 
 static char *dup_json_string(json_t *o, const char *key)
@@ -194,7 +197,8 @@ static char *dup_json_string(json_t *o, const char *key)
         return xstrdup(s ? s : "");
 }
 
-static int read_hooks(json_t *o, const char *key, struct berth_hook_list *l, struct berth_error **err)
+static int read_hooks(json_t *o, const char *key, struct berth_hook_list *l,
+                      struct berth_error **err)
 {
         json_t *a = json_object_get(o, key);
         _autofree_ char *s = NULL;
@@ -215,7 +219,8 @@ static void read_annotations(json_t *o, struct berth_container *c)
         if (c->n_annotations == 0)
                 return;
         c->annotations = xcalloc(c->n_annotations, sizeof(*c->annotations));
-        json_object_foreach(a, k, v) {
+        json_object_foreach(a, k, v)
+        {
                 c->annotations[i].key = xstrdup(k);
                 c->annotations[i].value = xstrdup(json_string_value(v) ? json_string_value(v) : "");
                 i++;
@@ -390,8 +395,11 @@ int berth_proc_starttime(pid_t pid, unsigned long long *ret, bool *ret_zombie)
         buf[n] = '\0';
         /* comm may contain spaces and parentheses: fields resume after the last ')'. */
         p = strrchr(buf, ')');
-        if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                         &state, &start) != 2)
+        if (!p ||
+            sscanf(
+                p + 1,
+                " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                &state, &start) != 2)
                 return -EINVAL;
         *ret = start;
         if (ret_zombie)

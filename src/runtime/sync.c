@@ -8,13 +8,13 @@
 
 int sync_send(int sock, uint32_t type, int32_t code, const char *text, int fd)
 {
-        struct sync_msg m = { .type = type, .code = code };
+        struct sync_msg m = {.type = type, .code = code};
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
-        } ctl = { 0 };
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        } ctl = {0};
+        struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
         if (text)
                 snprintf(m.text, sizeof(m.text), "%s", text);
@@ -38,9 +38,11 @@ static int recv_one(int sock, struct sync_msg *m, int *ret_fd)
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
         } ctl;
-        struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                             .msg_controllen = sizeof(ctl.buf) };
+        struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctl.buf,
+                            .msg_controllen = sizeof(ctl.buf)};
         ssize_t n;
 
         do
@@ -84,7 +86,8 @@ int sync_expect(int sock, uint32_t type, const char *what, struct berth_error **
         int r = sync_recv(sock, &m, NULL);
 
         if (r == -EPIPE)
-                return berth_error_setx(err, EPIPE, "%s: the other side of the handshake exited", what);
+                return berth_error_setx(err, EPIPE, "%s: the other side of the handshake exited",
+                                        what);
         if (r < 0)
                 return berth_error_set(err, -r, "%s: receive", what);
         if (m.type == SYNC_ERROR)
@@ -101,8 +104,8 @@ static void forward_log(enum berth_log_level level, const char *msg, void *userd
         if (log_sock >= 0) {
                 sync_send(log_sock, SYNC_LOG, (int32_t) level, msg, -1);
         } else if (level <= BERTH_LOG_WARN) {
-                _autofree_ char *line = xasprintf("%s: warning: %s\n",
-                                                     program_invocation_short_name, msg);
+                _autofree_ char *line =
+                    xasprintf("%s: warning: %s\n", program_invocation_short_name, msg);
 
                 (void) !write(STDERR_FILENO, line, strlen(line));
         }

@@ -22,9 +22,9 @@
  *
  * Any step of the init that fails sends ERROR(code, message) and exits. Its warnings and --debug
  * trace lines travel as LOG(level, line) until DETACHED: the init holds no fd of the runtime's log
- * (a host file), and sync_recv() hands them to the runtime's own log handler. The init dies with its
- * parent until ACK (PR_SET_PDEATHSIG), so a killed `create` leaves no orphan behind; create waits
- * for DETACHED because its own exit would otherwise kill an init that has not yet cleared it.
+ * (a host file), and sync_recv() hands them to the runtime's own log handler. The init dies with
+ * its parent until ACK (PR_SET_PDEATHSIG), so a killed `create` leaves no orphan behind; create
+ * waits for DETACHED because its own exit would otherwise kill an init that has not yet cleared it.
  */
 
 #include <stdint.h>
@@ -48,8 +48,8 @@ enum sync_type {
 
 struct sync_msg {
         uint32_t type;
-        int32_t code;     /* errno for ERROR, the init's host pid for GO, the level for LOG */
-        char text[3800];  /* the error message for ERROR, the line for LOG */
+        int32_t code;    /* errno for ERROR, the init's host pid for GO, the level for LOG */
+        char text[3800]; /* the error message for ERROR, the line for LOG */
 };
 
 /* Sends a message, with fd attached (SCM_RIGHTS) when fd >= 0. */

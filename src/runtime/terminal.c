@@ -31,7 +31,7 @@ static int connect_unix(int fd, const char *path)
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
         memcpy(sa.sun_path, path, strlen(path) + 1);
-        return connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        return connect(fd, (struct sockaddr *) &sa, sizeof(sa));
 }
 
 /* sun_path holds 107 characters. A longer path (deep state or temp dirs are common) is reached
@@ -59,7 +59,7 @@ int berth_console_socket_connect(const char *path, int *ret_fd, struct berth_err
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return berth_error_set(err, errno, "console socket '%s': socket", path);
-        if (strlen(path) < sizeof(((struct sockaddr_un *)0)->sun_path))
+        if (strlen(path) < sizeof(((struct sockaddr_un *) 0)->sun_path))
                 r = connect_unix(fd, path);
         else
                 r = connect_long(fd, path);
@@ -116,8 +116,8 @@ static int set_size(int fd, uint32_t width, uint32_t height, struct berth_error 
         if (width > USHRT_MAX || height > USHRT_MAX)
                 return berth_error_setx(err, ERANGE, "console size %ux%u: too large", width,
                                         height);
-        ws.ws_col = (unsigned short)width;
-        ws.ws_row = (unsigned short)height;
+        ws.ws_col = (unsigned short) width;
+        ws.ws_row = (unsigned short) height;
         if (ioctl(fd, TIOCSWINSZ, &ws) < 0)
                 return berth_error_set(err, errno, "set console size %ux%u", width, height);
         return 0;
@@ -165,7 +165,7 @@ int berth_send_fd(int sock, int fd, const char *name, struct berth_error **err)
         } ctl = {0};
         /* A stream socket carries ancillary data only with at least one byte of payload. */
         const char *payload = (name && *name) ? name : "";
-        struct iovec iov = {.iov_base = (void *)payload, .iov_len = strlen(payload)};
+        struct iovec iov = {.iov_base = (void *) payload, .iov_len = strlen(payload)};
         struct msghdr msg = {.msg_iov = &iov,
                              .msg_iovlen = 1,
                              .msg_control = ctl.buf,
@@ -284,7 +284,7 @@ static void copy_winsize(const struct relay *r)
         struct winsize ws;
 
         if (r->tty >= 0 && ioctl(r->tty, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
-                (void)ioctl(r->master, TIOCSWINSZ, &ws);
+                (void) ioctl(r->master, TIOCSWINSZ, &ws);
 }
 
 static void on_winch(struct relay *r)
@@ -317,7 +317,7 @@ static int master_to_out(struct relay *r, unsigned max_reads)
                 ssize_t n = read(r->master, buf, sizeof(buf));
 
                 if (n > 0) {
-                        emit(r, buf, (size_t)n);
+                        emit(r, buf, (size_t) n);
                         continue;
                 }
                 if (n == 0 || errno == EIO)
@@ -335,7 +335,7 @@ static void in_to_buf(struct relay *r)
         ssize_t n = read(r->in, r->buf, sizeof(r->buf));
 
         if (n > 0) {
-                r->len = (size_t)n;
+                r->len = (size_t) n;
                 r->off = 0;
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
                 r->in = -1; /* EOF, or our terminal went away */
@@ -348,7 +348,7 @@ static int buf_to_master(struct relay *r)
 
         if (n < 0)
                 return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
-        r->off += (size_t)n;
+        r->off += (size_t) n;
         if (r->off == r->len)
                 r->len = r->off = 0;
         return 0;
@@ -395,7 +395,7 @@ static int open_winch_fd(sigset_t *ret_old)
         sigemptyset(&set);
         sigaddset(&set, SIGWINCH);
         if (sigprocmask(SIG_BLOCK, &set, ret_old) < 0) {
-                (void)sigprocmask(SIG_BLOCK, NULL, ret_old);
+                (void) sigprocmask(SIG_BLOCK, NULL, ret_old);
                 return -1;
         }
         return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -442,9 +442,9 @@ int berth_pty_relay(int master, int stop_fd, struct berth_error **err)
         while (k == 0);
 
         if (is_raw)
-                (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-        (void)sigprocmask(SIG_SETMASK, &old_mask, NULL);
-        (void)fcntl(master, F_SETFL, flags);
+                (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        (void) fcntl(master, F_SETFL, flags);
         TRACE(t, "relay pty (raw %s)", is_raw ? "on" : "off");
         if (k < 0)
                 return berth_error_set(err, -k, "relay pty");
@@ -462,7 +462,8 @@ int berth_pty_setup(const struct berth_process *p,
         if (!p->terminal)
                 return 0;
         r = berth_pty_open(p->has_console_size ? p->console_width : 0,
-                           p->has_console_size ? p->console_height : 0, &master, &slave, &name, err);
+                           p->has_console_size ? p->console_height : 0, &master, &slave, &name,
+                           err);
         if (r >= 0 && before_stdio)
                 r = before_stdio(slave, name, err);
         if (r >= 0)

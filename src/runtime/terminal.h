@@ -36,8 +36,8 @@ int berth_send_fd(int sock, int fd, const char *name, struct berth_error **err);
 int berth_recv_fd(int sock, int *ret_fd, struct berth_error **err);
 
 /* process.terminal, in the init and in an exec'd process: opens the pty with consoleSize applied
- * (before the program writes a byte), calls before_stdio(slave fd, name) if given (the init binds the
- * slave on /dev/console), makes the slave the controlling terminal and stdio, and hands the
+ * (before the program writes a byte), calls before_stdio(slave fd, name) if given (the init binds
+ * the slave on /dev/console), makes the slave the controlling terminal and stdio, and hands the
  * master to *console_fd (closed after) or, without one, to the runtime on sync_fd as SYNC_PTY.
  * Does nothing without process.terminal. */
 int berth_pty_setup(const struct berth_process *p,

@@ -17,22 +17,24 @@
 /* ---- defaults and conversions -------------------------------------------------------------- */
 
 #define RULE(t, ma, mi, acc)                                                                       \
-        { .allow = true, .type = (t), .major = (ma), .minor = (mi), .access = acc }
+        {                                                                                          \
+                .allow = true, .type = (t), .major = (ma), .minor = (mi), .access = acc            \
+        }
 
 /* runc's AllowedDevices (libcontainer/specconv), in runc's order. */
 const struct berth_device_rule berth_default_device_rules[] = {
-        RULE('c', -1, -1, "m"),    /* mknod any character device */
-        RULE('b', -1, -1, "m"),    /* mknod any block device */
-        RULE('c', 1, 3, "rwm"),    /* /dev/null */
-        RULE('c', 1, 8, "rwm"),    /* /dev/random */
-        RULE('c', 1, 7, "rwm"),    /* /dev/full */
-        RULE('c', 5, 0, "rwm"),    /* /dev/tty */
-        RULE('c', 1, 5, "rwm"),    /* /dev/zero */
-        RULE('c', 1, 9, "rwm"),    /* /dev/urandom */
-        RULE('c', 5, 1, "rwm"),    /* /dev/console */
-        RULE('c', 136, -1, "rwm"), /* /dev/pts/N */
-        RULE('c', 5, 2, "rwm"),    /* /dev/ptmx */
-        RULE('c', 10, 200, "rwm"), /* /dev/net/tun */
+    RULE('c', -1, -1, "m"),    /* mknod any character device */
+    RULE('b', -1, -1, "m"),    /* mknod any block device */
+    RULE('c', 1, 3, "rwm"),    /* /dev/null */
+    RULE('c', 1, 8, "rwm"),    /* /dev/random */
+    RULE('c', 1, 7, "rwm"),    /* /dev/full */
+    RULE('c', 5, 0, "rwm"),    /* /dev/tty */
+    RULE('c', 1, 5, "rwm"),    /* /dev/zero */
+    RULE('c', 1, 9, "rwm"),    /* /dev/urandom */
+    RULE('c', 5, 1, "rwm"),    /* /dev/console */
+    RULE('c', 136, -1, "rwm"), /* /dev/pts/N */
+    RULE('c', 5, 2, "rwm"),    /* /dev/ptmx */
+    RULE('c', 10, 200, "rwm"), /* /dev/net/tun */
 };
 const size_t berth_n_default_device_rules = ARRAY_SIZE(berth_default_device_rules);
 
@@ -206,8 +208,8 @@ static int check_swap(const struct berth_resources *res, const struct spec_path 
         return 0;
 }
 
-static int parse_memory(const json_t *root, const struct spec_path *up,
-                        struct berth_resources *res, struct berth_error **err)
+static int parse_memory(const json_t *root, const struct spec_path *up, struct berth_resources *res,
+                        struct berth_error **err)
 {
         const struct spec_path *p = FIELD(up, "memory");
         __typeof__(res->memory) *m = &res->memory;
@@ -276,12 +278,12 @@ static int parse_cpu(const json_t *root, const struct spec_path *up, struct bert
         r = spec_get_object(root, "cpu", up, OPT, &o, err);
         if (r <= 0)
                 return r;
-        if (get_u64_or_0(o, "shares", p, SHARES_MIN, SHARES_MAX, &c->has_shares, &c->shares,
-                         err) < 0 ||
+        if (get_u64_or_0(o, "shares", p, SHARES_MIN, SHARES_MAX, &c->has_shares, &c->shares, err) <
+                0 ||
             get_i64(o, "quota", p, -1, INT64_MAX, &c->has_quota, &c->quota, err) < 0 ||
             get_u64(o, "burst", p, UINT64_MAX, &c->has_burst, &c->burst, err) < 0 ||
-            get_u64_or_0(o, "period", p, CFS_PERIOD_MIN, CFS_PERIOD_MAX, &c->has_period,
-                         &c->period, err) < 0 ||
+            get_u64_or_0(o, "period", p, CFS_PERIOD_MIN, CFS_PERIOD_MAX, &c->has_period, &c->period,
+                         err) < 0 ||
             get_i64(o, "realtimeRuntime", p, -1, INT64_MAX, &c->has_realtime_runtime,
                     &c->realtime_runtime, err) < 0 ||
             get_u64(o, "realtimePeriod", p, UINT64_MAX, &c->has_realtime_period,
@@ -354,8 +356,8 @@ static int get_throttle(const json_t *o, const char *key, const struct spec_path
                              ret, ret_n, err);
 }
 
-static int parse_blkio(const json_t *root, const struct spec_path *up,
-                       struct berth_resources *res, struct berth_error **err)
+static int parse_blkio(const json_t *root, const struct spec_path *up, struct berth_resources *res,
+                       struct berth_error **err)
 {
         const struct spec_path *p = FIELD(up, "blockIO");
         __typeof__(res->blkio) *b = &res->blkio;
@@ -367,9 +369,8 @@ static int parse_blkio(const json_t *root, const struct spec_path *up,
                 return r;
         if (get_weight(o, "weight", p, &b->has_weight, &b->weight, err) < 0 ||
             get_weight(o, "leafWeight", p, &b->has_leaf_weight, &b->leaf_weight, err) < 0 ||
-            spec_get_list(o, "weightDevice", p, OPT, sizeof(*b->weight_device),
-                          parse_weight_device, clear_nothing, &b->weight_device,
-                          &b->n_weight_device, err) < 0)
+            spec_get_list(o, "weightDevice", p, OPT, sizeof(*b->weight_device), parse_weight_device,
+                          clear_nothing, &b->weight_device, &b->n_weight_device, err) < 0)
                 return -EINVAL;
         if (get_throttle(o, "throttleReadBpsDevice", p, &b->throttle_read_bps,
                          &b->n_throttle_read_bps, err) < 0 ||
@@ -512,7 +513,8 @@ static int parse_rdma(const json_t *root, const struct spec_path *up, struct ber
         if (r <= 0)
                 return r;
         res->rdma = xcalloc(json_object_size(o) + 1, sizeof(*res->rdma));
-        json_object_foreach(o, name, v) {
+        json_object_foreach(o, name, v)
+        {
                 /* counted first: berth_resources_free() frees a half-parsed entry too */
                 struct berth_rdma_limit *l = &res->rdma[res->n_rdma++];
 
@@ -551,9 +553,8 @@ static int parse_unified(const json_t *root, const struct spec_path *up,
 static int parse_all(const json_t *o, const struct spec_path *p, struct berth_resources *res,
                      struct berth_error **err)
 {
-        if (spec_get_list(o, "devices", p, OPT, sizeof(struct berth_device_rule),
-                          parse_device_rule, clear_nothing, &res->devices, &res->n_devices,
-                          err) < 0)
+        if (spec_get_list(o, "devices", p, OPT, sizeof(struct berth_device_rule), parse_device_rule,
+                          clear_nothing, &res->devices, &res->n_devices, err) < 0)
                 return -EINVAL;
         if (parse_memory(o, p, res, err) < 0 || parse_cpu(o, p, res, err) < 0 ||
             parse_pids(o, p, res, err) < 0 || parse_blkio(o, p, res, err) < 0)
@@ -591,7 +592,7 @@ static const struct spec_path *prefix_path(const char *prefix, struct prefix_pat
 
                 if (dot)
                         *dot = '\0';
-                pp->link[i] = (struct spec_path){ .up = up, .key = s };
+                pp->link[i] = (struct spec_path){.up = up, .key = s};
                 up = &pp->link[i];
                 s = dot ? dot + 1 : NULL;
         }

@@ -16,21 +16,21 @@
 
 struct berth_device_rule {
         bool allow;
-        char type;        /* 'a', 'c', 'b' */
-        int64_t major;    /* -1 = any */
-        int64_t minor;    /* -1 = any */
-        char access[4];   /* subset of "rwm", NUL-terminated */
+        char type;      /* 'a', 'c', 'b' */
+        int64_t major;  /* -1 = any */
+        int64_t minor;  /* -1 = any */
+        char access[4]; /* subset of "rwm", NUL-terminated */
 };
 
 struct berth_blkio_device {
         int64_t major, minor;
         bool has_weight, has_leaf_weight;
         uint16_t weight, leaf_weight;
-        uint64_t rate;    /* throttle entries */
+        uint64_t rate; /* throttle entries */
 };
 
 struct berth_hugepage_limit {
-        char *page_size;  /* "2MB", "1GB" */
+        char *page_size; /* "2MB", "1GB" */
         uint64_t limit;
 };
 
@@ -45,15 +45,15 @@ struct berth_resources {
         size_t n_devices;
         struct {
                 bool has_limit, has_reservation, has_swap, has_kernel, has_kernel_tcp,
-                        has_swappiness, has_disable_oom_killer, has_use_hierarchy,
-                        has_check_before_update;
+                    has_swappiness, has_disable_oom_killer, has_use_hierarchy,
+                    has_check_before_update;
                 int64_t limit, reservation, swap, kernel, kernel_tcp; /* -1 = unlimited */
                 uint64_t swappiness;
                 bool disable_oom_killer, use_hierarchy, check_before_update;
         } memory;
         struct {
                 bool has_shares, has_quota, has_burst, has_period, has_realtime_runtime,
-                        has_realtime_period, has_idle;
+                    has_realtime_period, has_idle;
                 uint64_t shares, period, burst, realtime_period;
                 int64_t quota, realtime_runtime, idle;
                 char *cpus, *mems; /* NULL if absent */
@@ -66,9 +66,9 @@ struct berth_resources {
                 bool has_weight, has_leaf_weight;
                 uint16_t weight, leaf_weight;
                 struct berth_blkio_device *weight_device, *throttle_read_bps, *throttle_write_bps,
-                        *throttle_read_iops, *throttle_write_iops;
+                    *throttle_read_iops, *throttle_write_iops;
                 size_t n_weight_device, n_throttle_read_bps, n_throttle_write_bps,
-                        n_throttle_read_iops, n_throttle_write_iops;
+                    n_throttle_read_iops, n_throttle_write_iops;
         } blkio;
         struct berth_hugepage_limit *hugepages;
         size_t n_hugepages;
@@ -112,5 +112,5 @@ extern const size_t berth_n_default_device_rules;
 char *berth_rdma_limit_line(const struct berth_rdma_limit *l);
 
 /* Value conversions between cgroup v1 and v2, as crun documents them. */
-uint64_t berth_cpu_shares_to_weight(uint64_t shares);   /* 2..262144 -> 1..10000 */
+uint64_t berth_cpu_shares_to_weight(uint64_t shares);      /* 2..262144 -> 1..10000 */
 uint64_t berth_blkio_weight_to_io_weight(uint64_t weight); /* 10..1000 -> 1..10000 */

@@ -23,26 +23,25 @@ static json_t *strv_json(const char *const *v)
         return a;
 }
 
-#define STRV(...) strv_json((const char *const[]){ __VA_ARGS__, NULL })
+#define STRV(...) strv_json((const char *const[]){__VA_ARGS__, NULL})
 
 static json_t *default_caps(void)
 {
-        static const char *const caps[] = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-                                            NULL };
+        static const char *const caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+                                           NULL};
 
         return json_pack("{s:o, s:o, s:o, s:o}", "bounding", strv_json(caps), "effective",
-                         strv_json(caps), "permitted", strv_json(caps), "ambient",
-                         strv_json(caps));
+                         strv_json(caps), "permitted", strv_json(caps), "ambient", strv_json(caps));
 }
 
 static json_t *default_process(void)
 {
-        return json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:o, s:[{s:s, s:i, s:i}], s:b}",
-                         "terminal", 1, "user", "uid", 0, "gid", 0, "args", STRV("sh"), "env",
-                         STRV("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                              "TERM=xterm"),
-                         "cwd", "/", "capabilities", default_caps(), "rlimits", "type",
-                         "RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges", 1);
+        return json_pack(
+            "{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:o, s:[{s:s, s:i, s:i}], s:b}", "terminal", 1,
+            "user", "uid", 0, "gid", 0, "args", STRV("sh"), "env",
+            STRV("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"),
+            "cwd", "/", "capabilities", default_caps(), "rlimits", "type", "RLIMIT_NOFILE", "hard",
+            1024, "soft", 1024, "noNewPrivileges", 1);
 }
 
 static json_t *mount_json(const char *dst, const char *type, const char *src, json_t *options)
@@ -59,26 +58,26 @@ static json_t *default_mounts(bool rootless)
         json_t *a = json_array();
 
         json_array_append_new(a, mount_json("/proc", "proc", "proc", NULL));
-        json_array_append_new(a, mount_json("/dev", "tmpfs", "tmpfs",
-                                            STRV("nosuid", "strictatime", "mode=755",
-                                                 "size=65536k")));
-        json_array_append_new(a, mount_json("/dev/pts", "devpts", "devpts",
-                                            rootless ? STRV("nosuid", "noexec", "newinstance",
-                                                            "ptmxmode=0666", "mode=0620")
-                                                     : STRV("nosuid", "noexec", "newinstance",
-                                                            "ptmxmode=0666", "mode=0620",
-                                                            "gid=5")));
-        json_array_append_new(a, mount_json("/dev/shm", "tmpfs", "shm",
-                                            STRV("nosuid", "noexec", "nodev", "mode=1777",
-                                                 "size=65536k")));
-        json_array_append_new(a, mount_json("/dev/mqueue", "mqueue", "mqueue",
-                                            STRV("nosuid", "noexec", "nodev")));
+        json_array_append_new(a,
+                              mount_json("/dev", "tmpfs", "tmpfs",
+                                         STRV("nosuid", "strictatime", "mode=755", "size=65536k")));
+        json_array_append_new(a,
+                              mount_json("/dev/pts", "devpts", "devpts",
+                                         rootless ? STRV("nosuid", "noexec", "newinstance",
+                                                         "ptmxmode=0666", "mode=0620")
+                                                  : STRV("nosuid", "noexec", "newinstance",
+                                                         "ptmxmode=0666", "mode=0620", "gid=5")));
+        json_array_append_new(
+            a, mount_json("/dev/shm", "tmpfs", "shm",
+                          STRV("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")));
+        json_array_append_new(
+            a, mount_json("/dev/mqueue", "mqueue", "mqueue", STRV("nosuid", "noexec", "nodev")));
         /* without a network namespace of its own, a user namespace cannot mount sysfs */
-        json_array_append_new(a, rootless ? mount_json("/sys", "none", "/sys",
-                                                       STRV("rbind", "nosuid", "noexec", "nodev",
-                                                            "ro"))
-                                          : mount_json("/sys", "sysfs", "sysfs",
-                                                       STRV("nosuid", "noexec", "nodev", "ro")));
+        json_array_append_new(
+            a, rootless
+                   ? mount_json("/sys", "none", "/sys",
+                                STRV("rbind", "nosuid", "noexec", "nodev", "ro"))
+                   : mount_json("/sys", "sysfs", "sysfs", STRV("nosuid", "noexec", "nodev", "ro")));
         json_array_append_new(a, mount_json("/sys/fs/cgroup", "cgroup", "cgroup",
                                             STRV("nosuid", "noexec", "nodev", "relatime", "ro")));
         return a;
@@ -86,7 +85,7 @@ static json_t *default_mounts(bool rootless)
 
 static json_t *namespaces_json(bool rootless)
 {
-        static const char *const types[] = { "pid", "network", "ipc", "uts", "mount", "user" };
+        static const char *const types[] = {"pid", "network", "ipc", "uts", "mount", "user"};
         json_t *a = json_array();
 
         for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
@@ -101,8 +100,8 @@ static json_t *namespaces_json(bool rootless)
 
 static json_t *id_map_json(unsigned id)
 {
-        return json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID", (json_int_t) id,
-                         "size", 1);
+        return json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID", (json_int_t) id, "size",
+                         1);
 }
 
 static json_t *default_linux(bool rootless, uid_t uid, gid_t gid)
@@ -113,18 +112,18 @@ static json_t *default_linux(bool rootless, uid_t uid, gid_t gid)
                 json_object_set_new(lx, "uidMappings", id_map_json(uid));
                 json_object_set_new(lx, "gidMappings", id_map_json(gid));
         } else {
-                json_object_set_new(lx, "resources",
-                                    json_pack("{s:[{s:b, s:s}]}", "devices", "allow", 0,
-                                              "access", "rwm"));
+                json_object_set_new(
+                    lx, "resources",
+                    json_pack("{s:[{s:b, s:s}]}", "devices", "allow", 0, "access", "rwm"));
         }
         json_object_set_new(lx, "namespaces", namespaces_json(rootless));
         json_object_set_new(lx, "maskedPaths",
                             STRV("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
                                  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                                  "/proc/sched_debug", "/sys/firmware", "/proc/scsi"));
-        json_object_set_new(lx, "readonlyPaths",
-                            STRV("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                                 "/proc/sysrq-trigger"));
+        json_object_set_new(
+            lx, "readonlyPaths",
+            STRV("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"));
         return lx;
 }
 

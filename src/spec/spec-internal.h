@@ -29,8 +29,8 @@ struct spec_path {
         size_t idx;
 };
 
-#define FIELD(up_, key_) (&(const struct spec_path){ .up = (up_), .key = (key_) })
-#define INDEX(up_, i_) (&(const struct spec_path){ .up = (up_), .key = NULL, .idx = (i_) })
+#define FIELD(up_, key_) (&(const struct spec_path){.up = (up_), .key = (key_)})
+#define INDEX(up_, i_) (&(const struct spec_path){.up = (up_), .key = NULL, .idx = (i_)})
 
 enum spec_need { OPT, REQ };
 
@@ -38,10 +38,10 @@ enum spec_need { OPT, REQ };
 
 /* Sets err to "<path>: <fmt>" (EINVAL) and returns -EINVAL. */
 int spec_error(struct berth_error **err, const struct spec_path *p, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* berth_warn("<path>: <fmt>"): for what the spec allows but deprecates or this host lacks. */
 void spec_warn(const struct spec_path *p, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* "<path>: expected <what>, got <kind of v>" */
 int spec_type_error(const json_t *v, const struct spec_path *p, const char *what,
                     struct berth_error **err);
@@ -62,8 +62,8 @@ int spec_to_string(const json_t *v, const struct spec_path *p, char **ret,
                    struct berth_error **err);
 int spec_to_u64(const json_t *v, const struct spec_path *p, uint64_t max, uint64_t *ret,
                 struct berth_error **err);
-int spec_to_i64(const json_t *v, const struct spec_path *p, int64_t min, int64_t max,
-                int64_t *ret, struct berth_error **err);
+int spec_to_i64(const json_t *v, const struct spec_path *p, int64_t min, int64_t max, int64_t *ret,
+                struct berth_error **err);
 
 /* The value of obj[key], NULL when absent or null. */
 json_t *spec_member(const json_t *obj, const char *key);

@@ -151,7 +151,7 @@ int spec_lookup(const struct spec_name *table, const char *name, long *ret)
 #define BIGINT_GROWTH 8 /* strlen("\"\\u0000") + strlen("\"") */
 
 struct rewrite_map {
-        int *lines; /* line of each rewritten literal */
+        int *lines;   /* line of each rewritten literal */
         size_t *offs; /* its offset in the rewritten text */
         size_t n;
 };
@@ -272,7 +272,7 @@ static int syntax_error(const char *text, size_t len, const char *origin, const 
 static json_t *load_with_bigints(const char *text, size_t len, const char *origin,
                                  const json_error_t *first, struct berth_error **err)
 {
-        struct rewrite_map m = { 0 };
+        struct rewrite_map m = {0};
         _autofree_ char *copy = NULL;
         json_error_t e;
         size_t n;
@@ -318,8 +318,7 @@ int spec_to_object(json_t *v, const struct spec_path *p, struct berth_error **er
         return json_is_object(v) ? 0 : spec_type_error(v, p, "an object", err);
 }
 
-int spec_to_string(const json_t *v, const struct spec_path *p, char **ret,
-                   struct berth_error **err)
+int spec_to_string(const json_t *v, const struct spec_path *p, char **ret, struct berth_error **err)
 {
         if (!json_is_string(v) || is_bigint(v))
                 return spec_type_error(v, p, "a string", err);
@@ -354,8 +353,8 @@ int spec_to_u64(const json_t *v, const struct spec_path *p, uint64_t max, uint64
         return 0;
 }
 
-int spec_to_i64(const json_t *v, const struct spec_path *p, int64_t min, int64_t max,
-                int64_t *ret, struct berth_error **err)
+int spec_to_i64(const json_t *v, const struct spec_path *p, int64_t min, int64_t max, int64_t *ret,
+                struct berth_error **err)
 {
         json_int_t i;
 
@@ -567,7 +566,8 @@ int spec_get_kv(const json_t *obj, const char *key, const struct spec_path *up,
         if (!json_is_object(o))
                 return spec_type_error(o, p, "an object of strings", err);
         kv = xcalloc(json_object_size(o), sizeof(*kv));
-        json_object_foreach((json_t *) o, k, v) {
+        json_object_foreach((json_t *) o, k, v)
+        {
                 kv[n].key = xstrdup(k);
                 if (spec_to_string(v, FIELD(p, k), &kv[n++].value, err) < 0) {
                         spec_kv_free(kv, n);
@@ -610,8 +610,7 @@ int spec_get_list(const json_t *obj, const char *key, const struct spec_path *up
 
 /* ---- id mappings --------------------------------------------------------------------------- */
 
-static int parse_id_map(json_t *v, const struct spec_path *p, void *elem,
-                        struct berth_error **err)
+static int parse_id_map(json_t *v, const struct spec_path *p, void *elem, struct berth_error **err)
 {
         struct berth_id_map *m = elem;
 
@@ -669,7 +668,7 @@ static bool is_cpu_list(const char *s)
 }
 
 int spec_get_cpu_list(const json_t *o, const char *key, const struct spec_path *up, char **ret,
-                        const char *what, struct berth_error **err)
+                      const char *what, struct berth_error **err)
 {
         int r = spec_get_string(o, key, up, OPT, ret, err);
 

@@ -19,14 +19,14 @@ static const struct {
         const char *proc; /* /proc/PID/ns/ */
         int flag;
 } ns_table[BERTH_NS__MAX] = {
-        [BERTH_NS_PID] = { "pid", "pid", CLONE_NEWPID },
-        [BERTH_NS_NET] = { "network", "net", CLONE_NEWNET },
-        [BERTH_NS_MNT] = { "mount", "mnt", CLONE_NEWNS },
-        [BERTH_NS_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
-        [BERTH_NS_UTS] = { "uts", "uts", CLONE_NEWUTS },
-        [BERTH_NS_USER] = { "user", "user", CLONE_NEWUSER },
-        [BERTH_NS_CGROUP] = { "cgroup", "cgroup", CLONE_NEWCGROUP },
-        [BERTH_NS_TIME] = { "time", "time", CLONE_NEWTIME },
+    [BERTH_NS_PID] = {"pid", "pid", CLONE_NEWPID},
+    [BERTH_NS_NET] = {"network", "net", CLONE_NEWNET},
+    [BERTH_NS_MNT] = {"mount", "mnt", CLONE_NEWNS},
+    [BERTH_NS_IPC] = {"ipc", "ipc", CLONE_NEWIPC},
+    [BERTH_NS_UTS] = {"uts", "uts", CLONE_NEWUTS},
+    [BERTH_NS_USER] = {"user", "user", CLONE_NEWUSER},
+    [BERTH_NS_CGROUP] = {"cgroup", "cgroup", CLONE_NEWCGROUP},
+    [BERTH_NS_TIME] = {"time", "time", CLONE_NEWTIME},
 };
 
 static bool ns_valid(enum berth_ns_type t)
@@ -149,8 +149,9 @@ static int parse_time_offsets(const json_t *o, const struct spec_path *up, struc
                 return r;
         if (!time_ns->enabled || time_ns->path)
                 return spec_error(err, p, "requires a new time namespace (linux.namespaces)");
-        json_object_foreach(offsets, clock, v) {
-                struct berth_time_offset *t = streq(clock, "monotonic") ? &lx->time_monotonic
+        json_object_foreach(offsets, clock, v)
+        {
+                struct berth_time_offset *t = streq(clock, "monotonic")  ? &lx->time_monotonic
                                               : streq(clock, "boottime") ? &lx->time_boottime
                                                                          : NULL;
 
@@ -178,8 +179,7 @@ static void clear_device(void *elem)
 #define DEV_MAJOR_MAX 4095
 #define DEV_MINOR_MAX 1048575
 
-static int parse_device(json_t *v, const struct spec_path *p, void *elem,
-                        struct berth_error **err)
+static int parse_device(json_t *v, const struct spec_path *p, void *elem, struct berth_error **err)
 {
         struct berth_device *d = elem;
         _autofree_ char *type = NULL;
@@ -260,27 +260,27 @@ static int parse_resources(const json_t *o, const struct spec_path *up, struct b
 /* ---- seccomp ------------------------------------------------------------------------------- */
 
 static const struct spec_name seccomp_actions[] = {
-        { "SCMP_ACT_KILL", BERTH_SCMP_KILL },
-        { "SCMP_ACT_KILL_PROCESS", BERTH_SCMP_KILL_PROCESS },
-        { "SCMP_ACT_KILL_THREAD", BERTH_SCMP_KILL_THREAD },
-        { "SCMP_ACT_TRAP", BERTH_SCMP_TRAP },
-        { "SCMP_ACT_ERRNO", BERTH_SCMP_ERRNO },
-        { "SCMP_ACT_TRACE", BERTH_SCMP_TRACE },
-        { "SCMP_ACT_ALLOW", BERTH_SCMP_ALLOW },
-        { "SCMP_ACT_LOG", BERTH_SCMP_LOG },
-        { "SCMP_ACT_NOTIFY", BERTH_SCMP_NOTIFY },
-        { NULL, 0 },
+    {"SCMP_ACT_KILL", BERTH_SCMP_KILL},
+    {"SCMP_ACT_KILL_PROCESS", BERTH_SCMP_KILL_PROCESS},
+    {"SCMP_ACT_KILL_THREAD", BERTH_SCMP_KILL_THREAD},
+    {"SCMP_ACT_TRAP", BERTH_SCMP_TRAP},
+    {"SCMP_ACT_ERRNO", BERTH_SCMP_ERRNO},
+    {"SCMP_ACT_TRACE", BERTH_SCMP_TRACE},
+    {"SCMP_ACT_ALLOW", BERTH_SCMP_ALLOW},
+    {"SCMP_ACT_LOG", BERTH_SCMP_LOG},
+    {"SCMP_ACT_NOTIFY", BERTH_SCMP_NOTIFY},
+    {NULL, 0},
 };
 
 static const struct spec_name seccomp_ops[] = {
-        { "SCMP_CMP_NE", BERTH_SCMP_CMP_NE },
-        { "SCMP_CMP_LT", BERTH_SCMP_CMP_LT },
-        { "SCMP_CMP_LE", BERTH_SCMP_CMP_LE },
-        { "SCMP_CMP_EQ", BERTH_SCMP_CMP_EQ },
-        { "SCMP_CMP_GE", BERTH_SCMP_CMP_GE },
-        { "SCMP_CMP_GT", BERTH_SCMP_CMP_GT },
-        { "SCMP_CMP_MASKED_EQ", BERTH_SCMP_CMP_MASKED_EQ },
-        { NULL, 0 },
+    {"SCMP_CMP_NE", BERTH_SCMP_CMP_NE},
+    {"SCMP_CMP_LT", BERTH_SCMP_CMP_LT},
+    {"SCMP_CMP_LE", BERTH_SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", BERTH_SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", BERTH_SCMP_CMP_GE},
+    {"SCMP_CMP_GT", BERTH_SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", BERTH_SCMP_CMP_MASKED_EQ},
+    {NULL, 0},
 };
 
 /* seccomp(2) returns 16 bits of data (SECCOMP_RET_DATA) with ERRNO and TRACE. */
@@ -313,8 +313,7 @@ static int get_action(const json_t *o, const char *key, const struct spec_path *
 
 /* errnoRet / defaultErrnoRet: only meaningful (and accepted) with ERRNO and TRACE. */
 static int get_errno_ret(const json_t *o, const char *key, const struct spec_path *up,
-                         enum berth_seccomp_action action, uint32_t *ret,
-                         struct berth_error **err)
+                         enum berth_seccomp_action action, uint32_t *ret, struct berth_error **err)
 {
         uint64_t v;
         int r;
@@ -377,8 +376,8 @@ static int parse_seccomp_rule(json_t *v, const struct spec_path *p, void *elem,
         if (r < 0)
                 return r;
         rule->has_errno_ret = r > 0;
-        return spec_get_list(v, "args", p, OPT, sizeof(struct berth_seccomp_arg),
-                             parse_seccomp_arg, clear_nothing, &rule->args, &rule->n_args, err);
+        return spec_get_list(v, "args", p, OPT, sizeof(struct berth_seccomp_arg), parse_seccomp_arg,
+                             clear_nothing, &rule->args, &rule->n_args, err);
 }
 
 static void seccomp_free(struct berth_seccomp *sc)
@@ -420,8 +419,7 @@ static int parse_seccomp_fields(const json_t *o, const struct spec_path *p,
 
         if (get_action(o, "defaultAction", p, &sc->default_action, err) < 0)
                 return -EINVAL;
-        r = get_errno_ret(o, "defaultErrnoRet", p, sc->default_action, &sc->default_errno_ret,
-                          err);
+        r = get_errno_ret(o, "defaultErrnoRet", p, sc->default_action, &sc->default_errno_ret, err);
         if (r < 0)
                 return r;
         sc->has_default_errno_ret = r > 0;
@@ -431,8 +429,8 @@ static int parse_seccomp_fields(const json_t *o, const struct spec_path *p,
             spec_get_string(o, "listenerMetadata", p, OPT, &sc->listener_metadata, err) < 0)
                 return -EINVAL;
         r = spec_get_list(o, "syscalls", p, OPT, sizeof(struct berth_seccomp_rule),
-                          parse_seccomp_rule, clear_seccomp_rule, &sc->syscalls,
-                          &sc->n_syscalls, err);
+                          parse_seccomp_rule, clear_seccomp_rule, &sc->syscalls, &sc->n_syscalls,
+                          err);
         if (r < 0)
                 return r;
         return check_seccomp_notify(sc, p, err);
@@ -461,15 +459,15 @@ static int parse_seccomp(const json_t *o, const struct spec_path *up, struct ber
 /* ---- propagation, paths, personality ------------------------------------------------------- */
 
 static const struct spec_name propagations[] = {
-        { "shared", MS_SHARED },
-        { "slave", MS_SLAVE },
-        { "private", MS_PRIVATE },
-        { "unbindable", MS_UNBINDABLE },
-        { "rshared", MS_SHARED | MS_REC },
-        { "rslave", MS_SLAVE | MS_REC },
-        { "rprivate", MS_PRIVATE | MS_REC },
-        { "runbindable", MS_UNBINDABLE | MS_REC },
-        { NULL, 0 },
+    {"shared", MS_SHARED},
+    {"slave", MS_SLAVE},
+    {"private", MS_PRIVATE},
+    {"unbindable", MS_UNBINDABLE},
+    {"rshared", MS_SHARED | MS_REC},
+    {"rslave", MS_SLAVE | MS_REC},
+    {"rprivate", MS_PRIVATE | MS_REC},
+    {"runbindable", MS_UNBINDABLE | MS_REC},
+    {NULL, 0},
 };
 
 static int parse_propagation(const json_t *o, const struct spec_path *up, struct berth_linux *lx,
@@ -491,8 +489,8 @@ static int parse_propagation(const json_t *o, const struct spec_path *up, struct
         return 0;
 }
 
-static int get_abs_paths(const json_t *o, const char *key, const struct spec_path *up,
-                         char ***ret, struct berth_error **err)
+static int get_abs_paths(const json_t *o, const char *key, const struct spec_path *up, char ***ret,
+                         struct berth_error **err)
 {
         if (spec_get_strv0(o, key, up, ret, err) < 0)
                 return -EINVAL;
@@ -503,9 +501,9 @@ static int get_abs_paths(const json_t *o, const char *key, const struct spec_pat
 }
 
 static const struct spec_name personality_domains[] = {
-        { "LINUX", PER_LINUX },
-        { "LINUX32", PER_LINUX32 },
-        { NULL, 0 },
+    {"LINUX", PER_LINUX},
+    {"LINUX32", PER_LINUX32},
+    {NULL, 0},
 };
 
 static int parse_personality(const json_t *o, const struct spec_path *up, struct berth_linux *lx,
@@ -520,8 +518,8 @@ static int parse_personality(const json_t *o, const struct spec_path *up, struct
         r = spec_get_object(o, "personality", up, OPT, &po, err);
         if (r <= 0)
                 return r;
-        if (get_enum(po, "domain", p, personality_domains, "personality domain", &domain,
-                     err) < 0 ||
+        if (get_enum(po, "domain", p, personality_domains, "personality domain", &domain, err) <
+                0 ||
             spec_get_strv(po, "flags", p, OPT, &flags, err) < 0)
                 return -EINVAL;
         /* The spec defines no flags yet. */
@@ -573,10 +571,10 @@ static int parse_linux_fields(const json_t *o, const struct spec_path *p, struct
                               struct berth_error **err)
 {
         if (parse_namespaces(o, p, lx, err) < 0 ||
-            spec_get_id_maps(o, "uidMappings", p, &lx->uid_mappings, &lx->n_uid_mappings,
-                             err) < 0 ||
-            spec_get_id_maps(o, "gidMappings", p, &lx->gid_mappings, &lx->n_gid_mappings,
-                             err) < 0 ||
+            spec_get_id_maps(o, "uidMappings", p, &lx->uid_mappings, &lx->n_uid_mappings, err) <
+                0 ||
+            spec_get_id_maps(o, "gidMappings", p, &lx->gid_mappings, &lx->n_gid_mappings, err) <
+                0 ||
             check_user_mappings(lx, p, err) < 0 || parse_time_offsets(o, p, lx, err) < 0)
                 return -EINVAL;
         if (spec_get_list(o, "devices", p, OPT, sizeof(struct berth_device), parse_device,

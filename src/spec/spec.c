@@ -27,12 +27,12 @@
 /* ---- names --------------------------------------------------------------------------------- */
 
 static const char *const hook_kinds[BERTH_HOOK__MAX] = {
-        [BERTH_HOOK_PRESTART] = "prestart",
-        [BERTH_HOOK_CREATE_RUNTIME] = "createRuntime",
-        [BERTH_HOOK_CREATE_CONTAINER] = "createContainer",
-        [BERTH_HOOK_START_CONTAINER] = "startContainer",
-        [BERTH_HOOK_POSTSTART] = "poststart",
-        [BERTH_HOOK_POSTSTOP] = "poststop",
+    [BERTH_HOOK_PRESTART] = "prestart",
+    [BERTH_HOOK_CREATE_RUNTIME] = "createRuntime",
+    [BERTH_HOOK_CREATE_CONTAINER] = "createContainer",
+    [BERTH_HOOK_START_CONTAINER] = "startContainer",
+    [BERTH_HOOK_POSTSTART] = "poststart",
+    [BERTH_HOOK_POSTSTOP] = "poststop",
 };
 
 const char *berth_hook_kind_name(int kind)
@@ -41,42 +41,49 @@ const char *berth_hook_kind_name(int kind)
 }
 
 static const struct spec_name rlimit_types[] = {
-        { "RLIMIT_AS", RLIMIT_AS },         { "RLIMIT_CORE", RLIMIT_CORE },
-        { "RLIMIT_CPU", RLIMIT_CPU },       { "RLIMIT_DATA", RLIMIT_DATA },
-        { "RLIMIT_FSIZE", RLIMIT_FSIZE },   { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-        { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-        { "RLIMIT_NICE", RLIMIT_NICE },     { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-        { "RLIMIT_NPROC", RLIMIT_NPROC },   { "RLIMIT_RSS", RLIMIT_RSS },
-        { "RLIMIT_RTPRIO", RLIMIT_RTPRIO }, { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-        { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
-        { NULL, 0 },
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+    {NULL, 0},
 };
 
 static const struct spec_name io_classes[] = {
-        { "IOPRIO_CLASS_RT", IOPRIO_CLASS_RT },
-        { "IOPRIO_CLASS_BE", IOPRIO_CLASS_BE },
-        { "IOPRIO_CLASS_IDLE", IOPRIO_CLASS_IDLE },
-        { NULL, 0 },
+    {"IOPRIO_CLASS_RT", IOPRIO_CLASS_RT},
+    {"IOPRIO_CLASS_BE", IOPRIO_CLASS_BE},
+    {"IOPRIO_CLASS_IDLE", IOPRIO_CLASS_IDLE},
+    {NULL, 0},
 };
 
 static const struct spec_name sched_policies[] = {
-        { "SCHED_OTHER", SCHED_OTHER }, { "SCHED_FIFO", SCHED_FIFO },
-        { "SCHED_RR", SCHED_RR },       { "SCHED_BATCH", SCHED_BATCH },
-        { "SCHED_ISO", SCHED_ISO },     { "SCHED_IDLE", SCHED_IDLE },
-        { "SCHED_DEADLINE", SCHED_DEADLINE },
-        { NULL, 0 },
+    {"SCHED_OTHER", SCHED_OTHER},
+    {"SCHED_FIFO", SCHED_FIFO},
+    {"SCHED_RR", SCHED_RR},
+    {"SCHED_BATCH", SCHED_BATCH},
+    {"SCHED_ISO", SCHED_ISO},
+    {"SCHED_IDLE", SCHED_IDLE},
+    {"SCHED_DEADLINE", SCHED_DEADLINE},
+    {NULL, 0},
 };
 
 /* include/uapi/linux/sched.h */
 static const struct spec_name sched_flags[] = {
-        { "SCHED_FLAG_RESET_ON_FORK", 0x01 },
-        { "SCHED_FLAG_RECLAIM", 0x02 },
-        { "SCHED_FLAG_DL_OVERRUN", 0x04 },
-        { "SCHED_FLAG_KEEP_POLICY", 0x08 },
-        { "SCHED_FLAG_KEEP_PARAMS", 0x10 },
-        { "SCHED_FLAG_UTIL_CLAMP_MIN", 0x20 },
-        { "SCHED_FLAG_UTIL_CLAMP_MAX", 0x40 },
-        { NULL, 0 },
+    {"SCHED_FLAG_RESET_ON_FORK", 0x01},  {"SCHED_FLAG_RECLAIM", 0x02},
+    {"SCHED_FLAG_DL_OVERRUN", 0x04},     {"SCHED_FLAG_KEEP_POLICY", 0x08},
+    {"SCHED_FLAG_KEEP_PARAMS", 0x10},    {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+    {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40}, {NULL, 0},
 };
 
 /* Reads a required string naming a constant of `table`. */
@@ -160,9 +167,9 @@ static int parse_user(const json_t *o, const struct spec_path *up, struct berth_
 }
 
 static const char *const cap_set_keys[BERTH_CAP__SETS] = {
-        [BERTH_CAP_BOUNDING] = "bounding",       [BERTH_CAP_EFFECTIVE] = "effective",
-        [BERTH_CAP_INHERITABLE] = "inheritable", [BERTH_CAP_PERMITTED] = "permitted",
-        [BERTH_CAP_AMBIENT] = "ambient",
+    [BERTH_CAP_BOUNDING] = "bounding",       [BERTH_CAP_EFFECTIVE] = "effective",
+    [BERTH_CAP_INHERITABLE] = "inheritable", [BERTH_CAP_PERMITTED] = "permitted",
+    [BERTH_CAP_AMBIENT] = "ambient",
 };
 
 /* Capability names that cannot be granted, each with the sets that list it. */
@@ -170,7 +177,7 @@ struct cap_unknowns {
         struct {
                 char *name;
                 unsigned sets; /* 1 << BERTH_CAP_* */
-        } *v;
+        } * v;
         size_t n;
 };
 
@@ -199,16 +206,17 @@ static void warn_unknown_caps(const struct spec_path *p, struct cap_unknowns *u)
                                 len += (size_t) snprintf(sets + len, sizeof(sets) - len, "%s%s",
                                                          len ? ", " : "", cap_set_keys[set]);
                 if (berth_cap_name_known(u->v[i].name))
-                        spec_warn(p, "capability %s (in %s) is not supported by this kernel "
+                        spec_warn(p,
+                                  "capability %s (in %s) is not supported by this kernel "
                                   "(/proc/sys/kernel/cap_last_cap is %d), ignoring",
                                   QUOTE(u->v[i].name), sets, berth_cap_last_cap());
                 else
-                        spec_warn(p, "unknown capability %s (in %s), ignoring",
-                                  QUOTE(u->v[i].name), sets);
+                        spec_warn(p, "unknown capability %s (in %s), ignoring", QUOTE(u->v[i].name),
+                                  sets);
                 free(u->v[i].name);
         }
         free(u->v);
-        *u = (struct cap_unknowns){ 0 };
+        *u = (struct cap_unknowns){0};
 }
 
 static int parse_cap_set(const json_t *o, int set, const struct spec_path *up,
@@ -237,7 +245,7 @@ static int parse_caps(const json_t *o, const struct spec_path *up, struct berth_
                       struct berth_error **err)
 {
         const struct spec_path *p = FIELD(up, "capabilities");
-        struct cap_unknowns unknown = { 0 };
+        struct cap_unknowns unknown = {0};
         json_t *c = NULL;
         int r = 0;
 
@@ -264,8 +272,7 @@ static void clear_rlimit(void *elem)
         free(rl->type);
 }
 
-static int parse_rlimit(json_t *v, const struct spec_path *p, void *elem,
-                        struct berth_error **err)
+static int parse_rlimit(json_t *v, const struct spec_path *p, void *elem, struct berth_error **err)
 {
         struct berth_rlimit *rl = elem;
         long resource;
@@ -278,8 +285,7 @@ static int parse_rlimit(json_t *v, const struct spec_path *p, void *elem,
                 return -EINVAL;
         rl->resource = (int) resource;
         if (rl->soft > rl->hard)
-                return spec_error(err, p,
-                                  "soft limit %" PRIu64 " is above the hard limit %" PRIu64,
+                return spec_error(err, p, "soft limit %" PRIu64 " is above the hard limit %" PRIu64,
                                   rl->soft, rl->hard);
         return 0;
 }
@@ -339,8 +345,8 @@ static int get_sched_flags(const json_t *o, const struct spec_path *up, uint64_t
         return 0;
 }
 
-static int parse_scheduler(const json_t *o, const struct spec_path *up,
-                           struct berth_process *proc, struct berth_error **err)
+static int parse_scheduler(const json_t *o, const struct spec_path *up, struct berth_process *proc,
+                           struct berth_error **err)
 {
         const struct spec_path *p = FIELD(up, "scheduler");
         struct berth_scheduler *sc = &proc->scheduler;
@@ -439,10 +445,10 @@ void berth_process_clear(struct berth_process *p)
         p->umask = -1;
 }
 
-int berth_process_parse(const char *json, size_t len, const char *origin,
-                        struct berth_process *ret, struct berth_error **err)
+int berth_process_parse(const char *json, size_t len, const char *origin, struct berth_process *ret,
+                        struct berth_error **err)
 {
-        struct berth_process proc = { .umask = -1 };
+        struct berth_process proc = {.umask = -1};
         json_t *root = NULL;
         int r;
 
@@ -824,8 +830,7 @@ int berth_spec_parse(const char *json, size_t len, const char *origin, struct be
         return 0;
 }
 
-int berth_spec_load(int dirfd, const char *path, struct berth_spec **ret,
-                    struct berth_error **err)
+int berth_spec_load(int dirfd, const char *path, struct berth_spec **ret, struct berth_error **err)
 {
         _autospec_ struct berth_spec *s = NULL;
         _autofree_ char *text = NULL;

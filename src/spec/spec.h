@@ -41,27 +41,33 @@ struct berth_mount {
 
 /* ---- process ----------------------------------------------------------------------------- */
 
-enum { BERTH_CAP_BOUNDING, BERTH_CAP_EFFECTIVE, BERTH_CAP_INHERITABLE, BERTH_CAP_PERMITTED,
-       BERTH_CAP_AMBIENT, BERTH_CAP__SETS };
+enum {
+        BERTH_CAP_BOUNDING,
+        BERTH_CAP_EFFECTIVE,
+        BERTH_CAP_INHERITABLE,
+        BERTH_CAP_PERMITTED,
+        BERTH_CAP_AMBIENT,
+        BERTH_CAP__SETS
+};
 
 struct berth_caps {
-        bool has[BERTH_CAP__SETS]; /* the set was present in config.json */
+        bool has[BERTH_CAP__SETS];     /* the set was present in config.json */
         uint64_t set[BERTH_CAP__SETS]; /* bit n = capability n (CAP_CHOWN = bit 0) */
 };
 
 struct berth_rlimit {
-        int resource;      /* RLIMIT_* */
-        char *type;        /* as written, "RLIMIT_NOFILE", for error messages */
+        int resource; /* RLIMIT_* */
+        char *type;   /* as written, "RLIMIT_NOFILE", for error messages */
         uint64_t soft;
         uint64_t hard;
 };
 
 struct berth_scheduler {
         bool set;
-        int policy;        /* SCHED_* */
+        int policy; /* SCHED_* */
         int32_t nice;
         int32_t priority;
-        uint64_t flags;    /* SCHED_FLAG_* */
+        uint64_t flags; /* SCHED_FLAG_* */
         uint64_t runtime, deadline, period;
 };
 
@@ -70,12 +76,12 @@ struct berth_process {
         bool has_console_size;
         uint32_t console_height, console_width;
         uint32_t uid, gid;
-        int32_t umask;     /* -1 when unset */
+        int32_t umask; /* -1 when unset */
         uint32_t *additional_gids;
         size_t n_additional_gids;
-        char **args;       /* NULL-terminated, non-empty */
-        char **env;        /* NULL-terminated, may be empty (never NULL) */
-        char *cwd;         /* absolute */
+        char **args; /* NULL-terminated, non-empty */
+        char **env;  /* NULL-terminated, may be empty (never NULL) */
+        char *cwd;   /* absolute */
         bool has_caps;
         struct berth_caps caps;
         struct berth_rlimit *rlimits;
@@ -96,10 +102,10 @@ struct berth_process {
 /* ---- hooks ------------------------------------------------------------------------------- */
 
 struct berth_hook {
-        char *path;        /* absolute */
-        char **args;       /* NULL-terminated, may be NULL */
-        char **env;        /* NULL-terminated, may be NULL */
-        int timeout;       /* seconds; 0 = none */
+        char *path;  /* absolute */
+        char **args; /* NULL-terminated, may be NULL */
+        char **env;  /* NULL-terminated, may be NULL */
+        int timeout; /* seconds; 0 = none */
 };
 
 struct berth_hook_list {
@@ -107,20 +113,36 @@ struct berth_hook_list {
         size_t n;
 };
 
-enum { BERTH_HOOK_PRESTART, BERTH_HOOK_CREATE_RUNTIME, BERTH_HOOK_CREATE_CONTAINER,
-       BERTH_HOOK_START_CONTAINER, BERTH_HOOK_POSTSTART, BERTH_HOOK_POSTSTOP, BERTH_HOOK__MAX };
+enum {
+        BERTH_HOOK_PRESTART,
+        BERTH_HOOK_CREATE_RUNTIME,
+        BERTH_HOOK_CREATE_CONTAINER,
+        BERTH_HOOK_START_CONTAINER,
+        BERTH_HOOK_POSTSTART,
+        BERTH_HOOK_POSTSTOP,
+        BERTH_HOOK__MAX
+};
 
 /* "prestart", "createRuntime", ... */
 const char *berth_hook_kind_name(int kind);
 
 /* ---- linux ------------------------------------------------------------------------------- */
 
-enum berth_ns_type { BERTH_NS_PID, BERTH_NS_NET, BERTH_NS_MNT, BERTH_NS_IPC, BERTH_NS_UTS,
-                     BERTH_NS_USER, BERTH_NS_CGROUP, BERTH_NS_TIME, BERTH_NS__MAX };
+enum berth_ns_type {
+        BERTH_NS_PID,
+        BERTH_NS_NET,
+        BERTH_NS_MNT,
+        BERTH_NS_IPC,
+        BERTH_NS_UTS,
+        BERTH_NS_USER,
+        BERTH_NS_CGROUP,
+        BERTH_NS_TIME,
+        BERTH_NS__MAX
+};
 
 struct berth_namespace {
-        bool enabled;      /* listed in linux.namespaces */
-        char *path;        /* join this one instead of creating a new one; NULL = new */
+        bool enabled; /* listed in linux.namespaces */
+        char *path;   /* join this one instead of creating a new one; NULL = new */
 };
 
 /* "pid", "network", ...: the spec's names. */
@@ -131,8 +153,8 @@ int berth_ns_clone_flag(enum berth_ns_type t);
 const char *berth_ns_proc_name(enum berth_ns_type t);
 
 struct berth_device {
-        char *path;        /* absolute, in the container */
-        char type;         /* 'c', 'b', 'u', 'p' */
+        char *path; /* absolute, in the container */
+        char type;  /* 'c', 'b', 'u', 'p' */
         int64_t major, minor;
         bool has_file_mode;
         uint32_t file_mode;
@@ -140,12 +162,27 @@ struct berth_device {
         uint32_t uid, gid;
 };
 
-enum berth_seccomp_action { BERTH_SCMP_KILL, BERTH_SCMP_KILL_PROCESS, BERTH_SCMP_KILL_THREAD,
-                            BERTH_SCMP_TRAP, BERTH_SCMP_ERRNO, BERTH_SCMP_TRACE, BERTH_SCMP_ALLOW,
-                            BERTH_SCMP_LOG, BERTH_SCMP_NOTIFY };
+enum berth_seccomp_action {
+        BERTH_SCMP_KILL,
+        BERTH_SCMP_KILL_PROCESS,
+        BERTH_SCMP_KILL_THREAD,
+        BERTH_SCMP_TRAP,
+        BERTH_SCMP_ERRNO,
+        BERTH_SCMP_TRACE,
+        BERTH_SCMP_ALLOW,
+        BERTH_SCMP_LOG,
+        BERTH_SCMP_NOTIFY
+};
 
-enum berth_seccomp_op { BERTH_SCMP_CMP_NE, BERTH_SCMP_CMP_LT, BERTH_SCMP_CMP_LE, BERTH_SCMP_CMP_EQ,
-                        BERTH_SCMP_CMP_GE, BERTH_SCMP_CMP_GT, BERTH_SCMP_CMP_MASKED_EQ };
+enum berth_seccomp_op {
+        BERTH_SCMP_CMP_NE,
+        BERTH_SCMP_CMP_LT,
+        BERTH_SCMP_CMP_LE,
+        BERTH_SCMP_CMP_EQ,
+        BERTH_SCMP_CMP_GE,
+        BERTH_SCMP_CMP_GT,
+        BERTH_SCMP_CMP_MASKED_EQ
+};
 
 struct berth_seccomp_arg {
         unsigned index;
@@ -155,7 +192,7 @@ struct berth_seccomp_arg {
 };
 
 struct berth_seccomp_rule {
-        char **names;      /* NULL-terminated */
+        char **names; /* NULL-terminated */
         enum berth_seccomp_action action;
         bool has_errno_ret;
         uint32_t errno_ret;
@@ -191,13 +228,14 @@ struct berth_linux {
         struct berth_device *devices;
         size_t n_devices;
         char *cgroups_path;
-        char *resources_json;  /* linux.resources re-serialized compactly; typed in the cgroup issue */
+        char *
+            resources_json; /* linux.resources re-serialized compactly; typed in the cgroup issue */
         struct berth_kv *sysctl;
         size_t n_sysctl;
-        struct berth_seccomp *seccomp; /* NULL = none */
+        struct berth_seccomp *seccomp;    /* NULL = none */
         unsigned long rootfs_propagation; /* 0 = unset, else MS_SHARED|MS_REC, MS_SLAVE, ... */
-        char **masked_paths;   /* NULL-terminated, never NULL */
-        char **readonly_paths; /* NULL-terminated, never NULL */
+        char **masked_paths;              /* NULL-terminated, never NULL */
+        char **readonly_paths;            /* NULL-terminated, never NULL */
         char *mount_label;
         bool has_personality;
         unsigned long personality; /* PER_LINUX or PER_LINUX32 (flags or'ed in) */
@@ -207,7 +245,7 @@ struct berth_linux {
 
 struct berth_spec {
         char *oci_version;
-        char *root_path;    /* as written; relative to the bundle when not absolute */
+        char *root_path; /* as written; relative to the bundle when not absolute */
         bool root_readonly;
         char *hostname;
         char *domainname;
@@ -233,12 +271,13 @@ int berth_spec_parse(const char *json, size_t len, const char *origin, struct be
                      struct berth_error **err);
 
 /* Reads dirfd/path (normally "<bundle>/config.json") and parses it; a bundle's config must also
- * name its ociVersion (REQUIRED by config.md), which berth_spec_parse() lets fragments leave out. */
+ * name its ociVersion (REQUIRED by config.md), which berth_spec_parse() lets fragments leave out.
+ */
 int berth_spec_load(int dirfd, const char *path, struct berth_spec **ret, struct berth_error **err);
 
 /* Parses a bare "process" object (for `exec --process FILE`). */
-int berth_process_parse(const char *json, size_t len, const char *origin,
-                        struct berth_process *ret, struct berth_error **err);
+int berth_process_parse(const char *json, size_t len, const char *origin, struct berth_process *ret,
+                        struct berth_error **err);
 void berth_process_clear(struct berth_process *p);
 
 void berth_spec_free(struct berth_spec *s);

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void fuzz_hooks(const uint8_t *data, size_t size)
 {
         struct berth_error *err = NULL;
-        struct berth_hook_list l = { 0 };
+        struct berth_hook_list l = {0};
         char *text = malloc(size + 1), *again;
 
         if (!text)

@@ -97,7 +97,7 @@ static void put_has_open_remove(void **state)
         struct berth_blobstore *s = NULL;
         _autofree_ char *digest = NULL;
         _autoclose_ int fd = -EBADF;
-        char buf[16] = { 0 };
+        char buf[16] = {0};
         struct stat st;
 
         assert_int_equal(berth_blobstore_open(f->root, &s, &err), 0);
@@ -124,9 +124,9 @@ static void put_has_open_remove(void **state)
         assert_int_equal(berth_blobstore_remove(s, HELLO_DIGEST, &err), -ENOENT);
         assert_non_null(strstr(err->msg, HELLO_DIGEST));
         assert_non_null(strstr(err->msg, "unlinkat"));
-        assert_int_equal(berth_blobstore_open_blob(s, HELLO_DIGEST, &(int){ -1 }, &err), -ENOENT);
+        assert_int_equal(berth_blobstore_open_blob(s, HELLO_DIGEST, &(int){-1}, &err), -ENOENT);
         assert_non_null(strstr(err->msg, HELLO_DIGEST));
-        assert_int_equal(berth_blobstore_open_blob(s, "sha256:../x", &(int){ -1 }, &err), -EINVAL);
+        assert_int_equal(berth_blobstore_open_blob(s, "sha256:../x", &(int){-1}, &err), -EINVAL);
         assert_int_equal(berth_blobstore_remove(s, "sha512:00", &err), -ENOTSUP);
         berth_blobstore_free(s);
         berth_blobstore_free(NULL);
@@ -209,8 +209,7 @@ static void digest_and_size_mismatch(void **state)
 static void make_file(const char *dir, const char *name, bool backdate)
 {
         _autofree_ char *path = xasprintf("%s/%s", dir, name);
-        struct timespec old[2] = { { .tv_sec = time(NULL) - 3600 },
-                                   { .tv_sec = time(NULL) - 3600 } };
+        struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
         assert_true(fd >= 0);
@@ -257,8 +256,8 @@ static void stale_tmp_removed(void **state)
 static int deny_flag(int nr, unsigned arg, uint64_t mask, int e)
 {
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-        struct scmp_arg_cmp cmp = { .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask,
-                                    .datum_b = mask };
+        struct scmp_arg_cmp cmp = {
+            .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = mask};
         int r;
 
         if (!ctx)
@@ -433,15 +432,15 @@ static void proc_link_fallback(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(digest_validate),
-                cmocka_unit_test_setup_teardown(put_has_open_remove, setup, teardown),
-                cmocka_unit_test_setup_teardown(put_fd, setup, teardown),
-                cmocka_unit_test_setup_teardown(digest_and_size_mismatch, setup, teardown),
-                cmocka_unit_test_setup_teardown(stale_tmp_removed, setup, teardown),
-                cmocka_unit_test_setup_teardown(named_fallback, setup, teardown),
-                cmocka_unit_test_setup_teardown(proc_link_fallback, setup, teardown),
-                cmocka_unit_test_setup_teardown(concurrent_put_tmpfile, setup, teardown),
-                cmocka_unit_test_setup_teardown(concurrent_put_named, setup, teardown),
+            cmocka_unit_test(digest_validate),
+            cmocka_unit_test_setup_teardown(put_has_open_remove, setup, teardown),
+            cmocka_unit_test_setup_teardown(put_fd, setup, teardown),
+            cmocka_unit_test_setup_teardown(digest_and_size_mismatch, setup, teardown),
+            cmocka_unit_test_setup_teardown(stale_tmp_removed, setup, teardown),
+            cmocka_unit_test_setup_teardown(named_fallback, setup, teardown),
+            cmocka_unit_test_setup_teardown(proc_link_fallback, setup, teardown),
+            cmocka_unit_test_setup_teardown(concurrent_put_tmpfile, setup, teardown),
+            cmocka_unit_test_setup_teardown(concurrent_put_named, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

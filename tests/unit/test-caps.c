@@ -75,13 +75,13 @@ static void skip_without(int cap)
 static void apply_sets(void **state)
 {
         uint64_t small = BIT(CAP_CHOWN) | BIT(CAP_KILL) | BIT(CAP_NET_BIND_SERVICE);
-        struct berth_caps caps = { .set = {
-                [BERTH_CAP_BOUNDING] = small | BIT(CAP_SETPCAP),
-                [BERTH_CAP_EFFECTIVE] = BIT(CAP_KILL),
-                [BERTH_CAP_PERMITTED] = small,
-                [BERTH_CAP_INHERITABLE] = BIT(CAP_NET_BIND_SERVICE),
-                [BERTH_CAP_AMBIENT] = BIT(CAP_NET_BIND_SERVICE),
-        } };
+        struct berth_caps caps = {.set = {
+                                      [BERTH_CAP_BOUNDING] = small | BIT(CAP_SETPCAP),
+                                      [BERTH_CAP_EFFECTIVE] = BIT(CAP_KILL),
+                                      [BERTH_CAP_PERMITTED] = small,
+                                      [BERTH_CAP_INHERITABLE] = BIT(CAP_NET_BIND_SERVICE),
+                                      [BERTH_CAP_AMBIENT] = BIT(CAP_NET_BIND_SERVICE),
+                                  }};
         char msg[512];
 
         skip_without(CAP_SETPCAP);
@@ -116,12 +116,12 @@ static int ambient_child(int fd, void *arg)
 /* As runc: an ambient capability the kernel cannot raise is left out (said in the trace). */
 static void ambient_needs_inheritable(void **state)
 {
-        struct berth_caps caps = { .set = {
-                [BERTH_CAP_BOUNDING] = BIT(CAP_NET_RAW),
-                [BERTH_CAP_EFFECTIVE] = BIT(CAP_NET_RAW),
-                [BERTH_CAP_PERMITTED] = BIT(CAP_NET_RAW),
-                [BERTH_CAP_AMBIENT] = BIT(CAP_NET_RAW),
-        } };
+        struct berth_caps caps = {.set = {
+                                      [BERTH_CAP_BOUNDING] = BIT(CAP_NET_RAW),
+                                      [BERTH_CAP_EFFECTIVE] = BIT(CAP_NET_RAW),
+                                      [BERTH_CAP_PERMITTED] = BIT(CAP_NET_RAW),
+                                      [BERTH_CAP_AMBIENT] = BIT(CAP_NET_RAW),
+                                  }};
         char msg[512];
 
         skip_without(CAP_SETPCAP);
@@ -132,7 +132,7 @@ static void ambient_needs_inheritable(void **state)
 
 static int no_setpcap_child(int fd, void *arg)
 {
-        struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
         struct __user_cap_data_struct data[2];
         _autoerr_ struct berth_error *err = NULL;
 
@@ -149,7 +149,7 @@ static int no_setpcap_child(int fd, void *arg)
 
 static void drop_bounding_needs_setpcap(void **state)
 {
-        struct berth_caps caps = { .set = { [BERTH_CAP_BOUNDING] = UINT64_MAX & ~BIT(CAP_CHOWN) } };
+        struct berth_caps caps = {.set = {[BERTH_CAP_BOUNDING] = UINT64_MAX & ~BIT(CAP_CHOWN)}};
         char msg[512];
 
         skip_without(CAP_SETPCAP);
@@ -161,7 +161,7 @@ static void drop_bounding_needs_setpcap(void **state)
 /* The init's order: bounding while still root, user switch with keepcaps, then the sets. */
 static int user_switch_child(int fd, void *arg)
 {
-        struct berth_process p = { .uid = 65534, .gid = 65534, .umask = -1 };
+        struct berth_process p = {.uid = 65534, .gid = 65534, .umask = -1};
         _autoerr_ struct berth_error *err = NULL;
         const struct berth_caps *caps = arg;
         uid_t r, e, s;
@@ -183,17 +183,18 @@ static int user_switch_child(int fd, void *arg)
 static void apply_after_user_switch(void **state)
 {
         uint64_t set = BIT(CAP_NET_BIND_SERVICE) | BIT(CAP_KILL);
-        struct berth_caps caps = { .set = {
-                [BERTH_CAP_BOUNDING] = set,
-                [BERTH_CAP_EFFECTIVE] = set,
-                [BERTH_CAP_PERMITTED] = set,
-        } };
+        struct berth_caps caps = {.set = {
+                                      [BERTH_CAP_BOUNDING] = set,
+                                      [BERTH_CAP_EFFECTIVE] = set,
+                                      [BERTH_CAP_PERMITTED] = set,
+                                  }};
         char msg[512];
 
         skip_without(CAP_SETUID);
         skip_without(CAP_SETGID);
         skip_without(CAP_SETPCAP);
-        if (!id_is_mapped("/proc/self/uid_map", 65534) || !id_is_mapped("/proc/self/gid_map", 65534))
+        if (!id_is_mapped("/proc/self/uid_map", 65534) ||
+            !id_is_mapped("/proc/self/gid_map", 65534))
                 skip();
         assert_child_ok(user_switch_child, &caps, msg);
 }
@@ -201,11 +202,11 @@ static void apply_after_user_switch(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(name_round_trip),
-                cmocka_unit_test(apply_sets),
-                cmocka_unit_test(ambient_needs_inheritable),
-                cmocka_unit_test(drop_bounding_needs_setpcap),
-                cmocka_unit_test(apply_after_user_switch),
+            cmocka_unit_test(name_round_trip),
+            cmocka_unit_test(apply_sets),
+            cmocka_unit_test(ambient_needs_inheritable),
+            cmocka_unit_test(drop_bounding_needs_setpcap),
+            cmocka_unit_test(apply_after_user_switch),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@
 #include "base/util.h"
 
 struct layout {
-        const char *name;  /* the hierarchy's controllers, "" for cgroup2 */
+        const char *name; /* the hierarchy's controllers, "" for cgroup2 */
         const char *dir;
         const char *files; /* space-separated */
         const char *fifos;
@@ -34,31 +34,29 @@ struct layout {
 
 /* What a 6.x kernel shows in a v1 leaf (with BFQ, without CFQ), plus a hybrid cgroup2 mount. */
 static const struct layout layouts[] = {
-        { "cpuset", "cpuset", "cpuset.cpus cpuset.mems", "" },
-        { "devices", "devices", "", "devices.allow devices.deny" },
-        { "memory", "memory",
-          "memory.limit_in_bytes memory.memsw.limit_in_bytes memory.soft_limit_in_bytes "
-          "memory.kmem.limit_in_bytes memory.kmem.tcp.limit_in_bytes memory.swappiness "
-          "memory.oom_control memory.use_hierarchy memory.usage_in_bytes",
-          "" },
-        { "cpu,cpuacct", "cpu",
-          "cpu.shares cpu.cfs_period_us cpu.cfs_quota_us cpu.cfs_burst_us cpu.rt_period_us "
-          "cpu.rt_runtime_us cpu.idle",
-          "" },
-        { "pids", "pids", "pids.max", "" },
-        { "blkio", "blkio",
-          "blkio.bfq.weight blkio.bfq.weight_device blkio.throttle.read_bps_device "
-          "blkio.throttle.write_bps_device blkio.throttle.read_iops_device "
-          "blkio.throttle.write_iops_device",
-          "" },
-        { "hugetlb", "hugetlb",
-          "hugetlb.2MB.limit_in_bytes hugetlb.2MB.rsvd.limit_in_bytes hugetlb.1GB.limit_in_bytes",
-          "" },
-        { "net_cls,net_prio", "net", "net_cls.classid", "net_prio.ifpriomap" },
-        { "rdma", "rdma", "rdma.max", "" },
-        { "name=systemd", "systemd", "", "" },
-        { "", "unified", "cgroup.controllers hugetlb.2MB.max hugetlb.2MB.rsvd.max memory.high",
-          "" },
+    {"cpuset", "cpuset", "cpuset.cpus cpuset.mems", ""},
+    {"devices", "devices", "", "devices.allow devices.deny"},
+    {"memory", "memory",
+     "memory.limit_in_bytes memory.memsw.limit_in_bytes memory.soft_limit_in_bytes "
+     "memory.kmem.limit_in_bytes memory.kmem.tcp.limit_in_bytes memory.swappiness "
+     "memory.oom_control memory.use_hierarchy memory.usage_in_bytes",
+     ""},
+    {"cpu,cpuacct", "cpu",
+     "cpu.shares cpu.cfs_period_us cpu.cfs_quota_us cpu.cfs_burst_us cpu.rt_period_us "
+     "cpu.rt_runtime_us cpu.idle",
+     ""},
+    {"pids", "pids", "pids.max", ""},
+    {"blkio", "blkio",
+     "blkio.bfq.weight blkio.bfq.weight_device blkio.throttle.read_bps_device "
+     "blkio.throttle.write_bps_device blkio.throttle.read_iops_device "
+     "blkio.throttle.write_iops_device",
+     ""},
+    {"hugetlb", "hugetlb",
+     "hugetlb.2MB.limit_in_bytes hugetlb.2MB.rsvd.limit_in_bytes hugetlb.1GB.limit_in_bytes", ""},
+    {"net_cls,net_prio", "net", "net_cls.classid", "net_prio.ifpriomap"},
+    {"rdma", "rdma", "rdma.max", ""},
+    {"name=systemd", "systemd", "", ""},
+    {"", "unified", "cgroup.controllers hugetlb.2MB.max hugetlb.2MB.rsvd.max memory.high", ""},
 };
 
 #define MAX_FIFOS 8
@@ -70,7 +68,7 @@ struct fake {
         char *fifo_name[MAX_FIFOS]; /* "devices/devices.allow" */
         int fifo_fd[MAX_FIFOS];
         size_t n_fifo;
-        int journal;                /* inotify */
+        int journal; /* inotify */
         int wd[MAX_DIRS];
         const char *wd_dir[MAX_DIRS];
         size_t n_wd;
@@ -136,13 +134,11 @@ static void add_layout(struct fake *f, const struct layout *l)
         for (char *n = strtok_r(fifos, " ", &save); n; n = strtok_r(NULL, " ", &save))
                 add_fifo(f, l, dfd, n);
         f->cg->h = xreallocarray(f->cg->h, f->cg->n_h + 1, sizeof(*f->cg->h));
-        f->cg->h[f->cg->n_h++] = (struct cg_hier){ .name = xstrdup(l->name),
-                                                   .mount = steal_ptr(&path),
-                                                   .v2 = !*l->name,
-                                                   .fd = dfd };
+        f->cg->h[f->cg->n_h++] = (struct cg_hier){
+            .name = xstrdup(l->name), .mount = steal_ptr(&path), .v2 = !*l->name, .fd = dfd};
         assert_true(f->n_wd < MAX_DIRS);
-        f->wd[f->n_wd] = inotify_add_watch(f->journal, f->cg->h[f->cg->n_h - 1].mount,
-                                           IN_CLOSE_WRITE);
+        f->wd[f->n_wd] =
+            inotify_add_watch(f->journal, f->cg->h[f->cg->n_h - 1].mount, IN_CLOSE_WRITE);
         assert_true(f->wd[f->n_wd] >= 0);
         f->wd_dir[f->n_wd++] = l->dir;
 }
@@ -366,27 +362,27 @@ static void expect_rules(struct fake *f, const char *fifo, const char *want)
         "c 5:1 rwm\nc 136:* rwm\nc 5:2 rwm\nc 10:200 rwm\n"
 
 static const char full[] =
-        "{'devices': [{'allow': false, 'access': 'rwm'},"
-        "             {'allow': true, 'type': 'c', 'major': 10, 'minor': 229, 'access': 'rw'},"
-        "             {'allow': false, 'type': 'b', 'major': 8, 'access': 'm'}],"
-        " 'memory': {'limit': 536870912, 'reservation': 268435456, 'swap': 1073741824,"
-        "            'kernel': 1000000, 'kernelTCP': 2000000, 'swappiness': 10,"
-        "            'disableOOMKiller': true, 'useHierarchy': true, 'checkBeforeUpdate': true},"
-        " 'cpu': {'shares': 512, 'quota': 50000, 'burst': 10000, 'period': 100000,"
-        "         'realtimeRuntime': 950000, 'realtimePeriod': 1000000, 'cpus': '0-1',"
-        "         'mems': '0', 'idle': 1},"
-        " 'pids': {'limit': 100},"
-        " 'blockIO': {'weight': 500,"
-        "             'weightDevice': [{'major': 8, 'minor': 0, 'weight': 600}],"
-        "             'throttleReadBpsDevice': [{'major': 8, 'minor': 0, 'rate': 1048576}],"
-        "             'throttleWriteBpsDevice': [{'major': 8, 'minor': 16, 'rate': 2097152}],"
-        "             'throttleReadIOPSDevice': [{'major': 8, 'minor': 32, 'rate': 100}],"
-        "             'throttleWriteIOPSDevice': [{'major': 8, 'minor': 48, 'rate': 200}]},"
-        " 'hugepageLimits': [{'pageSize': '2MB', 'limit': 18446744073709551615},"
-        "                    {'pageSize': '1GB', 'limit': 1073741824}],"
-        " 'network': {'classID': 1048577, 'priorities': [{'name': 'eth0', 'priority': 5},"
-        "                                                {'name': 'lo', 'priority': 1}]},"
-        " 'rdma': {'mlx5_0': {'hcaHandles': 3, 'hcaObjects': 10000}}}";
+    "{'devices': [{'allow': false, 'access': 'rwm'},"
+    "             {'allow': true, 'type': 'c', 'major': 10, 'minor': 229, 'access': 'rw'},"
+    "             {'allow': false, 'type': 'b', 'major': 8, 'access': 'm'}],"
+    " 'memory': {'limit': 536870912, 'reservation': 268435456, 'swap': 1073741824,"
+    "            'kernel': 1000000, 'kernelTCP': 2000000, 'swappiness': 10,"
+    "            'disableOOMKiller': true, 'useHierarchy': true, 'checkBeforeUpdate': true},"
+    " 'cpu': {'shares': 512, 'quota': 50000, 'burst': 10000, 'period': 100000,"
+    "         'realtimeRuntime': 950000, 'realtimePeriod': 1000000, 'cpus': '0-1',"
+    "         'mems': '0', 'idle': 1},"
+    " 'pids': {'limit': 100},"
+    " 'blockIO': {'weight': 500,"
+    "             'weightDevice': [{'major': 8, 'minor': 0, 'weight': 600}],"
+    "             'throttleReadBpsDevice': [{'major': 8, 'minor': 0, 'rate': 1048576}],"
+    "             'throttleWriteBpsDevice': [{'major': 8, 'minor': 16, 'rate': 2097152}],"
+    "             'throttleReadIOPSDevice': [{'major': 8, 'minor': 32, 'rate': 100}],"
+    "             'throttleWriteIOPSDevice': [{'major': 8, 'minor': 48, 'rate': 200}]},"
+    " 'hugepageLimits': [{'pageSize': '2MB', 'limit': 18446744073709551615},"
+    "                    {'pageSize': '1GB', 'limit': 1073741824}],"
+    " 'network': {'classID': 1048577, 'priorities': [{'name': 'eth0', 'priority': 5},"
+    "                                                {'name': 'lo', 'priority': 1}]},"
+    " 'rdma': {'mlx5_0': {'hcaHandles': 3, 'hcaObjects': 10000}}}";
 
 static void full_devices_memory(void **state)
 {
@@ -469,8 +465,7 @@ static void device_rules_in_order(void **state)
                     " {'allow': true, 'type': 'c', 'major': 1, 'minor': 3, 'access': 'r'},"
                     " {'allow': false, 'type': 'c', 'major': 1, 'access': 'w'},"
                     " {'allow': true, 'type': 'b', 'minor': 7, 'access': 'rm'}]}");
-        expect_rules(f, "devices/devices.allow",
-                     "a\nc 1:3 r\nc 1:* w\nb *:7 rm\n" DEFAULT_RULES);
+        expect_rules(f, "devices/devices.allow", "a\nc 1:3 r\nc 1:* w\nb *:7 rm\n" DEFAULT_RULES);
         expect_warnings("");
 }
 
@@ -496,7 +491,7 @@ static void device_rules_skipped_on_update(void **state)
 {
         _autofake_ struct fake *f = fake_new("devices pids");
         _autoresources_ struct berth_resources *r =
-                resources("{'devices': [{'allow': true}], 'pids': {'limit': 7}}");
+            resources("{'devices': [{'allow': true}], 'pids': {'limit': 7}}");
         _autoerr_ struct berth_error *err = NULL;
 
         r->skip_devices = true;
@@ -601,16 +596,16 @@ static void missing_controllers_refused(void **state)
         static const struct {
                 const char *resources, *field, *controller;
         } cases[] = {
-                { "'devices': [{'allow': false}]", "devices", "devices" },
-                { "'memory': {'swappiness': 1}", "memory", "memory" },
-                { "'cpu': {'shares': 2}", "cpu", "cpu" },
-                { "'cpu': {'mems': '0'}", "cpu.mems", "cpuset" },
-                { "'pids': {'limit': 5}", "pids", "pids" },
-                { "'blockIO': {'weight': 10}", "blockIO", "blkio" },
-                { "'network': {'classID': 1}", "network.classID", "net_cls" },
-                { "'network': {'priorities': [{'name': 'lo', 'priority': 1}]}",
-                  "network.priorities", "net_prio" },
-                { "'rdma': {'mlx5_0': {'hcaHandles': 1}}", "rdma", "rdma" },
+            {"'devices': [{'allow': false}]", "devices", "devices"},
+            {"'memory': {'swappiness': 1}", "memory", "memory"},
+            {"'cpu': {'shares': 2}", "cpu", "cpu"},
+            {"'cpu': {'mems': '0'}", "cpu.mems", "cpuset"},
+            {"'pids': {'limit': 5}", "pids", "pids"},
+            {"'blockIO': {'weight': 10}", "blockIO", "blkio"},
+            {"'network': {'classID': 1}", "network.classID", "net_cls"},
+            {"'network': {'priorities': [{'name': 'lo', 'priority': 1}]}", "network.priorities",
+             "net_prio"},
+            {"'rdma': {'mlx5_0': {'hcaHandles': 1}}", "rdma", "rdma"},
         };
         _autofake_ struct fake *f = fake_new("systemd");
 
@@ -642,8 +637,9 @@ static void hugetlb_on_hybrid_host(void **state)
         apply_ok(f, "{'hugepageLimits': [{'pageSize': '2MB', 'limit': 4194304}]}");
         expect_file(f, "unified/hugetlb.2MB.max", "4194304");
         expect_file(f, "unified/hugetlb.2MB.rsvd.max", "4194304");
-        apply_fails(f, "{'hugepageLimits': [{'pageSize': '2MB', 'limit': 1},"
-                       " {'pageSize': '1GB', 'limit': 1}]}",
+        apply_fails(f,
+                    "{'hugepageLimits': [{'pageSize': '2MB', 'limit': 1},"
+                    " {'pageSize': '1GB', 'limit': 1}]}",
                     EINVAL,
                     "linux.resources.hugepageLimits[1].pageSize: this host has no '1GB' huge "
                     "pages (no hugetlb.1GB.max)");
@@ -684,9 +680,9 @@ static void unified_on_v1_and_hybrid(void **state)
 static void blkio_cfq_files(void **state)
 {
         _autofake_ struct fake *f = fake_new("blkio");
-        static const char *const cfq[] = { "blkio/blkio.weight", "blkio/blkio.weight_device",
-                                           "blkio/blkio.leaf_weight",
-                                           "blkio/blkio.leaf_weight_device" };
+        static const char *const cfq[] = {"blkio/blkio.weight", "blkio/blkio.weight_device",
+                                          "blkio/blkio.leaf_weight",
+                                          "blkio/blkio.leaf_weight_device"};
 
         for (size_t i = 0; i < ARRAY_SIZE(cfq); i++) {
                 _autofree_ char *path = fake_path(f, cfq[i]);
@@ -718,12 +714,14 @@ static void blkio_without_weights_or_throttling(void **state)
         apply_fails(f, "{'blockIO': {'leafWeight': 10}}", ENOTSUP,
                     "linux.resources.blockIO.leafWeight: no I/O scheduler of this host takes leaf "
                     "weights (no blkio.leaf_weight, which only CFQ had: gone since Linux 5.0)");
-        apply_fails(f, "{'blockIO': {'throttleReadIOPSDevice': [{'major': 8, 'minor': 0,"
-                       " 'rate': 1}]}}",
+        apply_fails(f,
+                    "{'blockIO': {'throttleReadIOPSDevice': [{'major': 8, 'minor': 0,"
+                    " 'rate': 1}]}}",
                     ENOTSUP,
                     "linux.resources.blockIO.throttleReadIOPSDevice: this kernel has no I/O "
                     "throttling (no blkio.throttle.read_iops_device)");
-        apply_ok(f, "{'blockIO': {'throttleWriteIOPSDevice': [{'major': 8, 'minor': 0, 'rate': 2}]}}");
+        apply_ok(f,
+                 "{'blockIO': {'throttleWriteIOPSDevice': [{'major': 8, 'minor': 0, 'rate': 2}]}}");
         expect_file(f, "blkio/blkio.throttle.write_iops_device", "8:0 2");
         expect_warnings("");
 }
@@ -771,24 +769,24 @@ static int setup(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(full_devices_memory),
-                cmocka_unit_test(full_cpu_and_the_rest),
-                cmocka_unit_test(device_rules_in_order),
-                cmocka_unit_test(device_rules_always_start_with_deny_all),
-                cmocka_unit_test(device_rules_skipped_on_update),
-                cmocka_unit_test(memory_raise_writes_swap_first),
-                cmocka_unit_test(memory_unlimited),
-                cmocka_unit_test(memory_swap_without_accounting),
-                cmocka_unit_test(zero_means_unset),
-                cmocka_unit_test(pids_unlimited),
-                cmocka_unit_test(missing_controllers_refused),
-                cmocka_unit_test(hugetlb_on_hybrid_host),
-                cmocka_unit_test(hugetlb_v1_missing_page_size),
-                cmocka_unit_test(unified_on_v1_and_hybrid),
-                cmocka_unit_test(blkio_cfq_files),
-                cmocka_unit_test(blkio_without_weights_or_throttling),
-                cmocka_unit_test(cpu_features_missing),
-                cmocka_unit_test(write_errors_name_the_file),
+            cmocka_unit_test(full_devices_memory),
+            cmocka_unit_test(full_cpu_and_the_rest),
+            cmocka_unit_test(device_rules_in_order),
+            cmocka_unit_test(device_rules_always_start_with_deny_all),
+            cmocka_unit_test(device_rules_skipped_on_update),
+            cmocka_unit_test(memory_raise_writes_swap_first),
+            cmocka_unit_test(memory_unlimited),
+            cmocka_unit_test(memory_swap_without_accounting),
+            cmocka_unit_test(zero_means_unset),
+            cmocka_unit_test(pids_unlimited),
+            cmocka_unit_test(missing_controllers_refused),
+            cmocka_unit_test(hugetlb_on_hybrid_host),
+            cmocka_unit_test(hugetlb_v1_missing_page_size),
+            cmocka_unit_test(unified_on_v1_and_hybrid),
+            cmocka_unit_test(blkio_cfq_files),
+            cmocka_unit_test(blkio_without_weights_or_throttling),
+            cmocka_unit_test(cpu_features_missing),
+            cmocka_unit_test(write_errors_name_the_file),
         };
 
         return cmocka_run_group_tests(tests, setup, NULL);

@@ -51,10 +51,10 @@ static void parse_numbers(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(set_appends_errno_text),
-                cmocka_unit_test(prefix_chains),
-                cmocka_unit_test(zero_code_becomes_eio),
-                cmocka_unit_test(parse_numbers),
+            cmocka_unit_test(set_appends_errno_text),
+            cmocka_unit_test(prefix_chains),
+            cmocka_unit_test(zero_code_becomes_eio),
+            cmocka_unit_test(parse_numbers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,7 @@
 #include "base/log.h"
 #include "base/util.h"
 
-#define V(...) ((char *[]){ __VA_ARGS__, NULL })
+#define V(...) ((char *[]){__VA_ARGS__, NULL})
 #define PATH_ENV V("PATH=/usr/bin:/bin")
 
 static char dir[64];
@@ -44,14 +44,14 @@ static char *read_back(const char *path)
 
 static int run_one(int kind, struct berth_hook *h, const char *state, struct berth_error **err)
 {
-        struct berth_hook_list l = { .v = h, .n = 1 };
+        struct berth_hook_list l = {.v = h, .n = 1};
 
         return berth_hooks_run(kind, &l, state, err);
 }
 
 static void exit_status(void **state)
 {
-        struct berth_hook h = { .path = "/bin/sh", .args = V("sh", "-c", "exit 3") };
+        struct berth_hook h = {.path = "/bin/sh", .args = V("sh", "-c", "exit 3")};
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(run_one(BERTH_HOOK_CREATE_RUNTIME, &h, "{}", &err), -EIO);
@@ -63,11 +63,11 @@ static void stops_at_first_failure(void **state)
         _autofree_ char *marker = path_in_dir("third-ran");
         _autofree_ char *script = xasprintf("touch '%s'", marker);
         struct berth_hook hooks[] = {
-                { .path = "/bin/true" },
-                { .path = "/bin/false" },
-                { .path = "/bin/sh", .args = V("sh", "-c", script), .env = PATH_ENV },
+            {.path = "/bin/true"},
+            {.path = "/bin/false"},
+            {.path = "/bin/sh", .args = V("sh", "-c", script), .env = PATH_ENV},
         };
-        struct berth_hook_list l = { .v = hooks, .n = 3 };
+        struct berth_hook_list l = {.v = hooks, .n = 3};
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(berth_hooks_run(BERTH_HOOK_PRESTART, &l, "{}", &err), -EIO);
@@ -80,7 +80,7 @@ static void stops_at_first_failure(void **state)
 
 static void timeout_kills(void **state)
 {
-        struct berth_hook h = { .path = "/bin/sleep", .args = V("sleep", "10"), .timeout = 1 };
+        struct berth_hook h = {.path = "/bin/sleep", .args = V("sleep", "10"), .timeout = 1};
         _autoerr_ struct berth_error *err = NULL;
         uint64_t t = berth_now_us();
 
@@ -92,7 +92,7 @@ static void timeout_kills(void **state)
 
 static void killed_by_signal(void **state)
 {
-        struct berth_hook h = { .path = "/bin/sh", .args = V("sh", "-c", "kill -TERM $$") };
+        struct berth_hook h = {.path = "/bin/sh", .args = V("sh", "-c", "kill -TERM $$")};
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(run_one(BERTH_HOOK_CREATE_CONTAINER, &h, "{}", &err), -EIO);
@@ -115,10 +115,10 @@ static void poststop_failure_is_a_warning(void **state)
         _autofree_ char *marker = path_in_dir("second-ran");
         _autofree_ char *script = xasprintf("touch '%s'", marker);
         struct berth_hook hooks[] = {
-                { .path = "/bin/false" },
-                { .path = "/bin/sh", .args = V("sh", "-c", script), .env = PATH_ENV },
+            {.path = "/bin/false"},
+            {.path = "/bin/sh", .args = V("sh", "-c", script), .env = PATH_ENV},
         };
-        struct berth_hook_list l = { .v = hooks, .n = 2 };
+        struct berth_hook_list l = {.v = hooks, .n = 2};
         _autoerr_ struct berth_error *err = NULL;
 
         for (int kind = BERTH_HOOK_POSTSTART; kind <= BERTH_HOOK_POSTSTOP; kind++) {
@@ -139,7 +139,7 @@ static void poststop_failure_is_a_warning(void **state)
 
 static void missing_program(void **state)
 {
-        struct berth_hook h = { .path = "/nonexistent/hook" };
+        struct berth_hook h = {.path = "/nonexistent/hook"};
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(run_one(BERTH_HOOK_PRESTART, &h, "{}", &err), -ENOENT);
@@ -152,7 +152,7 @@ static void state_on_stdin(void **state)
         _autofree_ char *out = path_in_dir("state");
         _autofree_ char *script = xasprintf("test -p /dev/stdin && cat > '%s'", out);
         _autofree_ char *got = NULL;
-        struct berth_hook h = { .path = "/bin/sh", .args = V("sh", "-c", script), .env = PATH_ENV };
+        struct berth_hook h = {.path = "/bin/sh", .args = V("sh", "-c", script), .env = PATH_ENV};
         const char *json = "{\"ociVersion\":\"1.2.0\",\"id\":\"x\",\"status\":\"creating\"}";
 
         assert_int_equal(run_one(BERTH_HOOK_CREATE_RUNTIME, &h, json, NULL), 0);
@@ -167,7 +167,7 @@ static void large_state(void **state)
         _autofree_ char *out = path_in_dir("big"), *script = xasprintf("cat > '%s'", out);
         _autofree_ char *big = xcalloc(3 << 20, 1), *got = NULL;
         struct berth_hook cat = {.path = "/bin/sh", .args = V("sh", "-c", script), .env = PATH_ENV};
-        struct berth_hook deaf = { .path = "/bin/true" };
+        struct berth_hook deaf = {.path = "/bin/true"};
 
         memset(big, 'x', (3 << 20) - 1);
         /* 100 kB: a grown pipe; 2.5 MB: above pipe-max-size, so a memfd. */
@@ -185,7 +185,7 @@ static void large_state(void **state)
 /* Without args, argv is just the path: /bin/sh then reads its script from stdin. */
 static void no_args_means_path_only(void **state)
 {
-        struct berth_hook h = { .path = "/bin/sh" };
+        struct berth_hook h = {.path = "/bin/sh"};
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(run_one(BERTH_HOOK_START_CONTAINER, &h, "exit 7\n", &err), -EIO);
@@ -195,7 +195,7 @@ static void no_args_means_path_only(void **state)
 static char *env_of(char **env)
 {
         _autofree_ char *out = path_in_dir("env");
-        struct berth_hook h = { .path = "/usr/bin/env", .env = env };
+        struct berth_hook h = {.path = "/usr/bin/env", .env = env};
         _autoclose_ int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         int saved = dup(STDOUT_FILENO);
 
@@ -220,7 +220,7 @@ static void other_fds_closed(void **state)
 {
         _autoclose_ int fd = open("/dev/null", O_RDONLY); /* deliberately without O_CLOEXEC */
         _autofree_ char *script = NULL;
-        struct berth_hook h = { .path = "/bin/sh", .env = PATH_ENV };
+        struct berth_hook h = {.path = "/bin/sh", .env = PATH_ENV};
 
         assert_true(fd > 2);
         script = xasprintf("test ! -e /proc/self/fd/%d", fd);
@@ -231,17 +231,17 @@ static void other_fds_closed(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(exit_status),
-                cmocka_unit_test(stops_at_first_failure),
-                cmocka_unit_test(timeout_kills),
-                cmocka_unit_test(killed_by_signal),
-                cmocka_unit_test(poststop_failure_is_a_warning),
-                cmocka_unit_test(missing_program),
-                cmocka_unit_test(state_on_stdin),
-                cmocka_unit_test(large_state),
-                cmocka_unit_test(no_args_means_path_only),
-                cmocka_unit_test(env_exactly),
-                cmocka_unit_test(other_fds_closed),
+            cmocka_unit_test(exit_status),
+            cmocka_unit_test(stops_at_first_failure),
+            cmocka_unit_test(timeout_kills),
+            cmocka_unit_test(killed_by_signal),
+            cmocka_unit_test(poststop_failure_is_a_warning),
+            cmocka_unit_test(missing_program),
+            cmocka_unit_test(state_on_stdin),
+            cmocka_unit_test(large_state),
+            cmocka_unit_test(no_args_means_path_only),
+            cmocka_unit_test(env_exactly),
+            cmocka_unit_test(other_fds_closed),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -571,7 +571,8 @@ static void create_from_scratch_and_base(void **state)
 {
         struct ctx *c = *state;
         struct layer a = put_layer(c, FILES_A, 0), b = put_layer(c, FILES_B, 0);
-        struct berth_new_layer nl = {a.blob, BERTH_MT_OCI_LAYER_GZIP, a.size, a.diff_id, NULL, NULL};
+        struct berth_new_layer nl = {a.blob, BERTH_MT_OCI_LAYER_GZIP, a.size, a.diff_id, NULL,
+                                     NULL};
         struct berth_new_layer nl2 = {b.blob, BERTH_MT_OCI_LAYER_GZIP, -1, b.diff_id, NULL, NULL};
         struct berth_config_change ch = {
             .env = (char *[]){"A=1", "PATH=/bin", NULL},

@@ -47,17 +47,21 @@ static const char
                       ", \"variant\": \"v7\"") ",\n" PLAT_DESC(BERTH_MT_OCI_MANIFEST, D4, "linux",
                                                                "arm",
                                                                ", \"variant\": \"v6\"") ","
-                                                                                        "\n" PLAT_DESC(BERTH_MT_OCI_MANIFEST,
-                                                                                                       D5,
-                                                                                                       "unknown",
-                                                                                                       "unknown",
-                                                                                                       "") ",\n" PLAT_DESC(BERTH_MT_OCI_MANIFEST,
-                                                                                                                           D6,
-                                                                                                                           "linux",
-                                                                                                                           "ppc64le",
-                                                                                                                           "") ",\n" DESC(BERTH_MT_OCI_MANIFEST,
-                                                                                                                                          D7,
-                                                                                                                                          1) "]}";
+                                                                                        "\n" PLAT_DESC(
+                                                                                            BERTH_MT_OCI_MANIFEST,
+                                                                                            D5,
+                                                                                            "unknow"
+                                                                                            "n",
+                                                                                            "unknow"
+                                                                                            "n",
+                                                                                            "") ","
+                                                                                                "\n" PLAT_DESC(BERTH_MT_OCI_MANIFEST,
+                                                                                                               D6,
+                                                                                                               "linux",
+                                                                                                               "ppc64le",
+                                                                                                               "") ",\n" DESC(BERTH_MT_OCI_MANIFEST,
+                                                                                                                              D7,
+                                                                                                                              1) "]}";
 
 static const char docker_list[] =
     "{\"schemaVersion\": 2, \"mediaType\": \"" BERTH_MT_DOCKER_LIST

@@ -142,8 +142,7 @@ static void recursive_attrs(void **state)
                                              MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME |
                                              MOUNT_ATTR_NOSYMFOLLOW);
         assert_int_equal(f.rec_attr_clr, 0);
-        parse(&f, "bind", "rro", "rrw", "rsuid", "rdev", "rexec", "rdiratime", "rsymfollow",
-              NULL);
+        parse(&f, "bind", "rro", "rrw", "rsuid", "rdev", "rexec", "rdiratime", "rsymfollow", NULL);
         assert_int_equal(f.rec_attr_set, 0);
         assert_int_equal(f.rec_attr_clr, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                                              MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME |
@@ -243,8 +242,7 @@ int main(void)
             cmocka_unit_test(every_flag),      cmocka_unit_test(later_options_win),
             cmocka_unit_test(propagation),     cmocka_unit_test(bind_and_extensions),
             cmocka_unit_test(recursive_attrs), cmocka_unit_test(recursive_attrs_of_a_filesystem),
-            cmocka_unit_test(data_is_joined),
-            cmocka_unit_test(attrs_for_binds),
+            cmocka_unit_test(data_is_joined),  cmocka_unit_test(attrs_for_binds),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

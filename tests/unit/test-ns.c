@@ -98,14 +98,15 @@ static void runtimes_own_namespace(void **state)
         /* joining our own namespace is fine when nothing is written in it */
         expect_open("{" ROOT ", 'linux': {'namespaces': [{'type': 'network', 'path': "
                     "'/proc/self/ns/net'}, {'type': 'uts'}], 'sysctl': {'kernel.domainname': "
-                    "'d'}}}", 0, NULL);
+                    "'d'}}}",
+                    0, NULL);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(name_conflicts),
-                cmocka_unit_test(runtimes_own_namespace),
+            cmocka_unit_test(name_conflicts),
+            cmocka_unit_test(runtimes_own_namespace),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

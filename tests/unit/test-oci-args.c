@@ -20,7 +20,8 @@ static const struct oci_flag flags[] = {
 
 static int parse(char **argv, bool stop, struct oci_args *a, struct berth_error **err)
 {
-        return oci_args_parse(flags, ARRAY_SIZE(flags), (int)strv_length(argv), argv, stop, a, err);
+        return oci_args_parse(flags, ARRAY_SIZE(flags), (int) strv_length(argv), argv, stop, a,
+                              err);
 }
 
 static void value_forms(void **state)

@@ -19,7 +19,7 @@
 #include "base/syscalls.h"
 #include "base/util.h"
 
-#define V(...) ((char *[]){ __VA_ARGS__, NULL })
+#define V(...) ((char *[]){__VA_ARGS__, NULL})
 
 static char dir[64];
 
@@ -45,7 +45,7 @@ static int child_fail(int fd, struct berth_error *err, int code)
 /* Tests must not depend on whether the runner has CAP_SYS_RESOURCE: the children drop it. */
 static int drop_effective(int cap)
 {
-        struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
         struct __user_cap_data_struct data[2];
 
         if (capget(&hdr, data) < 0)
@@ -59,10 +59,10 @@ static int drop_effective(int cap)
 static int lower_child(int fd, void *arg)
 {
         struct berth_rlimit rl[] = {
-                { .resource = RLIMIT_NOFILE, .type = "RLIMIT_NOFILE", .soft = 100, .hard = 200 },
-                { .resource = RLIMIT_CORE, .type = "RLIMIT_CORE", .soft = 0, .hard = 0 },
+            {.resource = RLIMIT_NOFILE, .type = "RLIMIT_NOFILE", .soft = 100, .hard = 200},
+            {.resource = RLIMIT_CORE, .type = "RLIMIT_CORE", .soft = 0, .hard = 0},
         };
-        struct berth_process p = { .rlimits = rl, .n_rlimits = 2 };
+        struct berth_process p = {.rlimits = rl, .n_rlimits = 2};
         _autoerr_ struct berth_error *err = NULL;
         struct rlimit got;
 
@@ -84,10 +84,10 @@ static void rlimits_lower(void **state)
 
 static int raise_child(int fd, void *arg)
 {
-        struct berth_rlimit rl = { .resource = RLIMIT_NOFILE, .type = "RLIMIT_NOFILE",
-                                   .soft = 1000, .hard = 2000 };
-        struct berth_process p = { .rlimits = &rl, .n_rlimits = 1 };
-        struct rlimit start = { .rlim_cur = 500, .rlim_max = 1000 };
+        struct berth_rlimit rl = {
+            .resource = RLIMIT_NOFILE, .type = "RLIMIT_NOFILE", .soft = 1000, .hard = 2000};
+        struct berth_process p = {.rlimits = &rl, .n_rlimits = 1};
+        struct rlimit start = {.rlim_cur = 500, .rlim_max = 1000};
         _autoerr_ struct berth_error *err = NULL;
 
         if (drop_effective(CAP_SYS_RESOURCE) < 0 || setrlimit(RLIMIT_NOFILE, &start) < 0)
@@ -110,9 +110,9 @@ static void rlimits_raise_hard(void **state)
 
 static void rlimits_soft_above_hard(void **state)
 {
-        struct berth_rlimit rl = { .resource = RLIMIT_NOFILE, .type = "RLIMIT_NOFILE",
-                                   .soft = 300, .hard = 200 };
-        struct berth_process p = { .rlimits = &rl, .n_rlimits = 1 };
+        struct berth_rlimit rl = {
+            .resource = RLIMIT_NOFILE, .type = "RLIMIT_NOFILE", .soft = 300, .hard = 200};
+        struct berth_process p = {.rlimits = &rl, .n_rlimits = 1};
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(berth_process_set_rlimits(&p, &err), -EINVAL);
@@ -125,9 +125,12 @@ static void rlimits_soft_above_hard(void **state)
 static int sched_child(int fd, void *arg)
 {
         struct berth_process p = {
-                .has_oom_score_adj = true, .oom_score_adj = 500,
-                .has_io_priority = true, .io_priority_class = IOPRIO_CLASS_BE, .io_priority = 4,
-                .scheduler = { .set = true, .policy = SCHED_BATCH, .nice = 5 },
+            .has_oom_score_adj = true,
+            .oom_score_adj = 500,
+            .has_io_priority = true,
+            .io_priority_class = IOPRIO_CLASS_BE,
+            .io_priority = 4,
+            .scheduler = {.set = true, .policy = SCHED_BATCH, .nice = 5},
         };
         _autoerr_ struct berth_error *err = NULL;
         _autofree_ char *oom = NULL;
@@ -154,7 +157,7 @@ static void sched_attributes(void **state)
 
 static int oom_lower_child(int fd, void *arg)
 {
-        struct berth_process p = { .has_oom_score_adj = true, .oom_score_adj = 200 };
+        struct berth_process p = {.has_oom_score_adj = true, .oom_score_adj = 200};
         _autoerr_ struct berth_error *err = NULL;
 
         if (drop_effective(CAP_SYS_RESOURCE) < 0 ||
@@ -199,9 +202,12 @@ static void set_personality(void **state)
 
 static int user_child(int fd, void *arg)
 {
-        uint32_t gids[] = { 1234, 5678 };
-        struct berth_process p = { .uid = 65534, .gid = 65533, .umask = 077,
-                                   .additional_gids = gids, .n_additional_gids = 2 };
+        uint32_t gids[] = {1234, 5678};
+        struct berth_process p = {.uid = 65534,
+                                  .gid = 65533,
+                                  .umask = 077,
+                                  .additional_gids = gids,
+                                  .n_additional_gids = 2};
         _autoerr_ struct berth_error *err = NULL;
         gid_t got[8], rg, eg, sg;
         uid_t ru, eu, su;
@@ -224,7 +230,7 @@ static int user_child(int fd, void *arg)
 
 static int default_umask_child(int fd, void *arg)
 {
-        struct berth_process p = { .uid = 0, .gid = 0, .umask = -1 };
+        struct berth_process p = {.uid = 0, .gid = 0, .umask = -1};
         _autoerr_ struct berth_error *err = NULL;
 
         umask(077);
@@ -241,8 +247,8 @@ static void set_user(void **state)
 
         if (!berth_cap_is_effective(CAP_SETUID) || !berth_cap_is_effective(CAP_SETGID) ||
             !setgroups_allowed() || !id_is_mapped("/proc/self/uid_map", 65534) ||
-            !id_is_mapped("/proc/self/gid_map", 65533) || !id_is_mapped("/proc/self/gid_map", 1234) ||
-            !id_is_mapped("/proc/self/gid_map", 5678))
+            !id_is_mapped("/proc/self/gid_map", 65533) ||
+            !id_is_mapped("/proc/self/gid_map", 1234) || !id_is_mapped("/proc/self/gid_map", 5678))
                 skip();
         assert_child_ok(user_child, NULL, msg);
         assert_child_ok(default_umask_child, NULL, msg);
@@ -261,7 +267,7 @@ static void make_file(const char *name, mode_t mode)
 
 static int find(const char *arg0, char **env, char **ret, struct berth_error **err)
 {
-        struct berth_process p = { .args = V((char *) arg0), .env = env };
+        struct berth_process p = {.args = V((char *) arg0), .env = env};
 
         return berth_process_find_exec(&p, ret, err);
 }
@@ -328,7 +334,7 @@ static void capture(enum berth_log_level level, const char *msg, void *userdata)
 
 static void lsm_absent_warns(void **state)
 {
-        struct berth_process p = { .apparmor_profile = "berth-default", .selinux_label = "s0" };
+        struct berth_process p = {.apparmor_profile = "berth-default", .selinux_label = "s0"};
 
         if (access("/sys/module/apparmor/parameters/enabled", F_OK) == 0 ||
             access("/sys/fs/selinux/enforce", F_OK) == 0)
@@ -346,17 +352,17 @@ static void lsm_absent_warns(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(rlimits_lower),
-                cmocka_unit_test(rlimits_raise_hard),
-                cmocka_unit_test(rlimits_soft_above_hard),
-                cmocka_unit_test(sched_attributes),
-                cmocka_unit_test(oom_score_adj_lower),
-                cmocka_unit_test(set_personality),
-                cmocka_unit_test(set_user),
-                cmocka_unit_test(find_exec_in_path),
-                cmocka_unit_test(find_exec_errors),
-                cmocka_unit_test(find_exec_relative),
-                cmocka_unit_test(lsm_absent_warns),
+            cmocka_unit_test(rlimits_lower),
+            cmocka_unit_test(rlimits_raise_hard),
+            cmocka_unit_test(rlimits_soft_above_hard),
+            cmocka_unit_test(sched_attributes),
+            cmocka_unit_test(oom_score_adj_lower),
+            cmocka_unit_test(set_personality),
+            cmocka_unit_test(set_user),
+            cmocka_unit_test(find_exec_in_path),
+            cmocka_unit_test(find_exec_errors),
+            cmocka_unit_test(find_exec_relative),
+            cmocka_unit_test(lsm_absent_warns),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

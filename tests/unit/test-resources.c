@@ -10,34 +10,34 @@
 #include "base/util.h"
 
 static const char full[] =
-        "{\n"
-        "  'devices': [{'allow': false, 'access': 'rwm'},\n"
-        "              {'allow': true, 'type': 'c', 'major': 10, 'minor': 229, 'access': 'wr'},\n"
-        "              {'allow': false, 'type': 'b', 'major': 8, 'access': 'mmr'},\n"
-        "              {'allow': true, 'type': 'a', 'minor': null}],\n"
-        "  'memory': {'limit': 536870912, 'reservation': 268435456, 'swap': 1073741824,\n"
-        "             'kernel': -1, 'kernelTCP': 0, 'swappiness': 60, 'disableOOMKiller': true,\n"
-        "             'useHierarchy': false, 'checkBeforeUpdate': true},\n"
-        "  'cpu': {'shares': 1024, 'quota': -1, 'burst': 1000, 'period': 100000,\n"
-        "          'realtimeRuntime': 950000, 'realtimePeriod': 1000000, 'cpus': '0-3,7',\n"
-        "          'mems': '0', 'idle': 1},\n"
-        "  'pids': {'limit': -1},\n"
-        "  'blockIO': {'weight': 500, 'leafWeight': 10,\n"
-        "              'weightDevice': [{'major': 8, 'minor': 0, 'weight': 1000},\n"
-        "                               {'major': 8, 'minor': 16, 'leafWeight': 0}],\n"
-        "              'throttleReadBpsDevice': [{'major': 8, 'minor': 0, 'rate': 1048576}],\n"
-        "              'throttleWriteBpsDevice': [{'major': 8, 'minor': 1, 'rate': 2}],\n"
-        "              'throttleReadIOPSDevice': [{'major': 8, 'minor': 2, 'rate': 3}],\n"
-        "              'throttleWriteIOPSDevice': [{'major': 8, 'minor': 3,\n"
-        "                                           'rate': 18446744073709551615}]},\n"
-        "  'hugepageLimits': [{'pageSize': '2MB', 'limit': 18446744073709551615},\n"
-        "                     {'pageSize': '1GB', 'limit': 1073741824}],\n"
-        "  'network': {'classID': 1048577, 'priorities': [{'name': 'eth0', 'priority': 5},\n"
-        "                                                 {'name': 'lo', 'priority': 0}]},\n"
-        "  'rdma': {'mlx5_0': {'hcaHandles': 3, 'hcaObjects': 10000}, 'mlx4_1': {}},\n"
-        "  'unified': {'memory.high': '1G', 'io.max': '8:0 rbps=max'},\n"
-        "  'futureField': [1, 2, 3]\n"
-        "}\n";
+    "{\n"
+    "  'devices': [{'allow': false, 'access': 'rwm'},\n"
+    "              {'allow': true, 'type': 'c', 'major': 10, 'minor': 229, 'access': 'wr'},\n"
+    "              {'allow': false, 'type': 'b', 'major': 8, 'access': 'mmr'},\n"
+    "              {'allow': true, 'type': 'a', 'minor': null}],\n"
+    "  'memory': {'limit': 536870912, 'reservation': 268435456, 'swap': 1073741824,\n"
+    "             'kernel': -1, 'kernelTCP': 0, 'swappiness': 60, 'disableOOMKiller': true,\n"
+    "             'useHierarchy': false, 'checkBeforeUpdate': true},\n"
+    "  'cpu': {'shares': 1024, 'quota': -1, 'burst': 1000, 'period': 100000,\n"
+    "          'realtimeRuntime': 950000, 'realtimePeriod': 1000000, 'cpus': '0-3,7',\n"
+    "          'mems': '0', 'idle': 1},\n"
+    "  'pids': {'limit': -1},\n"
+    "  'blockIO': {'weight': 500, 'leafWeight': 10,\n"
+    "              'weightDevice': [{'major': 8, 'minor': 0, 'weight': 1000},\n"
+    "                               {'major': 8, 'minor': 16, 'leafWeight': 0}],\n"
+    "              'throttleReadBpsDevice': [{'major': 8, 'minor': 0, 'rate': 1048576}],\n"
+    "              'throttleWriteBpsDevice': [{'major': 8, 'minor': 1, 'rate': 2}],\n"
+    "              'throttleReadIOPSDevice': [{'major': 8, 'minor': 2, 'rate': 3}],\n"
+    "              'throttleWriteIOPSDevice': [{'major': 8, 'minor': 3,\n"
+    "                                           'rate': 18446744073709551615}]},\n"
+    "  'hugepageLimits': [{'pageSize': '2MB', 'limit': 18446744073709551615},\n"
+    "                     {'pageSize': '1GB', 'limit': 1073741824}],\n"
+    "  'network': {'classID': 1048577, 'priorities': [{'name': 'eth0', 'priority': 5},\n"
+    "                                                 {'name': 'lo', 'priority': 0}]},\n"
+    "  'rdma': {'mlx5_0': {'hcaHandles': 3, 'hcaObjects': 10000}, 'mlx4_1': {}},\n"
+    "  'unified': {'memory.high': '1G', 'io.max': '8:0 rbps=max'},\n"
+    "  'futureField': [1, 2, 3]\n"
+    "}\n";
 
 /* Test inputs use single quotes for readability; this turns them into JSON. */
 static char *dq(const char *json)
@@ -182,8 +182,8 @@ static void full_hugetlb_network_rdma_unified(void **state)
 
 static void empty_and_absent(void **state)
 {
-        static const char *const empties[] = { NULL, "", " \n", "{}",
-                                               "{'memory': {}, 'cpu': null, 'devices': []}" };
+        static const char *const empties[] = {NULL, "", " \n", "{}",
+                                              "{'memory': {}, 'cpu': null, 'devices': []}"};
 
         for (size_t i = 0; i < ARRAY_SIZE(empties); i++) {
                 _autofree_ char *json = empties[i] ? dq(empties[i]) : NULL;
@@ -202,7 +202,7 @@ static void empty_and_absent(void **state)
 static void swappiness_max_is_unset(void **state)
 {
         _autoresources_ struct berth_resources *r =
-                parse_ok("{'memory': {'swappiness': 18446744073709551615}}");
+            parse_ok("{'memory': {'swappiness': 18446744073709551615}}");
 
         assert_false(r->memory.has_swappiness);
 }
@@ -211,18 +211,18 @@ static void swappiness_max_is_unset(void **state)
 static void from_spec_resources_json(void **state)
 {
         static const char config[] =
-                "{'root': {'path': 'rootfs'}, 'linux': {'resources': {"
-                "'hugepageLimits': [{'pageSize': '2MB', 'limit': 18446744073709551615}],"
-                "'memory': {'limit': -1, 'swap': 9223372036854775807}}}}";
+            "{'root': {'path': 'rootfs'}, 'linux': {'resources': {"
+            "'hugepageLimits': [{'pageSize': '2MB', 'limit': 18446744073709551615}],"
+            "'memory': {'limit': -1, 'swap': 9223372036854775807}}}}";
         _autoerr_ struct berth_error *err = NULL;
         _autofree_ char *json = dq(config);
         _autospec_ struct berth_spec *s = NULL;
         _autoresources_ struct berth_resources *r = NULL;
 
         assert_int_equal(berth_spec_parse(json, strlen(json), "config.json", &s, &err), 0);
-        assert_int_equal(berth_resources_parse(s->lx.resources_json, "config.json",
-                                               "linux.resources", &r, &err),
-                         0);
+        assert_int_equal(
+            berth_resources_parse(s->lx.resources_json, "config.json", "linux.resources", &r, &err),
+            0);
         assert_true(r->hugepages[0].limit == UINT64_MAX);
         assert_int_equal(r->memory.limit, -1);
         assert_true(r->memory.swap == INT64_MAX);
@@ -233,14 +233,13 @@ static void origin_and_prefix(void **state)
         _autoerr_ struct berth_error *err = NULL;
         struct berth_resources *r = NULL;
 
-        assert_int_equal(berth_resources_parse("{\"pids\": {\"limit\": -2}}", "update.json", NULL,
-                                               &r, &err),
-                         -EINVAL);
+        assert_int_equal(
+            berth_resources_parse("{\"pids\": {\"limit\": -2}}", "update.json", NULL, &r, &err),
+            -EINVAL);
         assert_string_equal(err->msg, "update.json: pids.limit: -2 is out of range "
                                       "(-1..9223372036854775807)");
-        assert_int_equal(berth_resources_parse("{\"pids\": {\"limit\": -2}}", NULL, "a.b.c", &r,
-                                               &err),
-                         -EINVAL);
+        assert_int_equal(
+            berth_resources_parse("{\"pids\": {\"limit\": -2}}", NULL, "a.b.c", &r, &err), -EINVAL);
         assert_string_equal(err->msg, "resources.json: a.b.c.pids.limit: -2 is out of range "
                                       "(-1..9223372036854775807)");
         assert_int_equal(berth_resources_parse("{\"pids\": {\"limit\": -2}}", "u", "r", &r, NULL),
@@ -253,9 +252,9 @@ static void syntax_and_type_errors(void **state)
         _autoerr_ struct berth_error *err = NULL;
         struct berth_resources *r = NULL;
 
-        assert_int_equal(berth_resources_parse("{\"memory\": {", "config.json", "linux.resources",
-                                               &r, &err),
-                         -EINVAL);
+        assert_int_equal(
+            berth_resources_parse("{\"memory\": {", "config.json", "linux.resources", &r, &err),
+            -EINVAL);
         assert_true(startswith(err->msg, "config.json:1:"));
         assert_int_equal(berth_resources_parse("[]", "config.json", "linux.resources", &r, &err),
                          -EINVAL);
@@ -314,13 +313,13 @@ static void memory_errors(void **state)
 static void swap_limit_combinations(void **state)
 {
         static const char *const ok[] = {
-                "{'memory': {'limit': 1024, 'swap': 1024}}",
-                "{'memory': {'limit': 1024, 'swap': -1}}",
-                "{'memory': {'limit': -1, 'swap': -1}}",
-                "{'memory': {'limit': 0, 'swap': 5}}",
-                "{'memory': {'limit': 1024, 'swap': 0}}",
-                "{'memory': {'swap': 5}}",
-                "{'memory': {'limit': -1, 'swap': 9223372036854775807}}",
+            "{'memory': {'limit': 1024, 'swap': 1024}}",
+            "{'memory': {'limit': 1024, 'swap': -1}}",
+            "{'memory': {'limit': -1, 'swap': -1}}",
+            "{'memory': {'limit': 0, 'swap': 5}}",
+            "{'memory': {'limit': 1024, 'swap': 0}}",
+            "{'memory': {'swap': 5}}",
+            "{'memory': {'limit': -1, 'swap': 9223372036854775807}}",
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
@@ -358,9 +357,9 @@ static void cpu_errors(void **state)
 
 static void cpu_list_syntax(void **state)
 {
-        static const char *const good[] = { "", "0", "0-3", "0-3,5", "1,2,3", "0-0", "4194303" };
-        static const char *const bad[] = { "a", "0-", "-1", "3-1", "0,,1", "0,", " 0", "0 ",
-                                           "0-3:1", "4194304", "1-2-3" };
+        static const char *const good[] = {"", "0", "0-3", "0-3,5", "1,2,3", "0-0", "4194303"};
+        static const char *const bad[] = {"a",  "0-", "-1",    "3-1",     "0,,1", "0,",
+                                          " 0", "0 ", "0-3:1", "4194304", "1-2-3"};
         char json[128];
 
         for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
@@ -388,7 +387,7 @@ static void cpu_list_syntax(void **state)
 static void blkio_errors(void **state)
 {
         _autoresources_ struct berth_resources *r =
-                parse_ok("{'blockIO': {'weight': 0, 'leafWeight': 1000}}");
+            parse_ok("{'blockIO': {'weight': 0, 'leafWeight': 1000}}");
 
         assert_true(r->blkio.has_weight);
         assert_int_equal(r->blkio.weight, 0);
@@ -417,8 +416,8 @@ static void blkio_errors(void **state)
 
 static void hugetlb_network_rdma_errors(void **state)
 {
-        static const char *const bad_sizes[] = { "2M", "0MB", "MB", "2mb", "../2MB", "2MB/x",
-                                                 "12345678901MB", "" };
+        static const char *const bad_sizes[] = {"2M",    "0MB",           "MB", "2mb", "../2MB",
+                                                "2MB/x", "12345678901MB", ""};
         char json[128], want[160];
 
         for (size_t i = 0; i < ARRAY_SIZE(bad_sizes); i++) {
@@ -483,10 +482,9 @@ static void conversions(void **state)
 
 static void default_rules(void **state)
 {
-        static const char *const want[] = { "c -1:-1 m",    "b -1:-1 m",   "c 1:3 rwm",
-                                            "c 1:8 rwm",    "c 1:7 rwm",   "c 5:0 rwm",
-                                            "c 1:5 rwm",    "c 1:9 rwm",   "c 5:1 rwm",
-                                            "c 136:-1 rwm", "c 5:2 rwm",   "c 10:200 rwm" };
+        static const char *const want[] = {
+            "c -1:-1 m", "b -1:-1 m", "c 1:3 rwm", "c 1:8 rwm",    "c 1:7 rwm", "c 5:0 rwm",
+            "c 1:5 rwm", "c 1:9 rwm", "c 5:1 rwm", "c 136:-1 rwm", "c 5:2 rwm", "c 10:200 rwm"};
 
         assert_int_equal(berth_n_default_device_rules, ARRAY_SIZE(want));
         for (size_t i = 0; i < berth_n_default_device_rules; i++) {
@@ -508,25 +506,25 @@ static void free_null(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(full_devices_memory),
-                cmocka_unit_test(full_cpu_pids_blkio),
-                cmocka_unit_test(full_hugetlb_network_rdma_unified),
-                cmocka_unit_test(empty_and_absent),
-                cmocka_unit_test(swappiness_max_is_unset),
-                cmocka_unit_test(from_spec_resources_json),
-                cmocka_unit_test(origin_and_prefix),
-                cmocka_unit_test(syntax_and_type_errors),
-                cmocka_unit_test(device_errors),
-                cmocka_unit_test(memory_errors),
-                cmocka_unit_test(swap_limit_combinations),
-                cmocka_unit_test(cpu_errors),
-                cmocka_unit_test(cpu_list_syntax),
-                cmocka_unit_test(blkio_errors),
-                cmocka_unit_test(hugetlb_network_rdma_errors),
-                cmocka_unit_test(unified_errors),
-                cmocka_unit_test(conversions),
-                cmocka_unit_test(default_rules),
-                cmocka_unit_test(free_null),
+            cmocka_unit_test(full_devices_memory),
+            cmocka_unit_test(full_cpu_pids_blkio),
+            cmocka_unit_test(full_hugetlb_network_rdma_unified),
+            cmocka_unit_test(empty_and_absent),
+            cmocka_unit_test(swappiness_max_is_unset),
+            cmocka_unit_test(from_spec_resources_json),
+            cmocka_unit_test(origin_and_prefix),
+            cmocka_unit_test(syntax_and_type_errors),
+            cmocka_unit_test(device_errors),
+            cmocka_unit_test(memory_errors),
+            cmocka_unit_test(swap_limit_combinations),
+            cmocka_unit_test(cpu_errors),
+            cmocka_unit_test(cpu_list_syntax),
+            cmocka_unit_test(blkio_errors),
+            cmocka_unit_test(hugetlb_network_rdma_errors),
+            cmocka_unit_test(unified_errors),
+            cmocka_unit_test(conversions),
+            cmocka_unit_test(default_rules),
+            cmocka_unit_test(free_null),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

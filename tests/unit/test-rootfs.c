@@ -43,7 +43,7 @@ static void __attribute__((format(printf, 1, 2), noreturn)) die(const char *fmt,
         va_start(ap, fmt);
         n = vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        (void)!write(report_fd, buf, (size_t)n);
+        (void) !write(report_fd, buf, (size_t) n);
         _exit(1);
 }
 
@@ -58,9 +58,9 @@ static void log_to_pipe(enum berth_log_level level, const char *msg, void *userd
         if (berth_trace_on)
                 dprintf(STDERR_FILENO, "# %s\n", msg);
         if (level == BERTH_LOG_WARN && report_fd >= 0) {
-                (void)!write(report_fd, "warning: ", 9);
-                (void)!write(report_fd, msg, strlen(msg));
-                (void)!write(report_fd, "\n", 1);
+                (void) !write(report_fd, "warning: ", 9);
+                (void) !write(report_fd, msg, strlen(msg));
+                (void) !write(report_fd, "\n", 1);
         }
 }
 
@@ -76,7 +76,7 @@ static void mkpath(const char *kind, const char *name, const char *arg)
         else {
                 fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
                 assert_true(fd >= 0);
-                assert_int_equal(write(fd, arg, strlen(arg)), (ssize_t)strlen(arg));
+                assert_int_equal(write(fd, arg, strlen(arg)), (ssize_t) strlen(arg));
                 close(fd);
         }
 }
@@ -138,7 +138,7 @@ static void map_ids(pid_t pid)
         static const char *const files[] = {"uid_map", "gid_map"};
 
         for (size_t i = 0; i < 2; i++) {
-                _autofree_ char *p = xasprintf("/proc/%d/%s", (int)pid, files[i]);
+                _autofree_ char *p = xasprintf("/proc/%d/%s", (int) pid, files[i]);
 
                 berth_write_file(p, "0 0 65536", NULL);
         }
@@ -163,7 +163,7 @@ static void __attribute__((noreturn)) child_main(const struct child *c, int sync
         if (c->userns) {
                 if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) < 0)
                         _exit(77);
-                (void)!write(sync_w, "u", 1);
+                (void) !write(sync_w, "u", 1);
                 if (read(sync_r, &b, 1) != 1 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                         _exit(77);
                 pid = fork();
@@ -206,9 +206,9 @@ static int run_child(const struct child *c, char *msg, size_t size)
         close(to_parent[1]);
         if (c->userns && read(to_parent[0], &b, 1) == 1) {
                 map_ids(pid);
-                (void)!write(to_child[1], "g", 1);
+                (void) !write(to_child[1], "g", 1);
         }
-        while (n < (ssize_t)size - 1 && (k = read(rep[0], msg + n, size - 1 - (size_t)n)) > 0)
+        while (n < (ssize_t) size - 1 && (k = read(rep[0], msg + n, size - 1 - (size_t) n)) > 0)
                 n += k;
         msg[n] = '\0';
         close(rep[0]);
@@ -243,7 +243,7 @@ static char **opts_v(const char *first, ...)
 
         va_start(ap, first);
         for (const char *o = first; o && n < 15; o = va_arg(ap, const char *))
-                v[n++] = (char *)o;
+                v[n++] = (char *) o;
         va_end(ap);
         v[n] = NULL;
         return v;
@@ -261,9 +261,9 @@ struct fixture {
 static void add_mount(struct fixture *f, const char *dest, const char *type, const char *src,
                       char **options)
 {
-        f->mounts[f->spec.n_mounts++] = (struct berth_mount){.destination = (char *)dest,
-                                                             .type = (char *)type,
-                                                             .source = (char *)src,
+        f->mounts[f->spec.n_mounts++] = (struct berth_mount){.destination = (char *) dest,
+                                                             .type = (char *) type,
+                                                             .source = (char *) src,
                                                              .options = options};
 }
 
@@ -379,7 +379,7 @@ static void check_fs(const char *path, long magic)
         struct statfs sf;
 
         CHECK(statfs(path, &sf) == 0 && sf.f_type == magic, "%s: fs type 0x%lx, want 0x%lx", path,
-              (long)sf.f_type, magic);
+              (long) sf.f_type, magic);
 }
 
 static void check_errno(int r, int want, const char *what)
@@ -470,7 +470,7 @@ static void builds_a_container_in_a_user_namespace(void **state)
         char msg[4096];
 
         if (have_root())
-                expect_child_ok(full_container, (void *)1, true, msg, sizeof(msg));
+                expect_child_ok(full_container, (void *) 1, true, msg, sizeof(msg));
 }
 
 static void no_pivot(void *arg)

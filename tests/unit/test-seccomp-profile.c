@@ -15,10 +15,21 @@
 #include "base/util.h"
 
 static char *docker_caps[] = {
-    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-    "CAP_KILL",    "CAP_AUDIT_WRITE",  NULL,
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+    NULL,
 };
 
 static const struct berth_scmp_host amd64_6_1 = {"amd64", "SCMP_ARCH_X86_64", 6 << 16 | 1, true};
@@ -39,9 +50,8 @@ static bool has_name(json_t *rule, const char *name)
         size_t i;
         json_t *v;
 
-        json_array_foreach(json_object_get(rule, "names"), i, v)
-                if (streq(json_string_value(v), name))
-                        return true;
+        json_array_foreach(json_object_get(rule, "names"), i,
+                           v) if (streq(json_string_value(v), name)) return true;
         return false;
 }
 
@@ -76,7 +86,8 @@ static int answer(json_t *prof, const char *name, uint64_t x)
         size_t i;
         json_t *rule;
 
-        json_array_foreach(json_object_get(prof, "syscalls"), i, rule) {
+        json_array_foreach(json_object_get(prof, "syscalls"), i, rule)
+        {
                 json_t *args = json_object_get(rule, "args"), *a;
                 size_t k;
                 bool match = true;
@@ -84,8 +95,7 @@ static int answer(json_t *prof, const char *name, uint64_t x)
 
                 if (!has_name(rule, name))
                         continue;
-                json_array_foreach(args, k, a)
-                        match = match && arg_matches(a, x);
+                json_array_foreach(args, k, a) match = match && arg_matches(a, x);
                 if (!match)
                         continue;
                 this = streq(json_string_value(json_object_get(rule, "action")), "SCMP_ACT_ALLOW")
@@ -109,17 +119,41 @@ static void test_default_names(void **state)
         assert_int_equal(answer(j, "read", 0), 0);
         assert_int_equal(answer(j, "faccessat2", 0), 0);
         assert_int_equal(answer(j, "close_range", 0), 0);
-        assert_int_equal(answer(j, "chroot", 0), 0);      /* CAP_SYS_CHROOT */
-        assert_int_equal(answer(j, "arch_prctl", 0), 0);  /* amd64 */
-        assert_int_equal(answer(j, "ptrace", 0), 0);      /* kernel >= 4.8 */
+        assert_int_equal(answer(j, "chroot", 0), 0);       /* CAP_SYS_CHROOT */
+        assert_int_equal(answer(j, "arch_prctl", 0), 0);   /* amd64 */
+        assert_int_equal(answer(j, "ptrace", 0), 0);       /* kernel >= 4.8 */
         assert_int_equal(answer(j, "memfd_secret", 0), 0); /* docker allows it since 2022 */
         static const char *const eperm[] = {
-            "mount",    "umount2",     "unshare",        "setns",          "kcmp",
-            "bpf",      "keyctl",      "add_key",        "io_uring_setup", "io_uring_enter",
-            "reboot",   "kexec_load",  "init_module",    "open_by_handle_at", "perf_event_open",
-            "userfaultfd", "pivot_root", "swapon",       "acct",           "settimeofday",
-            "clock_settime", "iopl",   "vhangup",        "mbind",          "syslog",
-            "fsopen",   "move_mount",  "pidfd_getfd",    "process_madvise", "sethostname",
+            "mount",
+            "umount2",
+            "unshare",
+            "setns",
+            "kcmp",
+            "bpf",
+            "keyctl",
+            "add_key",
+            "io_uring_setup",
+            "io_uring_enter",
+            "reboot",
+            "kexec_load",
+            "init_module",
+            "open_by_handle_at",
+            "perf_event_open",
+            "userfaultfd",
+            "pivot_root",
+            "swapon",
+            "acct",
+            "settimeofday",
+            "clock_settime",
+            "iopl",
+            "vhangup",
+            "mbind",
+            "syslog",
+            "fsopen",
+            "move_mount",
+            "pidfd_getfd",
+            "process_madvise",
+            "sethostname",
         };
         for (size_t i = 0; i < ARRAY_SIZE(eperm); i++)
                 if (answer(j, eperm[i], 0) != EPERM)
@@ -152,7 +186,8 @@ static void test_default_no_x32(void **state)
 static void test_default_caps_and_hosts(void **state)
 {
         char *admin[] = {"CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_TIME", NULL};
-        struct berth_scmp_host old = amd64_6_1, arm = {"arm64", "SCMP_ARCH_AARCH64", 6 << 16, false};
+        struct berth_scmp_host old = amd64_6_1,
+                               arm = {"arm64", "SCMP_ARCH_AARCH64", 6 << 16, false};
         json_t *j = resolve_default(admin, &amd64_6_1);
 
         (void) state;
@@ -358,9 +393,9 @@ static void test_file_errors(void **state)
                 _autoerr_ struct berth_error *e = NULL;
                 struct berth_scmp_profile *p = NULL;
 
-                assert_int_equal(berth_scmp_profile_parse(bad[i].text, strlen(bad[i].text),
-                                                          "p.json", &p, &e),
-                                 -EINVAL);
+                assert_int_equal(
+                    berth_scmp_profile_parse(bad[i].text, strlen(bad[i].text), "p.json", &p, &e),
+                    -EINVAL);
                 assert_null(p);
                 if (!strstr(e->msg, bad[i].msg))
                         fail_msg("%s: got \"%s\", expected \"%s\"", bad[i].text, e->msg,

@@ -21,12 +21,12 @@
 #include "base/log.h"
 #include "base/util.h"
 
-#define NAMES(...) ((char *[]){ __VA_ARGS__, NULL })
+#define NAMES(...) ((char *[]){__VA_ARGS__, NULL})
 
 static struct berth_seccomp allow_all(struct berth_seccomp_rule *rules, size_t n)
 {
-        return (struct berth_seccomp){ .default_action = BERTH_SCMP_ALLOW, .syscalls = rules,
-                                       .n_syscalls = n };
+        return (struct berth_seccomp){
+            .default_action = BERTH_SCMP_ALLOW, .syscalls = rules, .n_syscalls = n};
 }
 
 /* In the child: no_new_privs, then load. */
@@ -80,8 +80,10 @@ static struct berth_seccomp_filter *compile_ok(const struct berth_seccomp *sc_)
 
 static void errno_ret(void **state)
 {
-        struct berth_seccomp_rule rule = { .names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO,
-                                           .has_errno_ret = true, .errno_ret = 42 };
+        struct berth_seccomp_rule rule = {.names = NAMES("getcwd"),
+                                          .action = BERTH_SCMP_ERRNO,
+                                          .has_errno_ret = true,
+                                          .errno_ret = 42};
         struct berth_seccomp s = allow_all(&rule, 1);
         struct berth_seccomp_filter *f = compile_ok(&s);
         char msg[512];
@@ -99,7 +101,7 @@ static int eperm_child(int fd, void *arg)
 
 static void errno_defaults_to_eperm(void **state)
 {
-        struct berth_seccomp_rule rule = { .names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO };
+        struct berth_seccomp_rule rule = {.names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO};
         struct berth_seccomp s = allow_all(&rule, 1);
         struct berth_seccomp_filter *f = compile_ok(&s);
         char msg[512];
@@ -127,15 +129,23 @@ static int args_child(int fd, void *arg)
 
 static void arg_conditions(void **state)
 {
-        struct berth_seccomp_arg eq = { .index = 0, .op = BERTH_SCMP_CMP_EQ, .value = 0xffffffff };
+        struct berth_seccomp_arg eq = {.index = 0, .op = BERTH_SCMP_CMP_EQ, .value = 0xffffffff};
         /* MASKED_EQ: value is the mask, valueTwo the datum. */
-        struct berth_seccomp_arg masked = { .index = 0, .op = BERTH_SCMP_CMP_MASKED_EQ,
-                                            .value = 0700, .value_two = 0700 };
+        struct berth_seccomp_arg masked = {
+            .index = 0, .op = BERTH_SCMP_CMP_MASKED_EQ, .value = 0700, .value_two = 0700};
         struct berth_seccomp_rule rules[] = {
-                { .names = NAMES("personality"), .action = BERTH_SCMP_ERRNO, .has_errno_ret = true,
-                  .errno_ret = 43, .args = &eq, .n_args = 1 },
-                { .names = NAMES("umask"), .action = BERTH_SCMP_ERRNO, .has_errno_ret = true,
-                  .errno_ret = 44, .args = &masked, .n_args = 1 },
+            {.names = NAMES("personality"),
+             .action = BERTH_SCMP_ERRNO,
+             .has_errno_ret = true,
+             .errno_ret = 43,
+             .args = &eq,
+             .n_args = 1},
+            {.names = NAMES("umask"),
+             .action = BERTH_SCMP_ERRNO,
+             .has_errno_ret = true,
+             .errno_ret = 44,
+             .args = &masked,
+             .n_args = 1},
         };
         struct berth_seccomp s = allow_all(rules, 2);
         struct berth_seccomp_filter *f = compile_ok(&s);
@@ -160,8 +170,8 @@ static int repeated_child(int fd, void *arg)
 static void repeated_arg_index(void **state)
 {
         struct berth_seccomp_arg args[] = {
-                { .index = 0, .op = BERTH_SCMP_CMP_EQ, .value = 0x1234 },
-                { .index = 0, .op = BERTH_SCMP_CMP_EQ, .value = 0x5678 },
+            {.index = 0, .op = BERTH_SCMP_CMP_EQ, .value = 0x1234},
+            {.index = 0, .op = BERTH_SCMP_CMP_EQ, .value = 0x5678},
         };
         struct berth_seccomp_rule rule = {.names = NAMES("personality"),
                                           .action = BERTH_SCMP_ERRNO,
@@ -214,10 +224,10 @@ static int expect_error(const struct berth_seccomp *s, int code, const char *tex
 static void every_action_compiles(void **state)
 {
         static const enum berth_seccomp_action actions[] = {
-                BERTH_SCMP_KILL, BERTH_SCMP_KILL_PROCESS, BERTH_SCMP_KILL_THREAD, BERTH_SCMP_TRAP,
-                BERTH_SCMP_ERRNO, BERTH_SCMP_TRACE, BERTH_SCMP_LOG,
+            BERTH_SCMP_KILL,  BERTH_SCMP_KILL_PROCESS, BERTH_SCMP_KILL_THREAD, BERTH_SCMP_TRAP,
+            BERTH_SCMP_ERRNO, BERTH_SCMP_TRACE,        BERTH_SCMP_LOG,
         };
-        struct berth_seccomp_rule rule = { .names = NAMES("getcwd") };
+        struct berth_seccomp_rule rule = {.names = NAMES("getcwd")};
         struct berth_seccomp s = allow_all(&rule, 1);
 
         for (size_t i = 0; i < ARRAY_SIZE(actions); i++) {
@@ -244,7 +254,7 @@ static void unknown_arch_is_an_error(void **state)
 
 static void known_arches(void **state)
 {
-        struct berth_seccomp_rule rule = { .names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO };
+        struct berth_seccomp_rule rule = {.names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO};
         struct berth_seccomp s = allow_all(&rule, 1);
 
         s.architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
@@ -264,15 +274,16 @@ static void capture(enum berth_log_level level, const char *msg, void *userdata)
 static void unknown_syscall_warns(void **state)
 {
         struct berth_seccomp_rule rules[] = {
-                { .names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO },
-                { .names = NAMES("no_such_syscall", "getppid"), .action = BERTH_SCMP_ERRNO },
-                { .names = NAMES("other_one", "no_such_syscall"), .action = BERTH_SCMP_ERRNO },
+            {.names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO},
+            {.names = NAMES("no_such_syscall", "getppid"), .action = BERTH_SCMP_ERRNO},
+            {.names = NAMES("other_one", "no_such_syscall"), .action = BERTH_SCMP_ERRNO},
         };
         struct berth_seccomp s = allow_all(rules, 3);
         const struct scmp_version *v = seccomp_version();
-        _autofree_ char *want = xasprintf("linux.seccomp.syscalls: syscalls unknown to libseccomp "
-                                          "%u.%u.%u: \"no_such_syscall\", \"other_one\", ignoring\n",
-                                          v->major, v->minor, v->micro);
+        _autofree_ char *want =
+            xasprintf("linux.seccomp.syscalls: syscalls unknown to libseccomp "
+                      "%u.%u.%u: \"no_such_syscall\", \"other_one\", ignoring\n",
+                      v->major, v->minor, v->micro);
 
         warnings[0] = '\0';
         berth_log_set_handler(capture, NULL);
@@ -288,7 +299,7 @@ static int notify_load_child(int fd, void *arg)
 
 static void notify_compiles_and_loads(void **state)
 {
-        struct berth_seccomp_rule rule = { .names = NAMES("getcwd"), .action = BERTH_SCMP_NOTIFY };
+        struct berth_seccomp_rule rule = {.names = NAMES("getcwd"), .action = BERTH_SCMP_NOTIFY};
         struct berth_seccomp s = allow_all(&rule, 1);
         struct berth_seccomp_filter *f;
         char msg[512];
@@ -298,8 +309,9 @@ static void notify_compiles_and_loads(void **state)
         assert_child_ok(notify_load_child, f, msg);
         berth_seccomp_filter_free(f);
         s.flags = NAMES("SECCOMP_FILTER_FLAG_TSYNC");
-        expect_error(&s, EINVAL, "linux.seccomp.flags: \"SECCOMP_FILTER_FLAG_TSYNC\" cannot be "
-                                 "used with linux.seccomp.listenerPath");
+        expect_error(&s, EINVAL,
+                     "linux.seccomp.flags: \"SECCOMP_FILTER_FLAG_TSYNC\" cannot be "
+                     "used with linux.seccomp.listenerPath");
 }
 
 static char traces[8192];
@@ -327,8 +339,8 @@ static bool compile_cached(const struct berth_seccomp *s, const char *root)
 
 static void cache(void **state)
 {
-        struct berth_seccomp_rule rule = { .names = NAMES("getcwd", "nosuchcall"),
-                                           .action = BERTH_SCMP_ERRNO };
+        struct berth_seccomp_rule rule = {.names = NAMES("getcwd", "nosuchcall"),
+                                          .action = BERTH_SCMP_ERRNO};
         struct berth_seccomp s = allow_all(&rule, 1);
         char root[] = "/tmp/test-seccomp-XXXXXX", path[128];
         _autofree_ char *cmd = NULL;
@@ -363,9 +375,9 @@ static void cache(void **state)
 
 static void bad_rules(void **state)
 {
-        struct berth_seccomp_arg arg = { .index = 6, .op = BERTH_SCMP_CMP_EQ };
-        struct berth_seccomp_rule rule = { .names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO,
-                                           .args = &arg, .n_args = 1 };
+        struct berth_seccomp_arg arg = {.index = 6, .op = BERTH_SCMP_CMP_EQ};
+        struct berth_seccomp_rule rule = {
+            .names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO, .args = &arg, .n_args = 1};
         struct berth_seccomp s = allow_all(&rule, 1);
 
         expect_error(&s, EINVAL,
@@ -386,7 +398,7 @@ static int flags_child(int fd, void *arg)
 
 static void flags(void **state)
 {
-        struct berth_seccomp_rule rule = { .names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO };
+        struct berth_seccomp_rule rule = {.names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO};
         struct berth_seccomp s = allow_all(&rule, 1);
         struct berth_seccomp_filter *f;
         char msg[512];
@@ -407,7 +419,7 @@ static void flags(void **state)
 /* Without no_new_privs the load needs CAP_SYS_ADMIN. */
 static int no_nnp_child(int fd, void *arg)
 {
-        struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
         struct __user_cap_data_struct data[2];
         _autoerr_ struct berth_error *err = NULL;
 
@@ -424,7 +436,7 @@ static int no_nnp_child(int fd, void *arg)
 
 static void load_needs_nnp_or_sys_admin(void **state)
 {
-        struct berth_seccomp_rule rule = { .names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO };
+        struct berth_seccomp_rule rule = {.names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO};
         struct berth_seccomp s = allow_all(&rule, 1);
         struct berth_seccomp_filter *f = compile_ok(&s);
         char msg[512];
@@ -440,13 +452,13 @@ static void load_needs_nnp_or_sys_admin(void **state)
 static void default_errno_profile(void **state)
 {
         struct berth_seccomp_rule rules[] = {
-                { .names = NAMES("read", "write", "exit_group", "getpid", "socketcall", "ipc",
-                                 "arm_fadvise64_64", "arch_prctl", "clone3", "rt_sigreturn"),
-                  .action = BERTH_SCMP_ALLOW },
-                { .names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO }, /* same as default */
+            {.names = NAMES("read", "write", "exit_group", "getpid", "socketcall", "ipc",
+                            "arm_fadvise64_64", "arch_prctl", "clone3", "rt_sigreturn"),
+             .action = BERTH_SCMP_ALLOW},
+            {.names = NAMES("getcwd"), .action = BERTH_SCMP_ERRNO}, /* same as default */
         };
-        struct berth_seccomp s = { .default_action = BERTH_SCMP_ERRNO, .syscalls = rules,
-                                   .n_syscalls = 2 };
+        struct berth_seccomp s = {
+            .default_action = BERTH_SCMP_ERRNO, .syscalls = rules, .n_syscalls = 2};
 
         s.architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32");
         berth_seccomp_filter_free(compile_ok(&s));
@@ -455,21 +467,21 @@ static void default_errno_profile(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(errno_ret),
-                cmocka_unit_test(errno_defaults_to_eperm),
-                cmocka_unit_test(arg_conditions),
-                cmocka_unit_test(repeated_arg_index),
-                cmocka_unit_test(kill_process),
-                cmocka_unit_test(every_action_compiles),
-                cmocka_unit_test(unknown_arch_is_an_error),
-                cmocka_unit_test(known_arches),
-                cmocka_unit_test(unknown_syscall_warns),
-                cmocka_unit_test(notify_compiles_and_loads),
-                cmocka_unit_test(cache),
-                cmocka_unit_test(bad_rules),
-                cmocka_unit_test(flags),
-                cmocka_unit_test(load_needs_nnp_or_sys_admin),
-                cmocka_unit_test(default_errno_profile),
+            cmocka_unit_test(errno_ret),
+            cmocka_unit_test(errno_defaults_to_eperm),
+            cmocka_unit_test(arg_conditions),
+            cmocka_unit_test(repeated_arg_index),
+            cmocka_unit_test(kill_process),
+            cmocka_unit_test(every_action_compiles),
+            cmocka_unit_test(unknown_arch_is_an_error),
+            cmocka_unit_test(known_arches),
+            cmocka_unit_test(unknown_syscall_warns),
+            cmocka_unit_test(notify_compiles_and_loads),
+            cmocka_unit_test(cache),
+            cmocka_unit_test(bad_rules),
+            cmocka_unit_test(flags),
+            cmocka_unit_test(load_needs_nnp_or_sys_admin),
+            cmocka_unit_test(default_errno_profile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,71 +20,71 @@
 #define ROOT "'root': {'path': 'rootfs'}"
 
 static const char full_config[] =
-        "{\n"
-        "  'ociVersion': '1.2.0',\n"
-        "  'root': {'path': 'rootfs', 'readonly': true},\n"
-        "  'hostname': 'web', 'domainname': 'example.org',\n"
-        "  'mounts': [\n"
-        "    {'destination': '/proc', 'type': 'proc', 'source': 'proc'},\n"
-        "    {'destination': '/data', 'source': '/srv', 'options': ['rbind', 'ro'],\n"
-        "     'uidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}],\n"
-        "     'gidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}]}\n"
-        "  ],\n"
-        "  'process': {\n"
-        "    'terminal': true, 'consoleSize': {'height': 25, 'width': 80},\n"
-        "    'user': {'uid': 1000, 'gid': 1001, 'umask': 18, 'additionalGids': [5, 6]},\n"
-        "    'args': ['sh', '-c', 'true'], 'env': ['PATH=/bin', 'TERM=xterm'],\n"
-        "    'cwd': '/home',\n"
-        "    'capabilities': {'bounding': ['CAP_KILL', 'CAP_CHOWN'], 'effective': ['CAP_KILL'],\n"
-        "                     'ambient': []},\n"
-        "    'rlimits': [{'type': 'RLIMIT_NOFILE', 'soft': 1024, 'hard': 4096},\n"
-        "                {'type': 'RLIMIT_CORE', 'soft': 18446744073709551615,\n"
-        "                 'hard': 18446744073709551615}],\n"
-        "    'noNewPrivileges': true, 'apparmorProfile': 'unconfined',\n"
-        "    'selinuxLabel': 'system_u:system_r:container_t:s0', 'oomScoreAdj': -500,\n"
-        "    'ioPriority': {'class': 'IOPRIO_CLASS_BE', 'priority': 4},\n"
-        "    'scheduler': {'policy': 'SCHED_BATCH', 'nice': 5,\n"
-        "                  'flags': ['SCHED_FLAG_RESET_ON_FORK'],\n"
-        "                  'runtime': 1, 'deadline': 2, 'period': 3},\n"
-        "    'execCPUAffinity': {'initial': '7', 'final': '0-3,7'},\n"
-        "    'someFutureField': {'ignored': true}\n"
-        "  },\n"
-        "  'hooks': {\n"
-        "    'createRuntime': [{'path': '/bin/hook', 'args': ['hook', 'x'], 'env': ['A=1'],\n"
-        "                       'timeout': 5}],\n"
-        "    'poststop': [{'path': '/bin/true'}]\n"
-        "  },\n"
-        "  'annotations': {'org.example.key': 'value'},\n"
-        "  'linux': {\n"
-        "    'namespaces': [{'type': 'pid'}, {'type': 'network', 'path': '/run/netns/a'},\n"
-        "                   {'type': 'mount'}, {'type': 'uts'}, {'type': 'user'},\n"
-        "                   {'type': 'time'}],\n"
-        "    'uidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}],\n"
-        "    'gidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536},\n"
-        "                    {'containerID': 65536, 'hostID': 5, 'size': 1}],\n"
-        "    'timeOffsets': {'monotonic': {'secs': -3600, 'nanosecs': 5}},\n"
-        "    'devices': [{'type': 'c', 'path': '/dev/fuse', 'major': 10, 'minor': 229,\n"
-        "                 'fileMode': 438, 'uid': 0}, {'type': 'p', 'path': '/dev/fifo'}],\n"
-        "    'cgroupsPath': '/berth/web',\n"
-        "    'resources': {'pids': {'limit': 100}, 'hugepageLimits': [{'pageSize': '2MB',\n"
-        "                  'limit': 18446744073709551615}]},\n"
-        "    'sysctl': {'net.ipv4.ip_forward': '1'},\n"
-        "    'seccomp': {'defaultAction': 'SCMP_ACT_ERRNO', 'defaultErrnoRet': 1,\n"
-        "                'architectures': ['SCMP_ARCH_X86_64'],\n"
-        "                'flags': ['SECCOMP_FILTER_FLAG_LOG'],\n"
-        "                'listenerPath': '/run/agent.sock', 'listenerMetadata': 'm',\n"
-        "                'syscalls': [{'names': ['read', 'write'], 'action': 'SCMP_ACT_ALLOW'},\n"
-        "                             {'names': ['personality'], 'action': 'SCMP_ACT_ERRNO',\n"
-        "                              'errnoRet': 38, 'args': [{'index': 0,\n"
-        "                              'value': 18446744073709551615, 'valueTwo': 7,\n"
-        "                              'op': 'SCMP_CMP_MASKED_EQ'}]},\n"
-        "                             {'names': ['mount'], 'action': 'SCMP_ACT_NOTIFY'}]},\n"
-        "    'rootfsPropagation': 'rslave',\n"
-        "    'maskedPaths': ['/proc/kcore'], 'readonlyPaths': ['/proc/sys', '/proc/bus'],\n"
-        "    'mountLabel': 'system_u:object_r:container_file_t:s0',\n"
-        "    'personality': {'domain': 'LINUX32', 'flags': []}\n"
-        "  }\n"
-        "}\n";
+    "{\n"
+    "  'ociVersion': '1.2.0',\n"
+    "  'root': {'path': 'rootfs', 'readonly': true},\n"
+    "  'hostname': 'web', 'domainname': 'example.org',\n"
+    "  'mounts': [\n"
+    "    {'destination': '/proc', 'type': 'proc', 'source': 'proc'},\n"
+    "    {'destination': '/data', 'source': '/srv', 'options': ['rbind', 'ro'],\n"
+    "     'uidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}],\n"
+    "     'gidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}]}\n"
+    "  ],\n"
+    "  'process': {\n"
+    "    'terminal': true, 'consoleSize': {'height': 25, 'width': 80},\n"
+    "    'user': {'uid': 1000, 'gid': 1001, 'umask': 18, 'additionalGids': [5, 6]},\n"
+    "    'args': ['sh', '-c', 'true'], 'env': ['PATH=/bin', 'TERM=xterm'],\n"
+    "    'cwd': '/home',\n"
+    "    'capabilities': {'bounding': ['CAP_KILL', 'CAP_CHOWN'], 'effective': ['CAP_KILL'],\n"
+    "                     'ambient': []},\n"
+    "    'rlimits': [{'type': 'RLIMIT_NOFILE', 'soft': 1024, 'hard': 4096},\n"
+    "                {'type': 'RLIMIT_CORE', 'soft': 18446744073709551615,\n"
+    "                 'hard': 18446744073709551615}],\n"
+    "    'noNewPrivileges': true, 'apparmorProfile': 'unconfined',\n"
+    "    'selinuxLabel': 'system_u:system_r:container_t:s0', 'oomScoreAdj': -500,\n"
+    "    'ioPriority': {'class': 'IOPRIO_CLASS_BE', 'priority': 4},\n"
+    "    'scheduler': {'policy': 'SCHED_BATCH', 'nice': 5,\n"
+    "                  'flags': ['SCHED_FLAG_RESET_ON_FORK'],\n"
+    "                  'runtime': 1, 'deadline': 2, 'period': 3},\n"
+    "    'execCPUAffinity': {'initial': '7', 'final': '0-3,7'},\n"
+    "    'someFutureField': {'ignored': true}\n"
+    "  },\n"
+    "  'hooks': {\n"
+    "    'createRuntime': [{'path': '/bin/hook', 'args': ['hook', 'x'], 'env': ['A=1'],\n"
+    "                       'timeout': 5}],\n"
+    "    'poststop': [{'path': '/bin/true'}]\n"
+    "  },\n"
+    "  'annotations': {'org.example.key': 'value'},\n"
+    "  'linux': {\n"
+    "    'namespaces': [{'type': 'pid'}, {'type': 'network', 'path': '/run/netns/a'},\n"
+    "                   {'type': 'mount'}, {'type': 'uts'}, {'type': 'user'},\n"
+    "                   {'type': 'time'}],\n"
+    "    'uidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}],\n"
+    "    'gidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536},\n"
+    "                    {'containerID': 65536, 'hostID': 5, 'size': 1}],\n"
+    "    'timeOffsets': {'monotonic': {'secs': -3600, 'nanosecs': 5}},\n"
+    "    'devices': [{'type': 'c', 'path': '/dev/fuse', 'major': 10, 'minor': 229,\n"
+    "                 'fileMode': 438, 'uid': 0}, {'type': 'p', 'path': '/dev/fifo'}],\n"
+    "    'cgroupsPath': '/berth/web',\n"
+    "    'resources': {'pids': {'limit': 100}, 'hugepageLimits': [{'pageSize': '2MB',\n"
+    "                  'limit': 18446744073709551615}]},\n"
+    "    'sysctl': {'net.ipv4.ip_forward': '1'},\n"
+    "    'seccomp': {'defaultAction': 'SCMP_ACT_ERRNO', 'defaultErrnoRet': 1,\n"
+    "                'architectures': ['SCMP_ARCH_X86_64'],\n"
+    "                'flags': ['SECCOMP_FILTER_FLAG_LOG'],\n"
+    "                'listenerPath': '/run/agent.sock', 'listenerMetadata': 'm',\n"
+    "                'syscalls': [{'names': ['read', 'write'], 'action': 'SCMP_ACT_ALLOW'},\n"
+    "                             {'names': ['personality'], 'action': 'SCMP_ACT_ERRNO',\n"
+    "                              'errnoRet': 38, 'args': [{'index': 0,\n"
+    "                              'value': 18446744073709551615, 'valueTwo': 7,\n"
+    "                              'op': 'SCMP_CMP_MASKED_EQ'}]},\n"
+    "                             {'names': ['mount'], 'action': 'SCMP_ACT_NOTIFY'}]},\n"
+    "    'rootfsPropagation': 'rslave',\n"
+    "    'maskedPaths': ['/proc/kcore'], 'readonlyPaths': ['/proc/sys', '/proc/bus'],\n"
+    "    'mountLabel': 'system_u:object_r:container_file_t:s0',\n"
+    "    'personality': {'domain': 'LINUX32', 'flags': []}\n"
+    "  }\n"
+    "}\n";
 
 /* Test inputs use single quotes for readability; this turns them into JSON. */
 static char *dq(const char *json)
@@ -301,9 +301,9 @@ static void minimal_config(void **state)
 static void nulls_are_absent(void **state)
 {
         _autospec_ struct berth_spec *s =
-                parse_ok("{" ROOT ", 'hooks': null, 'mounts': null, 'linux': "
-                         "{'namespaces': null, 'maskedPaths': null}, 'process': {'args': "
-                         "['x'], 'cwd': '/', 'env': null}}");
+            parse_ok("{" ROOT ", 'hooks': null, 'mounts': null, 'linux': "
+                     "{'namespaces': null, 'maskedPaths': null}, 'process': {'args': "
+                     "['x'], 'cwd': '/', 'env': null}}");
 
         assert_non_null(s->process.env);
         assert_null(s->process.env[0]);
@@ -313,25 +313,25 @@ static void nulls_are_absent(void **state)
 static void relative_mount_destination(void **state)
 {
         _autospec_ struct berth_spec *s =
-                parse_ok("{" ROOT ", 'mounts': [{'destination': 'tmp/x', 'type': 'tmpfs'}]}");
+            parse_ok("{" ROOT ", 'mounts': [{'destination': 'tmp/x', 'type': 'tmpfs'}]}");
 
         assert_string_equal(s->mounts[0].destination, "/tmp/x");
 }
 
 static void syntax_errors(void **state)
 {
-        expect_error("{\n  'root': {'path': 'r'},\n  'hostname': x\n}", "config.json:3:15: ",
-                     "invalid token near 'x'");
-        expect_error("{'root': {'path': 'r'}, 'root': {}}", "config.json:1:",
-                     "duplicate object key near '\"root\"'");
+        expect_error("{\n  'root': {'path': 'r'},\n  'hostname': x\n}",
+                     "config.json:3:15: ", "invalid token near 'x'");
+        expect_error("{'root': {'path': 'r'}, 'root': {}}",
+                     "config.json:1:", "duplicate object key near '\"root\"'");
         expect_error("", "config.json:1:0: ", "expected near end of file");
         expect_error("[1, 2]", "config.json: expected a JSON object, got array", NULL);
-        expect_error("{'root': {'path': 'r'}, 'hostname': 'a\\u0000b'}", "config.json:1:",
-                     "\\u0000 is not allowed in strings");
+        expect_error("{'root': {'path': 'r'}, 'hostname': 'a\\u0000b'}",
+                     "config.json:1:", "\\u0000 is not allowed in strings");
         /* an error after a rewritten big integer keeps its column */
         expect_error("{'a': 18446744073709551615, ]", "config.json:1:29: ", NULL);
-        expect_error("{'a': 99999999999999999999}", "config.json:1:",
-                     "too big integer near '99999999999999999999'");
+        expect_error("{'a': 99999999999999999999}",
+                     "config.json:1:", "too big integer near '99999999999999999999'");
 }
 
 static void type_errors(void **state)
@@ -427,11 +427,10 @@ static void unknown_caps_warn(void **state)
         s = parse_ok(PROC("'capabilities': {'bounding': ['CAP_KILL', 'CAP_FOO', 'CAP_CHOWN'], "
                           "'permitted': ['CAP_FOO', 'CAP_KILL'], 'ambient': ['cap_bar']}"));
         berth_log_set_handler(NULL, NULL);
-        assert_string_equal(cap_warnings,
-                            "process.capabilities: unknown capability \"CAP_FOO\" "
-                            "(in bounding, permitted), ignoring\n"
-                            "process.capabilities: unknown capability \"cap_bar\" "
-                            "(in ambient), ignoring\n");
+        assert_string_equal(cap_warnings, "process.capabilities: unknown capability \"CAP_FOO\" "
+                                          "(in bounding, permitted), ignoring\n"
+                                          "process.capabilities: unknown capability \"cap_bar\" "
+                                          "(in ambient), ignoring\n");
         assert_true(s->process.caps.has[BERTH_CAP_AMBIENT]);
         assert_true(s->process.caps.set[BERTH_CAP_AMBIENT] == 0);
         assert_true(s->process.caps.set[BERTH_CAP_BOUNDING] ==
@@ -461,8 +460,7 @@ static void linux_errors(void **state)
                      "config.json: linux.namespaces[2].type: unknown namespace type \"foo\"", NULL);
         expect_error(LX("'namespaces': [{'type': 'pid'}, {'type': 'pid'}]"),
                      "linux.namespaces[1].type: duplicate namespace type \"pid\"", NULL);
-        expect_error(LX("'namespaces': [{'type': 'net'}]"),
-                     "unknown namespace type \"net\"", NULL);
+        expect_error(LX("'namespaces': [{'type': 'net'}]"), "unknown namespace type \"net\"", NULL);
         expect_error(LX("'namespaces': [{'type': 'network', 'path': 'netns'}]"),
                      "linux.namespaces[0].path: \"netns\" is not an absolute path", NULL);
         expect_error(LX("'timeOffsets': {'boottime': {'secs': 1}}"),
@@ -500,11 +498,12 @@ static void linux_errors(void **state)
 /* config.md: ociVersion "MUST be in SemVer v2.0.0 format"; a 2.x config is not a 1.x one. */
 static void oci_version(void **state)
 {
-        static const char *const good[] = { "1.2.1", "1.0.2-dev", "1.0.0-rc2-dev", "0.1.0",
-                                            "1.1.0+build.7", "1.2.0-rc.1+x-y.2", "10.0.0-0" };
-        static const char *const bad[] = { "", "banana", "1", "1.0", "v1.0.0", "01.0.0",
-                                           "1.00.0", "1.0.0-", "1.0.0+", "1.0.0-01",
-                                           "1.0.0-a..b", "1.0.0 ", "1.0.0-a_b" };
+        static const char *const good[] = {"1.2.1",   "1.0.2-dev",     "1.0.0-rc2-dev",
+                                           "0.1.0",   "1.1.0+build.7", "1.2.0-rc.1+x-y.2",
+                                           "10.0.0-0"};
+        static const char *const bad[] = {"",           "banana", "1",        "1.0",    "v1.0.0",
+                                          "01.0.0",     "1.00.0", "1.0.0-",   "1.0.0+", "1.0.0-01",
+                                          "1.0.0-a..b", "1.0.0 ", "1.0.0-a_b"};
 
         for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
                 _autofree_ char *text = xasprintf("{" ROOT ", 'ociVersion': '%s'}", good[i]);
@@ -526,8 +525,8 @@ static void oci_version(void **state)
         }
         expect_error("{" ROOT ", 'ociVersion': '2.0.0'}",
                      "ociVersion: \"2.0.0\": runtime-spec 2.x is not supported", NULL);
-        expect_error("{" ROOT ", 'ociVersion': 1.2}",
-                     "ociVersion: expected a string, got number", NULL);
+        expect_error("{" ROOT ", 'ociVersion': 1.2}", "ociVersion: expected a string, got number",
+                     NULL);
 }
 
 /* config.md: "Keys MUST NOT be an empty string", "Values MUST be strings". */
@@ -684,7 +683,7 @@ static void default_spec_is_runc_format(void **state)
         _autofree_ char *json = berth_spec_default_json(false, 0, 0);
 
         assert_non_null(
-                strstr(json, "\n\t\t\"user\": {\n\t\t\t\"uid\": 0,\n\t\t\t\"gid\": 0\n\t\t},"));
+            strstr(json, "\n\t\t\"user\": {\n\t\t\t\"uid\": 0,\n\t\t\t\"gid\": 0\n\t\t},"));
         assert_non_null(strstr(json, "\"hostname\": \"runc\","));
         assert_null(strstr(json, "    "));
 }
@@ -694,7 +693,7 @@ static void hooks_round_trip(void **state)
         _autospec_ struct berth_spec *s = parse_ok(full_config);
         _autoerr_ struct berth_error *err = NULL;
         _autofree_ char *json = NULL, *again = NULL;
-        struct berth_hook_list l = { 0 };
+        struct berth_hook_list l = {0};
 
         json = berth_hooks_to_json(&s->hooks[BERTH_HOOK_CREATE_RUNTIME]);
         assert_string_equal(json, "[{\"path\":\"/bin/hook\",\"args\":[\"hook\",\"x\"],"
@@ -722,7 +721,7 @@ static void hooks_round_trip(void **state)
 static void hooks_from_bad_json(void **state)
 {
         _autoerr_ struct berth_error *err = NULL;
-        struct berth_hook_list l = { 0 };
+        struct berth_hook_list l = {0};
 
         assert_int_equal(berth_hooks_from_json("[{\"path\": \"rel\"}]", &l, &err), -EINVAL);
         assert_string_equal(err->msg, "hooks[0].path: \"rel\" is not an absolute path");
@@ -737,9 +736,9 @@ static void process_file(void **state)
 {
         static const char ok[] = "{\"args\": [\"ls\"], \"cwd\": \"/tmp\", \"user\": {\"uid\": 7}}";
         static const char bad[] =
-                "{\"args\": [\"ls\"], \"cwd\": \"/\", \"user\": {\"uid\": \"x\"}}";
+            "{\"args\": [\"ls\"], \"cwd\": \"/\", \"user\": {\"uid\": \"x\"}}";
         _autoerr_ struct berth_error *err = NULL;
-        struct berth_process p = { 0 };
+        struct berth_process p = {0};
 
         assert_int_equal(berth_process_parse(ok, strlen(ok), "process.json", &p, &err), 0);
         assert_string_equal(p.args[0], "ls");
@@ -770,9 +769,8 @@ static void load_from_dir(void **state)
         assert_true(dfd >= 0);
         assert_int_equal(berth_spec_load(dfd, "config.json", &s, &err), -ENOENT);
         assert_non_null(strstr(err->msg, "config.json"));
-        assert_int_equal(berth_write_file_atomic(dfd, "config.json", text, strlen(text), 0644,
-                                                 false, &err),
-                         0);
+        assert_int_equal(
+            berth_write_file_atomic(dfd, "config.json", text, strlen(text), 0644, false, &err), 0);
         assert_int_equal(berth_spec_load(dfd, "config.json", &s, &err), 0);
         assert_string_equal(s->root_path, "rootfs");
         /* REQUIRED in a bundle's config, though fragments may leave it out */
@@ -839,34 +837,34 @@ static void null_err_and_free(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(full_config_top),
-                cmocka_unit_test(full_config_process),
-                cmocka_unit_test(full_config_linux),
-                cmocka_unit_test(full_config_seccomp),
-                cmocka_unit_test(minimal_config),
-                cmocka_unit_test(oci_version),
-                cmocka_unit_test(annotation_errors),
-                cmocka_unit_test(nulls_are_absent),
-                cmocka_unit_test(relative_mount_destination),
-                cmocka_unit_test(syntax_errors),
-                cmocka_unit_test(type_errors),
-                cmocka_unit_test(missing_and_empty),
-                cmocka_unit_test(process_errors),
-                cmocka_unit_test(unknown_caps_warn),
-                cmocka_unit_test(hook_and_mount_errors),
-                cmocka_unit_test(linux_errors),
-                cmocka_unit_test(namespace_rules),
-                cmocka_unit_test(seccomp_errors),
-                cmocka_unit_test(huge_values),
-                cmocka_unit_test(default_spec_parses_back),
-                cmocka_unit_test(default_spec_is_runc_format),
-                cmocka_unit_test(hooks_round_trip),
-                cmocka_unit_test(hooks_from_bad_json),
-                cmocka_unit_test(process_file),
-                cmocka_unit_test(load_from_dir),
-                cmocka_unit_test(long_values_are_quoted_and_cut),
-                cmocka_unit_test(names),
-                cmocka_unit_test(null_err_and_free),
+            cmocka_unit_test(full_config_top),
+            cmocka_unit_test(full_config_process),
+            cmocka_unit_test(full_config_linux),
+            cmocka_unit_test(full_config_seccomp),
+            cmocka_unit_test(minimal_config),
+            cmocka_unit_test(oci_version),
+            cmocka_unit_test(annotation_errors),
+            cmocka_unit_test(nulls_are_absent),
+            cmocka_unit_test(relative_mount_destination),
+            cmocka_unit_test(syntax_errors),
+            cmocka_unit_test(type_errors),
+            cmocka_unit_test(missing_and_empty),
+            cmocka_unit_test(process_errors),
+            cmocka_unit_test(unknown_caps_warn),
+            cmocka_unit_test(hook_and_mount_errors),
+            cmocka_unit_test(linux_errors),
+            cmocka_unit_test(namespace_rules),
+            cmocka_unit_test(seccomp_errors),
+            cmocka_unit_test(huge_values),
+            cmocka_unit_test(default_spec_parses_back),
+            cmocka_unit_test(default_spec_is_runc_format),
+            cmocka_unit_test(hooks_round_trip),
+            cmocka_unit_test(hooks_from_bad_json),
+            cmocka_unit_test(process_file),
+            cmocka_unit_test(load_from_dir),
+            cmocka_unit_test(long_values_are_quoted_and_cut),
+            cmocka_unit_test(names),
+            cmocka_unit_test(null_err_and_free),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

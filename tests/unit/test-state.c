@@ -77,7 +77,7 @@ static void save_read_refresh(void **state)
         assert_int_equal(berth_state_root_open(root, &rootfd, &err), 0);
         c = make(root, "x");
         assert_int_equal(berth_state_dir_create(rootfd, "x", &c->dirfd, &err), 0);
-        assert_int_equal(berth_state_dir_create(rootfd, "x", &(int){ -1 }, &err), -EEXIST);
+        assert_int_equal(berth_state_dir_create(rootfd, "x", &(int){-1}, &err), -EEXIST);
         assert_string_equal(err->msg, "container \"x\" already exists");
         c->pid = getpid();
         assert_int_equal(berth_proc_starttime(c->pid, &c->pid_start, NULL), 0);
@@ -112,9 +112,12 @@ static void save_read_refresh(void **state)
  * bundle from the record written before it. */
 static void damaged_state(void **state)
 {
-        static const char *const damages[] = { "", "{\"id\": \"x\", \"pid\": 1", "\xff garbage",
-                                               "[1]", "{\"id\": \"y\", \"pid\": 1, \"pidStart\": 2}",
-                                               "{\"id\": \"x\", \"pid\": -4, \"pidStart\": 2}" };
+        static const char *const damages[] = {"",
+                                              "{\"id\": \"x\", \"pid\": 1",
+                                              "\xff garbage",
+                                              "[1]",
+                                              "{\"id\": \"y\", \"pid\": 1, \"pidStart\": 2}",
+                                              "{\"id\": \"x\", \"pid\": -4, \"pidStart\": 2}"};
         char tmpl[] = "/tmp/berth-test-damaged.XXXXXX";
         _autoclose_ int rootfd = -EBADF;
         struct berth_error *err = NULL;
@@ -134,7 +137,8 @@ static void damaged_state(void **state)
         assert_int_equal(berth_state_save(c, &err), 0);
         for (size_t i = 0; i < ARRAY_SIZE(damages); i++) {
                 assert_int_equal(berth_write_file_atomic(c->dirfd, BERTH_STATE_FILE, damages[i],
-                                                         strlen(damages[i]), 0600, false, &err), 0);
+                                                         strlen(damages[i]), 0600, false, &err),
+                                 0);
                 assert_int_equal(berth_container_load(root, "x", &d, &err), -EBADMSG);
                 assert_non_null(strstr(err->msg, "state file "));
                 assert_non_null(strstr(err->msg, "/x/state.json is damaged: "));
@@ -221,12 +225,12 @@ static void rfc3339(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(ids),
-                cmocka_unit_test(starttime_of_self_and_gone),
-                cmocka_unit_test(save_read_refresh),
-                cmocka_unit_test(rfc3339),
-                cmocka_unit_test(pid_file_kinds),
-                cmocka_unit_test(damaged_state),
+            cmocka_unit_test(ids),
+            cmocka_unit_test(starttime_of_self_and_gone),
+            cmocka_unit_test(save_read_refresh),
+            cmocka_unit_test(rfc3339),
+            cmocka_unit_test(pid_file_kinds),
+            cmocka_unit_test(damaged_state),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

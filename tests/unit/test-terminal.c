@@ -51,7 +51,7 @@ static size_t read_until_end(int fd, char *buf, size_t size)
                 n = read(fd, buf + len, size - 1 - len);
                 if (n <= 0)
                         break;
-                len += (size_t)n;
+                len += (size_t) n;
         }
         buf[len] = '\0';
         return len;
@@ -203,7 +203,7 @@ static int listen_at(const char *path)
         assert_true(fd >= 0);
         assert_true(strlen(path) < sizeof(sa.sun_path));
         strcpy(sa.sun_path, path);
-        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
         assert_int_equal(listen(fd, 1), 0);
         return fd;
 }
@@ -245,7 +245,7 @@ static void console_socket_long_path(void **state)
         assert_non_null(mkdtemp(dir));
         long_dir = xasprintf("%s/%s", dir, sub);
         path = xasprintf("%s/console.sock", long_dir);
-        assert_true(strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path));
+        assert_true(strlen(path) >= sizeof(((struct sockaddr_un *) 0)->sun_path));
         assert_int_equal(mkdir(long_dir, 0700), 0);
         cwd = open(".", O_PATH | O_CLOEXEC);
         assert_int_equal(chdir(long_dir), 0);
@@ -346,7 +346,7 @@ static struct relay_child relay_start_in(int master, int slave, int stop_fd, int
 
         if (in_fd < 0) {
                 assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-                assert_int_equal(write(in[1], input, strlen(input)), (ssize_t)strlen(input));
+                assert_int_equal(write(in[1], input, strlen(input)), (ssize_t) strlen(input));
                 close(in[1]);
                 in_fd = in[0];
         }
