@@ -16,7 +16,7 @@ BUILD_DEPS = meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libc
 # minimal Debian may lack (ip, xz, bzip2, getcap, nsenter/unshare).
 PEER_DEPS  = crun runc strace hyperfine docker-registry skopeo umoci apache2-utils openssl zstd \
              podman conmon containerd docker.io containernetworking-plugins iptables criu \
-             iproute2 xz-utils bzip2 libcap2-bin util-linux
+             iproute2 xz-utils bzip2 libcap2-bin util-linux clang-format
 FUZZ_DEPS  = clang libclang-rt-14-dev
 
 BERTH       = $(BUILD)/src/berth/berth
@@ -71,6 +71,7 @@ run: build
 # Both suites always run; the target fails if either failed (pytest's 5, "no tests", too).
 check: build
 	@rc=0; \
+	tools/check-format || rc=1; \
 	meson test -C $(BUILD) --print-errorlogs || rc=1; \
 	$(PYTEST) tests/integration -ra $(PYTEST_ARGS) || rc=1; \
 	$(PYTEST) tests/security -ra $(PYTEST_ARGS) || rc=1; \

@@ -40,36 +40,24 @@ static const char docker_manifest_bare[] =
         "{\"mediaType\": \"" mt "\", \"digest\": \"" d "\", \"size\": 500, \"platform\": "         \
         "{\"os\": \"" os "\", \"architecture\": \"" arch "\"" variant "}}"
 
-static const char
-    oci_index[] = "{\"schemaVersion\": 2, \"mediaType\": \"" BERTH_MT_OCI_INDEX
-                  "\", \"manifests\": [\n" PLAT_DESC(BERTH_MT_OCI_MANIFEST, D1, "linux", "amd64", "") ",\n" PLAT_DESC(BERTH_MT_OCI_MANIFEST, D2, "linux", "arm64", ", \"variant\": \"v8\"") ",\n" PLAT_DESC(
-                      BERTH_MT_OCI_MANIFEST, D3, "linux", "arm",
-                      ", \"variant\": \"v7\"") ",\n" PLAT_DESC(BERTH_MT_OCI_MANIFEST, D4, "linux",
-                                                               "arm",
-                                                               ", \"variant\": \"v6\"") ","
-                                                                                        "\n" PLAT_DESC(
-                                                                                            BERTH_MT_OCI_MANIFEST,
-                                                                                            D5,
-                                                                                            "unknow"
-                                                                                            "n",
-                                                                                            "unknow"
-                                                                                            "n",
-                                                                                            "") ","
-                                                                                                "\n" PLAT_DESC(BERTH_MT_OCI_MANIFEST,
-                                                                                                               D6,
-                                                                                                               "linux",
-                                                                                                               "ppc64le",
-                                                                                                               "") ",\n" DESC(BERTH_MT_OCI_MANIFEST,
-                                                                                                                              D7,
-                                                                                                                              1) "]}";
+/* One descriptor a line. */
+/* clang-format off */
+static const char oci_index[] =
+        "{\"schemaVersion\": 2, \"mediaType\": \"" BERTH_MT_OCI_INDEX "\", \"manifests\": [\n"
+        PLAT_DESC(BERTH_MT_OCI_MANIFEST, D1, "linux", "amd64", "") ",\n"
+        PLAT_DESC(BERTH_MT_OCI_MANIFEST, D2, "linux", "arm64", ", \"variant\": \"v8\"") ",\n"
+        PLAT_DESC(BERTH_MT_OCI_MANIFEST, D3, "linux", "arm", ", \"variant\": \"v7\"") ",\n"
+        PLAT_DESC(BERTH_MT_OCI_MANIFEST, D4, "linux", "arm", ", \"variant\": \"v6\"") ",\n"
+        PLAT_DESC(BERTH_MT_OCI_MANIFEST, D5, "unknown", "unknown", "") ",\n"
+        PLAT_DESC(BERTH_MT_OCI_MANIFEST, D6, "linux", "ppc64le", "") ",\n"
+        DESC(BERTH_MT_OCI_MANIFEST, D7, 1) "]}";
 
 static const char docker_list[] =
-    "{\"schemaVersion\": 2, \"mediaType\": \"" BERTH_MT_DOCKER_LIST
-    "\", \"manifests\": [\n" PLAT_DESC(
-        BERTH_MT_DOCKER_MANIFEST, D1, "linux", "arm",
-        "") ",\n" PLAT_DESC(BERTH_MT_DOCKER_MANIFEST, D2, "linux", "amd64",
-                            ", \"variant\": \"v2\"") ",\n" PLAT_DESC(BERTH_MT_DOCKER_MANIFEST, D3,
-                                                                     "linux", "arm64", "") "]}";
+        "{\"schemaVersion\": 2, \"mediaType\": \"" BERTH_MT_DOCKER_LIST "\", \"manifests\": [\n"
+        PLAT_DESC(BERTH_MT_DOCKER_MANIFEST, D1, "linux", "arm", "") ",\n"
+        PLAT_DESC(BERTH_MT_DOCKER_MANIFEST, D2, "linux", "amd64", ", \"variant\": \"v2\"") ",\n"
+        PLAT_DESC(BERTH_MT_DOCKER_MANIFEST, D3, "linux", "arm64", "") "]}";
+/* clang-format on */
 
 static struct berth_manifest *parse_ok(const char *doc, const char *content_type)
 {
