@@ -26,3 +26,7 @@ int berth_resolve_in_root(int rootfd, const char *path, int flags, int *ret_fd,
 /* "/proc/self/fd/N" in the caller's buffer, for mount(2) on an O_PATH fd. */
 #define BERTH_FD_PATH_MAX 32
 const char *berth_fd_path(int fd, char buf[BERTH_FD_PATH_MAX]);
+
+/* Whether path, cleaned lexically as Go's filepath.Clean ("//dev/./pts/.." is "/dev"), is
+ * `clean`. False for a NULL path. */
+bool berth_path_is(const char *path, const char *clean);

@@ -44,9 +44,6 @@ int berth_mount_fs(const char *source, int dstfd, const char *type, unsigned lon
 /* An empty tmpfs with these MOUNT_ATTR_* on dstfd (fsopen + fsmount + move_mount). */
 int berth_mount_empty_tmpfs(int dstfd, uint64_t attrs, const char *what, struct berth_error **err);
 
-/* rootfs.c: whether path, cleaned lexically ("//dev/./pts/.." is "/dev"), is `clean`. */
-bool berth_path_is(const char *path, const char *clean);
-
 /* devices.c: default devices + linux.devices, /dev symlinks, /dev/ptmx (before pivot_root). */
 int berth_devices_setup(const struct berth_spec *spec, const struct berth_rootfs_opts *o,
                         int rootfd, struct berth_error **err);

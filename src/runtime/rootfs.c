@@ -22,38 +22,6 @@
 
 /* ---- small helpers --------------------------------------------------------------------------- */
 
-/* The lexically clean form of an absolute path ("//dev/./pts/../" -> "/dev"), as Go's
- * filepath.Clean that runc uses for these comparisons. */
-static char *clean_path(const char *path)
-{
-        char *out = xcalloc(strlen(path) + 2, 1), *copy = xstrdup(path), *save = NULL;
-        size_t n = 0;
-
-        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-                if (streq(c, "."))
-                        continue;
-                if (streq(c, "..")) {
-                        while (n > 0 && out[--n] != '/')
-                                ;
-                        out[n] = '\0';
-                        continue;
-                }
-                n += (size_t) sprintf(out + n, "/%s", c);
-        }
-        if (n == 0)
-                out[n++] = '/';
-        out[n] = '\0';
-        free(copy);
-        return out;
-}
-
-bool berth_path_is(const char *path, const char *clean)
-{
-        _autofree_ char *p = path ? clean_path(path) : NULL;
-
-        return p && streq(p, clean);
-}
-
 static bool is_bind(const struct berth_mount *m, const struct berth_mount_flags *f)
 {
         return f->bind || f->rbind || streq_ptr(m->type, "bind");

@@ -27,6 +27,7 @@
 #endif
 
 #include "base/log.h"
+#include "base/path.h"
 #include "runtime/rootfs-internal.h"
 #include "runtime/rootfs.h"
 #include "base/util.h"
