@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Shared by cgroup.c and its drivers; not part of the library's interface. */
+/*
+ * Shared by cgroup.c and its drivers; not part of the library's interface. The driver ops are in
+ * cgroup-v1.c and cgroup-v2.c, their limits in cgroup-v*-apply.c, the helpers below the ops in
+ * cgroup-util.c (which uses none of the others).
+ */
 
 #include "cgroup/cgroup.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
 
 struct cg_hier {
         char *name;  /* "memory", "cpu", "name=systemd", or "" for a cgroup2 hierarchy */
@@ -38,7 +44,8 @@ struct cgroup_ops {
 extern const struct cgroup_ops berth_cgroup_v1_ops;
 extern const struct cgroup_ops berth_cgroup_v2_ops;
 
-/* The hierarchy for a v1 controller ("memory"), or NULL if this host does not mount it. */
+/* cgroup-util.c: the hierarchy for a v1 controller ("memory"), or NULL if this host does not
+ * mount it. */
 struct cg_hier *berth_cg_hier(struct berth_cgroup *cg, const char *controller);
 
 /* openat(h->fd, file, O_WRONLY) + write; errors name the file and value:
@@ -49,7 +56,7 @@ int berth_cg_write(const struct berth_cgroup *cg, const struct cg_hier *h, const
 int berth_cg_read(const struct berth_cgroup *cg, const struct cg_hier *h, const char *file,
                   char **ret, struct berth_error **err);
 
-/* cgroup-v1.c, for v1 realtime group scheduling: a file of one decimal number; a cgroup's
+/* cgroup-util.c, for v1 realtime group scheduling: a file of one decimal number; a cgroup's
  * realtime time (cpu.rt_runtime_us) in microseconds per `period` of the caller's, rounded up (0
  * if none or unreadable); the sum of that over the cgroup's children but `skip` (may be NULL). */
 int berth_cg_read_i64_at(int dir, const char *file, int64_t *ret);

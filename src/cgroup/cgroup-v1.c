@@ -3,7 +3,6 @@
  * The cgroup v1 driver, also used on hybrid hosts: the container's cgroup is the same path in
  * every v1 hierarchy (and in the cgroup2 mount when that delegates controllers).
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -190,48 +189,6 @@ static int remove_dir(const char *path, struct berth_error **err)
                 sleep_ms(step);
         }
         return 0;
-}
-
-int berth_cg_read_i64_at(int dir, const char *file, int64_t *ret)
-{
-        _autofree_ char *text = NULL;
-
-        if (berth_read_file_at(dir, file, 64, &text, NULL, NULL) < 0)
-                return -EIO;
-        text[strcspn(text, "\n")] = '\0';
-        return parse_i64(text, ret) < 0 ? -EIO : 0;
-}
-
-int64_t berth_cg_rt_share(int dir, int64_t period)
-{
-        int64_t runtime, own_period;
-
-        if (berth_cg_read_i64_at(dir, "cpu.rt_runtime_us", &runtime) < 0 ||
-            berth_cg_read_i64_at(dir, "cpu.rt_period_us", &own_period) < 0 || runtime <= 0 ||
-            own_period <= 0)
-                return 0;
-        return (int64_t) (((__int128) runtime * period + own_period - 1) / own_period);
-}
-
-int64_t berth_cg_rt_children(int dir, int64_t period, const char *skip)
-{
-        struct dirent *de;
-        int64_t sum = 0;
-        DIR *d = fdopendir(dup(dir));
-
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                _autoclose_ int sub = -EBADF;
-
-                if (de->d_type != DT_DIR || de->d_name[0] == '.' || streq_ptr(skip, de->d_name))
-                        continue;
-                sub = openat(dir, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                if (sub >= 0)
-                        sum += berth_cg_rt_share(sub, period);
-        }
-        closedir(d);
-        return sum;
 }
 
 /* Lowers the realtime time of the cgroup at dir to what its children hold. */
