@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 
-#include "runtime/caps.h"
+#include "spec/spec.h"
 #include "runtime/container.h"
 #include "runtime/exec.h"
 #include "runtime/foreground.h"

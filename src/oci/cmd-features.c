@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <sys/utsname.h>
 
-#include "runtime/caps.h"
+#include "spec/spec.h"
 #include "runtime/container.h"
 #include "oci.h"
 #include "base/util.h"

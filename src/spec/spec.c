@@ -11,7 +11,6 @@
 #include <strings.h>
 #include <sys/resource.h>
 
-#include "runtime/caps.h"
 #include "base/log.h"
 #include "spec/spec-internal.h"
 #include "base/syscalls.h"

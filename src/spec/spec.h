@@ -55,6 +55,16 @@ struct berth_caps {
         uint64_t set[BERTH_CAP__SETS]; /* bit n = capability n (CAP_CHOWN = bit 0) */
 };
 
+/* "CAP_SYS_ADMIN" -> 21. Returns the number, or -EINVAL for an unknown name (also for names this
+ * kernel does not have: above the last capability in /proc/sys/kernel/cap_last_cap). */
+int berth_cap_from_name(const char *name);
+/* Whether berth knows the name ("cap_bpf" too), whether or not the running kernel has it. */
+bool berth_cap_name_known(const char *name);
+/* 21 -> "CAP_SYS_ADMIN" (static string), NULL if unknown. */
+const char *berth_cap_name(int cap);
+/* The highest capability number the running kernel knows (cached). */
+int berth_cap_last_cap(void);
+
 struct berth_rlimit {
         int resource; /* RLIMIT_* */
         char *type;   /* as written, "RLIMIT_NOFILE", for error messages */
