@@ -10,16 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "image/blobstore.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "base/util.h"
 
-#define DIGEST_PREFIX "sha256:"
-#define DIGEST_PREFIX_LEN (sizeof(DIGEST_PREFIX) - 1)
-#define DIGEST_HEX_LEN 64
-#define DIGEST_LEN (DIGEST_PREFIX_LEN + DIGEST_HEX_LEN)
 #define TMP_PREFIX ".tmp-"
 #define CHUNK_SIZE (64 * 1024)
 #define TMP_ATTEMPTS 16
@@ -43,12 +38,6 @@ struct blob_src {
         size_t off;
         uint8_t *buf;
 };
-
-static void evp_md_ctx_freep(EVP_MD_CTX **ctx)
-{
-        EVP_MD_CTX_free(*ctx);
-        *ctx = NULL;
-}
 
 static bool is_lower_hex(const char *s, size_t n)
 {
@@ -81,11 +70,12 @@ int berth_digest_validate(const char *digest, struct berth_error **err)
 
         if (!digest)
                 return berth_error_setx(err, EINVAL, "digest: missing");
-        if (startswith(digest, DIGEST_PREFIX) && strlen(digest) == DIGEST_LEN &&
-            is_lower_hex(digest + DIGEST_PREFIX_LEN, DIGEST_HEX_LEN))
+        if (startswith(digest, BERTH_SHA256_PREFIX) && strlen(digest) == BERTH_SHA256_DIGEST_LEN &&
+            is_lower_hex(digest + BERTH_SHA256_PREFIX_LEN, BERTH_SHA256_HEX_LEN))
                 return 0;
         colon = strchr(digest, ':');
-        if (colon && !startswith(digest, DIGEST_PREFIX) && is_algorithm(digest, colon - digest))
+        if (colon && !startswith(digest, BERTH_SHA256_PREFIX) &&
+            is_algorithm(digest, colon - digest))
                 return berth_error_setx(err, ENOTSUP, "digest %s: algorithm %.*s not supported",
                                         QUOTE(digest), (int) (colon - digest), digest);
         return berth_error_setx(err, EINVAL,
@@ -329,29 +319,18 @@ static int copy_hashing(struct blob_src *src, int fd, int64_t size, EVP_MD_CTX *
         return 0;
 }
 
-static int hash_final(EVP_MD_CTX *ctx, char digest[DIGEST_LEN + 1], struct berth_error **err)
-{
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned len = 0;
-
-        if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len * 2 != DIGEST_HEX_LEN)
-                return berth_error_setx(err, EIO, "EVP_DigestFinal_ex failed");
-        memcpy(digest, DIGEST_PREFIX, DIGEST_PREFIX_LEN);
-        for (unsigned i = 0; i < len; i++)
-                snprintf(digest + DIGEST_PREFIX_LEN + 2 * i, 3, "%02x", md[i]);
-        return 0;
-}
-
 /* Writes the content to t, then checks size and digest; the computed digest goes to `digest`. */
 static int write_checked(struct blob_src *src, struct blob_tmp *t, const char *expected,
-                         int64_t size, char digest[DIGEST_LEN + 1], struct berth_error **err)
+                         int64_t size, char digest[BERTH_SHA256_DIGEST_LEN + 1],
+                         struct berth_error **err)
 {
-        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
         uint64_t total = 0;
         int r;
 
-        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-                return berth_error_setx(err, ENOMEM, "EVP_DigestInit_ex sha256 failed");
+        r = berth_sha256_new(&ctx, err);
+        if (r < 0)
+                return r;
         r = copy_hashing(src, t->fd, size, ctx, &total, err);
         if (r < 0)
                 return r;
@@ -360,7 +339,7 @@ static int write_checked(struct blob_src *src, struct blob_tmp *t, const char *e
                     err, EBADMSG, "size mismatch: expected %lld bytes, got %s%llu",
                     (long long) size, total > (uint64_t) size ? "at least " : "",
                     (unsigned long long) total);
-        r = hash_final(ctx, digest, err);
+        r = berth_sha256_final(ctx, digest, err);
         if (r < 0)
                 return r;
         if (expected && !streq(expected, digest))
@@ -372,7 +351,7 @@ static int put_src(struct berth_blobstore *s, struct blob_src *src, const char *
                    int64_t size, char **ret_digest, struct berth_error **err)
 {
         struct blob_tmp t = {.fd = -EBADF};
-        char digest[DIGEST_LEN + 1] = "";
+        char digest[BERTH_SHA256_DIGEST_LEN + 1] = "";
         int r;
 
         if (expected) {
@@ -384,7 +363,7 @@ static int put_src(struct berth_blobstore *s, struct blob_src *src, const char *
         if (r >= 0)
                 r = write_checked(src, &t, expected, size, digest, err);
         if (r >= 0)
-                r = tmp_commit(s->dirfd, &t, digest + DIGEST_PREFIX_LEN, err);
+                r = tmp_commit(s->dirfd, &t, digest + BERTH_SHA256_PREFIX_LEN, err);
         blob_tmp_discard(s->dirfd, &t);
         if (r < 0 && (expected || digest[0]))
                 return berth_error_prefix(err, "blob %s", expected ? expected : digest);
@@ -418,16 +397,19 @@ int berth_blobstore_put(struct berth_blobstore *s, const void *data, size_t len,
 
 /* Hashes fd (at offset 0) to its end; checks size (if >= 0) and expected (if not NULL). */
 static int hash_file_checked(int fd, const char *expected, int64_t size,
-                             char digest[DIGEST_LEN + 1], struct berth_error **err)
+                             char digest[BERTH_SHA256_DIGEST_LEN + 1], struct berth_error **err)
 {
-        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
         _autofree_ uint8_t *buf = malloc(CHUNK_SIZE);
         struct stat st;
         ssize_t n;
         int r;
 
-        if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+        if (!buf)
                 return berth_error_setx(err, ENOMEM, "EVP_DigestInit_ex sha256 failed");
+        r = berth_sha256_new(&ctx, err);
+        if (r < 0)
+                return r;
         if (fstat(fd, &st) < 0)
                 return berth_error_set(err, errno, "fstat");
         if (!S_ISREG(st.st_mode))
@@ -444,7 +426,7 @@ static int hash_file_checked(int fd, const char *expected, int64_t size,
                 if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1)
                         return berth_error_setx(err, EIO, "EVP_DigestUpdate failed");
         }
-        r = hash_final(ctx, digest, err);
+        r = berth_sha256_final(ctx, digest, err);
         if (r < 0)
                 return r;
         if (expected && !streq(expected, digest))
@@ -462,7 +444,7 @@ static int move_file(struct berth_blobstore *s, int dirfd, const char *name, int
                 return berth_error_set(err, errno, "fsync");
         if (fchmod(fd, 0400) < 0)
                 return berth_error_set(err, errno, "fchmod");
-        if (renameat(dirfd, name, s->dirfd, digest + DIGEST_PREFIX_LEN) < 0) {
+        if (renameat(dirfd, name, s->dirfd, digest + BERTH_SHA256_PREFIX_LEN) < 0) {
                 if (errno != EXDEV)
                         return berth_error_set(err, errno, "renameat %s", name);
                 if (lseek(fd, 0, SEEK_SET) < 0)
@@ -484,7 +466,7 @@ int berth_blobstore_put_file(struct berth_blobstore *s, int dirfd, const char *n
                              struct berth_error **err)
 {
         _autoclose_ int fd = -EBADF;
-        char digest[DIGEST_LEN + 1] = "";
+        char digest[BERTH_SHA256_DIGEST_LEN + 1] = "";
         int r;
 
         if (expected) {
@@ -514,7 +496,7 @@ int berth_blobstore_open_blob(struct berth_blobstore *s, const char *digest, int
         r = berth_digest_validate(digest, err);
         if (r < 0)
                 return berth_error_prefix(err, "open blob");
-        fd = openat(s->dirfd, digest + DIGEST_PREFIX_LEN, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(s->dirfd, digest + BERTH_SHA256_PREFIX_LEN, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return berth_error_set(err, errno, "blob %s: openat", digest);
         *ret_fd = fd;
@@ -527,7 +509,7 @@ bool berth_blobstore_has(struct berth_blobstore *s, const char *digest)
 
         if (berth_digest_validate(digest, NULL) < 0)
                 return false;
-        return fstatat(s->dirfd, digest + DIGEST_PREFIX_LEN, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        return fstatat(s->dirfd, digest + BERTH_SHA256_PREFIX_LEN, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                S_ISREG(st.st_mode);
 }
 
@@ -538,7 +520,7 @@ int berth_blobstore_remove(struct berth_blobstore *s, const char *digest, struct
         r = berth_digest_validate(digest, err);
         if (r < 0)
                 return berth_error_prefix(err, "remove blob");
-        if (unlinkat(s->dirfd, digest + DIGEST_PREFIX_LEN, 0) < 0)
+        if (unlinkat(s->dirfd, digest + BERTH_SHA256_PREFIX_LEN, 0) < 0)
                 return berth_error_set(err, errno, "blob %s: unlinkat", digest);
         return 0;
 }

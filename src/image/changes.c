@@ -23,13 +23,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
 #include "image/changes.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "base/syscalls.h"
 #include "base/util.h"
 
@@ -692,12 +692,11 @@ static int writer_open(struct writer *w, const char *upper, int out_fd, struct b
         int r;
 
         *w = (struct writer){.upper = upper, .out_fd = out_fd, .buf = xcalloc(1, COPY_CHUNK)};
-        w->tar_md = EVP_MD_CTX_new();
-        w->gz_md = EVP_MD_CTX_new();
-        if (!w->tar_md || !w->gz_md || EVP_DigestInit_ex(w->tar_md, EVP_sha256(), NULL) != 1 ||
-            EVP_DigestInit_ex(w->gz_md, EVP_sha256(), NULL) != 1)
-                return berth_error_setx(err, ENOMEM, "EVP_DigestInit_ex sha256 failed");
-        r = open_gzip(w, err);
+        r = berth_sha256_new(&w->tar_md, err);
+        if (r >= 0)
+                r = berth_sha256_new(&w->gz_md, err);
+        if (r >= 0)
+                r = open_gzip(w, err);
         if (r < 0)
                 return r;
         w->tar = archive_write_new();
@@ -718,15 +717,12 @@ static int writer_open(struct writer *w, const char *upper, int out_fd, struct b
 
 static int digest_final(EVP_MD_CTX *ctx, char **ret, struct berth_error **err)
 {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        unsigned len = 0;
+        char digest[BERTH_SHA256_DIGEST_LEN + 1];
+        int r = berth_sha256_final(ctx, digest, err);
 
-        if (EVP_DigestFinal_ex(ctx, md, &len) != 1)
-                return berth_error_setx(err, EIO, "EVP_DigestFinal_ex failed");
-        for (unsigned i = 0; i < len; i++)
-                snprintf(hex + 2 * i, 3, "%02x", md[i]);
-        *ret = xasprintf("sha256:%s", hex);
+        if (r < 0)
+                return r;
+        *ret = xstrdup(digest);
         return 0;
 }
 

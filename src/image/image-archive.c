@@ -19,12 +19,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-
 #include "image/blobstore.h"
 #include "image/image-archive.h"
 #include "image/imageref.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "image/manifest.h"
 #include "base/syscalls.h"
 #include "base/util.h"
@@ -44,7 +43,6 @@
 /* Members kept track of (metadata, blobs, layers, links): entry lookups are linear. */
 #define ENTRIES_MAX 16384
 #define CHUNK (64 * 1024)
-#define DIGEST_LEN 71 /* "sha256:" + 64 hex */
 #define BLOBS_DIR "blobs/sha256/"
 #define ANN_REF_NAME "org.opencontainers.image.ref.name"
 #define ANN_CONTAINERD_NAME "io.containerd.image.name"
@@ -54,12 +52,6 @@
 
 /* jansson's own json_decrefp (2.11+) */
 #define _autojson_ _cleanup_(json_decrefp)
-
-static void evp_md_ctx_freep(EVP_MD_CTX **ctx)
-{
-        EVP_MD_CTX_free(*ctx);
-        *ctx = NULL;
-}
 
 static void archive_read_freep(struct archive **a)
 {
@@ -78,46 +70,6 @@ static void image_config_freep(struct berth_image_config **c)
 {
         berth_image_config_free(*c);
         *c = NULL;
-}
-
-/* ---- sha256 --------------------------------------------------------------------------- */
-
-static int hash_new(EVP_MD_CTX **ret, struct berth_error **err)
-{
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-                EVP_MD_CTX_free(ctx);
-                return berth_error_setx(err, ENOMEM, "EVP_DigestInit_ex sha256 failed");
-        }
-        *ret = ctx;
-        return 0;
-}
-
-static int hash_final(EVP_MD_CTX *ctx, char digest[DIGEST_LEN + 1], struct berth_error **err)
-{
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned len = 0;
-
-        if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != 32)
-                return berth_error_setx(err, EIO, "EVP_DigestFinal_ex failed");
-        memcpy(digest, "sha256:", 7);
-        for (unsigned i = 0; i < len; i++)
-                snprintf(digest + 7 + 2 * i, 3, "%02x", md[i]);
-        return 0;
-}
-
-static int hash_mem(const void *data, size_t len, char digest[DIGEST_LEN + 1],
-                    struct berth_error **err)
-{
-        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
-        int r = hash_new(&ctx, err);
-
-        if (r < 0)
-                return r;
-        if (EVP_DigestUpdate(ctx, data, len) != 1)
-                return berth_error_setx(err, EIO, "EVP_DigestUpdate failed");
-        return hash_final(ctx, digest, err);
 }
 
 /* ---- blobs added by one operation ------------------------------------------------------ */
@@ -174,13 +126,11 @@ static void txn_commit(struct txn *t)
 static int txn_put_mem(struct txn *t, const void *data, size_t len, char **ret_digest,
                        struct berth_error **err)
 {
-        char digest[DIGEST_LEN + 1];
+        char digest[BERTH_SHA256_DIGEST_LEN + 1];
         bool existed;
         int r;
 
-        r = hash_mem(data, len, digest, err);
-        if (r < 0)
-                return r;
+        berth_sha256_digest(data, len, digest);
         existed = berth_blobstore_has(t->bs, digest);
         r = berth_blobstore_put(t->bs, data, len, digest, NULL, err);
         if (r < 0)
@@ -266,12 +216,12 @@ static int txn_put_stream(struct txn *t, struct reader *rd, const char *expected
         struct put_job j = {.bs = t->bs, .expected = expected, .size = size};
         _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
         _autoclose_ int wfd = -EBADF, rfd = -EBADF;
-        char digest[DIGEST_LEN + 1] = "";
+        char digest[BERTH_SHA256_DIGEST_LEN + 1] = "";
         bool existed = true;
         pthread_t th;
         int p[2], r;
 
-        r = hash_new(&ctx, err);
+        r = berth_sha256_new(&ctx, err);
         if (r < 0)
                 return r;
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -282,7 +232,7 @@ static int txn_put_stream(struct txn *t, struct reader *rd, const char *expected
         if (r != 0)
                 return berth_error_set(err, r, "pthread_create");
         r = pump(rd, wfd, ctx, err);
-        if (hash_final(ctx, digest, NULL) >= 0)
+        if (berth_sha256_final(ctx, digest, NULL) >= 0)
                 existed = berth_blobstore_has(t->bs, digest);
         closep(&wfd);
         pthread_join(th, NULL);
@@ -363,11 +313,11 @@ static char *blob_path(const char *digest)
 }
 
 /* "blobs/sha256/<64 hex>" -> "sha256:<hex>" in expected; false for other names. */
-static bool is_blob_name(const char *name, char expected[DIGEST_LEN + 1])
+static bool is_blob_name(const char *name, char expected[BERTH_SHA256_DIGEST_LEN + 1])
 {
         if (!startswith(name, BLOBS_DIR) || strlen(name) != strlen(BLOBS_DIR) + 64)
                 return false;
-        snprintf(expected, DIGEST_LEN + 1, "sha256:%s", name + strlen(BLOBS_DIR));
+        snprintf(expected, BERTH_SHA256_DIGEST_LEN + 1, "sha256:%s", name + strlen(BLOBS_DIR));
         return berth_digest_validate(expected, NULL) >= 0;
 }
 
@@ -559,7 +509,7 @@ static int read_entry_data(struct archive *a, const char *name, char **ret, size
 static int read_entry_file(struct loader *l, struct archive *a, struct archive_entry *ae,
                            char **name, struct berth_error **err)
 {
-        char expected[DIGEST_LEN + 1];
+        char expected[BERTH_SHA256_DIGEST_LEN + 1];
         struct reader rd = {.a = a, .fd = -EBADF};
         char *data = NULL, *digest = NULL;
         size_t len = 0;
@@ -954,7 +904,7 @@ static int put_manifest(struct loader *l, const char *config, int64_t config_siz
 static int docker_layer(struct loader *l, const char *where, const char *raw, const char *diff_id,
                         json_t *layers, struct plan *p, struct berth_error **err)
 {
-        char expected[DIGEST_LEN + 1];
+        char expected[BERTH_SHA256_DIGEST_LEN + 1];
         _autofree_ char *name = NULL, *digest = NULL;
         enum berth_compression c;
         int64_t size = 0;
@@ -1013,7 +963,7 @@ static int docker_image(struct loader *l, const char *where, json_t *o, struct b
         _autofree_ char *config = NULL, *cwhere = xasprintf("%s: Config", where);
         _autojson_ json_t *layers = json_array();
         json_t *jc = json_object_get(o, "Config"), *jl = json_object_get(o, "Layers"), *t;
-        char expected[DIGEST_LEN + 1];
+        char expected[BERTH_SHA256_DIGEST_LEN + 1];
         _autofree_ char *digest = NULL;
         struct plan *p;
         int64_t size = 0;
@@ -1348,12 +1298,12 @@ static int blob_diff_id(struct berth_blobstore *bs, const char *digest, char **r
         _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
         _autoclose_ int fd = -EBADF;
         _autofree_ char *buf = xcalloc(1, CHUNK);
-        char diff_id[DIGEST_LEN + 1];
+        char diff_id[BERTH_SHA256_DIGEST_LEN + 1];
         struct archive_entry *ae;
         ssize_t n;
         int r;
 
-        r = hash_new(&ctx, err);
+        r = berth_sha256_new(&ctx, err);
         if (r >= 0)
                 r = berth_blobstore_open_blob(bs, digest, &fd, err);
         if (r < 0)
@@ -1368,7 +1318,7 @@ static int blob_diff_id(struct berth_blobstore *bs, const char *digest, char **r
                         return berth_error_setx(err, EIO, "EVP_DigestUpdate failed");
         if (n < 0)
                 return berth_error_setx(err, EIO, "decompress: %s", archive_error_string(a));
-        r = hash_final(ctx, diff_id, err);
+        r = berth_sha256_final(ctx, diff_id, err);
         if (r < 0)
                 return r;
         *ret = xstrdup(diff_id);

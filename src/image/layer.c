@@ -31,10 +31,9 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
-#include <openssl/evp.h>
-
 #include "image/layer.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "base/syscalls.h"
 #include "base/util.h"
 
@@ -692,12 +691,6 @@ struct digest_src {
         bool eof;
 };
 
-static void evp_md_ctx_freep(EVP_MD_CTX **ctx)
-{
-        EVP_MD_CTX_free(*ctx);
-        *ctx = NULL;
-}
-
 static la_ssize_t digest_read(struct archive *inner, void *data, const void **ret_buf)
 {
         struct digest_src *src = data;
@@ -759,10 +752,9 @@ static int open_inner(struct digest_src *src, struct archive **ret, struct berth
 /* The tar's end may be followed by padding: the diff id covers every byte, so hash the rest. */
 static int digest_rest(struct digest_src *src, char **ret, struct berth_error **err)
 {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned len = 0;
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
+        char digest[BERTH_SHA256_DIGEST_LEN + 1];
         la_ssize_t n;
+        int r;
 
         while (!src->eof && (n = archive_read_data(src->outer, src->buf, DIGEST_CHUNK)) != 0) {
                 if (n < 0)
@@ -770,11 +762,10 @@ static int digest_rest(struct digest_src *src, char **ret, struct berth_error **
                 if (EVP_DigestUpdate(src->ctx, src->buf, (size_t) n) != 1)
                         return berth_error_setx(err, EIO, "EVP_DigestUpdate failed");
         }
-        if (EVP_DigestFinal_ex(src->ctx, md, &len) != 1)
-                return berth_error_setx(err, EIO, "EVP_DigestFinal_ex failed");
-        for (unsigned i = 0; i < len; i++)
-                snprintf(hex + 2 * i, 3, "%02x", md[i]);
-        *ret = xasprintf("sha256:%s", hex);
+        r = berth_sha256_final(src->ctx, digest, err);
+        if (r < 0)
+                return r;
+        *ret = xstrdup(digest);
         return 0;
 }
 
@@ -783,17 +774,19 @@ int berth_layer_unpack_digest(int fd, int dirfd, const struct berth_layer_opts *
                               struct berth_error **err)
 {
         _cleanup_(archive_freep) struct archive *outer = NULL, *inner = NULL;
-        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
         _autofree_ uint8_t *buf = xcalloc(1, DIGEST_CHUNK);
-        struct digest_src src = {.ctx = ctx, .buf = buf};
+        struct digest_src src = {.buf = buf};
         struct berth_layer_stats st;
         int r;
 
         r = berth_archive_load(err);
         if (r < 0)
                 return r;
-        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-                return berth_error_setx(err, ENOMEM, "EVP_DigestInit_ex sha256 failed");
+        r = berth_sha256_new(&ctx, err);
+        if (r < 0)
+                return r;
+        src.ctx = ctx;
         r = open_raw(fd, &outer, err);
         if (r < 0)
                 return r;

@@ -13,13 +13,13 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "image/blobstore.h"
 #include "image/curl-dl.h"
 #include "image/imageref.h"
 #include "image/imagestore.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "image/manifest.h"
 #include "image/registry-auth.h"
 #include "image/registry.h"
@@ -124,17 +124,6 @@ static void xfer_clear(struct xfer *x)
         free(x->body);
         x->body = NULL;
         x->len = 0;
-}
-
-static void sha256_digest(const void *data, size_t len, char out[72])
-{
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-
-        EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-        strcpy(out, "sha256:");
-        for (unsigned i = 0; i < n && i < 32; i++)
-                snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
 /* ---- curl callbacks --------------------------------------------------------------------- */
@@ -875,7 +864,7 @@ struct fetched {
         char *data;
         size_t len;
         char *content_type;
-        char digest[72];
+        char digest[BERTH_SHA256_DIGEST_LEN + 1];
 };
 
 static void fetched_clear(struct fetched *f)
@@ -920,7 +909,7 @@ static int fetch_manifest(struct reg *reg, CURL *c, const char *path, const char
         if (r >= 0 && x.status != 200)
                 r = status_error(reg, &x, url, err);
         if (r >= 0) {
-                sha256_digest(x.body ? x.body : "", x.len, ret->digest);
+                berth_sha256_digest(x.body ? x.body : "", x.len, ret->digest);
                 r = check_manifest_digest(&x, url, digest, ret->digest, err);
         }
         if (r >= 0) {
