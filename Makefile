@@ -9,21 +9,24 @@ FUZZ     ?= build-fuzz
 FUZZTIME ?= 30
 PYTEST_ARGS ?=
 
+# What `make`, `make build` and `make run` need: compilers, meson, the libraries' headers, cmocka
+# (the unit tests are part of the build), python3 (tools/mkimage) and busybox-static (the
+# built-in busybox image).
 BUILD_DEPS = meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev \
-             libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev python3-pytest \
-             busybox-static
-# What the tests run besides the build: peers, clients, registry tools, and the small tools that a
-# minimal Debian may lack (ip, xz, bzip2, getcap, nsenter/unshare).
-PEER_DEPS  = crun runc strace hyperfine docker-registry skopeo umoci apache2-utils openssl zstd \
-             podman conmon containerd docker.io containernetworking-plugins iptables criu \
-             iproute2 xz-utils bzip2 libcap2-bin util-linux clang-format
+             libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev python3 busybox-static
+# What the tests run besides the build (`make check`, check-asan, bench): pytest, peers, clients,
+# registry tools, the formatter, and the small tools that a minimal Debian may lack (ip, xz,
+# bzip2, getcap, nsenter/unshare).
+TEST_DEPS  = python3-pytest crun runc strace hyperfine docker-registry skopeo umoci apache2-utils \
+             openssl zstd podman conmon containerd docker.io containernetworking-plugins iptables \
+             criu iproute2 xz-utils bzip2 libcap2-bin util-linux clang-format
 FUZZ_DEPS  = clang libclang-rt-14-dev
 
 BERTH       = $(BUILD)/src/berth/berth
 DEMO_CMD    = hostname; echo; ps; echo; cat /proc/self/mountinfo
 
-.PHONY: all build deps deps-fuzz run check check-unit check-integration check-clients check-asan \
-        bench fuzz clean help
+.PHONY: all build deps deps-check deps-fuzz run check check-unit check-integration check-clients \
+        check-asan bench fuzz clean help
 
 all: build
 
@@ -34,28 +37,31 @@ help:
 	@echo "make check-asan   the same suites against an ASan/UBSan build in $(ASAN)/"
 	@echo "make bench        bench/startup: berth-oci vs crun vs runc"
 	@echo "make fuzz         $(FUZZTIME) s each of the config.json, resources, manifest and layer-tar fuzzers (clang, $(FUZZ)/)"
-	@echo "make deps         apt-get install what is missing (needs root)"
+	@echo "make deps         apt-get install the build packages that are missing (needs root)"
+	@echo "make deps-check   the same for the test peers and tools (make check does it)"
 
 # Install only what is missing, so that `make` on a ready machine stays offline and fast.
-deps:
-	@missing=""; for p in $(BUILD_DEPS) $(PEER_DEPS); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	    echo "installing:$$missing"; \
-	    [ "$$(id -u)" = 0 ] || { echo "make: run as root to install:$$missing" >&2; exit 1; }; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+# $(call install_missing,PACKAGES)
+define install_missing
+@missing=""; for p in $(1); do \
+    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+    echo "installing:$$missing"; \
+    [ "$$(id -u)" = 0 ] || { echo "make: run as root to install:$$missing" >&2; exit 1; }; \
+    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+fi
+endef
 
-deps-fuzz:
-	@missing=""; for p in $(FUZZ_DEPS); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+deps:
+	$(call install_missing,$(BUILD_DEPS))
+
+deps-check: deps
+	$(call install_missing,$(TEST_DEPS))
+
+deps-fuzz: deps
+	$(call install_missing,$(FUZZ_DEPS))
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)
@@ -69,7 +75,7 @@ run: build
 	$(BERTH) run --rm --hostname berth busybox sh -c '$(DEMO_CMD)'
 
 # Both suites always run; the target fails if either failed (pytest's 5, "no tests", too).
-check: build
+check: deps-check build
 	@rc=0; \
 	tools/check-format || rc=1; \
 	meson test -C $(BUILD) --print-errorlogs || rc=1; \
@@ -82,18 +88,18 @@ check: build
 check-unit: build
 	meson test -C $(BUILD) --print-errorlogs
 
-check-integration: build
+check-integration: deps-check build
 	$(PYTEST) tests/integration -ra $(PYTEST_ARGS)
 
 # podman, containerd and docker driving berth-oci (and runc, to show the harness is sound)
-check-clients: build
+check-clients: deps-check build
 	BERTH_CLIENTS_RUNTIMES=berth-oci,runc $(PYTEST) tests/clients -ra $(PYTEST_ARGS)
 
 $(ASAN)/build.ninja:
 	meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false -Dstatic=false
 
 # Under the sanitizers only berth-oci is tested: crun and runc were covered by `check`.
-check-asan: deps $(ASAN)/build.ninja
+check-asan: deps-check $(ASAN)/build.ninja
 	ninja -C $(ASAN)
 	@rc=0; \
 	export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
@@ -105,10 +111,7 @@ check-asan: deps $(ASAN)/build.ninja
 	    $(PYTEST) tests/security -ra $(PYTEST_ARGS) || rc=1; \
 	exit $$rc
 
-bench: build
-	@command -v podman >/dev/null || { \
-	    [ "$$(id -u)" = 0 ] || { echo "make: run as root to install podman" >&2; exit 1; }; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends podman; }
+bench: deps-check build
 	bench/startup
 	bench/run --berth $(BERTH)
 	bench/pull --berth $(BERTH)
