@@ -127,6 +127,8 @@ const char *berth_quote(const char *s, char *buf);
 
 /* Monotonic clock in microseconds. */
 uint64_t berth_now_us(void);
+/* The realtime clock in RFC 3339 with nanoseconds, UTC: "2026-11-29T19:50:01.123456789Z". */
+char *berth_rfc3339_now(void);
 
 /* Parses a decimal unsigned/signed integer that must use the whole string. -EINVAL/-ERANGE. */
 int parse_u64(const char *s, uint64_t *ret);

@@ -14,7 +14,6 @@
 #include "image/blobstore.h"
 #include "image/imagestore.h"
 #include "image/manifest.h"
-#include "runtime/state.h"
 #include "base/util.h"
 
 void berth_config_change_clear(struct berth_config_change *c)

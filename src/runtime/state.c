@@ -437,18 +437,6 @@ void berth_state_unlock(const struct berth_container *c)
         (void) flock(c->dirfd, LOCK_UN);
 }
 
-char *berth_rfc3339_now(void)
-{
-        struct timespec ts;
-        struct tm tm;
-        char buf[64];
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
-}
-
 static const char *file_kind(mode_t mode)
 {
         switch (mode & S_IFMT) {

@@ -62,9 +62,6 @@ void berth_state_refresh(struct berth_container *c);
 int berth_state_lock(const struct berth_container *c, struct berth_error **err);
 void berth_state_unlock(const struct berth_container *c);
 
-/* "2026-11-29T19:50:01.123456789Z" for now. */
-char *berth_rfc3339_now(void);
-
 /* Whether path can be a --pid-file: its directory exists and what is there is a regular file or
  * nothing. Anything else (a FIFO would block the write, a device must never be replaced) is
  * -EEXIST: --pid-file "/run/x": a FIFO is there, not a regular file (File exists): refusing ...
