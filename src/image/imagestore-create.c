@@ -28,11 +28,7 @@ void berth_config_change_clear(struct berth_config_change *c)
         free(c->working_dir);
         free(c->user);
         free(c->stop_signal);
-        for (size_t i = 0; i < c->n_labels; i++) {
-                free(c->labels[i].key);
-                free(c->labels[i].value);
-        }
-        free(c->labels);
+        berth_kv_free(c->labels, c->n_labels);
         free(c->author);
         free(c->comment);
         free(c->created_by);

@@ -170,15 +170,6 @@ static int get_keys(const json_t *obj, const char *path, const char *key, char *
         return 0;
 }
 
-static void kv_free(struct berth_kv *kv, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                free(kv[i].key);
-                free(kv[i].value);
-        }
-        free(kv);
-}
-
 /* An object of strings, in document order; absent or null gives none. */
 static int get_kv(const json_t *obj, const char *path, const char *key, struct berth_kv **ret,
                   size_t *ret_n, struct berth_error **err)
@@ -202,7 +193,7 @@ static int get_kv(const json_t *obj, const char *path, const char *key, struct b
                 if (!json_is_string(e)) {
                         _autofree_ char *p = sub_path(path, key);
 
-                        kv_free(kv, n);
+                        berth_kv_free(kv, n);
                         return berth_error_setx(err, EINVAL, "%s[%s]: expected a string, got %s", p,
                                                 QUOTE(k), json_kind(e));
                 }
@@ -869,7 +860,7 @@ void berth_image_config_free(struct berth_image_config *c)
         strv_free(c->cmd);
         strv_free(c->exposed_ports);
         strv_free(c->volumes);
-        kv_free(c->labels, c->n_labels);
+        berth_kv_free(c->labels, c->n_labels);
         strv_free(c->diff_ids);
         for (size_t i = 0; i < c->n_history; i++) {
                 free(c->history[i].created);

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
-#include "spec/spec.h" /* struct berth_kv */
+#include "base/kv.h"
 
 #define BERTH_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define BERTH_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"

@@ -55,11 +55,7 @@ void berth_container_free(struct berth_container *c)
         free(c->owner);
         free(c->cgroup_path);
         free(c->state_error);
-        for (size_t i = 0; i < c->n_annotations; i++) {
-                free(c->annotations[i].key);
-                free(c->annotations[i].value);
-        }
-        free(c->annotations);
+        berth_kv_free(c->annotations, c->n_annotations);
         berth_hook_list_clear(&c->poststart);
         berth_hook_list_clear(&c->poststop);
         closep(&c->pidfd);

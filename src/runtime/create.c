@@ -92,17 +92,6 @@ static int check_passed_fds(const struct berth_create_opts *o, struct berth_erro
         return 0;
 }
 
-static void copy_annotations(struct berth_container *c, const struct berth_spec *s)
-{
-        c->n_annotations = s->n_annotations;
-        c->annotations =
-            s->n_annotations ? xcalloc(s->n_annotations, sizeof(*c->annotations)) : NULL;
-        for (size_t i = 0; i < s->n_annotations; i++) {
-                c->annotations[i].key = xstrdup(s->annotations[i].key);
-                c->annotations[i].value = xstrdup(s->annotations[i].value);
-        }
-}
-
 /* Fills the container record from the options and the spec. */
 static int describe(struct prep *p, const struct berth_create_opts *o, struct berth_error **err)
 {
@@ -133,7 +122,8 @@ static int describe(struct prep *p, const struct berth_create_opts *o, struct be
         c->created = berth_rfc3339_now();
         c->owner = xstrdup("");
         c->oci_version = xstrdup(p->spec->oci_version ? p->spec->oci_version : "1.2.0");
-        copy_annotations(c, p->spec);
+        c->n_annotations = p->spec->n_annotations;
+        c->annotations = berth_kv_copy(p->spec->annotations, p->spec->n_annotations);
         /* start and delete run these without re-reading the bundle */
         c->poststart = p->spec->hooks[BERTH_HOOK_POSTSTART];
         c->poststop = p->spec->hooks[BERTH_HOOK_POSTSTOP];

@@ -639,11 +639,11 @@ void berth_resources_free(struct berth_resources *r)
         for (size_t i = 0; i < r->n_hugepages; i++)
                 clear_hugepage(&r->hugepages[i]);
         free(r->hugepages);
-        spec_kv_free(r->network.priorities, r->network.n_priorities);
+        berth_kv_free(r->network.priorities, r->network.n_priorities);
         for (size_t i = 0; i < r->n_rdma; i++)
                 free(r->rdma[i].device);
         free(r->rdma);
-        spec_kv_free(r->unified, r->n_unified);
+        berth_kv_free(r->unified, r->n_unified);
         free(r);
 }
 

@@ -95,7 +95,6 @@ int spec_get_strv0(const json_t *obj, const char *key, const struct spec_path *u
 /* Object of strings -> key/value array (in document order). */
 int spec_get_kv(const json_t *obj, const char *key, const struct spec_path *up,
                 struct berth_kv **ret, size_t *ret_n, struct berth_error **err);
-void spec_kv_free(struct berth_kv *kv, size_t n);
 
 /* Array of objects -> C array of `size`-byte elements, each filled by parse() from a zeroed
  * element. On failure every element is passed to clear() and nothing is stored. */

@@ -543,15 +543,6 @@ int spec_get_strv0(const json_t *obj, const char *key, const struct spec_path *u
         return r;
 }
 
-void spec_kv_free(struct berth_kv *kv, size_t n)
-{
-        for (size_t i = 0; kv && i < n; i++) {
-                free(kv[i].key);
-                free(kv[i].value);
-        }
-        free(kv);
-}
-
 int spec_get_kv(const json_t *obj, const char *key, const struct spec_path *up,
                 struct berth_kv **ret, size_t *ret_n, struct berth_error **err)
 {
@@ -570,7 +561,7 @@ int spec_get_kv(const json_t *obj, const char *key, const struct spec_path *up,
         {
                 kv[n].key = xstrdup(k);
                 if (spec_to_string(v, FIELD(p, k), &kv[n++].value, err) < 0) {
-                        spec_kv_free(kv, n);
+                        berth_kv_free(kv, n);
                         return -EINVAL;
                 }
         }

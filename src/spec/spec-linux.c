@@ -621,7 +621,7 @@ void spec_linux_clear(struct berth_linux *lx)
         free(lx->devices);
         free(lx->cgroups_path);
         free(lx->resources_json);
-        spec_kv_free(lx->sysctl, lx->n_sysctl);
+        berth_kv_free(lx->sysctl, lx->n_sysctl);
         seccomp_free(lx->seccomp);
         strv_free(lx->masked_paths);
         strv_free(lx->readonly_paths);

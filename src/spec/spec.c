@@ -801,7 +801,7 @@ void berth_spec_free(struct berth_spec *s)
         berth_process_clear(&s->process);
         for (int k = 0; k < BERTH_HOOK__MAX; k++)
                 berth_hook_list_clear(&s->hooks[k]);
-        spec_kv_free(s->annotations, s->n_annotations);
+        berth_kv_free(s->annotations, s->n_annotations);
         spec_linux_clear(&s->lx);
         free(s);
 }

@@ -14,11 +14,7 @@
 #include <sys/types.h>
 
 #include "base/error.h"
-
-struct berth_kv {
-        char *key;
-        char *value;
-};
+#include "base/kv.h"
 
 struct berth_id_map {
         uint32_t container_id;
