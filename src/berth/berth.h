@@ -15,13 +15,11 @@
 #include <stdio.h>
 
 #include "base/error.h"
+#include "engine/engine-run.h" /* BERTH_EXIT_*: docker's exit codes, which the engine records */
 
 #define BERTH_PROG "berth"
 #define BERTH_DEFAULT_ROOT "/var/lib/berth"
 #define BERTH_DEFAULT_RUNROOT "/run/berth"
-#define BERTH_EXIT_ENGINE 125
-#define BERTH_EXIT_CANNOT_EXEC 126
-#define BERTH_EXIT_NOT_FOUND 127
 
 /* ---- flags (args.c) --------------------------------------------------------------------- */
 
