@@ -180,9 +180,13 @@ def new_id(prefix="it"):
     return f"{prefix}{ID_TOKEN}{next(_ids)}"
 
 
+# Resolved once, at import: a relative $BERTH_OCI or $BERTH must not follow a test's chdir.
+_BERTH_OCI = Path(os.environ["BERTH_OCI"]).resolve() if os.environ.get("BERTH_OCI") else None
+_BERTH = Path(os.environ["BERTH"]).resolve() if os.environ.get("BERTH") else None
+
+
 def berth_oci_path():
-    p = os.environ.get("BERTH_OCI")
-    return Path(p).resolve() if p else REPO / "build" / "berth-oci"
+    return _BERTH_OCI or REPO / "build" / "berth-oci"
 
 
 def _crun_argv():
@@ -637,8 +641,7 @@ MKIMAGE = REPO / "tools" / "mkimage"
 
 
 def berth_path():
-    p = os.environ.get("BERTH")
-    return Path(p).resolve() if p else REPO / "build" / "src" / "berth" / "berth"
+    return _BERTH or REPO / "build" / "src" / "berth" / "berth"
 
 
 class Engine:

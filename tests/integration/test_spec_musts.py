@@ -1288,13 +1288,13 @@ def test_namespace_listed_without_path_is_new(runtime, bundle, ns):
     assert inside[ns] != host_ns()[ns]
 
 
-def test_namespace_path_must_be_absolute(runtime, bundle):
+def test_namespace_path_must_be_absolute(runtime, bundle, monkeypatch):
     """config-linux.md: path "This value MUST be an absolute path in the runtime mount
     namespace"."""
     holder = spawn(["unshare", "--net", "sleep", "60"])
     try:
         time.sleep(0.1)
-        os.chdir("/")
+        monkeypatch.chdir("/")  # a relative path would resolve from "/": it is still refused
         for n in bundle.config["linux"]["namespaces"]:
             if n["type"] == "network":
                 n["path"] = f"proc/{holder.pid}/ns/net"
