@@ -15,6 +15,7 @@
 #include "engine/seccomp-profile.h"
 #include "spec/spec.h"
 #include "base/syscalls.h"
+#include "base/json.h"
 #include "base/util.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -332,15 +333,6 @@ int berth_user_resolve(int rootfd, const char *user, uid_t *ret_uid, gid_t *ret_
 
 /* ---- the OCI spec -------------------------------------------------------------------------- */
 
-static json_t *json_strv(char *const *v)
-{
-        json_t *a = json_array();
-
-        for (; v && *v; v++)
-                json_array_append_new(a, json_string(*v));
-        return a;
-}
-
 static json_t *json_strs(const char *const *v, size_t n)
 {
         json_t *a = json_array();
@@ -373,9 +365,9 @@ static void set_caps(json_t *process)
 {
         json_t *c = json_object();
 
-        json_object_set_new(c, "bounding", json_strv(default_caps));
-        json_object_set_new(c, "effective", json_strv(default_caps));
-        json_object_set_new(c, "permitted", json_strv(default_caps));
+        json_object_set_new(c, "bounding", berth_json_strv(default_caps));
+        json_object_set_new(c, "effective", berth_json_strv(default_caps));
+        json_object_set_new(c, "permitted", berth_json_strv(default_caps));
         json_object_set_new(process, "capabilities", c);
 }
 
@@ -393,14 +385,14 @@ static json_t *spec_env(const struct berth_ctr *c, bool tty)
                 env_merge(&env, "TERM=xterm");
         for (char **e = c->env; e && *e; e++)
                 env_merge(&env, *e);
-        a = json_strv(env);
+        a = berth_json_strv(env);
         strv_free(env);
         return a;
 }
 
 static json_t *spec_args(const struct berth_ctr *c)
 {
-        json_t *a = json_strv(c->entrypoint);
+        json_t *a = berth_json_strv(c->entrypoint);
 
         for (char **v = c->cmd; v && *v; v++)
                 json_array_append_new(a, json_string(*v));

@@ -26,6 +26,7 @@
 #include "base/sha256.h"
 #include "image/manifest.h"
 #include "base/syscalls.h"
+#include "base/json.h"
 #include "base/util.h"
 
 /*
@@ -49,9 +50,6 @@
 #define MAX_LINKS 8
 /* libarchive's errno for "not this format" (archive_private.h: EFTYPE, or EILSEQ on Linux). */
 #define ARCHIVE_ERRNO_FORMAT EILSEQ
-
-/* jansson's own json_decrefp (2.11+) */
-#define _autojson_ _cleanup_(json_decrefp)
 
 static void archive_read_freep(struct archive **a)
 {

@@ -14,6 +14,7 @@
 #include "image/blobstore.h"
 #include "image/imagestore.h"
 #include "image/manifest.h"
+#include "base/json.h"
 #include "base/util.h"
 
 void berth_config_change_clear(struct berth_config_change *c)
@@ -39,15 +40,6 @@ static void image_freep(struct berth_image **i)
 {
         berth_image_free(*i);
         *i = NULL;
-}
-
-static json_t *strv_json(char *const *v)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; v && v[i]; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
 }
 
 /* obj[key] as an object or array of the wanted type, created (replacing anything else) if not. */
@@ -203,21 +195,17 @@ static void apply_change(json_t *config, const struct berth_config_change *c)
         if (c->env)
                 merge_env(cfg, c->env);
         if (c->set_cmd)
-                json_object_set_new(cfg, "Cmd", c->cmd ? strv_json(c->cmd) : json_null());
+                json_object_set_new(cfg, "Cmd", c->cmd ? berth_json_strv(c->cmd) : json_null());
         if (c->set_entrypoint)
                 json_object_set_new(cfg, "Entrypoint",
-                                    c->entrypoint ? strv_json(c->entrypoint) : json_null());
+                                    c->entrypoint ? berth_json_strv(c->entrypoint) : json_null());
         set_string(cfg, "WorkingDir", c->working_dir);
         set_string(cfg, "User", c->user);
         set_string(cfg, "StopSignal", c->stop_signal);
         add_keys(cfg, "ExposedPorts", c->exposed_ports, true);
         add_keys(cfg, "Volumes", c->volumes, false);
         if (c->n_labels) {
-                json_t *labels = child(cfg, "Labels", false);
-
-                for (size_t k = 0; k < c->n_labels; k++)
-                        json_object_set_new(labels, c->labels[k].key,
-                                            json_string(c->labels[k].value ?: ""));
+                berth_json_set_kv(child(cfg, "Labels", false), c->labels, c->n_labels);
         }
         set_string(config, "author", c->author);
 }

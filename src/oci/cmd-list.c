@@ -5,6 +5,7 @@
 
 #include "runtime/container.h"
 #include "oci.h"
+#include "base/json.h"
 #include "base/util.h"
 
 enum { F_FORMAT, F_QUIET };
@@ -102,9 +103,7 @@ static json_t *container_json(const struct berth_container *c)
         json_object_set_new(o, "bundle", json_string(c->bundle ? c->bundle : ""));
         json_object_set_new(o, "rootfs", json_string(c->rootfs ? c->rootfs : ""));
         json_object_set_new(o, "created", json_string(c->created ? c->created : ""));
-        for (size_t i = 0; i < c->n_annotations; i++)
-                json_object_set_new(ann, c->annotations[i].key,
-                                    json_string(c->annotations[i].value));
+        berth_json_set_kv(ann, c->annotations, c->n_annotations);
         if (json_object_size(ann) > 0)
                 json_object_set(o, "annotations", ann);
         json_decref(ann);

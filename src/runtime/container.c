@@ -18,6 +18,7 @@
 #include "runtime/sync.h"
 #include "base/syscalls.h"
 #include "runtime/terminal.h"
+#include "base/json.h"
 #include "base/util.h"
 
 const char *berth_status_name(enum berth_status s)
@@ -71,11 +72,8 @@ static json_t *state_object(const struct berth_container *c, const char *status,
                               (int) pid, "status", status, "bundle", c->bundle ? c->bundle : "",
                               "rootfs", c->rootfs ? c->rootfs : "", "created",
                               c->created ? c->created : "", "owner", c->owner ? c->owner : "");
-        json_t *a = json_object();
 
-        for (size_t i = 0; i < c->n_annotations; i++)
-                json_object_set_new(a, c->annotations[i].key, json_string(c->annotations[i].value));
-        json_object_set_new(o, "annotations", a);
+        json_object_set_new(o, "annotations", berth_json_kv(c->annotations, c->n_annotations));
         if (c->oom_killed) /* berth's own field: clients ignore what they do not know */
                 json_object_set_new(o, "oomKilled", json_true());
         return o;

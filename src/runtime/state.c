@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "spec/spec.h"
 #include "runtime/state.h"
+#include "base/json.h"
 #include "base/util.h"
 
 #define ID_MAX 1024
@@ -113,15 +114,6 @@ int berth_state_dir_remove(int rootfd, const char *id, struct berth_error **err)
         return 0;
 }
 
-static json_t *kv_object(const struct berth_kv *kv, size_t n)
-{
-        json_t *o = json_object();
-
-        for (size_t i = 0; i < n; i++)
-                json_object_set_new(o, kv[i].key, json_string(kv[i].value));
-        return o;
-}
-
 static json_t *hooks_json(const struct berth_hook_list *l)
 {
         _autofree_ char *s = NULL;
@@ -172,7 +164,7 @@ int berth_state_save(const struct berth_container *c, struct berth_error **err)
 
         if (!o)
                 return berth_error_setx(err, ENOMEM, "build state.json");
-        json_object_set_new(o, "annotations", kv_object(c->annotations, c->n_annotations));
+        json_object_set_new(o, "annotations", berth_json_kv(c->annotations, c->n_annotations));
         if (c->cgroup_path)
                 json_object_set_new(o, "cgroupPath", json_string(c->cgroup_path));
         if ((h = hooks_json(&c->poststart)))

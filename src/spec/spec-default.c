@@ -7,6 +7,7 @@
  */
 #include <jansson.h>
 
+#include "base/json.h"
 #include "spec/spec.h"
 #include "base/util.h"
 
@@ -14,24 +15,15 @@
 #define DEFAULT_OCI_VERSION "1.0.2-dev"
 #define DEFAULT_HOSTNAME "runc"
 
-static json_t *strv_json(const char *const *v)
-{
-        json_t *a = json_array();
-
-        for (; *v; v++)
-                json_array_append_new(a, json_string(*v));
-        return a;
-}
-
-#define STRV(...) strv_json((const char *const[]){__VA_ARGS__, NULL})
+#define STRV(...) berth_json_strv((char *const[]){__VA_ARGS__, NULL})
 
 static json_t *default_caps(void)
 {
-        static const char *const caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-                                           NULL};
+        static char *const caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL};
 
-        return json_pack("{s:o, s:o, s:o, s:o}", "bounding", strv_json(caps), "effective",
-                         strv_json(caps), "permitted", strv_json(caps), "ambient", strv_json(caps));
+        return json_pack("{s:o, s:o, s:o, s:o}", "bounding", berth_json_strv(caps), "effective",
+                         berth_json_strv(caps), "permitted", berth_json_strv(caps), "ambient",
+                         berth_json_strv(caps));
 }
 
 static json_t *default_process(void)

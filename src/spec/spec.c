@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "spec/spec-internal.h"
 #include "base/syscalls.h"
+#include "base/json.h"
 #include "base/util.h"
 
 #ifndef SCHED_ISO
@@ -523,15 +524,6 @@ static int parse_hooks(const json_t *root, struct berth_spec *s, struct berth_er
         return 0;
 }
 
-static json_t *strv_json(char *const *v)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; v && v[i]; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
-}
-
 char *berth_hooks_to_json(const struct berth_hook_list *list)
 {
         json_t *a = json_array();
@@ -543,9 +535,9 @@ char *berth_hooks_to_json(const struct berth_hook_list *list)
 
                 json_object_set_new(o, "path", json_string(h->path));
                 if (h->args)
-                        json_object_set_new(o, "args", strv_json(h->args));
+                        json_object_set_new(o, "args", berth_json_strv(h->args));
                 if (h->env)
-                        json_object_set_new(o, "env", strv_json(h->env));
+                        json_object_set_new(o, "env", berth_json_strv(h->env));
                 if (h->timeout > 0)
                         json_object_set_new(o, "timeout", json_integer(h->timeout));
                 json_array_append_new(a, o);
