@@ -580,7 +580,7 @@ static int remove_one(struct berth_store *s, const char *what, bool force)
         _autoerr_ struct berth_error *err = NULL;
         _autostrv_ char **removed = NULL;
 
-        if (berth_store_image_remove(s, what, force, &removed, &err) < 0)
+        if (berth_store_image_remove(s, what, force, berth_ctr_store_users, &removed, &err) < 0)
                 return berth_print_error(err);
         for (size_t i = 0; removed && removed[i]; i++)
                 printf("%s\n", removed[i]);
@@ -675,7 +675,7 @@ static int prune(struct berth_store *s, bool all)
         _autofree_ char *human = NULL;
         int64_t reclaimed = 0;
 
-        if (berth_store_prune(s, all, &removed, &reclaimed, &err) < 0)
+        if (berth_store_prune(s, all, berth_ctr_store_users, &removed, &reclaimed, &err) < 0)
                 return berth_print_error(err);
         if (removed && removed[0]) {
                 printf("Deleted Images:\n");

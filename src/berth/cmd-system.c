@@ -114,7 +114,8 @@ static int df(struct berth_global *g, const char *format)
         struct berth_store *s;
         struct df_row rows[2];
 
-        if (berth_global_store(g, &s, &err) < 0 || berth_store_df(s, &d, &err) < 0)
+        if (berth_global_store(g, &s, &err) < 0 ||
+            berth_store_df(s, berth_ctr_store_users, &d, &err) < 0)
                 return berth_print_error(err);
         rows[0] = (struct df_row){"Images", d.images, d.images_active, d.images_size,
                                   d.images_reclaimable};

@@ -185,20 +185,41 @@ static void record_parse_state(struct berth_ctr *c, json_t *o)
         c->auto_remove = json_is_true(json_object_get(hc, "AutoRemove"));
 }
 
-static int record_parse(const char *text, const char *dir, struct berth_ctr **ret,
-                        struct berth_error **err)
+/* What the store's gc, rmi and prune rely on ("image" and "layers"), checked: a record misread
+ * there could let gc take the layers that the container holds. */
+static int record_check(json_t *o, const char *what, struct berth_error **err)
+{
+        json_t *a = json_object_get(o, "layers");
+
+        if (!json_is_object(o))
+                return berth_error_setx(err, EINVAL, "%s: not a JSON object", what);
+        if (a && !json_is_null(a) && !json_is_array(a))
+                return berth_error_setx(err, EINVAL, "%s: layers: not an array", what);
+        for (size_t i = 0; i < json_array_size(a); i++)
+                if (!json_is_string(json_array_get(a, i)))
+                        return berth_error_setx(err, EINVAL, "%s: layers[%zu]: not a string", what,
+                                                i);
+        return 0;
+}
+
+/* The record of the container in dir; what names it in errors. strict (for the store's users):
+ * duplicate keys and malformed layers are errors, id and name may be missing. */
+static int record_parse(const char *text, const char *dir, const char *what, bool strict,
+                        struct berth_ctr **ret, struct berth_error **err)
 {
         json_error_t jerr;
-        _autojson_ json_t *o = json_loads(text, 0, &jerr);
+        _autojson_ json_t *o = json_loads(text, strict ? JSON_REJECT_DUPLICATES : 0, &jerr);
         json_t *cfg;
         struct berth_ctr *c;
 
         if (!o)
-                return berth_error_setx(err, EINVAL, "%s/" RECORD ": line %d column %d: %s", dir,
-                                        jerr.line, jerr.column, jerr.text);
-        if (!json_is_string(json_object_get(o, "id")) ||
-            !json_is_string(json_object_get(o, "name")))
-                return berth_error_setx(err, EINVAL, "%s/" RECORD ": id or name: missing", dir);
+                return berth_error_setx(err, EINVAL, "%s: line %d column %d: %s", what, jerr.line,
+                                        jerr.column, jerr.text);
+        if (strict && record_check(o, what, err) < 0)
+                return -EINVAL;
+        if (!strict && (!json_is_string(json_object_get(o, "id")) ||
+                        !json_is_string(json_object_get(o, "name"))))
+                return berth_error_setx(err, EINVAL, "%s: id or name: missing", what);
         c = xcalloc(1, sizeof(*c));
         c->id = json_str_get(o, "id");
         c->name = json_str_get(o, "name");
@@ -229,7 +250,7 @@ static int record_read(const char *cdir, const char *id, struct berth_ctr **ret,
         r = berth_read_file_at(AT_FDCWD, path, 0, &text, NULL, err);
         if (r < 0)
                 return r;
-        return record_parse(text, dir, ret, err);
+        return record_parse(text, dir, path, false, ret, err);
 }
 
 /* ---- list and lookup -------------------------------------------------------------------- */
@@ -347,6 +368,90 @@ int berth_ctr_lookup(struct berth_store *s, const char *what, struct berth_ctr *
         }
         berth_ctrs_free(v, n);
         return r;
+}
+
+/* ---- what the containers hold in the image store ------------------------------------------- */
+
+#define MAX_RECORD (64u << 20)
+
+/* The user of the store that the record of container <cfd>/<id> makes; -ENOENT / -ENOTDIR: not a
+ * container dir with a record. */
+static int store_user_read(int cfd, const char *cdir, const char *id, struct berth_store_user *ret,
+                           struct berth_error **err)
+{
+        _autofree_ char *what = xasprintf("%s/" RECORD, id), *dir = xasprintf("%s/%s", cdir, id),
+                        *text = NULL;
+        _autoctr_ struct berth_ctr *c = NULL;
+        int r;
+
+        r = berth_read_file_at(cfd, what, MAX_RECORD, &text, NULL, err);
+        if (r >= 0)
+                r = record_parse(text, dir, what, true, &c, err);
+        if (r < 0)
+                return r;
+        *ret = (struct berth_store_user){
+            .id = xstrdup(id),
+            .image = steal_ptr(&c->image),
+            .layers = steal_ptr(&c->layers),
+            .data_dir = berth_ctr_upper(c),
+        };
+        return 0;
+}
+
+/* d: the containers dir (cdir, cfd), closed here. */
+static int store_users_read(DIR *d, int cfd, const char *cdir, struct berth_store_user **ret,
+                            size_t *ret_n, struct berth_error **err)
+{
+        struct berth_store_user *v = NULL, u;
+        struct dirent *de;
+        size_t n = 0;
+        int r = 0;
+
+        while (r >= 0 && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                r = store_user_read(cfd, cdir, de->d_name, &u, err);
+                if (r == -ENOENT || r == -ENOTDIR) {
+                        if (err)
+                                berth_error_freep(err);
+                        r = 0;
+                        continue;
+                }
+                if (r < 0)
+                        break;
+                v = xreallocarray(v, n + 1, sizeof(*v));
+                v[n++] = u;
+        }
+        closedir(d);
+        if (r < 0) {
+                berth_store_users_free(v, n);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int berth_ctr_store_users(struct berth_store *s, struct berth_store_user **ret, size_t *ret_n,
+                          struct berth_error **err)
+{
+        _autofree_ char *cdir = containers_dir(s);
+        _autoclose_ int cfd = open(cdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d;
+
+        if (cfd < 0 && errno == ENOENT) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        if (cfd < 0)
+                return berth_error_set(err, errno, "open %s/containers", berth_store_root(s));
+        d = fdopendir(openat(cfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!d)
+                return berth_error_set(err, errno, "read %s/containers", berth_store_root(s));
+        if (store_users_read(d, cfd, cdir, ret, ret_n, err) < 0)
+                return berth_error_prefix(err, "%s/containers", berth_store_root(s));
+        return 0;
 }
 
 /* ---- names and ids -------------------------------------------------------------------------- */

@@ -13,7 +13,8 @@
  * container.json: {"id", "name", "image" (image id), "imageName", "layers" (chain ids, bottom
  * first: the store's gc keeps them while the record exists), "created", "config": {"Env",
  * "Cmd", "Entrypoint", "WorkingDir", "User", "Hostname"}, "state": {"status", "exitCode",
- * "startedAt", "finishedAt", "pid"}}. The store reads only "image" and "layers".
+ * "startedAt", "finishedAt", "pid"}}. The image store never reads it: its gc, rmi, prune and df
+ * learn what the containers hold from berth_ctr_store_users.
  */
 
 #include <stdbool.h>
@@ -23,6 +24,7 @@
 #include "base/error.h"
 
 struct berth_store;
+struct berth_store_user;
 struct berth_image_config;
 struct berth_container;
 struct berth_scmp_profile;
@@ -181,6 +183,16 @@ int berth_ctr_remove(struct berth_ctr *c, const char *runroot, bool force,
 int berth_ctr_list(struct berth_store *s, struct berth_ctr ***ret, size_t *ret_n,
                    struct berth_error **err);
 void berth_ctrs_free(struct berth_ctr **v, size_t n);
+
+/*
+ * The image store's users (a berth_store_users_fn, imagestore.h): one per container record, with
+ * the image it was made from ("image"), the layers it holds ("layers") and its upper dir. A dir
+ * without a record (being made or removed) is left out; a record that cannot be read, or whose
+ * "layers" is not an array of strings, is an error ("<root>/containers: <id>/container.json:
+ * ..."): leaving it out could let gc remove the layers it holds.
+ */
+int berth_ctr_store_users(struct berth_store *s, struct berth_store_user **ret, size_t *ret_n,
+                          struct berth_error **err);
 
 /* docker inspect's JSON object for c (a new reference). */
 struct json_t;

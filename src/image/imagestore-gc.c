@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store's removals: gc (layers and blobs nothing refers to, reference counts computed from
- * images.json and the containers' records under store.lock), rmi, prune, and system df.
+ * images.json and what the store's users hold, under store.lock), rmi, prune, and system df.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -71,8 +71,8 @@ static int image_blobs(struct berth_store *s, const struct berth_image *i, char 
         return 0;
 }
 
-/* The layers (hex chain ids) every image and container holds. */
-static char **used_layers(const struct image_list *l, const struct ctr_list *cl)
+/* The layers (hex chain ids) every image and user holds. */
+static char **used_layers(const struct image_list *l, const struct user_list *ul)
 {
         char **v = xcalloc(1, sizeof(char *));
 
@@ -81,11 +81,11 @@ static char **used_layers(const struct image_list *l, const struct ctr_list *cl)
                         if (startswith(l->v[k]->layers[j], DIGEST_PREFIX))
                                 v = berth_store_strv_add_unique(
                                     v, berth_store_digest_hex(l->v[k]->layers[j]));
-        for (size_t k = 0; k < cl->n; k++)
-                for (size_t j = 0; cl->v[k].layers[j]; j++)
-                        if (startswith(cl->v[k].layers[j], DIGEST_PREFIX))
+        for (size_t k = 0; k < ul->n; k++)
+                for (size_t j = 0; ul->v[k].layers[j]; j++)
+                        if (startswith(ul->v[k].layers[j], DIGEST_PREFIX))
                                 v = berth_store_strv_add_unique(
-                                    v, berth_store_digest_hex(cl->v[k].layers[j]));
+                                    v, berth_store_digest_hex(ul->v[k].layers[j]));
         return v;
 }
 
@@ -184,15 +184,16 @@ static int sweep_blobs(struct berth_store *s, char **used, int64_t *freed, struc
         return r < 0 ? berth_error_prefix(err, "blobs") : 0;
 }
 
-/* What gc, rmi, prune and df decide on: images.json and the containers' records, read under
- * store.lock (locked = false: df only reads). */
+/* What gc, rmi, prune and df decide on: images.json and what the users hold, read under
+ * store.lock (locked = false: df only reads). users NULL: none. */
 struct view {
         int lockfd;
         struct image_list l;
-        struct ctr_list cl;
+        struct user_list ul;
 };
 
-static int view_load(struct berth_store *s, bool locked, struct view *v, struct berth_error **err)
+static int view_load(struct berth_store *s, bool locked, berth_store_users_fn users, struct view *v,
+                     struct berth_error **err)
 {
         int r = 0;
 
@@ -201,20 +202,21 @@ static int view_load(struct berth_store *s, bool locked, struct view *v, struct 
                 r = berth_store_lock(s, &v->lockfd, err);
         if (r >= 0)
                 r = berth_store_load_images(s, &v->l, err);
-        if (r >= 0)
-                r = berth_store_load_ctrs(s, &v->cl, err);
+        if (r >= 0 && users)
+                r = users(s, &v->ul.v, &v->ul.n, err);
         return r;
 }
 
 static void view_clear(struct view *v)
 {
         berth_store_images_clear(&v->l);
-        berth_store_ctrs_clear(&v->cl);
+        berth_store_users_free(v->ul.v, v->ul.n);
+        v->ul = (struct user_list){0};
         closep(&v->lockfd);
 }
 
-/* Under store.lock, with l and cl the current images and containers. */
-static int gc_locked(struct berth_store *s, const struct image_list *l, const struct ctr_list *cl,
+/* Under store.lock, with l and ul the current images and users. */
+static int gc_locked(struct berth_store *s, const struct image_list *l, const struct user_list *ul,
                      int64_t *ret_reclaimed, struct berth_error **err)
 {
         _autostrv_ char **layers = NULL, **blobs = xcalloc(1, sizeof(char *));
@@ -236,7 +238,7 @@ static int gc_locked(struct berth_store *s, const struct image_list *l, const st
                                 berth_warn("gc: image %s: %s: keeping every blob", l->v[k]->id,
                                            e->msg);
                 }
-                layers = used_layers(l, cl);
+                layers = used_layers(l, ul);
                 r = sweep_layers(s, layers, &freed, err);
                 if (r >= 0 && blobs_known)
                         r = sweep_blobs(s, blobs, &freed, err);
@@ -248,14 +250,15 @@ static int gc_locked(struct berth_store *s, const struct image_list *l, const st
         return 0;
 }
 
-int berth_store_gc(struct berth_store *s, int64_t *ret_reclaimed, struct berth_error **err)
+int berth_store_gc(struct berth_store *s, berth_store_users_fn users, int64_t *ret_reclaimed,
+                   struct berth_error **err)
 {
         struct view v;
         int r;
 
-        r = view_load(s, true, &v, err);
+        r = view_load(s, true, users, &v, err);
         if (r >= 0)
-                r = gc_locked(s, &v.l, &v.cl, ret_reclaimed, err);
+                r = gc_locked(s, &v.l, &v.ul, ret_reclaimed, err);
         view_clear(&v);
         return r;
 }
@@ -296,12 +299,12 @@ static void delete_record(struct image_list *l, size_t k, char ***lines)
 }
 
 /* Returns 1 if the record went (gc is due), 0 if only a name did. */
-static int remove_locked(struct image_list *l, const struct ctr_list *cl, size_t k,
+static int remove_locked(struct image_list *l, const struct user_list *ul, size_t k,
                          enum match_kind kind, const char *name, bool force, char ***lines,
                          struct berth_error **err)
 {
         struct berth_image *i = l->v[k];
-        const struct ctr_ref *c = berth_store_ctr_using(cl, i->id);
+        const struct berth_store_user *c = berth_store_user_of(ul, i->id);
         _autofree_ char *shown = display_name(i);
 
         if (kind == MATCH_NAME && strv_length(i->names) > 1) {
@@ -325,7 +328,8 @@ static int remove_locked(struct image_list *l, const struct ctr_list *cl, size_t
 }
 
 int berth_store_image_remove(struct berth_store *s, const char *what, bool force,
-                             char ***ret_removed, struct berth_error **err)
+                             berth_store_users_fn users, char ***ret_removed,
+                             struct berth_error **err)
 {
         _autostrv_ char **lines = xcalloc(1, sizeof(char *));
         _autofree_ char *name = NULL;
@@ -334,18 +338,18 @@ int berth_store_image_remove(struct berth_store *s, const char *what, bool force
         size_t k;
         int r;
 
-        r = view_load(s, true, &v, err);
+        r = view_load(s, true, users, &v, err);
         if (r >= 0)
                 r = berth_store_find_image(&v.l, what, &k, &kind, &name, err);
         if (r >= 0)
-                r = remove_locked(&v.l, &v.cl, k, kind, name, force, &lines, err);
+                r = remove_locked(&v.l, &v.ul, k, kind, name, force, &lines, err);
         if (r >= 0) {
                 int q = berth_store_save_images(s, &v.l, err);
 
                 r = q < 0 ? q : r;
         }
         if (r > 0)
-                r = gc_locked(s, &v.l, &v.cl, NULL, err);
+                r = gc_locked(s, &v.l, &v.ul, NULL, err);
         view_clear(&v);
         if (r < 0)
                 return berth_error_prefix(err, "remove image %s", QUOTE(what));
@@ -354,16 +358,16 @@ int berth_store_image_remove(struct berth_store *s, const char *what, bool force
         return 0;
 }
 
-int berth_store_prune(struct berth_store *s, bool all, char ***ret_removed, int64_t *ret_reclaimed,
-                      struct berth_error **err)
+int berth_store_prune(struct berth_store *s, bool all, berth_store_users_fn users,
+                      char ***ret_removed, int64_t *ret_reclaimed, struct berth_error **err)
 {
         _autostrv_ char **ids = xcalloc(1, sizeof(char *));
         struct view v;
         int r;
 
-        r = view_load(s, true, &v, err);
+        r = view_load(s, true, users, &v, err);
         for (size_t k = v.l.n; r >= 0 && k-- > 0;) {
-                if (berth_store_ctr_using(&v.cl, v.l.v[k]->id) || (v.l.v[k]->names[0] && !all))
+                if (berth_store_user_of(&v.ul, v.l.v[k]->id) || (v.l.v[k]->names[0] && !all))
                         continue;
                 ids = berth_store_strv_add(ids, v.l.v[k]->id);
                 berth_store_images_remove_at(&v.l, k);
@@ -371,7 +375,7 @@ int berth_store_prune(struct berth_store *s, bool all, char ***ret_removed, int6
         if (r >= 0 && ids[0])
                 r = berth_store_save_images(s, &v.l, err);
         if (r >= 0)
-                r = gc_locked(s, &v.l, &v.cl, ret_reclaimed, err);
+                r = gc_locked(s, &v.l, &v.ul, ret_reclaimed, err);
         view_clear(&v);
         if (r < 0)
                 return berth_error_prefix(err, "prune images");
@@ -408,16 +412,18 @@ static int64_t blobs_size(struct berth_store *s)
         return total;
 }
 
-static int containers_size(struct berth_store *s, const struct ctr_list *cl, int64_t *ret,
-                           struct berth_error **err)
+/* The users' data dirs (the containers' upper dirs). */
+static int users_size(const struct user_list *ul, int64_t *ret, struct berth_error **err)
 {
         int64_t total = 0;
 
-        for (size_t k = 0; k < cl->n; k++) {
-                _autofree_ char *p = xasprintf("containers/%s/upper", cl->v[k].id);
+        for (size_t k = 0; k < ul->n; k++) {
                 int64_t size = 0;
-                int r = berth_disk_usage(s->rootfd, p, &size, err);
+                int r;
 
+                if (!ul->v[k].data_dir)
+                        continue;
+                r = berth_disk_usage(AT_FDCWD, ul->v[k].data_dir, &size, err);
                 if (r == -ENOENT) {
                         if (err)
                                 berth_error_freep(err);
@@ -431,16 +437,16 @@ static int containers_size(struct berth_store *s, const struct ctr_list *cl, int
         return 0;
 }
 
-static void df_images(struct berth_store *s, const struct image_list *l, const struct ctr_list *cl,
+static void df_images(struct berth_store *s, const struct image_list *l, const struct user_list *ul,
                       struct berth_store_df *df)
 {
         struct image_list active = {.v = xcalloc(l->n + 1, sizeof(*l->v))};
-        _autostrv_ char **all = used_layers(l, cl), **held = NULL;
+        _autostrv_ char **all = used_layers(l, ul), **held = NULL;
 
         for (size_t k = 0; k < l->n; k++)
-                if (berth_store_ctr_using(cl, l->v[k]->id))
+                if (berth_store_user_of(ul, l->v[k]->id))
                         active.v[active.n++] = l->v[k];
-        held = used_layers(&active, cl);
+        held = used_layers(&active, ul);
         df->images = l->n;
         df->images_active = active.n;
         df->images_size = sum_layers(s, all);
@@ -448,18 +454,19 @@ static void df_images(struct berth_store *s, const struct image_list *l, const s
         free(active.v); /* borrowed records */
 }
 
-int berth_store_df(struct berth_store *s, struct berth_store_df *ret, struct berth_error **err)
+int berth_store_df(struct berth_store *s, berth_store_users_fn users, struct berth_store_df *ret,
+                   struct berth_error **err)
 {
         struct berth_store_df df = {0};
         struct view v;
         int r;
 
-        r = view_load(s, false, &v, err);
+        r = view_load(s, false, users, &v, err);
         if (r >= 0) {
-                df_images(s, &v.l, &v.cl, &df);
+                df_images(s, &v.l, &v.ul, &df);
                 df.blobs_size = blobs_size(s);
-                df.containers = v.cl.n;
-                r = containers_size(s, &v.cl, &df.containers_size, err);
+                df.containers = v.ul.n;
+                r = users_size(&v.ul, &df.containers_size, err);
         }
         view_clear(&v);
         if (r < 0)

@@ -3,8 +3,8 @@
 
 /*
  * What imagestore.c shares with imagestore-gc.c (gc, rmi, prune, system df): the store's
- * struct, the images.json list, the containers' records as far as the store cares, and the
- * locks. See imagestore.c for the lock order.
+ * struct, the images.json list, the list of its users, and the locks. See imagestore.c for the lock
+ * order.
  */
 
 #include <stdbool.h>
@@ -35,19 +35,13 @@ struct image_list {
         size_t n;
 };
 
-/* A container record, as far as the store cares. */
-struct ctr_ref {
-        char *id, *image;
-        char **layers;
-};
-
-struct ctr_list {
-        struct ctr_ref *v;
+/* What berth_store_users_fn returned. */
+struct user_list {
+        struct berth_store_user *v;
         size_t n;
 };
 
 void berth_store_images_clear(struct image_list *l);
-void berth_store_ctrs_clear(struct ctr_list *l);
 bool berth_store_is_hex_name(const char *s);
 const char *berth_store_digest_hex(const char *digest);
 char **berth_store_strv_add_unique(char **v, const char *s);
@@ -67,8 +61,9 @@ int berth_store_load_images(struct berth_store *s, struct image_list *ret,
 int berth_store_save_images(struct berth_store *s, const struct image_list *l,
                             struct berth_error **err);
 void berth_store_images_remove_at(struct image_list *l, size_t k);
-int berth_store_load_ctrs(struct berth_store *s, struct ctr_list *ret, struct berth_error **err);
-const struct ctr_ref *berth_store_ctr_using(const struct ctr_list *cl, const char *image_id);
+/* The first user made from image_id, or NULL. */
+const struct berth_store_user *berth_store_user_of(const struct user_list *ul,
+                                                   const char *image_id);
 int berth_store_find_image(const struct image_list *l, const char *what, size_t *ret_idx,
                            enum match_kind *ret_kind, char **ret_name, struct berth_error **err);
 int berth_store_load_manifest(struct berth_store *s, const char *digest,

@@ -39,16 +39,15 @@ void berth_store_images_clear(struct image_list *l)
         l->n = 0;
 }
 
-void berth_store_ctrs_clear(struct ctr_list *l)
+void berth_store_users_free(struct berth_store_user *v, size_t n)
 {
-        for (size_t i = 0; i < l->n; i++) {
-                free(l->v[i].id);
-                free(l->v[i].image);
-                strv_free(l->v[i].layers);
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].id);
+                free(v[i].image);
+                strv_free(v[i].layers);
+                free(v[i].data_dir);
         }
-        free(l->v);
-        l->v = NULL;
-        l->n = 0;
+        free(v);
 }
 
 static void image_config_freep(struct berth_image_config **c)
@@ -805,78 +804,13 @@ void berth_store_images_remove_at(struct image_list *l, size_t k)
         l->n--;
 }
 
-/* ---- containers (engine.h's container.json: only "image" and "layers") ------------------- */
+/* ---- users --------------------------------------------------------------------------------- */
 
-static int parse_ctr(int cfd, const char *id, struct ctr_ref *c, struct berth_error **err)
+const struct berth_store_user *berth_store_user_of(const struct user_list *ul, const char *image_id)
 {
-        _autofree_ char *p = xasprintf("%s/container.json", id), *buf = NULL;
-        json_auto_t *j = NULL;
-        int r;
-
-        r = berth_read_file_at(cfd, p, MAX_JSON, &buf, NULL, err);
-        if (r < 0)
-                return r;
-        r = json_load(buf, strlen(buf), p, &j, err);
-        if (r >= 0)
-                r = json_strv(json_object_get(j, "layers"), "layers", &c->layers, err);
-        if (r < 0)
-                return r == -ENOENT ? r : berth_error_prefix(err, "%s", p);
-        c->id = xstrdup(id);
-        c->image = xstrdup(json_string_value(json_object_get(j, "image")));
-        return 0;
-}
-
-/* Every container record; a container dir without container.json (being made or removed) is
- * skipped. A record that cannot be read is an error: ignoring it could let gc remove its layers. */
-int berth_store_load_ctrs(struct berth_store *s, struct ctr_list *ret, struct berth_error **err)
-{
-        _autoclose_ int cfd =
-            openat(s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        struct ctr_list l = {0};
-        struct dirent *de;
-        DIR *d;
-        int r = 0;
-
-        if (cfd < 0 && errno == ENOENT) {
-                *ret = l;
-                return 0;
-        }
-        if (cfd < 0)
-                return berth_error_set(err, errno, "open %s/containers", s->root);
-        d = fdopendir(openat(cfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!d)
-                return berth_error_set(err, errno, "read %s/containers", s->root);
-        while (r >= 0 && (de = readdir(d))) {
-                struct ctr_ref c = {0};
-
-                if (de->d_name[0] == '.')
-                        continue;
-                r = parse_ctr(cfd, de->d_name, &c, err);
-                if (r == -ENOENT || r == -ENOTDIR) {
-                        if (err)
-                                berth_error_freep(err);
-                        r = 0;
-                        continue;
-                }
-                if (r < 0)
-                        break;
-                l.v = xreallocarray(l.v, l.n + 1, sizeof(*l.v));
-                l.v[l.n++] = c;
-        }
-        closedir(d);
-        if (r < 0) {
-                berth_store_ctrs_clear(&l);
-                return berth_error_prefix(err, "%s/containers", s->root);
-        }
-        *ret = l;
-        return 0;
-}
-
-const struct ctr_ref *berth_store_ctr_using(const struct ctr_list *cl, const char *image_id)
-{
-        for (size_t k = 0; k < cl->n; k++)
-                if (streq_ptr(cl->v[k].image, image_id))
-                        return &cl->v[k];
+        for (size_t k = 0; k < ul->n; k++)
+                if (streq_ptr(ul->v[k].image, image_id))
+                        return &ul->v[k];
         return NULL;
 }
 

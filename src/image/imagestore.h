@@ -12,11 +12,12 @@
  *   layers/<hex>.lock          flock held while that layer is unpacked or removed
  *   layers/.tmp-<hex>          an unpack in progress (a crashed one is removed by the next try)
  *   downloads/                 registry.c: resumable partial downloads
- *   containers/<id>/           the engine's (container.json, upper/, work/, rootfs/, ...)
+ *   containers/<id>/           the engine's (its records, upper/, work/, rootfs/, ...)
  *
- * Reference counts are computed, never stored: a layer is in use while an image record or a
- * container's container.json ("layers": [chain ids]) lists it; a blob while an image's
- * manifest names it. Removing an image and gc therefore never get out of step after a crash.
+ * Reference counts are computed, never stored: a layer is in use while an image record or one of
+ * the store's users (the engine's containers, struct berth_store_user) holds it; a blob while an
+ * image's manifest names it. The store never reads its users' records: gc, rmi, prune and df ask
+ * the caller. Removing an image and gc therefore never get out of step after a crash.
  * Concurrency: two processes adding the same layer unpack it once (per-layer lock); images.json
  * changes are serialized by store.lock.
  */
@@ -69,6 +70,24 @@ int berth_store_layer_add(struct berth_store *s, const char *parent_chain, const
                           const char *blob, const struct berth_layer_opts *o,
                           struct berth_layer_stats *st, struct berth_error **err);
 
+/* ---- users: what others hold --------------------------------------------------------------- */
+
+/* What one user of the store (a container of the engine) holds. */
+struct berth_store_user {
+        char *id;       /* who: "in use by container <first 12 of id>" */
+        char *image;    /* the image id it was made from, or NULL */
+        char **layers;  /* chain ids it holds ("sha256:..."); never NULL */
+        char *data_dir; /* its own data that df counts (a container's upper dir), or NULL */
+};
+void berth_store_users_free(struct berth_store_user *v, size_t n);
+
+/* Every user of s now, in *ret (malloc'ed, *ret_n entries; may be NULL when there is none). gc,
+ * rmi and prune call it under store.lock, so that what it returns is current when they decide.
+ * A user that cannot be read must be an error: leaving it out could let gc remove its layers.
+ * The engine's is berth_ctr_store_users (engine.h). */
+typedef int (*berth_store_users_fn)(struct berth_store *s, struct berth_store_user **ret,
+                                    size_t *ret_n, struct berth_error **err);
+
 /* ---- images ---------------------------------------------------------------------------- */
 
 struct berth_image {
@@ -108,24 +127,26 @@ int berth_store_tag(struct berth_store *s, const char *what, const char *name,
 /*
  * rmi, as docker's: `what` given by name removes that name, and the image too if it was its
  * last name; by id removes the image (an image with several names needs force:
- * "image is referenced in multiple names: use -f"). An image that a container uses (its
- * container.json "image") is refused without force ("image busybox:latest is in use by container
- * 4f2e..: remove it first or use -f"); with force its record goes, and its layers stay until no
- * container lists them. Layers and blobs nothing else uses are removed (gc). Each removed name and
- * id is appended to *ret_removed (NULL-terminated, malloc'ed; may be NULL), as "Untagged: x" /
+ * "image is referenced in multiple names: use -f"). An image that a user (of `users`; NULL: none)
+ * was made from is refused without force ("image busybox:latest is in use by container 4f2e..:
+ * remove it first or use -f"); with force its record goes, and its layers stay until no user
+ * holds them. Layers and blobs nothing else uses are removed (gc). Each removed name and id is
+ * appended to *ret_removed (NULL-terminated, malloc'ed; may be NULL), as "Untagged: x" /
  * "Deleted: sha256:..." lines.
  */
 int berth_store_image_remove(struct berth_store *s, const char *what, bool force,
-                             char ***ret_removed, struct berth_error **err);
+                             berth_store_users_fn users, char ***ret_removed,
+                             struct berth_error **err);
 
-/* Removes images without names (all: also every image no container uses), then gc. Removed ids
- * in *ret_removed (may be NULL); bytes freed in *ret_reclaimed (may be NULL). */
-int berth_store_prune(struct berth_store *s, bool all, char ***ret_removed, int64_t *ret_reclaimed,
-                      struct berth_error **err);
+/* Removes images without names (all: also every image no user was made from), then gc. Removed
+ * ids in *ret_removed (may be NULL); bytes freed in *ret_reclaimed (may be NULL). */
+int berth_store_prune(struct berth_store *s, bool all, berth_store_users_fn users,
+                      char ***ret_removed, int64_t *ret_reclaimed, struct berth_error **err);
 
-/* Removes the layers and blobs that no image and no container refers to, and stale temp dirs.
- * Bytes freed in *ret_reclaimed (may be NULL). */
-int berth_store_gc(struct berth_store *s, int64_t *ret_reclaimed, struct berth_error **err);
+/* Removes the layers and blobs that no image and no user (of `users`; NULL: none) refers to, and
+ * stale temp dirs. Bytes freed in *ret_reclaimed (may be NULL). */
+int berth_store_gc(struct berth_store *s, berth_store_users_fn users, int64_t *ret_reclaimed,
+                   struct berth_error **err);
 
 /* ---- new images (import, commit, docker-archive load) ----------------------------------- */
 
@@ -168,14 +189,15 @@ int berth_store_image_create(struct berth_store *s, const char *base,
 /* ---- disk use (berth system df) ------------------------------------------------------------ */
 
 struct berth_store_df {
-        size_t images, images_active; /* active: used by a container */
+        size_t images, images_active; /* active: a user was made from it */
         int64_t images_size;          /* unpacked layers, each counted once */
         int64_t images_reclaimable;   /* layers only unused images hold */
         int64_t blobs_size;           /* compressed blobs on disk */
-        size_t containers;
-        int64_t containers_size; /* upper dirs */
+        size_t containers;            /* the users (of `users`; NULL: none) */
+        int64_t containers_size;      /* their data dirs */
 };
-int berth_store_df(struct berth_store *s, struct berth_store_df *ret, struct berth_error **err);
+int berth_store_df(struct berth_store *s, berth_store_users_fn users, struct berth_store_df *ret,
+                   struct berth_error **err);
 
 /* Bytes used by the files under dirfd/path (each inode counted once; du's apparent sizes). */
 int berth_disk_usage(int dirfd, const char *path, int64_t *ret, struct berth_error **err);

@@ -20,6 +20,17 @@
 #define L1 "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define L2 "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
+/* dir/name, in one of two static buffers (two may be in use at once). */
+static const char *fmt_path(const char *dir, const char *name)
+{
+        static char buf[2][512];
+        static int k;
+
+        k ^= 1;
+        snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
+        return buf[k];
+}
+
 struct fixture {
         char root[64];
         char *runroot;
@@ -206,6 +217,78 @@ static void test_inspect_json(void **state)
         berth_ctr_free(c);
 }
 
+static void write_at(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        close(fd);
+}
+
+/* What the image store's gc, rmi and prune learn from the records. */
+static void test_store_users(void **state)
+{
+        struct fixture *f = *state;
+        struct berth_ctr *a = NULL;
+        struct berth_store_user *v = NULL;
+        _autoerr_ struct berth_error *e = NULL;
+        _autofree_ char *cdir = xasprintf("%s/containers", f->root), *upper = NULL,
+                        *half = xasprintf("%s/%064d", cdir, 0), *bad = xasprintf("%s/bad", cdir);
+        size_t n = 9;
+
+        /* no containers dir yet */
+        assert_int_equal(berth_ctr_store_users(f->s, &v, &n, NULL), 0);
+        assert_int_equal(n, 0);
+        assert_null(v);
+        a = make(f, "one", NULL);
+        assert_non_null(a);
+        assert_int_equal(berth_ctr_store_users(f->s, &v, &n, NULL), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(v[0].id, a->id);
+        assert_string_equal(v[0].image, IMAGE);
+        assert_int_equal(strv_length(v[0].layers), 2);
+        assert_string_equal(v[0].layers[0], L1);
+        upper = berth_ctr_upper(a);
+        assert_string_equal(v[0].data_dir, upper);
+        berth_store_users_free(v, n);
+
+        /* a dir without its record (a crash before the first write) and a stray file hold
+         * nothing */
+        assert_int_equal(mkdir(half, 0700), 0);
+        write_at(bad, "x");
+        assert_int_equal(berth_ctr_store_users(f->s, &v, &n, NULL), 0);
+        assert_int_equal(n, 1);
+        berth_store_users_free(v, n);
+        assert_int_equal(unlink(bad), 0);
+
+        /* a record that cannot be read stops gc: its layers might be in use */
+        assert_int_equal(mkdir(bad, 0700), 0);
+        write_at(fmt_path(bad, "container.json"), "{\"layers\": [1]}");
+        assert_int_equal(berth_ctr_store_users(f->s, &v, &n, &e), -EINVAL);
+        assert_non_null(strstr(e->msg, "/containers: bad/container.json: layers[0]: not a string"));
+        write_at(fmt_path(bad, "container.json"), "{\"layers\": \"x\"}");
+        assert_int_equal(berth_ctr_store_users(f->s, &v, &n, &e), -EINVAL);
+        assert_non_null(strstr(e->msg, "bad/container.json: layers: not an array"));
+        write_at(fmt_path(bad, "container.json"), "{\"layers\": [], \"layers\": []}");
+        assert_int_equal(berth_ctr_store_users(f->s, &v, &n, &e), -EINVAL);
+        write_at(fmt_path(bad, "container.json"), "[]");
+        assert_int_equal(berth_ctr_store_users(f->s, &v, &n, &e), -EINVAL);
+        assert_non_null(strstr(e->msg, "bad/container.json: not a JSON object"));
+
+        /* the store needs no more than image and layers (ps would skip this one) */
+        write_at(fmt_path(bad, "container.json"), "{\"image\": \"sha256:9\"}");
+        assert_int_equal(berth_ctr_store_users(f->s, &v, &n, NULL), 0);
+        assert_int_equal(n, 2);
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i].id, "bad")) {
+                        assert_string_equal(v[i].image, "sha256:9");
+                        assert_null(v[i].layers[0]);
+                }
+        berth_store_users_free(v, n);
+        berth_ctr_free(a);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -214,6 +297,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
             cmocka_unit_test_setup_teardown(test_remove_and_refresh, setup, teardown),
             cmocka_unit_test_setup_teardown(test_inspect_json, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_store_users, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
