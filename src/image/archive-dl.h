@@ -154,3 +154,25 @@ int berth_archive_load(struct berth_error **err);
 #define archive_write_set_format_pax_restricted                                                    \
         (*berth_archive.archive_write_set_format_pax_restricted)
 #define archive_write_set_format_raw (*berth_archive.archive_write_set_format_raw)
+
+/* Cleanup functions for the three libarchive objects berth owns (_cleanup_(archive_read_freep)). */
+static inline void archive_read_freep(struct archive **a)
+{
+        if (*a)
+                archive_read_free(*a);
+        *a = NULL;
+}
+
+static inline void archive_write_freep(struct archive **a)
+{
+        if (*a)
+                archive_write_free(*a);
+        *a = NULL;
+}
+
+static inline void archive_entry_freep(struct archive_entry **e)
+{
+        if (*e)
+                archive_entry_free(*e);
+        *e = NULL;
+}

@@ -753,13 +753,6 @@ static int writer_finish(struct writer *w, char **ret_diff_id, char **ret_digest
 
 /* ---- one entry ----------------------------------------------------------------------------- */
 
-static void archive_entry_freep(struct archive_entry **e)
-{
-        if (*e)
-                archive_entry_free(*e);
-        *e = NULL;
-}
-
 /* A header with what docker keeps: type, permissions, owner, mtime in whole seconds. */
 static struct archive_entry *header_new(const char *name, const struct stat *st)
 {

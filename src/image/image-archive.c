@@ -51,13 +51,6 @@
 /* libarchive's errno for "not this format" (archive_private.h: EFTYPE, or EILSEQ on Linux). */
 #define ARCHIVE_ERRNO_FORMAT EILSEQ
 
-static void archive_read_freep(struct archive **a)
-{
-        if (*a)
-                archive_read_free(*a);
-        *a = NULL;
-}
-
 static void manifest_freep(struct berth_manifest **m)
 {
         berth_manifest_free(*m);

@@ -358,13 +358,6 @@ static int write_layout(const struct saver *sv, struct sink *k, struct berth_err
         return r;
 }
 
-static void archive_write_freep(struct archive **a)
-{
-        if (*a)
-                archive_write_free(*a);
-        *a = NULL;
-}
-
 static int write_tar(const struct saver *sv, int fd, struct berth_error **err)
 {
         _cleanup_(archive_write_freep) struct archive *a = archive_write_new();

@@ -52,13 +52,6 @@ struct unpacker {
         const char *entry; /* the entry's name as stored in the tar, for messages */
 };
 
-static void archive_freep(struct archive **a)
-{
-        if (*a)
-                archive_read_free(*a);
-        *a = NULL;
-}
-
 static int entry_fail(const struct unpacker *u, int code, const char *what,
                       struct berth_error **err)
 {
@@ -608,7 +601,7 @@ static int archive_fail(struct archive *a, const char *what, struct berth_error 
 
 static int open_archive(int fd, struct archive **ret, struct berth_error **err)
 {
-        _cleanup_(archive_freep) struct archive *a = archive_read_new();
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
 
         if (!a)
                 return berth_error_setx(err, ENOMEM, "archive_read_new failed");
@@ -666,7 +659,7 @@ static int unpack_entries(struct archive *a, int dirfd, const struct berth_layer
 int berth_layer_unpack(int fd, int dirfd, const struct berth_layer_opts *o,
                        struct berth_layer_stats *ret_stats, struct berth_error **err)
 {
-        _cleanup_(archive_freep) struct archive *a = NULL;
+        _cleanup_(archive_read_freep) struct archive *a = NULL;
         int r;
 
         r = berth_archive_load(err);
@@ -718,7 +711,7 @@ static la_ssize_t digest_read(struct archive *inner, void *data, const void **re
 /* The outer reader: any compression, no format. */
 static int open_raw(int fd, struct archive **ret, struct berth_error **err)
 {
-        _cleanup_(archive_freep) struct archive *a = archive_read_new();
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
         struct archive_entry *e;
 
         if (!a)
@@ -736,7 +729,7 @@ static int open_raw(int fd, struct archive **ret, struct berth_error **err)
 
 static int open_inner(struct digest_src *src, struct archive **ret, struct berth_error **err)
 {
-        _cleanup_(archive_freep) struct archive *a = archive_read_new();
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
 
         if (!a)
                 return berth_error_setx(err, ENOMEM, "archive_read_new failed");
@@ -773,7 +766,7 @@ int berth_layer_unpack_digest(int fd, int dirfd, const struct berth_layer_opts *
                               char **ret_diff_id, struct berth_layer_stats *ret_stats,
                               struct berth_error **err)
 {
-        _cleanup_(archive_freep) struct archive *outer = NULL, *inner = NULL;
+        _cleanup_(archive_read_freep) struct archive *outer = NULL, *inner = NULL;
         _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = NULL;
         _autofree_ uint8_t *buf = xcalloc(1, DIGEST_CHUNK);
         struct digest_src src = {.buf = buf};
