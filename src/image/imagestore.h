@@ -28,7 +28,7 @@
 
 #include "base/error.h"
 #include "image/layer.h"
-#include "spec/spec.h"
+#include "base/kv.h"
 
 struct berth_store;
 struct berth_blobstore;
