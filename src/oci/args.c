@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "oci.h"
+#include "runtime/container.h"
+#include "runtime/state.h"
 #include "base/util.h"
 
 static const struct oci_flag *find_flag(const struct oci_flag *flags, size_t n, const char *name,
@@ -165,4 +167,14 @@ void oci_command_help(const struct oci_command *cmd)
         if (cmd->n_flags > 0)
                 print_flags(cmd->flags, cmd->n_flags);
         fflush(stdout);
+}
+
+int oci_load_container(const struct oci_global *g, const char *id, struct berth_container **ret,
+                       struct berth_error **err)
+{
+        int r = berth_id_validate(id, err);
+
+        if (r < 0)
+                return r;
+        return berth_container_load(g->root, id, ret, err);
 }

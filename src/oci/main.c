@@ -6,7 +6,6 @@
 #include <seccomp.h>
 #include <stdio.h>
 
-#include "runtime/container.h"
 #include "base/log.h"
 #include "oci.h"
 #include "runtime/selfexe.h"
@@ -94,16 +93,6 @@ static const struct oci_command *find_command(const char *name)
                 if (streq(commands[i]->name, name))
                         return commands[i];
         return NULL;
-}
-
-int oci_load_container(const struct oci_global *g, const char *id, struct berth_container **ret,
-                       struct berth_error **err)
-{
-        int r = berth_id_validate(id, err);
-
-        if (r < 0)
-                return r;
-        return berth_container_load(g->root, id, ret, err);
 }
 
 static int check_arg_count(const struct oci_command *cmd, int n, struct berth_error **err)
