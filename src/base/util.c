@@ -376,26 +376,23 @@ bool strv_contains(char *const *v, const char *s)
         return false;
 }
 
-static int cmp_int(const void *a, const void *b)
+/* The smallest keep[i] >= from, or -1. */
+static int next_kept(int from, const int *keep, size_t n)
 {
-        int x = *(const int *) a, y = *(const int *) b;
-
-        return (x > y) - (x < y);
-}
-
-void berth_close_fds_from(int from, const int *keep, size_t n)
-{
-        int sorted[n + 1];
-        size_t m = 0;
+        int next = -1;
 
         for (size_t i = 0; i < n; i++)
-                if (keep[i] >= from)
-                        sorted[m++] = keep[i];
-        qsort(sorted, m, sizeof(int), cmp_int);
-        for (size_t i = 0; i < m; i++) {
-                if (sorted[i] > from)
-                        sys_close_range((unsigned) from, (unsigned) sorted[i] - 1, 0);
-                from = sorted[i] + 1;
-        }
+                if (keep[i] >= from && (next < 0 || keep[i] < next))
+                        next = keep[i];
+        return next;
+}
+
+/* No copy to sort and no allocation: the kept fds are a handful, so each gap's end is found by a
+ * scan (this runs in a child right after clone). */
+void berth_close_fds_from(int from, const int *keep, size_t n)
+{
+        for (int k; (k = next_kept(from, keep, n)) >= 0; from = k + 1)
+                if (k > from)
+                        sys_close_range((unsigned) from, (unsigned) k - 1, 0);
         sys_close_range((unsigned) from, ~0u, 0);
 }
