@@ -56,12 +56,7 @@ void berth_ctr_free(struct berth_ctr *c)
         free(c);
 }
 
-static void ctr_freep(struct berth_ctr **c)
-{
-        berth_ctr_free(*c);
-        *c = NULL;
-}
-#define _autoctr_ _cleanup_(ctr_freep)
+#define _autoctr_ _cleanup_(berth_ctr_freep)
 
 void berth_ctrs_free(struct berth_ctr **v, size_t n)
 {

@@ -56,6 +56,11 @@ struct berth_ctr {
 int berth_ctr_lookup(struct berth_store *s, const char *what, struct berth_ctr **ret,
                      struct berth_error **err);
 void berth_ctr_free(struct berth_ctr *c);
+static inline void berth_ctr_freep(struct berth_ctr **c)
+{
+        berth_ctr_free(*c);
+        *c = NULL;
+}
 /* <dir>/upper (malloc'ed). */
 char *berth_ctr_upper(const struct berth_ctr *c);
 /* The layer dirs of its image, top first, NULL-terminated (malloc'ed strv). */

@@ -51,18 +51,6 @@
 /* libarchive's errno for "not this format" (archive_private.h: EFTYPE, or EILSEQ on Linux). */
 #define ARCHIVE_ERRNO_FORMAT EILSEQ
 
-static void manifest_freep(struct berth_manifest **m)
-{
-        berth_manifest_free(*m);
-        *m = NULL;
-}
-
-static void image_config_freep(struct berth_image_config **c)
-{
-        berth_image_config_free(*c);
-        *c = NULL;
-}
-
 /* ---- blobs added by one operation ------------------------------------------------------ */
 
 /* The blobs an operation added to the store (not there before): removed if it fails. */
@@ -950,7 +938,7 @@ static int docker_names(const char *where, json_t *tags, struct plan *p, struct 
 /* One element of manifest.json: {"Config": ..., "RepoTags": [...], "Layers": [...]}. */
 static int docker_image(struct loader *l, const char *where, json_t *o, struct berth_error **err)
 {
-        _cleanup_(image_config_freep) struct berth_image_config *cfg = NULL;
+        _cleanup_(berth_image_config_freep) struct berth_image_config *cfg = NULL;
         _autofree_ char *config = NULL, *cwhere = xasprintf("%s: Config", where);
         _autojson_ json_t *layers = json_array();
         json_t *jc = json_object_get(o, "Config"), *jl = json_object_get(o, "Layers"), *t;
@@ -1061,7 +1049,7 @@ static int oci_descriptor_blob(struct loader *l, const char *where,
 static int oci_image(struct loader *l, const char *where, const char *digest,
                      const struct berth_manifest *m, json_t *ann, struct berth_error **err)
 {
-        _cleanup_(image_config_freep) struct berth_image_config *cfg = NULL;
+        _cleanup_(berth_image_config_freep) struct berth_image_config *cfg = NULL;
         _autofree_ char *config = NULL, *cwhere = xasprintf("%s: config", where);
         struct plan *p;
         int r;
@@ -1096,7 +1084,7 @@ static int oci_image(struct loader *l, const char *where, const char *digest,
 static int oci_manifest(struct loader *l, const char *where, const struct berth_descriptor *d,
                         json_t *ann, int depth, struct berth_error **err)
 {
-        _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
+        _cleanup_(berth_manifest_freep) struct berth_manifest *m = NULL;
         _autofree_ char *digest = NULL, *data = NULL;
         const struct berth_descriptor *pick = NULL;
         size_t len = 0;
@@ -1125,7 +1113,7 @@ static int oci_manifest(struct loader *l, const char *where, const struct berth_
 
 static int load_oci(struct loader *l, struct berth_error **err)
 {
-        _cleanup_(manifest_freep) struct berth_manifest *idx = NULL;
+        _cleanup_(berth_manifest_freep) struct berth_manifest *idx = NULL;
         _autofree_ char *data = NULL;
         _autojson_ json_t *root = NULL;
         json_t *entries;

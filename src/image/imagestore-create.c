@@ -36,12 +36,6 @@ void berth_config_change_clear(struct berth_config_change *c)
         *c = (struct berth_config_change){0};
 }
 
-static void image_freep(struct berth_image **i)
-{
-        berth_image_free(*i);
-        *i = NULL;
-}
-
 /* obj[key] as an object or array of the wanted type, created (replacing anything else) if not. */
 static json_t *child(json_t *obj, const char *key, bool array)
 {
@@ -91,7 +85,7 @@ static json_t *new_manifest(void)
 static int base_documents(struct berth_store *s, const char *base, json_t **ret_config,
                           json_t **ret_manifest, char **ret_parent, struct berth_error **err)
 {
-        _cleanup_(image_freep) struct berth_image *img = NULL;
+        _cleanup_(berth_image_freep) struct berth_image *img = NULL;
         json_auto_t *config = NULL, *old = NULL, *manifest = new_manifest();
         size_t n;
         int r;

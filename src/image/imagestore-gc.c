@@ -57,7 +57,7 @@ static int list_dir(int dirfd, const char *path, char ***ret, struct berth_error
 static int image_blobs(struct berth_store *s, const struct berth_image *i, char ***blobs,
                        struct berth_error **err)
 {
-        _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
+        _cleanup_(berth_manifest_freep) struct berth_manifest *m = NULL;
         int r;
 
         *blobs = berth_store_strv_add_unique(*blobs, berth_store_digest_hex(i->manifest));

@@ -68,9 +68,3 @@ int berth_store_find_image(const struct image_list *l, const char *what, size_t 
                            enum match_kind *ret_kind, char **ret_name, struct berth_error **err);
 int berth_store_load_manifest(struct berth_store *s, const char *digest,
                               struct berth_manifest **ret, struct berth_error **err);
-
-static inline void manifest_freep(struct berth_manifest **m)
-{
-        berth_manifest_free(*m);
-        *m = NULL;
-}

@@ -50,18 +50,6 @@ void berth_store_users_free(struct berth_store_user *v, size_t n)
         free(v);
 }
 
-static void image_config_freep(struct berth_image_config **c)
-{
-        berth_image_config_free(*c);
-        *c = NULL;
-}
-
-static void image_freep(struct berth_image **i)
-{
-        berth_image_free(*i);
-        *i = NULL;
-}
-
 static bool is_hex(const char *s, size_t n)
 {
         for (size_t i = 0; i < n; i++)
@@ -697,7 +685,7 @@ static int record_string(json_t *o, const char *key, bool optional, char **ret,
 
 static int parse_record(json_t *o, struct berth_image **ret, struct berth_error **err)
 {
-        _cleanup_(image_freep) struct berth_image *i = xcalloc(1, sizeof(*i));
+        _cleanup_(berth_image_freep) struct berth_image *i = xcalloc(1, sizeof(*i));
         int r;
 
         if (!json_is_object(o))
@@ -968,7 +956,7 @@ static int read_blob(struct berth_store *s, const char *digest, char **ret, size
 int berth_store_load_manifest(struct berth_store *s, const char *digest,
                               struct berth_manifest **ret, struct berth_error **err)
 {
-        _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
+        _cleanup_(berth_manifest_freep) struct berth_manifest *m = NULL;
         _autofree_ char *buf = NULL;
         size_t len = 0;
         int r;
@@ -1025,9 +1013,9 @@ static int image_layers(struct berth_store *s, const struct berth_image_config *
 static int image_from_manifest(struct berth_store *s, const char *digest, struct berth_image **ret,
                                struct berth_error **err)
 {
-        _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
-        _cleanup_(image_config_freep) struct berth_image_config *c = NULL;
-        _cleanup_(image_freep) struct berth_image *img = xcalloc(1, sizeof(*img));
+        _cleanup_(berth_manifest_freep) struct berth_manifest *m = NULL;
+        _cleanup_(berth_image_config_freep) struct berth_image_config *c = NULL;
+        _cleanup_(berth_image_freep) struct berth_image *img = xcalloc(1, sizeof(*img));
         int r;
 
         r = berth_store_load_manifest(s, digest, &m, err);
@@ -1109,7 +1097,7 @@ static int add_locked(struct berth_store *s, struct berth_image **img, const cha
 int berth_store_image_add(struct berth_store *s, const char *manifest_digest, const char *name,
                           const char *repo_digest, char **ret_id, struct berth_error **err)
 {
-        _cleanup_(image_freep) struct berth_image *img = NULL;
+        _cleanup_(berth_image_freep) struct berth_image *img = NULL;
         _autofree_ char *norm = NULL, *id = NULL;
         int r;
 

@@ -101,6 +101,11 @@ struct berth_image {
         int64_t added;  /* unix seconds it was stored */
 };
 void berth_image_free(struct berth_image *i);
+static inline void berth_image_freep(struct berth_image **i)
+{
+        berth_image_free(*i);
+        *i = NULL;
+}
 void berth_images_free(struct berth_image **v, size_t n);
 
 /* Every image, newest added first. */

@@ -466,16 +466,10 @@ void berth_manifest_free(struct berth_manifest *m)
         free(m);
 }
 
-static void manifest_freep(struct berth_manifest **m)
-{
-        berth_manifest_free(*m);
-        *m = NULL;
-}
-
 int berth_manifest_parse(const void *data, size_t len, const char *content_type,
                          struct berth_manifest **ret, struct berth_error **err)
 {
-        __attribute__((cleanup(manifest_freep))) struct berth_manifest *m = NULL;
+        __attribute__((cleanup(berth_manifest_freep))) struct berth_manifest *m = NULL;
         json_auto_t *root = NULL;
         int r;
 
@@ -872,16 +866,10 @@ void berth_image_config_free(struct berth_image_config *c)
         free(c);
 }
 
-static void image_config_freep(struct berth_image_config **c)
-{
-        berth_image_config_free(*c);
-        *c = NULL;
-}
-
 int berth_image_config_parse(const void *data, size_t len, struct berth_image_config **ret,
                              struct berth_error **err)
 {
-        __attribute__((cleanup(image_config_freep))) struct berth_image_config *c = NULL;
+        __attribute__((cleanup(berth_image_config_freep))) struct berth_image_config *c = NULL;
         json_auto_t *root = NULL;
         int r;
 

@@ -54,6 +54,11 @@ struct berth_manifest {
 int berth_manifest_parse(const void *data, size_t len, const char *content_type,
                          struct berth_manifest **ret, struct berth_error **err);
 void berth_manifest_free(struct berth_manifest *m);
+static inline void berth_manifest_freep(struct berth_manifest **m)
+{
+        berth_manifest_free(*m);
+        *m = NULL;
+}
 
 /* The host's platform, "linux/amd64" (and "/v7" etc. for arm variants). Not malloc'ed. */
 const char *berth_platform_host(void);
@@ -94,3 +99,8 @@ struct berth_image_config {
 int berth_image_config_parse(const void *data, size_t len, struct berth_image_config **ret,
                              struct berth_error **err);
 void berth_image_config_free(struct berth_image_config *c);
+static inline void berth_image_config_freep(struct berth_image_config **c)
+{
+        berth_image_config_free(*c);
+        *c = NULL;
+}

@@ -1282,25 +1282,13 @@ static void puller_clear(struct puller *pl)
 
 /* ---- pull ------------------------------------------------------------------------------- */
 
-static void manifest_freep(struct berth_manifest **m)
-{
-        berth_manifest_free(*m);
-        *m = NULL;
-}
-
-static void image_config_freep(struct berth_image_config **c)
-{
-        berth_image_config_free(*c);
-        *c = NULL;
-}
-
 /* The image manifest for the platform: the top one, or the index's pick (fetched by digest).
  * ret_top: the digest of what the reference named (the repo digest). */
 static int resolve_manifest(struct reg *reg, CURL *c, const struct berth_ref *r,
                             const char *platform, struct fetched *ret, char *ret_top,
                             struct berth_manifest **ret_m, struct berth_error **err)
 {
-        _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
+        _cleanup_(berth_manifest_freep) struct berth_manifest *m = NULL;
         const struct berth_descriptor *d;
         int k;
 
@@ -1316,7 +1304,7 @@ static int resolve_manifest(struct reg *reg, CURL *c, const struct berth_ref *r,
                         return k;
                 _autofree_ char *digest = xstrdup(d->digest);
 
-                manifest_freep(&m);
+                berth_manifest_freep(&m);
                 fetched_clear(ret);
                 k = fetch_manifest(reg, c, r->path, NULL, digest, ret, err);
                 if (k >= 0)
@@ -1335,8 +1323,8 @@ static int resolve_manifest(struct reg *reg, CURL *c, const struct berth_ref *r,
 static int pull_image(struct puller *pl, CURL *c, const struct berth_ref *r, char **ret_id,
                       struct berth_error **err)
 {
-        _cleanup_(manifest_freep) struct berth_manifest *m = NULL;
-        _cleanup_(image_config_freep) struct berth_image_config *cfg = NULL;
+        _cleanup_(berth_manifest_freep) struct berth_manifest *m = NULL;
+        _cleanup_(berth_image_config_freep) struct berth_image_config *cfg = NULL;
         _autofree_ char *cfg_data = NULL, *name = NULL, *repo_digest = NULL, *tagged = NULL;
         struct fetched f = {0};
         char top[72] = "";
