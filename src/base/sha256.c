@@ -17,6 +17,14 @@ void berth_hex_encode(const void *data, size_t n, char *out)
         out[2 * n] = '\0';
 }
 
+bool berth_is_lower_hex(const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
 int berth_sha256_new(EVP_MD_CTX **ret, struct berth_error **err)
 {
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -39,14 +39,6 @@ struct blob_src {
         uint8_t *buf;
 };
 
-static bool is_lower_hex(const char *s, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return s[n] == '\0';
-}
-
 /* An OCI digest algorithm: [a-z0-9]+ ([+._-] [a-z0-9]+)*, ending at ':'. */
 static bool is_algorithm(const char *s, size_t n)
 {
@@ -71,7 +63,7 @@ int berth_digest_validate(const char *digest, struct berth_error **err)
         if (!digest)
                 return berth_error_setx(err, EINVAL, "digest: missing");
         if (startswith(digest, BERTH_SHA256_PREFIX) && strlen(digest) == BERTH_SHA256_DIGEST_LEN &&
-            is_lower_hex(digest + BERTH_SHA256_PREFIX_LEN, BERTH_SHA256_HEX_LEN))
+            berth_is_lower_hex(digest + BERTH_SHA256_PREFIX_LEN, BERTH_SHA256_HEX_LEN))
                 return 0;
         colon = strchr(digest, ':');
         if (colon && !startswith(digest, BERTH_SHA256_PREFIX) &&

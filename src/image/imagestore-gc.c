@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "image/blobstore.h"
 #include "image/imageref.h"

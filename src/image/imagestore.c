@@ -18,13 +18,14 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "image/blobstore.h"
 #include "image/imageref.h"
 #include "image/imagestore.h"
 #include "image/overlay.h"
+#include "base/json.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "image/manifest.h"
 #include "base/util.h"
 
@@ -50,17 +51,9 @@ void berth_store_users_free(struct berth_store_user *v, size_t n)
         free(v);
 }
 
-static bool is_hex(const char *s, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return true;
-}
-
 bool berth_store_is_hex_name(const char *s)
 {
-        return strlen(s) == HEX_LEN && is_hex(s, HEX_LEN);
+        return strlen(s) == HEX_LEN && berth_is_lower_hex(s, HEX_LEN);
 }
 
 /* The hex part of a validated "sha256:<hex>" digest. */
@@ -113,18 +106,6 @@ bool berth_store_strv_remove(char **v, const char *s)
         return found;
 }
 
-static void sha256_digest(const void *data, size_t len, char out[sizeof(DIGEST_PREFIX) + HEX_LEN])
-{
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-
-        if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n * 2 != HEX_LEN)
-                abort(); /* sha256 of memory cannot fail short of OOM */
-        memcpy(out, DIGEST_PREFIX, strlen(DIGEST_PREFIX));
-        for (unsigned i = 0; i < n; i++)
-                snprintf(out + strlen(DIGEST_PREFIX) + 2 * i, 3, "%02x", md[i]);
-}
-
 static int json_fail(const json_error_t *je, const char *what, struct berth_error **err)
 {
         return berth_error_setx(err, EINVAL, "%s: line %d column %d: %s", what, je->line,
@@ -164,15 +145,6 @@ static int json_strv(json_t *a, const char *what, char ***ret, struct berth_erro
         }
         *ret = steal_ptr(&v);
         return 0;
-}
-
-static json_t *strv_json(char *const *v)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; v && v[i]; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
 }
 
 static int json_dump_alloc(json_t *j, const char *what, char **ret, struct berth_error **err)
@@ -323,13 +295,13 @@ void berth_store_unlock_layer_remove(struct berth_store *s, const char *hex, int
 
 char *berth_chain_id(const char *parent_chain, const char *diff_id)
 {
-        char out[sizeof(DIGEST_PREFIX) + HEX_LEN];
+        char out[BERTH_SHA256_DIGEST_LEN + 1];
         _autofree_ char *s = NULL;
 
         if (!parent_chain)
                 return xstrdup(diff_id);
         s = xasprintf("%s %s", parent_chain, diff_id);
-        sha256_digest(s, strlen(s), out);
+        berth_sha256_digest(s, strlen(s), out);
         return xstrdup(out);
 }
 
@@ -760,9 +732,10 @@ int berth_store_load_images(struct berth_store *s, struct image_list *ret, struc
 static json_t *record_json(const struct berth_image *i)
 {
         return json_pack("{s:s, s:s, s:o, s:o, s:o, s:s?, s:I, s:I}", "id", i->id, "manifest",
-                         i->manifest, "names", strv_json(i->names), "digests",
-                         strv_json(i->digests), "layers", strv_json(i->layers), "created",
-                         i->created, "size", (json_int_t) i->size, "added", (json_int_t) i->added);
+                         i->manifest, "names", berth_json_strv(i->names), "digests",
+                         berth_json_strv(i->digests), "layers", berth_json_strv(i->layers),
+                         "created", i->created, "size", (json_int_t) i->size, "added",
+                         (json_int_t) i->added);
 }
 
 int berth_store_save_images(struct berth_store *s, const struct image_list *l,
@@ -847,7 +820,7 @@ static ssize_t find_prefix(const struct image_list *l, const char *what)
         size_t len = strlen(hex);
         ssize_t found = -1;
 
-        if (len < 3 || len > HEX_LEN || !is_hex(hex, len))
+        if (len < 3 || len > HEX_LEN || !berth_is_lower_hex(hex, len))
                 return -1;
         for (size_t k = 0; k < l->n; k++) {
                 if (strncmp(berth_store_digest_hex(l->v[k]->id), hex, len) != 0)
