@@ -10,6 +10,11 @@ json_t *berth_json_strv(char *const *v)
         return a;
 }
 
+json_t *berth_json_strv_or_null(char *const *v)
+{
+        return v ? berth_json_strv(v) : json_null();
+}
+
 void berth_json_set_kv(json_t *o, const struct berth_kv *kv, size_t n)
 {
         for (size_t i = 0; i < n; i++)

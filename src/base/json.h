@@ -13,6 +13,8 @@
 
 /* A new JSON array of the strings of the NULL-terminated v; an empty one for a NULL v. */
 json_t *berth_json_strv(char *const *v);
+/* The same, but JSON null for a NULL v (docker's absent Cmd or Entrypoint). */
+json_t *berth_json_strv_or_null(char *const *v);
 
 /* Sets each of the n pairs in the object o, key: value (a NULL value as ""). */
 void berth_json_set_kv(json_t *o, const struct berth_kv *kv, size_t n);

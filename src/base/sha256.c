@@ -4,26 +4,7 @@
 #include <string.h>
 
 #include "base/sha256.h"
-
-void berth_hex_encode(const void *data, size_t n, char *out)
-{
-        static const char digits[] = "0123456789abcdef";
-        const unsigned char *b = data;
-
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = digits[b[i] >> 4];
-                out[2 * i + 1] = digits[b[i] & 0xf];
-        }
-        out[2 * n] = '\0';
-}
-
-bool berth_is_lower_hex(const char *s, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return true;
-}
+#include "base/util.h"
 
 int berth_sha256_new(EVP_MD_CTX **ret, struct berth_error **err)
 {

@@ -7,7 +7,6 @@
  */
 
 #include <openssl/evp.h>
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/error.h"
@@ -17,11 +16,6 @@
 #define BERTH_SHA256_HEX_LEN 64
 /* "sha256:" + 64 hex, without the NUL */
 #define BERTH_SHA256_DIGEST_LEN (BERTH_SHA256_PREFIX_LEN + BERTH_SHA256_HEX_LEN)
-
-/* The n bytes at data as 2n lowercase hex digits and a NUL in out (2n + 1 bytes). */
-void berth_hex_encode(const void *data, size_t n, char *out);
-/* Whether the n chars at s are all lowercase hex digits. */
-bool berth_is_lower_hex(const char *s, size_t n);
 
 static inline void evp_md_ctx_freep(EVP_MD_CTX **ctx)
 {

@@ -180,6 +180,26 @@ int berth_write_file_atomic(int dirfd, const char *name, const void *data, size_
         return 0;
 }
 
+void berth_hex_encode(const void *data, size_t n, char *out)
+{
+        static const char digits[] = "0123456789abcdef";
+        const unsigned char *b = data;
+
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = digits[b[i] >> 4];
+                out[2 * i + 1] = digits[b[i] & 0xf];
+        }
+        out[2 * n] = '\0';
+}
+
+bool berth_is_lower_hex(const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
 uint64_t berth_now_us(void)
 {
         struct timespec ts;

@@ -125,6 +125,11 @@ int berth_write_file_atomic(int dirfd, const char *name, const void *data, size_
 const char *berth_quote(const char *s, char *buf);
 #define QUOTE(s) berth_quote((s), (char[BERTH_QUOTE_MAX]){0})
 
+/* The n bytes at data as 2n lowercase hex digits and a NUL in out (2n + 1 bytes). */
+void berth_hex_encode(const void *data, size_t n, char *out);
+/* Whether the n chars at s are all lowercase hex digits. */
+bool berth_is_lower_hex(const char *s, size_t n);
+
 /* Monotonic clock in microseconds. */
 uint64_t berth_now_us(void);
 /* The realtime clock in RFC 3339 with nanoseconds, UTC: "2026-11-29T19:50:01.123456789Z". */

@@ -22,6 +22,7 @@
 #include "engine/engine.h"
 #include "runtime/foreground.h"
 #include "image/imagestore.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "image/overlay.h"
 #include "base/path.h"
@@ -30,8 +31,6 @@
 #include "base/util.h"
 
 #define RECORD "container.json"
-
-#define _autojson_ _cleanup_(json_decrefp) /* jansson's */
 
 void berth_ctr_free(struct berth_ctr *c)
 {
@@ -90,18 +89,6 @@ static char *containers_dir(struct berth_store *s)
 
 /* ---- the record ---------------------------------------------------------------------------- */
 
-static json_t *strv_json(char *const *v)
-{
-        json_t *a;
-
-        if (!v)
-                return json_null();
-        a = json_array();
-        for (; *v; v++)
-                json_array_append_new(a, json_string(*v));
-        return a;
-}
-
 static char **json_strv_get(json_t *o, const char *key, bool null_ok)
 {
         json_t *a = json_object_get(o, key), *v;
@@ -126,12 +113,13 @@ static json_t *record_json(const struct berth_ctr *c)
 {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s}", "id", c->id, "name", c->name,
                               "image", c->image, "imageName", c->image_name, "layers",
-                              strv_json(c->layers), "created", c->created);
+                              berth_json_strv_or_null(c->layers), "created", c->created);
 
         json_object_set_new(
             o, "config",
-            json_pack("{s:o, s:o, s:o, s:s, s:s, s:s}", "Env", strv_json(c->env), "Cmd",
-                      strv_json(c->cmd), "Entrypoint", strv_json(c->entrypoint), "WorkingDir",
+            json_pack("{s:o, s:o, s:o, s:s, s:s, s:s}", "Env", berth_json_strv_or_null(c->env),
+                      "Cmd", berth_json_strv_or_null(c->cmd), "Entrypoint",
+                      berth_json_strv_or_null(c->entrypoint), "WorkingDir",
                       c->working_dir ? c->working_dir : "", "User", c->user ? c->user : "",
                       "Hostname", c->hostname ? c->hostname : ""));
         json_object_set_new(o, "state",
@@ -491,9 +479,8 @@ static char *random_id(struct berth_error **err)
 
         if (random_bytes(b, sizeof(b), err) < 0)
                 return NULL;
-        id = xcalloc(65, 1);
-        for (size_t i = 0; i < sizeof(b); i++)
-                snprintf(id + 2 * i, 3, "%02x", b[i]);
+        id = xcalloc(2 * sizeof(b) + 1, 1);
+        berth_hex_encode(b, sizeof(b), id);
         return id;
 }
 
@@ -961,9 +948,10 @@ json_t *berth_ctr_inspect_json(struct berth_store *s, const struct berth_ctr *c)
             c->image_name ? c->image_name
             : c->image    ? c->image
                           : "",
-            "Env", strv_json(c->env), "Cmd", strv_json(c->cmd), "Entrypoint",
-            strv_json(c->entrypoint), "WorkingDir", c->working_dir ? c->working_dir : "",
-            "Domainname", "", "GraphDriver", graph_driver(s, c), "HostConfig", "Memory",
-            (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "NanoCpus",
-            (json_int_t) c->nano_cpus, "AutoRemove", c->auto_remove);
+            "Env", berth_json_strv_or_null(c->env), "Cmd", berth_json_strv_or_null(c->cmd),
+            "Entrypoint", berth_json_strv_or_null(c->entrypoint), "WorkingDir",
+            c->working_dir ? c->working_dir : "", "Domainname", "", "GraphDriver",
+            graph_driver(s, c), "HostConfig", "Memory", (json_int_t) c->memory, "PidsLimit",
+            (json_int_t) c->pids_limit, "NanoCpus", (json_int_t) c->nano_cpus, "AutoRemove",
+            c->auto_remove);
 }

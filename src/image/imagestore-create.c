@@ -189,10 +189,9 @@ static void apply_change(json_t *config, const struct berth_config_change *c)
         if (c->env)
                 merge_env(cfg, c->env);
         if (c->set_cmd)
-                json_object_set_new(cfg, "Cmd", c->cmd ? berth_json_strv(c->cmd) : json_null());
+                json_object_set_new(cfg, "Cmd", berth_json_strv_or_null(c->cmd));
         if (c->set_entrypoint)
-                json_object_set_new(cfg, "Entrypoint",
-                                    c->entrypoint ? berth_json_strv(c->entrypoint) : json_null());
+                json_object_set_new(cfg, "Entrypoint", berth_json_strv_or_null(c->entrypoint));
         set_string(cfg, "WorkingDir", c->working_dir);
         set_string(cfg, "User", c->user);
         set_string(cfg, "StopSignal", c->stop_signal);
