@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -177,6 +178,23 @@ int berth_write_file_atomic(int dirfd, const char *name, const void *data, size_
                 unlinkat(dirfd, tmp, 0);
                 return berth_error_set(err, e, "rename %s to %s", tmp, name);
         }
+        return 0;
+}
+
+int berth_lock_file_at(int dirfd, const char *name, int op, int *ret_fd, struct berth_error **err)
+{
+        _autoclose_ int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+        if (fd < 0)
+                return berth_error_set(err, errno, "open %s", name);
+        while (flock(fd, op) < 0) {
+                if (errno == EINTR)
+                        continue;
+                if (errno == EWOULDBLOCK)
+                        return -EWOULDBLOCK; /* the caller's normal case: no message */
+                return berth_error_set(err, errno, "flock %s", name);
+        }
+        *ret_fd = steal_fd(&fd);
         return 0;
 }
 

@@ -125,6 +125,12 @@ int berth_write_file_atomic(int dirfd, const char *name, const void *data, size_
 const char *berth_quote(const char *s, char *buf);
 #define QUOTE(s) berth_quote((s), (char[BERTH_QUOTE_MAX]){0})
 
+/* Opens (creating it 0600, never through a symlink) the lock file dirfd/name and flock(2)s it with
+ * op (LOCK_EX or LOCK_SH, | LOCK_NB), retrying on EINTR; the fd, held while locked, goes to
+ * *ret_fd. Errors: "open NAME: ...", "flock NAME: ..."; -EWOULDBLOCK without a message when
+ * LOCK_NB finds it taken (the caller's normal case). */
+int berth_lock_file_at(int dirfd, const char *name, int op, int *ret_fd, struct berth_error **err);
+
 /* The n bytes at data as 2n lowercase hex digits and a NUL in out (2n + 1 bytes). */
 void berth_hex_encode(const void *data, size_t n, char *out);
 /* Whether the n chars at s are all lowercase hex digits. */

@@ -511,35 +511,20 @@ static char *random_name(void)
 static int lock_containers(struct berth_store *s, int *ret_fd, struct berth_error **err)
 {
         _autofree_ char *path = xasprintf("%s/containers.lock", berth_store_root(s));
-        _autoclose_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
-        if (fd < 0)
-                return berth_error_set(err, errno, "open %s", path);
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR)
-                        return berth_error_set(err, errno, "lock %s", path);
-        *ret_fd = steal_fd(&fd);
-        return 0;
+        return berth_lock_file_at(AT_FDCWD, path, LOCK_EX, ret_fd, err);
 }
 
 /* The same lock, found from a container's dir (<root>/containers/<id>). */
 static int lock_containers_of(const struct berth_ctr *c, int *ret_fd, struct berth_error **err)
 {
         _autofree_ char *root = xstrdup(c->dir), *path = NULL;
-        _autoclose_ int fd = -EBADF;
         char *slash;
 
         for (int i = 0; i < 2 && (slash = strrchr(root, '/')); i++)
                 *slash = '\0';
         path = xasprintf("%s/containers.lock", root);
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return berth_error_set(err, errno, "open %s", path);
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR)
-                        return berth_error_set(err, errno, "lock %s", path);
-        *ret_fd = steal_fd(&fd);
-        return 0;
+        return berth_lock_file_at(AT_FDCWD, path, LOCK_EX, ret_fd, err);
 }
 
 /* The name, checked against every record (under the lock). */

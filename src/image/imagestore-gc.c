@@ -224,7 +224,7 @@ static int gc_locked(struct berth_store *s, const struct image_list *l, const st
         bool blobs_known = true;
         int r;
 
-        r = berth_store_flock_file(s->rootfd, "gc.lock", LOCK_EX | LOCK_NB, &gcfd, err);
+        r = berth_lock_file_at(s->rootfd, "gc.lock", LOCK_EX | LOCK_NB, &gcfd, err);
         if (r == -EWOULDBLOCK) {
                 TRACE(0, "gc: content is being added (a lease is held), skipping");
                 r = 0;

@@ -47,8 +47,6 @@ const char *berth_store_digest_hex(const char *digest);
 char **berth_store_strv_add_unique(char **v, const char *s);
 char **berth_store_strv_add(char **v, const char *s);
 bool berth_store_strv_remove(char **v, const char *s);
-int berth_store_flock_file(int dirfd, const char *name, int op, int *ret_fd,
-                           struct berth_error **err);
 int berth_store_lock(struct berth_store *s, int *ret_fd, struct berth_error **err);
 int berth_store_lock_layer(struct berth_store *s, const char *hex, bool nonblock, int *ret_fd,
                            struct berth_error **err);

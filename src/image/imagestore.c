@@ -222,32 +222,14 @@ struct berth_blobstore *berth_store_blobs(struct berth_store *s)
 
 /* ---- locks -------------------------------------------------------------------------------- */
 
-int berth_store_flock_file(int dirfd, const char *name, int op, int *ret_fd,
-                           struct berth_error **err)
-{
-        _autoclose_ int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-        if (fd < 0)
-                return berth_error_set(err, errno, "open %s", name);
-        while (flock(fd, op) < 0) {
-                if (errno == EINTR)
-                        continue;
-                if (errno == EWOULDBLOCK)
-                        return -EWOULDBLOCK; /* the caller's normal case: no message */
-                return berth_error_set(err, errno, "flock %s", name);
-        }
-        *ret_fd = steal_fd(&fd);
-        return 0;
-}
-
 int berth_store_lock(struct berth_store *s, int *ret_fd, struct berth_error **err)
 {
-        return berth_store_flock_file(s->rootfd, "store.lock", LOCK_EX, ret_fd, err);
+        return berth_lock_file_at(s->rootfd, "store.lock", LOCK_EX, ret_fd, err);
 }
 
 int berth_store_lease(struct berth_store *s, int *ret_fd, struct berth_error **err)
 {
-        int r = berth_store_flock_file(s->rootfd, "gc.lock", LOCK_SH, ret_fd, err);
+        int r = berth_lock_file_at(s->rootfd, "gc.lock", LOCK_SH, ret_fd, err);
 
         return r < 0 ? berth_error_prefix(err, "image store %s", QUOTE(s->root)) : r;
 }
@@ -267,8 +249,8 @@ int berth_store_lock_layer(struct berth_store *s, const char *hex, bool nonblock
                 struct stat a, b;
                 int r;
 
-                r = berth_store_flock_file(s->layersfd, name, LOCK_EX | (nonblock ? LOCK_NB : 0),
-                                           &fd, err);
+                r = berth_lock_file_at(s->layersfd, name, LOCK_EX | (nonblock ? LOCK_NB : 0), &fd,
+                                       err);
                 if (r < 0)
                         return r == -EWOULDBLOCK ? r : berth_error_prefix(err, "layers");
                 if (fstat(fd, &a) < 0)
