@@ -165,50 +165,6 @@ static int open_parent(const struct unpacker *u, const char *parent, int *ret_fd
         return 0;
 }
 
-static int remove_tree(int pfd, const char *name);
-
-static int remove_children(int fd)
-{
-        DIR *d = fdopendir(fd);
-        struct dirent *de;
-        int r = 0;
-
-        if (!d) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
-        while (r == 0 && (errno = 0, de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-                        continue;
-                r = errno == EISDIR ? remove_tree(dirfd(d), de->d_name) : -errno;
-        }
-        if (r == 0 && errno != 0)
-                r = -errno;
-        closedir(d);
-        return r;
-}
-
-/* Removes name below pfd, a directory tree included; never follows symlinks. */
-static int remove_tree(int pfd, const char *name)
-{
-        int fd, r;
-
-        if (unlinkat(pfd, name, 0) == 0 || errno == ENOENT)
-                return 0;
-        if (errno != EISDIR)
-                return -errno;
-        fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        r = remove_children(fd);
-        if (r < 0)
-                return r;
-        return unlinkat(pfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
-}
-
 /* Later entries win: removes an existing base unless both are directories. Returns 1 if an
  * existing directory is kept, 0 if base is free now. */
 static int make_room(const struct unpacker *u, int pfd, const char *base, bool is_dir,
@@ -221,7 +177,7 @@ static int make_room(const struct unpacker *u, int pfd, const char *base, bool i
                 return errno == ENOENT ? 0 : entry_fail(u, errno, "fstatat", err);
         if (is_dir && S_ISDIR(st.st_mode))
                 return 1;
-        r = remove_tree(pfd, base);
+        r = berth_rm_rf_at(pfd, base, NULL);
         if (r < 0)
                 return entry_fail(u, -r, "replace existing entry", err);
         return 0;
