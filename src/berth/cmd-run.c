@@ -129,7 +129,7 @@ static int fill_opts(const struct berth_args *a, struct berth_run *rn, struct be
         };
         if (berth_args_bool(a, F_DETACH))
                 return berth_error_setx(err, ENOTSUP, "run -d: not supported yet");
-        return berth_run_flags(rn, &f, err);
+        return berth_run_apply_flags(rn, &f, err);
 }
 
 static int cmd_run(struct berth_global *g, int argc, char **argv)

@@ -156,7 +156,8 @@ int berth_run_security_opt(struct berth_run *rn, const char *opt, struct berth_e
         return berth_error_setx(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
 }
 
-int berth_run_flags(struct berth_run *rn, const struct berth_run_flags *f, struct berth_error **err)
+int berth_run_apply_flags(struct berth_run *rn, const struct berth_run_flags *f,
+                          struct berth_error **err)
 {
         struct berth_run_opts *o = &rn->o;
         int r;

@@ -83,12 +83,12 @@ struct berth_run_steps {
 extern const struct berth_run_steps berth_run_steps_default;
 
 /* A run: what it was given, and what exists so far (for the cleanup). Zero it, set the inputs,
- * then berth_run_flags() and berth_run_image(); free with berth_run_clear(). */
+ * then berth_run_apply_flags() and berth_run_image(); free with berth_run_clear(). */
 struct berth_run {
         /* inputs */
         struct berth_store *store;           /* set before berth_run_image() */
         const char *runroot;                 /* libberth's state root */
-        struct berth_run_opts o;             /* o.seccomp: set by berth_run_flags() */
+        struct berth_run_opts o;             /* o.seccomp: set by berth_run_apply_flags() */
         const char *registry_config;         /* the implicit pull's config file; NULL: default */
         const struct berth_run_ops *ops;     /* may be NULL */
         const struct berth_run_steps *steps; /* NULL: berth_run_steps_default */
@@ -115,8 +115,8 @@ struct berth_run_flags {
  * the memory where the host accounts swap (berth_host_has_swap_accounting); each --security-opt
  * (berth_run_security_opt). -EINVAL / -ENOTSUP with docker's message.
  */
-int berth_run_flags(struct berth_run *rn, const struct berth_run_flags *f,
-                    struct berth_error **err);
+int berth_run_apply_flags(struct berth_run *rn, const struct berth_run_flags *f,
+                          struct berth_error **err);
 
 /* One --security-opt: KEY=VALUE (KEY:VALUE is docker's deprecated form) or no-new-privileges.
  * seccomp=unconfined|builtin|FILE (FILE is read and checked now, so that a bad profile fails

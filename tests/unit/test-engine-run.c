@@ -289,7 +289,7 @@ static int flags(struct berth_run *rn, const char *m, const char *p, const char 
 
         berth_run_clear(rn);
         *rn = (struct berth_run){0};
-        return berth_run_flags(rn, &fl, err);
+        return berth_run_apply_flags(rn, &fl, err);
 }
 
 static void test_limits(void **state)
