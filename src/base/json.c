@@ -28,3 +28,25 @@ json_t *berth_json_kv(const struct berth_kv *kv, size_t n)
         berth_json_set_kv(o, kv, n);
         return o;
 }
+
+const char *berth_json_kind(const json_t *v)
+{
+        switch (json_typeof(v)) {
+        case JSON_OBJECT:
+                return "object";
+        case JSON_ARRAY:
+                return "array";
+        case JSON_STRING:
+                return "string";
+        case JSON_INTEGER:
+                return "integer";
+        case JSON_REAL:
+                return "number";
+        case JSON_TRUE:
+        case JSON_FALSE:
+                return "boolean";
+        case JSON_NULL:
+        default:
+                return "null";
+        }
+}

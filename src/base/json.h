@@ -8,6 +8,9 @@
 #include "base/kv.h"
 #include "base/util.h"
 
+/* What v is, for messages: "object", "array", "string", "integer", "number", "boolean", "null". */
+const char *berth_json_kind(const json_t *v);
+
 /* jansson's own json_decrefp (2.11+) */
 #define _autojson_ _cleanup_(json_decrefp)
 

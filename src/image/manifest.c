@@ -16,6 +16,7 @@
 
 #include "image/blobstore.h"
 #include "image/manifest.h"
+#include "base/json.h"
 #include "base/util.h"
 
 #define MT_DOCKER_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
@@ -23,28 +24,6 @@
 #define SCHEMA1_MSG "docker schema 1 manifests are not supported"
 
 /* ---- JSON helpers ---- */
-
-static const char *json_kind(const json_t *v)
-{
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
-                return "object";
-        case JSON_ARRAY:
-                return "array";
-        case JSON_STRING:
-                return "string";
-        case JSON_INTEGER:
-                return "integer";
-        case JSON_REAL:
-                return "number";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "boolean";
-        case JSON_NULL:
-        default:
-                return "null";
-        }
-}
 
 /* "PATH.KEY: <message>" (or "KEY: ..." at the top, "PATH: ..." without a key). */
 static int field_error(struct berth_error **err, int code, const char *path, const char *key,
@@ -95,7 +74,8 @@ static int load_object(const void *data, size_t len, json_t **ret, struct berth_
         if (!root)
                 return berth_error_setx(err, EINVAL, "%s", e.text);
         if (!json_is_object(root)) {
-                berth_error_setx(err, EINVAL, "expected a JSON object, got %s", json_kind(root));
+                berth_error_setx(err, EINVAL, "expected a JSON object, got %s",
+                                 berth_json_kind(root));
                 json_decref(root);
                 return -EINVAL;
         }
@@ -117,7 +97,7 @@ static int get_str(const json_t *obj, const char *path, const char *key, bool re
         }
         if (!json_is_string(v))
                 return field_error(err, EINVAL, path, key, "expected a string, got %s",
-                                   json_kind(v));
+                                   berth_json_kind(v));
         *ret = xstrdup(json_string_value(v));
         return 0;
 }
@@ -136,7 +116,7 @@ static int get_strv(const json_t *obj, const char *path, const char *key, char *
         }
         if (!json_is_array(v))
                 return field_error(err, EINVAL, path, key, "expected an array, got %s",
-                                   json_kind(v));
+                                   berth_json_kind(v));
         strv = xcalloc(json_array_size(v) + 1, sizeof(char *));
         json_array_foreach(v, i, e)
         {
@@ -144,7 +124,7 @@ static int get_strv(const json_t *obj, const char *path, const char *key, char *
 
                 if (!json_is_string(e))
                         return berth_error_setx(err, EINVAL, "%s[%zu]: expected a string, got %s",
-                                                p, i, json_kind(e));
+                                                p, i, berth_json_kind(e));
                 strv[i] = xstrdup(json_string_value(e));
         }
         *ret = steal_ptr(&strv);
@@ -162,7 +142,7 @@ static int get_keys(const json_t *obj, const char *path, const char *key, char *
 
         if (v && !json_is_null(v) && !json_is_object(v))
                 return field_error(err, EINVAL, path, key, "expected an object, got %s",
-                                   json_kind(v));
+                                   berth_json_kind(v));
         strv = xcalloc((v ? json_object_size(v) : 0) + 1, sizeof(char *));
         if (v && json_is_object(v))
                 json_object_foreach(v, k, e) strv[i++] = xstrdup(k);
@@ -186,7 +166,7 @@ static int get_kv(const json_t *obj, const char *path, const char *key, struct b
         }
         if (!json_is_object(v))
                 return field_error(err, EINVAL, path, key, "expected an object, got %s",
-                                   json_kind(v));
+                                   berth_json_kind(v));
         kv = xcalloc(json_object_size(v) + 1, sizeof(*kv));
         json_object_foreach(v, k, e)
         {
@@ -195,7 +175,7 @@ static int get_kv(const json_t *obj, const char *path, const char *key, struct b
 
                         berth_kv_free(kv, n);
                         return berth_error_setx(err, EINVAL, "%s[%s]: expected a string, got %s", p,
-                                                QUOTE(k), json_kind(e));
+                                                QUOTE(k), berth_json_kind(e));
                 }
                 kv[n].key = xstrdup(k);
                 kv[n++].value = xstrdup(json_string_value(e));
@@ -241,7 +221,7 @@ static int parse_platform(const json_t *obj, const char *path, struct berth_plat
                 return 0;
         if (!json_is_object(v))
                 return field_error(err, EINVAL, path, "platform", "expected an object, got %s",
-                                   json_kind(v));
+                                   berth_json_kind(v));
         pp = sub_path(path, "platform");
         r = get_str(v, pp, "os", true, &p->os, err);
         if (r >= 0)
@@ -275,7 +255,7 @@ static int parse_size(const json_t *obj, const char *path, int64_t *ret, struct 
                 return field_error(err, EINVAL, path, "size", "missing");
         if (!json_is_integer(v))
                 return field_error(err, EINVAL, path, "size", "expected an integer, got %s",
-                                   json_kind(v));
+                                   berth_json_kind(v));
         if (json_integer_value(v) < 0)
                 return field_error(err, EINVAL, path, "size",
                                    "must be >= 0, got %" JSON_INTEGER_FORMAT,
@@ -292,7 +272,7 @@ static int parse_descriptor(const json_t *v, const char *path, bool with_platfor
 
         if (!json_is_object(v))
                 return berth_error_setx(err, EINVAL, "%s: expected an object, got %s", path,
-                                        json_kind(v));
+                                        berth_json_kind(v));
         r = get_str(v, path, "mediaType", true, &d->media_type, err);
         if (r >= 0)
                 r = parse_digest(v, path, &d->digest, err);
@@ -314,7 +294,8 @@ static int parse_descriptors(const json_t *obj, const char *key, bool with_platf
         if (!v)
                 return field_error(err, EINVAL, "", key, "missing");
         if (!json_is_array(v))
-                return field_error(err, EINVAL, "", key, "expected an array, got %s", json_kind(v));
+                return field_error(err, EINVAL, "", key, "expected an array, got %s",
+                                   berth_json_kind(v));
         d = xcalloc(json_array_size(v) + 1, sizeof(*d));
         json_array_foreach(v, i, e)
         {
@@ -408,7 +389,7 @@ static int check_schema(const json_t *root, const char *mt, struct berth_error *
                 return field_error(err, EINVAL, "", "schemaVersion", "missing");
         if (!json_is_integer(v))
                 return field_error(err, EINVAL, "", "schemaVersion", "expected an integer, got %s",
-                                   json_kind(v));
+                                   berth_json_kind(v));
         if (json_integer_value(v) != 2)
                 return field_error(err, EINVAL, "", "schemaVersion",
                                    "expected 2, got %" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -690,7 +671,7 @@ static int parse_container_config(const json_t *root, struct berth_image_config 
 
         if (cfg && !json_is_null(cfg) && !json_is_object(cfg))
                 return field_error(err, EINVAL, "", "config", "expected an object, got %s",
-                                   json_kind(cfg));
+                                   berth_json_kind(cfg));
         if (cfg && json_is_null(cfg))
                 cfg = NULL;
         r = get_str(cfg, "config", "User", false, &c->user, err);
@@ -725,7 +706,7 @@ static int parse_diff_ids(const json_t *rootfs, struct berth_image_config *c,
                 return field_error(err, EINVAL, "rootfs", "diff_ids", "missing");
         if (!json_is_array(ids))
                 return field_error(err, EINVAL, "rootfs", "diff_ids", "expected an array, got %s",
-                                   json_kind(ids));
+                                   berth_json_kind(ids));
         c->diff_ids = xcalloc(json_array_size(ids) + 1, sizeof(char *));
         json_array_foreach(ids, i, e)
         {
@@ -735,7 +716,7 @@ static int parse_diff_ids(const json_t *rootfs, struct berth_image_config *c,
                 if (!json_is_string(e))
                         return berth_error_setx(err, EINVAL,
                                                 "rootfs.diff_ids[%zu]: expected a string, got %s",
-                                                i, json_kind(e));
+                                                i, berth_json_kind(e));
                 r = berth_digest_validate(json_string_value(e), &de);
                 if (r < 0)
                         return berth_error_setx(err, -r, "rootfs.diff_ids[%zu]: %s", i,
@@ -756,7 +737,7 @@ static int parse_rootfs(const json_t *root, struct berth_image_config *c, struct
                 return field_error(err, EINVAL, "", "rootfs", "missing");
         if (!json_is_object(rootfs))
                 return field_error(err, EINVAL, "", "rootfs", "expected an object, got %s",
-                                   json_kind(rootfs));
+                                   berth_json_kind(rootfs));
         r = get_str(rootfs, "rootfs", "type", true, &type, err);
         if (r < 0)
                 return r;
@@ -774,7 +755,7 @@ static int parse_history_entry(const json_t *v, const char *path, struct berth_h
 
         if (!json_is_object(v))
                 return berth_error_setx(err, EINVAL, "%s: expected an object, got %s", path,
-                                        json_kind(v));
+                                        berth_json_kind(v));
         r = get_str(v, path, "created", false, &h->created, err);
         if (r >= 0)
                 r = get_str(v, path, "created_by", false, &h->created_by, err);
@@ -787,7 +768,7 @@ static int parse_history_entry(const json_t *v, const char *path, struct berth_h
         empty = json_object_get(v, "empty_layer");
         if (empty && !json_is_boolean(empty) && !json_is_null(empty))
                 return field_error(err, EINVAL, path, "empty_layer", "expected a boolean, got %s",
-                                   json_kind(empty));
+                                   berth_json_kind(empty));
         h->empty_layer = json_is_true(empty);
         return 0;
 }
@@ -801,7 +782,7 @@ static int parse_history(const json_t *root, struct berth_image_config *c, struc
                 return 0;
         if (!json_is_array(v))
                 return field_error(err, EINVAL, "", "history", "expected an array, got %s",
-                                   json_kind(v));
+                                   berth_json_kind(v));
         c->history = xcalloc(json_array_size(v) + 1, sizeof(*c->history));
         json_array_foreach(v, i, e)
         {

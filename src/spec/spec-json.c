@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "spec/spec-internal.h"
 #include "base/util.h"
@@ -91,24 +92,7 @@ static bool is_bigint(const json_t *v)
 
 static const char *json_kind(const json_t *v)
 {
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
-                return "object";
-        case JSON_ARRAY:
-                return "array";
-        case JSON_STRING:
-                return is_bigint(v) ? "integer" : "string";
-        case JSON_INTEGER:
-                return "integer";
-        case JSON_REAL:
-                return "number";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "boolean";
-        case JSON_NULL:
-                return "null";
-        }
-        return "unknown";
+        return is_bigint(v) ? "integer" : berth_json_kind(v);
 }
 
 int spec_type_error(const json_t *v, const struct spec_path *p, const char *what,
