@@ -25,7 +25,8 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def become_subreaper():
-    """pid 1 here is not an init: the daemons' orphans must come to us."""
+    """pid 1 need not be an init (a CI container or VM): the daemons' orphans must come to
+    us."""
     if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
 

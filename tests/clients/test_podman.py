@@ -4,10 +4,11 @@ an image loaded from a busybox tar, no network (--network none) except for
 test_published_port, which gets a CNI network of its own in a network namespace
 of its own (see private_network).
 
-This host has no CAP_SYS_RESOURCE: podman's default rlimits (nofile and nproc
-1048576) are above the hard limits and no runtime can set them, so every run
-passes limits the host can grant (ULIMITS); test_default_rlimits_error checks
-the error that the clients show otherwise.
+Without CAP_SYS_RESOURCE (which CI machines and containers may grant no
+process), podman's default rlimits (nofile and nproc 1048576) are above the
+hard limits and no runtime can set them, so every run passes limits any host
+can grant (ULIMITS); test_default_rlimits_error checks the error that the
+clients show otherwise.
 """
 
 import fcntl

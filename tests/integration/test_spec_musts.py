@@ -439,8 +439,8 @@ def test_mount_unknown_options_are_filesystem_data(runtime, bundle):
 
 
 def test_mount_spec_example(runtime, bundle, workdir):
-    """config.md "Example (Linux)" of mounts, as written.  Adapted: /volumes/testing does
-    not exist here, so the test makes it under its own directory."""
+    """config.md "Example (Linux)" of mounts, as written.  Adapted: /volumes/testing need
+    not exist on the host, so the test makes it under its own directory."""
     example = json.loads("""[
         {
             "destination": "/tmp",
@@ -609,8 +609,8 @@ RLIMIT_NUMBERS = {"RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_
 def test_rlimits_match_getrlimit(runtime, bundle):
     """config.md: "For each entry in rlimits, a getrlimit(3) on type MUST succeed ...
     rlim.rlim_cur MUST match the configured value ... rlim.rlim_max MUST match"; every
-    resource of getrlimit(2), lowered (raising needs CAP_SYS_RESOURCE, which no process has
-    on this machine)."""
+    resource of getrlimit(2), lowered (raising needs CAP_SYS_RESOURCE, which the test cannot
+    count on: a VM or container may grant it to no process)."""
     names = {"RLIMIT_AS": "Max address space", "RLIMIT_CORE": "Max core file size",
              "RLIMIT_CPU": "Max cpu time", "RLIMIT_DATA": "Max data size",
              "RLIMIT_FSIZE": "Max file size", "RLIMIT_LOCKS": "Max file locks",
@@ -658,8 +658,8 @@ def test_oom_score_adj_unset_is_not_changed(runtime, bundle):
 
 def test_oom_score_adj_set(runtime, bundle):
     """config.md: "If oomScoreAdj is set, the runtime MUST set oom_score_adj to the given
-    value" (the runtime's own is 100 here: lowering it needs CAP_SYS_RESOURCE, which no
-    process has on this machine)."""
+    value" (100 and up: lowering it below the runtime's own, which may be 100, needs
+    CAP_SYS_RESOURCE, which the test cannot count on)."""
     for value in (100, 250, 1000):
         bundle.process["oomScoreAdj"] = value
         bundle.process["args"] = ["cat", "/proc/self/oom_score_adj"]
@@ -1348,7 +1348,7 @@ def test_namespaces_spec_example(runtime, bundle, workdir):
         example[0]["path"] = f"/proc/{target}/ns/pid"
         example[1]["path"] = f"/proc/{target}/ns/net"
         if runtime.name != "berth-oci":
-            # runc 1.1 has no time namespace; crun 1.8 fails to make one here
+            # runc 1.1 has no time namespace; crun 1.8.1 (Debian 12's) fails to make one
             example = example[:-1]
         example = [n for n in example if n["type"] != "user"]
         c = bundle.config
@@ -1414,7 +1414,7 @@ def test_time_offsets(runtime, bundle):
 
 def test_devices_spec_example(runtime, bundle):
     """config-linux.md devices example, as written: "devices ... lists devices that MUST be
-    available in the container"; /dev/sda (8:0) does not exist on this host, which does not
+    available in the container"; /dev/sda (8:0) need not exist on the host, which does not
     matter: the node is made from its type, major and minor."""
     bundle.config["linux"]["devices"] = json.loads("""[
         {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438,
@@ -1623,7 +1623,7 @@ def test_pids_spec_example(runtime, bundle, cid):
 
 
 def host_block_device():
-    """major:minor of the block device under / (the spec's 8:0 and 8:16 do not exist here)."""
+    """major:minor of the block device under / (the spec's 8:0 and 8:16 need not exist)."""
     st = os.stat("/")
     return os.major(st.st_dev), os.minor(st.st_dev)
 
@@ -1692,7 +1692,7 @@ def test_resources_of_an_absent_controller_refused(runtime, bundle, controller, 
 def test_unified_on_cgroup_v1_refused(runtime, bundle):
     """config-linux.md unified example: "The runtime MUST generate an error when the
     configuration refers to a cgroup controller that is not present or that cannot be
-    enabled" (this host: v1, and the v2 hierarchy delegates nothing)."""
+    enabled" (on a v1 host, or a hybrid one whose v2 hierarchy delegates nothing)."""
     if not v1_cgroups():
         pytest.skip("cgroup v2 host")
     peer_gap(runtime, crun="crun 1.8 refuses it but leaves its cgroups behind")
@@ -2206,7 +2206,7 @@ PROCESS_PROBE = ("stty size; id -u; id -g; id -G; umask; pwd; echo $TERM; ulimit
 
 
 def drop_lsm_labels_for_peers(c, runtime):
-    """On this host without SELinux and AppArmor, runc 1.1 refuses a selinuxLabel and fails
+    """On a host without SELinux and AppArmor, runc 1.1 refuses a selinuxLabel and fails
     writing an apparmorProfile, crun 1.8 fails writing either; berth-oci warns that it cannot
     apply them and runs (test_lsm.py)."""
     if runtime.name != "berth-oci":
@@ -2218,7 +2218,7 @@ def test_process_spec_example(runtime, bundle, workdir, cid):
     """config.md "process" Example (Linux), as written: a shell on a 25x80 terminal as uid 1,
     gid 1 with groups 5 and 6, umask 077, in /root, its capabilities, rlimit and I/O priority
     (execCPUAffinity is "not applicable to the container's init process").  The test types
-    into the terminal.  AppArmor and SELinux are not enabled here: the labels cannot apply."""
+    into the terminal.  Where AppArmor and SELinux are not enabled, the labels cannot apply."""
     bundle.config["process"] = json.loads(PROCESS_EXAMPLE)
     drop_lsm_labels_for_peers(bundle.config, runtime)
     out = console_session(runtime, bundle, cid, workdir,
@@ -2642,15 +2642,15 @@ def adapt_config_example(c, runtime, workdir, cid):
             f.write_text(f"#!/bin/sh\ncat > /dev/null\necho {kind} {f.name} \"$@\" >> {log}\n")
             f.chmod(0o755)
             h["path"] = str(f)
-    # /dev/sda (8:0) and 8:16 are not this host's disk, and in a user namespace a device can
+    # /dev/sda (8:0) and 8:16 need not be the host's disk, and in a user namespace a device can
     # only be a bind of the host's node of that type and number: the host's own disk instead
     major, minor = host_block_device()
     lx["devices"][1].update(major=major, minor=minor)
     res["devices"][2].update(major=major, minor=minor)
     for k in ("throttleReadBpsDevice", "throttleWriteIOPSDevice"):
         res["blockIO"][k][0].update(major=major, minor=minor)
-    # what this host has no controller or file for (net_cls/net_prio, hugetlb, blkio weights:
-    # no CFQ or BFQ): runtime.md makes that an error, runc and crun skip it
+    # what a host may have no controller or file for (net_cls/net_prio, hugetlb, blkio
+    # weights without CFQ or BFQ): runtime.md makes that an error, runc and crun skip it
     for k in ("network", "hugepageLimits"):
         del res[k]
     for k in ("weight", "leafWeight", "weightDevice"):
@@ -2662,7 +2662,7 @@ def adapt_config_example(c, runtime, workdir, cid):
     # a cgroup v1 tree cannot be mounted from a user namespace (the kernel refuses it)
     c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
     if runtime.name != "berth-oci":
-        # runc 1.1 has no time namespace and crun 1.8 fails to make one here
+        # runc 1.1 has no time namespace and crun 1.8.1 (Debian 12's) fails to make one
         lx["namespaces"] = [n for n in lx["namespaces"] if n["type"] != "time"]
         del lx["timeOffsets"]
     if runtime.name != "berth-oci":
@@ -2691,8 +2691,8 @@ CONFIG_PROBE = ("hostname; id -u; id -G; cat /proc/self/uid_map; ulimit -c; ulim
 def test_config_spec_example(runtime, bundle, workdir, cid):
     """config.md "Configuration Schema Example", the whole config, run: a shell on a terminal
     as uid 1 in every namespace (user 0 -> host 1000), its hooks, devices, sysctls, cgroup,
-    seccomp, masked and read-only paths and time offsets.  Adapted where this host lacks what
-    it names (adapt_config_example).  The test types into the terminal."""
+    seccomp, masked and read-only paths and time offsets.  Adapted where the host may lack
+    what it names (adapt_config_example).  The test types into the terminal."""
     c = json.loads(CONFIG_EXAMPLE)
     c["process"]["args"] = ["sh"]
     log = adapt_config_example(c, runtime, workdir, cid)

@@ -36,7 +36,7 @@ describe = it.describe
 PROC_MAGIC = "0x9fa0"
 FAKE_MARKER = "BERTH_FAKE_PROC"
 
-# Checked on this machine: runc 1.1.5+ds1-1+deb12u1, crun 1.8.1.
+# Checked against Debian 12's peers: runc 1.1.5+ds1-1+deb12u1, crun 1.8.1.
 RUNC_2025 = "runc before 1.2.8 (Debian's 1.1.5) is vulnerable to CVE-2025-31133/52565/52881"
 
 

@@ -22,7 +22,7 @@ import sec
 it = sec.it
 describe = it.describe
 
-# Checked on this machine (crun 1.8.1): it closes them before the execve, not at create.
+# Checked with Debian 12's crun 1.8.1: it closes them before the execve, not at create.
 CRUN_KEEPS = ("crun 1.8's created init keeps the caller's fds (closed only at start, before "
               "the execve)")
 

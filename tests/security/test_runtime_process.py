@@ -28,7 +28,7 @@ import sec
 it = sec.it
 describe = it.describe
 
-# What Debian's peers do here (checked on this machine, runc 1.1.5+ds1-1+deb12u1, crun 1.8.1).
+# What Debian 12's peers do (checked with runc 1.1.5+ds1-1+deb12u1 and crun 1.8.1).
 PEER_CREATED_INIT = {
     "runc": "runc 1.1's created init is dumpable: /proc/1/fd/N reaches its exec.fifo in the "
             "state dir (O_PATH) and /proc/1/mem opens read-write",

@@ -628,7 +628,8 @@ static void missing_controllers_refused(void **state)
         expect_warnings("");
 }
 
-/* This host's layout: hugetlb only in the cgroup2 mount, with cgroup v2 file names. */
+/* A hybrid layout (systemd's, as on Debian 12): hugetlb only in the cgroup2 mount, with cgroup
+ * v2 file names. */
 static void hugetlb_on_hybrid_host(void **state)
 {
         _autofake_ struct fake *f = fake_new("memory unified");
