@@ -48,6 +48,10 @@ extern const struct cgroup_ops berth_cgroup_v2_ops;
  * mount it. */
 struct cg_hier *berth_cg_hier(struct berth_cgroup *cg, const char *controller);
 
+/* cgroup-util.c: whether the space-separated list (cgroup.controllers, a v2 leaf's
+ * cgroup.subtree_control) holds word. */
+bool berth_cg_has_word(const char *list, const char *word);
+
 /* openat(h->fd, file, O_WRONLY) + write; errors name the file and value:
  *   cgroup /berth/web: write "512" to memory.limit_in_bytes: Device or resource busy */
 int berth_cg_write(const struct berth_cgroup *cg, const struct cg_hier *h, const char *file,

@@ -30,6 +30,16 @@ enum berth_cgroup_mode berth_cgroup_mode(void)
         return (enum berth_cgroup_mode) mode;
 }
 
+bool berth_cg_has_word(const char *list, const char *word)
+{
+        size_t n = strlen(word);
+
+        for (const char *p = list; (p = strstr(p, word)); p += n)
+                if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+                        return true;
+        return false;
+}
+
 static bool has_controller(const char *list, const char *controller)
 {
         size_t n = strlen(controller);

@@ -657,16 +657,6 @@ static int apply_blkio(struct berth_cgroup *cg, const struct berth_resources *re
 
 /* ---- hugetlb -------------------------------------------------------------------------------- */
 
-static bool has_word(const char *list, const char *word)
-{
-        size_t n = strlen(word);
-
-        for (const char *p = list; (p = strstr(p, word)); p += n)
-                if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
-                        return true;
-        return false;
-}
-
 /* A v1 hierarchy on most hosts; on a hybrid host such as this one, the cgroup2 mount, when the
  * container's cgroup there got the controller (its cgroup.controllers lists it). */
 static struct cg_hier *hugetlb_hier(struct berth_cgroup *cg)
@@ -678,7 +668,7 @@ static struct cg_hier *hugetlb_hier(struct berth_cgroup *cg)
                 return h;
         h = berth_cg_hier(cg, "");
         if (!h || berth_cg_read(cg, h, "cgroup.controllers", &list, NULL) < 0 ||
-            !has_word(list, "hugetlb"))
+            !berth_cg_has_word(list, "hugetlb"))
                 return NULL;
         return h;
 }

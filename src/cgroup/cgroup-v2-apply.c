@@ -42,21 +42,11 @@ struct ctx {
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static bool has_word(const char *list, const char *word)
-{
-        size_t n = strlen(word);
-
-        for (const char *p = list; (p = strstr(p, word)); p += n)
-                if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
-                        return true;
-        return false;
-}
-
 /* 0 if the cgroup has `name`; else an error that `field` cannot be applied. */
 static int controller(const struct ctx *x, const char *name, const char *field,
                       struct berth_error **err)
 {
-        if (x->controllers && has_word(x->controllers, name))
+        if (x->controllers && berth_cg_has_word(x->controllers, name))
                 return 0;
         return berth_error_setx(err, ENOTSUP,
                                 "linux.resources.%s: cgroup %s did not get the %s controller "
@@ -482,7 +472,7 @@ static int apply_unified(const struct ctx *x, const struct berth_resources *res,
                             QUOTE(kv->key));
                 snprintf(ctl, sizeof(ctl), "%.*s", (int) strcspn(kv->key, "."), kv->key);
                 if (!has_file(x, kv->key) && !streq(ctl, "cgroup") &&
-                    !has_word(x->controllers, ctl))
+                    !berth_cg_has_word(x->controllers, ctl))
                         return berth_error_setx(
                             err, ENOENT,
                             "linux.resources.unified[%s]: cgroup %s did not get "
