@@ -14,7 +14,7 @@
 struct cg_hier {
         char *name;  /* "memory", "cpu", "name=systemd", or "" for a cgroup2 hierarchy */
         char *mount; /* "/sys/fs/cgroup/memory" */
-        bool v2;     /* the cgroup2 mount of a hybrid host (hugetlb here) or of a v2 host */
+        bool v2;     /* the cgroup2 mount of a hybrid host (e.g. hugetlb) or of a v2 host */
         int fd;      /* O_RDONLY|O_DIRECTORY of the container's cgroup in it, or -1 */
 };
 
@@ -47,6 +47,9 @@ extern const struct cgroup_ops berth_cgroup_v2_ops;
 /* cgroup-util.c: the hierarchy for a v1 controller ("memory"), or NULL if this host does not
  * mount it. */
 struct cg_hier *berth_cg_hier(struct berth_cgroup *cg, const char *controller);
+
+/* cgroup-util.c: nanosleep for ms milliseconds, the drivers' step while a cgroup empties. */
+void berth_cg_sleep_ms(long ms);
 
 /* cgroup-util.c: whether the space-separated list (cgroup.controllers, a v2 leaf's
  * cgroup.subtree_control) holds word. */

@@ -8,8 +8,9 @@
 
 #define BERTH_PARENT "/berth"
 
-/* The controllers a cgroup2 mount lets its children use ("hugetlb" on this host's unified root
- * is listed in cgroup.controllers but not delegated: then its children get no hugetlb files). */
+/* The controllers a cgroup2 mount lets its children use. A hybrid host's unified root lists the
+ * controllers no v1 hierarchy has (often hugetlb) in cgroup.controllers, but until they are
+ * enabled in cgroup.subtree_control its children get none of their files. */
 static bool v2_delegates_anything(const char *mount)
 {
         _autofree_ char *path = xasprintf("%s/cgroup.subtree_control", mount), *text = NULL;

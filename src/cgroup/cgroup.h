@@ -4,7 +4,7 @@
 /*
  * A container's control group, whatever the host has: cgroup v1 (one hierarchy per controller),
  * v2 (one unified hierarchy), or hybrid (v1 controllers plus a cgroup2 mount at
- * /sys/fs/cgroup/unified holding what v1 does not, hugetlb on this host). One interface; the v1
+ * /sys/fs/cgroup/unified holding what v1 does not, often hugetlb). One interface; the v1
  * and v2 drivers sit behind it (cgroup-v1.c, cgroup-v2.c).
  *
  * Paths: an absolute linux.cgroupsPath is taken from the root of each hierarchy; a relative one,

@@ -91,9 +91,9 @@ struct berth_scmp_host {
 
 /*
  * The OCI linux.seccomp object of p for a container whose bounding set is caps, on host (NULL:
- * this machine; its architecture and kernel version decide "arches" and "minKernel" conditions,
- * and archMap's entry for it gives the architectures, SCMP_ARCH_X32 only where the kernel runs
- * x32 syscalls). Syscall names that libseccomp does not
+ * the machine berth runs on; its architecture and kernel version decide "arches" and
+ * "minKernel" conditions, and archMap's entry for it gives the architectures, SCMP_ARCH_X32 only
+ * where the kernel runs x32 syscalls). Syscall names that libseccomp does not
  * know are left out (they get the default action). *ret is NULL when the profile is empty (no
  * defaultAction and no syscalls: docker runs such a container unconfined). -EINVAL: the kernel
  * version could not be read.
