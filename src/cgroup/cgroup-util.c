@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/vfs.h>
+#include <time.h>
 
 #include "cgroup/cgroup-internal.h"
 #include "base/log.h"
@@ -38,6 +39,13 @@ bool berth_cg_has_word(const char *list, const char *word)
                 if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
                         return true;
         return false;
+}
+
+void berth_cg_sleep_ms(long ms)
+{
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
 }
 
 static bool has_controller(const char *list, const char *controller)

@@ -13,13 +13,6 @@
 #include "base/log.h"
 #include "base/util.h"
 
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-        nanosleep(&ts, NULL);
-}
-
 /* A new v1 cpuset cgroup starts with no cpus and no mems, and refuses tasks until it has some:
  * give it its parent's, as cgroup.clone_children would. Only ever on a directory berth made. */
 static int cpuset_inherit(int parent, int dir, const char *path, struct berth_error **err)
@@ -144,7 +137,7 @@ static int v1_freeze(struct berth_cgroup *cg, bool frozen, struct berth_error **
                         return -EIO;
                 if (startswith(state, want))
                         return 0;
-                sleep_ms(step);
+                berth_cg_sleep_ms(step);
         }
         return berth_error_setx(err, ETIMEDOUT, "cgroup %s: still not %s after 5 s", cg->path,
                                 want);
@@ -186,7 +179,7 @@ static int remove_dir(const char *path, struct berth_error **err)
                         return 0;
                 if (errno != EBUSY || waited >= 5000)
                         return berth_error_set(err, errno, "remove cgroup %s", path);
-                sleep_ms(step);
+                berth_cg_sleep_ms(step);
         }
         return 0;
 }
@@ -210,7 +203,7 @@ static void shrink_rt(int dir)
 
                 if (fd < 0 || write_all(fd, buf, strlen(buf)) == 0 || errno != EINVAL)
                         return;
-                sleep_ms(step);
+                berth_cg_sleep_ms(step);
         }
 }
 

@@ -41,13 +41,6 @@ static const char *const wanted_controllers[] = {
 
 #define WAIT_MS 5000 /* freeze and rmdir give up after this long */
 
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-        nanosleep(&ts, NULL);
-}
-
 /* Whole word `name` in a space-separated list ("cpu" is not in "cpuset"). */
 static bool in_list(const char *list, const char *name)
 {
@@ -330,7 +323,7 @@ static int remove_dir(int parent, const char *name)
                         return 0;
                 if (errno != EBUSY || waited >= WAIT_MS)
                         return -errno;
-                sleep_ms(step);
+                berth_cg_sleep_ms(step);
         }
         return 0;
 }
