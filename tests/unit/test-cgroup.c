@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The cgroup interface (cgroup.c): cgroupsPath resolution, mode detection, and the helpers the
- * drivers share (which hierarchy holds a controller, writes and reads that name the file, the
- * cgroup's pids), on a fake cgroup (fake-cgroup.h). Which hierarchies a host mounts is read from
- * /proc/self/mountinfo: that and the drivers on a real cgroup are the integration suite's
+ * The cgroup interface (cgroup.c, cgroup-util.c): cgroupsPath resolution, mode detection, and the
+ * helpers the drivers share (which hierarchy holds a controller, writes and reads that name the
+ * file, the cgroup's pids), on a fake cgroup (fake-cgroup.h). Which hierarchies a host mounts is
+ * read from /proc/self/mountinfo: that and the drivers on a real cgroup are the integration suite's
  * (test_cgroups.py) and, for cgroup v2, the VM checks (tests/vm).
  */
 #include <errno.h>
@@ -132,6 +132,17 @@ static void writes_and_reads_name_the_file(void **state)
                                       "directory");
 }
 
+/* cgroup.controllers and cgroup.subtree_control: space-separated, a newline at the end. */
+static void words_of_a_controller_list(void **state)
+{
+        assert_true(berth_cg_has_word("cpuset cpu io memory\n", "cpu"));
+        assert_true(berth_cg_has_word("cpuset cpu io memory\n", "memory"));
+        assert_true(berth_cg_has_word("cpuset cpu io memory\n", "cpuset"));
+        assert_false(berth_cg_has_word("cpuset io\n", "cpu"));
+        assert_false(berth_cg_has_word("hugetlb\n", "huge"));
+        assert_false(berth_cg_has_word("", "cpu"));
+}
+
 static void pids_of_the_cgroup(void **state)
 {
         _autofake_ struct fake_cgroup *f = fake_cgroup_new("/berth/test");
@@ -219,6 +230,7 @@ int main(void)
             cmocka_unit_test(mode_detection),
             cmocka_unit_test(hierarchy_of_a_controller),
             cmocka_unit_test(writes_and_reads_name_the_file),
+            cmocka_unit_test(words_of_a_controller_list),
             cmocka_unit_test(pids_of_the_cgroup),
             cmocka_unit_test(pids_fallback_and_not_open),
             cmocka_unit_test(interface_calls_the_driver),
