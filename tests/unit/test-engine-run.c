@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "base/util.h"
@@ -253,8 +254,13 @@ static int run(struct fixture *f, const char *what, bool auto_remove, struct ber
             .ops = &ops,
             .steps = &fake_steps,
         };
-        int code = berth_run_image(&rn, what);
+        int code;
 
+        /* the real finish and removal unmount the rootfs (nothing is mounted, but umount2 needs
+         * CAP_SYS_ADMIN to say so) */
+        if (geteuid() != 0)
+                skip();
+        code = berth_run_image(&rn, what);
         *ret = NULL;
         if (rn.c && berth_ctr_lookup(f->s, rn.c->id, ret, NULL) < 0)
                 *ret = NULL;
