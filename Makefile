@@ -32,7 +32,8 @@ all: build
 
 help:
 	@echo "make run          build, then run a busybox container that shows its isolation"
-	@echo "make check        build, then unit tests (meson) + integration and security tests (pytest)"
+	@echo "make check        build, then the layer rules and formatting, unit tests (meson)"
+	@echo "                  + integration and security tests (pytest)"
 	@echo "                  + cgroup v2 tests in a QEMU guest (make check-vm)"
 	@echo "make check-asan   the same suites against an ASan/UBSan build in $(ASAN)/"
 	@echo "make bench        bench/startup: berth-oci vs crun vs runc"
@@ -74,9 +75,12 @@ run: build
 	$(BERTH) load -q -i $(BUILD)/src/berth/busybox.tar
 	$(BERTH) run --rm --hostname berth busybox sh -c '$(DEMO_CMD)'
 
-# Both suites always run; the target fails if either failed (pytest's 5, "no tests", too).
+# Every step always runs; the target fails if any failed (pytest's 5, "no tests", too). First the
+# source checks: the layer rules of docs/architecture.md (and that their checker can fail), format.
 check: deps-check build
 	@rc=0; \
+	$(PYTHON) tools/check-layers || rc=1; \
+	$(PYTHON) tools/check-layers --self-test || rc=1; \
 	tools/check-format || rc=1; \
 	meson test -C $(BUILD) --print-errorlogs || rc=1; \
 	$(PYTEST) tests/integration -ra $(PYTEST_ARGS) || rc=1; \
