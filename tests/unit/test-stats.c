@@ -4,7 +4,7 @@
  * the units runc reports (ns for CPU time, bytes), optional files, "max", the blkio group runc
  * would pick, cpuset lists, and the errors that name a file that does not parse. The driver is
  * the host's (berth_cgroup_mode()): the v1 files are read on a v1 or hybrid host, the v2 ones on a
- * v2 host, and the other test skips.
+ * v2 host; main runs the tests of the host's kind.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,12 +29,6 @@ static void unset(struct fake_cgroup *f, const char *dir, const char *file)
         _autofree_ char *p = fake_cgroup_path(f, dir, rel);
 
         assert_int_equal(unlink(p), 0);
-}
-
-static void skip_unless_v1(void)
-{
-        if (berth_cgroup_mode() == BERTH_CGROUP_V2)
-                skip();
 }
 
 /* The hugetlb page sizes of this kernel, as stats names them. */
@@ -95,7 +89,6 @@ static void v1_files(void **state)
         _autostats_ struct berth_stats *s = NULL;
         long hz = sysconf(_SC_CLK_TCK);
 
-        skip_unless_v1();
         f = v1_fake();
         assert_int_equal(berth_stats_read(f->cg, &s, &err), 0);
         assert_int_equal(s->cpu.total, 123456789);
@@ -150,7 +143,6 @@ static void v1_blkio_bfq_first(void **state)
         _autoerr_ struct berth_error *err = NULL;
         _autostats_ struct berth_stats *s = NULL;
 
-        skip_unless_v1();
         f = v1_fake();
         set(f, "blkio", "blkio.bfq.io_serviced_recursive", "8:16 Read 9\n");
         set(f, "blkio", "blkio.bfq.io_service_bytes_recursive", "8:16 Read 9000\n");
@@ -168,7 +160,6 @@ static void v1_hugetlb_from_the_unified_mount(void **state)
         _autoerr_ struct berth_error *err = NULL;
         _autostats_ struct berth_stats *s = NULL;
 
-        skip_unless_v1();
         f = v1_fake();
         fake_cgroup_hier(f, "", "unified", true);
         set(f, "unified", "hugetlb.2MB.current", "4194304\n");
@@ -192,7 +183,6 @@ static void v1_errors_name_the_file(void **state)
         _autostats_ struct berth_stats *s = NULL;
         struct berth_error *err = NULL;
 
-        skip_unless_v1();
         f = v1_fake();
         set(f, "memory", "memory.stat", "cache 1\nbroken\n");
         assert_int_equal(berth_stats_read(f->cg, &s, &err), -EINVAL);
@@ -233,7 +223,6 @@ static void v1_missing_controllers(void **state)
         _autoerr_ struct berth_error *err = NULL;
         _autostats_ struct berth_stats *s = NULL;
 
-        skip_unless_v1();
         fake_cgroup_hier(f, "name=systemd", "systemd", true);
         assert_int_equal(berth_stats_read(f->cg, &s, &err), 0);
         assert_int_equal(s->cpu.total, 0);
@@ -247,8 +236,6 @@ static void v2_files(void **state)
         _autoerr_ struct berth_error *err = NULL;
         _autostats_ struct berth_stats *s = NULL;
 
-        if (berth_cgroup_mode() != BERTH_CGROUP_V2)
-                skip();
         fake_cgroup_hier(f, "", "unified", true);
         set(f, "unified", "cpu.stat",
             "usage_usec 100\nuser_usec 60\nsystem_usec 40\nnr_periods 5\nnr_throttled 1\n"
@@ -298,14 +285,21 @@ static void page_size_names(void **state)
 
 int main(void)
 {
-        const struct CMUnitTest tests[] = {
+        const struct CMUnitTest v1[] = {
             cmocka_unit_test(v1_files),
             cmocka_unit_test(v1_blkio_bfq_first),
             cmocka_unit_test(v1_hugetlb_from_the_unified_mount),
             cmocka_unit_test(v1_errors_name_the_file),
             cmocka_unit_test(v1_missing_controllers),
+            cmocka_unit_test(page_size_names),
+        };
+        const struct CMUnitTest v2[] = {
             cmocka_unit_test(v2_files),
             cmocka_unit_test(page_size_names),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+
+        /* the files of the host's driver (see the top): a group for each */
+        if (berth_cgroup_mode() == BERTH_CGROUP_V2)
+                return cmocka_run_group_tests_name("cgroup v2 host", v2, NULL, NULL);
+        return cmocka_run_group_tests_name("cgroup v1 or hybrid host", v1, NULL, NULL);
 }
