@@ -759,7 +759,9 @@ static int too_many_layers(struct loader *l, const char *where, size_t n, struct
         return berth_error_prefix(err, "%s", where);
 }
 
-/* A name to record: normalized ("busybox" -> "docker.io/library/busybox:latest"). */
+/* A name to record: normalized ("busybox" -> "docker.io/library/busybox:latest"). One with a
+ * digest, which the store refuses as a name, is refused here: before any image is recorded (a
+ * second image named so failed the load after the first one was in the store). */
 static int normalize_name(const char *where, const char *raw, char **ret, struct berth_error **err)
 {
         _autoref_ struct berth_ref *ref = NULL;
@@ -768,6 +770,9 @@ static int normalize_name(const char *where, const char *raw, char **ret, struct
         r = berth_ref_parse(raw, &ref, err);
         if (r < 0)
                 return berth_error_prefix(err, "%s", where);
+        if (ref->digest)
+                return berth_error_setx(err, EINVAL, "%s: name %s: a digest cannot be a tag", where,
+                                        QUOTE(raw));
         *ret = berth_ref_string(ref);
         return 0;
 }

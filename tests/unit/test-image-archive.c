@@ -556,6 +556,38 @@ static void load_bad(void **state)
         img_clear(&m);
 }
 
+/* A name with a digest is refused before any image is recorded: the first image of the
+ * archive is not left in the store (fuzz-docker-archive found it). */
+static void load_digest_name(void **state)
+{
+        struct ctx *c = *state;
+        _autofree_ char *path = path_in(c, "digest.tar"), *cfg = NULL, *manifest = NULL;
+        _autofree_ char *name = NULL, *msg = NULL;
+        struct img m;
+
+        img_make(&m, "digest\n", false);
+        cfg = xasprintf("%s.json", m.config_digest + 7);
+        name = xasprintf("x@%s", m.config_digest);
+        manifest = xasprintf("[{\"Config\":\"%s\",\"RepoTags\":[\"x:1\"],\"Layers\":"
+                             "[\"ab/layer.tar\"]},{\"Config\":\"%s\",\"RepoTags\":[\"%s\"],"
+                             "\"Layers\":[\"ab/layer.tar\"]}]",
+                             cfg, cfg, name);
+        {
+                const struct tent t[] = {
+                    {.name = "ab/layer.tar", .data = m.layer, .len = m.layer_len},
+                    {.name = cfg, .data = m.config, .len = strlen(m.config)},
+                    {.name = "manifest.json", .data = manifest, .len = strlen(manifest)},
+                };
+
+                make_tar(path, t, ARRAY_SIZE(t), false, NULL, NULL);
+        }
+        msg =
+            xasprintf("load %s: manifest.json[1]: RepoTags: name \"%s\": a digest cannot be a tag",
+                      path, name);
+        load_fails(c, path, EINVAL, msg);
+        img_clear(&m);
+}
+
 /* An OCI layout whose index names a manifest that is not there, and a layer count that does
  * not match the config. */
 static void load_bad_oci(void **state)
@@ -823,6 +855,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(load_docker25, setup, teardown),
             cmocka_unit_test_setup_teardown(load_mkimage, setup, teardown),
             cmocka_unit_test_setup_teardown(load_bad, setup, teardown),
+            cmocka_unit_test_setup_teardown(load_digest_name, setup, teardown),
             cmocka_unit_test_setup_teardown(load_bad_oci, setup, teardown),
             cmocka_unit_test_setup_teardown(save_load_round_trip, setup, teardown),
             cmocka_unit_test_setup_teardown(save_errors, setup, teardown),
