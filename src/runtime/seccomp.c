@@ -96,8 +96,9 @@ static int to_scmp_action(enum berth_seccomp_action a, bool has_errno, uint32_t 
         case BERTH_SCMP_NOTIFY:
                 *ret = SCMP_ACT_NOTIFY;
                 return 0;
+        default:
+                return -EINVAL;
         }
-        return -EINVAL;
 }
 
 static int action_for(const char *field, enum berth_seccomp_action a, bool has_errno,

@@ -165,7 +165,8 @@ int berth_send_fd(int sock, int fd, const char *name, struct berth_error **err)
         } ctl = {0};
         /* A stream socket carries ancillary data only with at least one byte of payload. */
         const char *payload = (name && *name) ? name : "";
-        struct iovec iov = {.iov_base = (void *) payload, .iov_len = strlen(payload)};
+        /* sendmsg only reads it; iov_base has no const */
+        struct iovec iov = {.iov_base = (void *) (uintptr_t) payload, .iov_len = strlen(payload)};
         struct msghdr msg = {.msg_iov = &iov,
                              .msg_iovlen = 1,
                              .msg_control = ctl.buf,

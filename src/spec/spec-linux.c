@@ -225,13 +225,13 @@ static void restore_bigints(char *s)
                 size_t n = 0;
 
                 if (startswith(r, marker) && (r == s || r[-1] != '\\')) {
-                        const char *d = r + strlen(marker);
+                        char *d = r + strlen(marker);
 
                         n = strspn(d, "0123456789");
                         if (n > 0 && d[n] == '"') {
                                 memmove(w, d, n);
                                 w += n;
-                                r = (char *) d + n + 1;
+                                r = d + n + 1;
                                 continue;
                         }
                 }
