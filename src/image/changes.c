@@ -387,7 +387,9 @@ static int change_cmp(const void *a, const void *b)
 
 static int differ_open_lowers(struct differ *d, struct berth_error **err)
 {
-        d->n_lowers = d->lowers ? strv_length((char *const *) d->lowers) : 0;
+        d->n_lowers = 0;
+        while (d->lowers && d->lowers[d->n_lowers])
+                d->n_lowers++;
         d->lower_fds = xcalloc(d->n_lowers + 1, sizeof(int));
         for (size_t i = 0; i < d->n_lowers; i++)
                 d->lower_fds[i] = -EBADF;

@@ -1061,7 +1061,9 @@ int berth_store_image_add(struct berth_store *s, const char *manifest_digest, co
                 r = normalize_name(name, &norm, err);
         if (r >= 0)
                 r = image_from_manifest(s, manifest_digest, &img, err);
-        if (r < 0)
+        /* !img never with r >= 0: spelled out for -Wnull-dereference, which cannot know that the
+         * error setters return a negative value */
+        if (r < 0 || !img)
                 return berth_error_prefix(err, "add image %s", manifest_digest);
         id = xstrdup(img->id);
         r = add_locked(s, &img, norm, repo_digest, err);

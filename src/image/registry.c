@@ -1332,6 +1332,10 @@ static int pull_image(struct puller *pl, CURL *c, const struct berth_ref *r, cha
         int k;
 
         k = resolve_manifest(pl->reg, c, r, pl->o->platform, &f, top, &m, err);
+        /* m is set when k >= 0: spelled out for -Wnull-dereference, which cannot know that the
+         * error setters return a negative value */
+        if (k >= 0 && !m)
+                k = -EIO;
         /* an image no container could mount: refused before anything of it is stored */
         if (k >= 0 && m->n_layers > berth_store_max_layers(pl->s))
                 k = berth_store_layers_error(pl->s, m->n_layers, err);
