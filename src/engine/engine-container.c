@@ -702,8 +702,10 @@ static void make_workdir(int rootfd, const struct berth_ctr *c)
                 berth_warn("create the working dir %s: %s, ignoring", c->working_dir, e->msg);
                 return;
         }
-        if (berth_user_resolve(rootfd, c->user, &uid, &gid, NULL, NULL, NULL) == 0 && uid != 0)
-                (void) fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
+        if (berth_user_resolve(rootfd, c->user, &uid, &gid, NULL, NULL, NULL) == 0 && uid != 0 &&
+            fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+                berth_log(BERTH_LOG_DEBUG, "chown the working dir %s to %u:%u: %m, ignoring",
+                          c->working_dir, uid, gid);
 }
 
 int berth_ctr_prepare(const struct berth_ctr *c, const struct berth_run_opts *o,

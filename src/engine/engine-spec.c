@@ -169,10 +169,12 @@ int berth_ctr_config_apply(struct berth_ctr *c, const struct berth_image_config 
                                         "the working directory '%s' is invalid, it needs to be an "
                                         "absolute path",
                                         o->workdir);
-        if (o->entrypoint)
-                entrypoint =
-                    o->entrypoint[0] ? strv_copy((char *[]){(char *) o->entrypoint, NULL}) : NULL;
-        else if (img->entrypoint)
+        if (o->entrypoint) {
+                size_t n = 0;
+
+                if (o->entrypoint[0])
+                        strv_push(&entrypoint, &n, xstrdup(o->entrypoint));
+        } else if (img->entrypoint)
                 entrypoint = strv_copy(img->entrypoint);
         if (o->cmd && o->cmd[0])
                 cmd = strv_copy(o->cmd);

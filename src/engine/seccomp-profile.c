@@ -100,7 +100,8 @@ static int get_u64(const json_t *obj, const char *path, const char *key, uint64_
 }
 
 /* An array of strings as a NULL-terminated vector of pointers into the document (the vector is
- * malloc'ed, the strings are not). Absent: NULL. */
+ * malloc'ed, the strings are not). Absent: NULL. The profile's vectors are char ** like every
+ * string vector here, but nothing writes through them: the casts drop jansson's const. */
 static int get_names(const json_t *obj, const char *path, const char *key, char ***ret,
                      struct berth_error **err)
 {
@@ -115,7 +116,7 @@ static int get_names(const json_t *obj, const char *path, const char *key, char 
         json_array_foreach(a, i, v) if (!json_is_string(v)) return field_error(
             err, path, "%s[%zu]: expected a string", key, i);
         names = xcalloc(json_array_size(a) + 1, sizeof(*names));
-        json_array_foreach(a, i, v) names[i] = (char *) json_string_value(v);
+        json_array_foreach(a, i, v) names[i] = (char *) (uintptr_t) json_string_value(v);
         *ret = names;
         return 1;
 }
@@ -224,7 +225,7 @@ static int parse_group_names(const json_t *g, const char *path, struct berth_scm
                                    "profile, use either 'name' or 'names'");
         if (name && *name) {
                 grp->names = xcalloc(2, sizeof(*grp->names));
-                grp->names[0] = (char *) name;
+                grp->names[0] = (char *) (uintptr_t) name;
         }
         return 0;
 }
