@@ -65,8 +65,9 @@ static int set_value(const struct berth_flag *f, size_t i, const char *value, st
                 a->lists[i][n] = xstrdup(value);
                 a->lists[i][n + 1] = NULL;
                 return 0;
+        default:
+                return berth_error_setx(err, EINVAL, "flag --%s: unknown kind", f->name);
         }
-        return berth_error_setx(err, EINVAL, "flag --%s: unknown kind", f->name);
 }
 
 /* "--name", "--name=v", "--name v" at argv[*i], advancing *i past a separate value. */

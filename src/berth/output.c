@@ -195,6 +195,8 @@ static void add_value(struct buf *b, json_t *v)
                 buf_adds(b, "]");
                 break;
         }
+        default:
+                break;
         }
 }
 

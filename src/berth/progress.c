@@ -126,8 +126,10 @@ static void format_status(const struct layer_line *l, char *buf, size_t size)
         case BERTH_PULL_COMPLETE:
                 snprintf(buf, size, "Pull complete");
                 return;
+        default:
+                snprintf(buf, size, "%s", "");
+                return;
         }
-        snprintf(buf, size, "%s", "");
 }
 
 /* Redraws line i in place: up to it, clear, write, back down to below the last line. */
