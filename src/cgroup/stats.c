@@ -715,7 +715,8 @@ int berth_stats_read(struct berth_cgroup *cg, struct berth_stats **ret, struct b
                 r = read_hugetlb(cg, s, err);
         if (r < 0)
                 return r;
-        qsort(s->memory.raw, s->memory.n_raw, sizeof(*s->memory.raw), cmp_kv);
+        if (s->memory.n_raw > 1) /* qsort(NULL, 0) is undefined */
+                qsort(s->memory.raw, s->memory.n_raw, sizeof(*s->memory.raw), cmp_kv);
         *ret = steal_ptr(&s);
         return 0;
 }
