@@ -41,7 +41,7 @@ struct ok_case {
         const char *pos0, *pos1;
 };
 
-static const struct ok_case ok_cases[] = {
+static struct ok_case ok_cases[] = {
     {{"--name", "web", "img"}, false, "web", NULL, NULL, NULL, -1, -1, 1, "img", NULL},
     {{"--name=web", "img"}, false, "web", NULL, NULL, NULL, -1, -1, 1, "img", NULL},
     {{"-n", "web", "img"}, false, "web", NULL, NULL, NULL, -1, -1, 1, "img", NULL},
@@ -80,11 +80,11 @@ static void check_bool(const struct berth_args *a, size_t i, int want)
 static void ok_table(void **state)
 {
         for (size_t c = 0; c < ARRAY_SIZE(ok_cases); c++) {
-                const struct ok_case *t = &ok_cases[c];
+                struct ok_case *t = &ok_cases[c];
                 _autoerr_ struct berth_error *err = NULL;
                 struct berth_args a;
 
-                assert_int_equal(parse((char **) t->argv, t->stop, &a, &err), 0);
+                assert_int_equal(parse(t->argv, t->stop, &a, &err), 0);
                 assert_false(a.help);
                 if (t->name)
                         assert_string_equal(a.values[F_NAME], t->name);
@@ -117,7 +117,7 @@ struct err_case {
         const char *msg;
 };
 
-static const struct err_case err_cases[] = {
+static struct err_case err_cases[] = {
     {{"--foo"}, "unknown flag: --foo"},
     {{"--foo=1", "x"}, "unknown flag: --foo"},
     {{"-z"}, "unknown shorthand flag: 'z' in -z"},
@@ -141,7 +141,7 @@ static void error_table(void **state)
                 _autoerr_ struct berth_error *err = NULL;
                 struct berth_args a;
 
-                assert_int_equal(parse((char **) err_cases[c].argv, false, &a, &err), -EINVAL);
+                assert_int_equal(parse(err_cases[c].argv, false, &a, &err), -EINVAL);
                 assert_string_equal(err->msg, err_cases[c].msg);
         }
 }

@@ -277,7 +277,7 @@ static void destroy_gives_realtime_back(void **state)
         assert_int_equal(OPS->destroy(f->cg, &err), -EBUSY);
         assert_true(startswith(err->msg, "remove cgroup "));
         own = fake_cgroup_get(f, "cpu", "berth/test/cpu.rt_runtime_us");
-        assert_true(startswith(own, "0"));
+        assert_true(own && startswith(own, "0"));
         /* emptied: the leaf goes, and /berth keeps what "other" holds */
         own_file = fake_cgroup_path(f, "cpu", "berth/test/cpu.rt_runtime_us");
         assert_int_equal(unlink(own_file), 0);

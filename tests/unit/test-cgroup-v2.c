@@ -132,7 +132,7 @@ static void freeze_and_thaw(void **state)
         fake_cgroup_set(f, "unified", "berth/test/cgroup.events", "populated 1\nfrozen 1\n");
         assert_int_equal(OPS->freeze(f->cg, true, &err), 0);
         v = fake_cgroup_get(f, "unified", "berth/test/cgroup.freeze");
-        assert_true(startswith(v, "1"));
+        assert_true(v && startswith(v, "1"));
         assert_true(OPS->is_frozen(f->cg));
         fake_cgroup_set(f, "unified", "berth/test/cgroup.events", "populated 1\nfrozen 0\n");
         assert_int_equal(OPS->freeze(f->cg, false, &err), 0);

@@ -82,7 +82,8 @@ static void write_state(int dirfd, const char *id, pid_t pid, const char *postst
                         const char *poststop)
 {
         _autoerr_ struct berth_error *err = NULL;
-        struct berth_container c = {.root = root, .id = (char *) id, .pid = pid, .dirfd = dirfd};
+        _autofree_ char *cid = xstrdup(id);
+        struct berth_container c = {.root = root, .id = cid, .pid = pid, .dirfd = dirfd};
 
         if (pid > 0)
                 assert_int_equal(berth_proc_starttime(pid, &c.pid_start, NULL), 0);

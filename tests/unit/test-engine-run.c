@@ -379,7 +379,7 @@ static void test_create_exit_code(void **state)
 {
         static const struct {
                 int code;
-                const char *msg;
+                char *msg;
                 int want;
         } cases[] = {
             {ENOENT, "exec: \"nope\": executable file not found in $PATH", 127},
@@ -392,7 +392,7 @@ static void test_create_exit_code(void **state)
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-                struct berth_error e = {cases[i].code, (char *) cases[i].msg};
+                struct berth_error e = {cases[i].code, cases[i].msg};
 
                 assert_int_equal(berth_run_create_exit_code(&e), cases[i].want);
         }

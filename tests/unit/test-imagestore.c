@@ -230,10 +230,9 @@ static int fake_users(struct berth_store *s, struct berth_store_user **ret, size
         return 0;
 }
 
-static void write_container(struct ctx *c, const char *id, const char *image, char **layers)
+static void write_container(struct ctx *c, char *id, char *image, char **layers)
 {
-        fake_user =
-            (struct berth_store_user){.id = (char *) id, .image = (char *) image, .layers = layers};
+        fake_user = (struct berth_store_user){.id = id, .image = image, .layers = layers};
         has_fake_user = true;
 }
 

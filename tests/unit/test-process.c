@@ -265,9 +265,9 @@ static void make_file(const char *name, mode_t mode)
         assert_int_equal(fchmod(fd, mode), 0);
 }
 
-static int find(const char *arg0, char **env, char **ret, struct berth_error **err)
+static int find(char *arg0, char **env, char **ret, struct berth_error **err)
 {
-        struct berth_process p = {.args = V((char *) arg0), .env = env};
+        struct berth_process p = {.args = V(arg0), .env = env};
 
         return berth_process_find_exec(&p, ret, err);
 }

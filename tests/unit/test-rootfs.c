@@ -234,7 +234,7 @@ static void expect_child_ok(void (*fn)(void *), void *arg, bool userns, char *ms
  */
 
 /* A NULL-terminated option vector that outlives the caller (static: no leak for LSan). */
-static char **opts_v(const char *first, ...)
+static char **opts_v(char *first, ...)
 {
         static char *pool[32][16];
         static size_t used;
@@ -243,8 +243,8 @@ static char **opts_v(const char *first, ...)
         va_list ap;
 
         va_start(ap, first);
-        for (const char *o = first; o && n < 15; o = va_arg(ap, const char *))
-                v[n++] = (char *) o;
+        for (char *o = first; o && n < 15; o = va_arg(ap, char *))
+                v[n++] = o;
         va_end(ap);
         v[n] = NULL;
         return v;
@@ -259,13 +259,10 @@ struct fixture {
         char *rootfs, *hostdata, *hosts, *locked;
 };
 
-static void add_mount(struct fixture *f, const char *dest, const char *type, const char *src,
-                      char **options)
+static void add_mount(struct fixture *f, char *dest, char *type, char *src, char **options)
 {
-        f->mounts[f->spec.n_mounts++] = (struct berth_mount){.destination = (char *) dest,
-                                                             .type = (char *) type,
-                                                             .source = (char *) src,
-                                                             .options = options};
+        f->mounts[f->spec.n_mounts++] = (struct berth_mount){
+            .destination = dest, .type = type, .source = src, .options = options};
 }
 
 static void fixture_init(struct fixture *f, bool userns)

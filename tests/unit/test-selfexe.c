@@ -23,7 +23,7 @@
 #define REEXEC_ENV "_BERTH_EXE_SEALED" /* selfexe.c's marker for the second pass */
 
 static char tmp[] = "/tmp/berth-test-selfexe.XXXXXX";
-static const char *self; /* argv[0] */
+static char *self; /* argv[0] */
 
 static const char *fs_name(void)
 {
@@ -64,9 +64,9 @@ static int report(char **argv)
 }
 
 /* What a front end does first: seal, which does not return when it re-executes. */
-static int seal(const char *prog, const char *scratch)
+static int seal(char *prog, char *scratch)
 {
-        char *argv[] = {(char *) prog, "--child-sealed", (char *) scratch, NULL};
+        char *argv[] = {prog, "--child-sealed", scratch, NULL};
         _autoerr_ struct berth_error *err = NULL;
         int r = berth_exe_seal(argv, scratch, &err);
 
@@ -136,7 +136,7 @@ static void writable_binary_is_refused(void **state)
  * marker never reaches what the runtime starts. */
 static void second_pass_still_writable_is_an_error(void **state)
 {
-        char *argv[] = {(char *) self, NULL};
+        char *argv[] = {self, NULL};
         _autoerr_ struct berth_error *err = NULL;
 
         skip_if_already_sealed();
