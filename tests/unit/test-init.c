@@ -414,7 +414,7 @@ static void runtime_fds_are_closed(void **state)
 
 static int setup(void **state)
 {
-        _autofree_ char *bin = NULL, *bb = NULL, *work = NULL;
+        _autofree_ char *bin = NULL, *work = NULL;
         _autofree_ char *cmd = NULL;
 
         if (!mkdtemp(tmp))
