@@ -10,6 +10,7 @@
 
 #include "berth.h"
 #include "base/util.h"
+#include "image/imagestore.h"
 
 static const struct berth_flag *find_long(const struct berth_flag *flags, size_t n,
                                           const char *name, size_t len, size_t *ret_i)
@@ -278,4 +279,18 @@ bool berth_cmd_args(const struct berth_cmd_spec *spec, int argc, char **argv,
         *ret = a;
         *ret_rc = 0;
         return true;
+}
+
+/* The image store of the global --root, opened on first use. */
+int berth_global_store(struct berth_global *g, struct berth_store **ret, struct berth_error **err)
+{
+        int r;
+
+        if (!g->store) {
+                r = berth_store_open(g->root, &g->store, err);
+                if (r < 0)
+                        return r;
+        }
+        *ret = g->store;
+        return 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "berth.h"
+#include "base/json.h"
 #include "image/blobstore.h"
 #include "engine/engine.h"
 #include "image/imageref.h"
@@ -379,18 +380,6 @@ const struct berth_cmd berth_cmd_images = {"images", "List images", images_run};
 
 /* ---- berth image inspect ------------------------------------------------------------------ */
 
-static json_t *strv_or_null(char *const *v)
-{
-        json_t *a;
-
-        if (!v)
-                return json_null();
-        a = json_array();
-        for (size_t i = 0; v[i]; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
-}
-
 /* ["80/tcp"] -> {"80/tcp": {}}, docker's set form; null when empty. */
 static json_t *set_or_null(char *const *v)
 {
@@ -448,13 +437,13 @@ static int read_config(struct berth_store *s, const char *id, struct berth_image
 
 static json_t *config_json(const struct berth_image_config *c)
 {
-        return json_pack("{s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:s}", "User",
-                         c->user ? c->user : "", "Env", strv_or_null(c->env), "Cmd",
-                         strv_or_null(c->cmd), "Entrypoint", strv_or_null(c->entrypoint),
-                         "WorkingDir", c->working_dir ? c->working_dir : "", "Labels",
-                         labels_or_null(c->labels, c->n_labels), "ExposedPorts",
-                         set_or_null(c->exposed_ports), "Volumes", set_or_null(c->volumes),
-                         "StopSignal", c->stop_signal ? c->stop_signal : "");
+        return json_pack(
+            "{s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:s}", "User", c->user ? c->user : "", "Env",
+            berth_json_strv_or_null(c->env), "Cmd", berth_json_strv_or_null(c->cmd), "Entrypoint",
+            berth_json_strv_or_null(c->entrypoint), "WorkingDir",
+            c->working_dir ? c->working_dir : "", "Labels", labels_or_null(c->labels, c->n_labels),
+            "ExposedPorts", set_or_null(c->exposed_ports), "Volumes", set_or_null(c->volumes),
+            "StopSignal", c->stop_signal ? c->stop_signal : "");
 }
 
 static char *comment_of(const struct berth_image_config *c)
@@ -475,17 +464,17 @@ static int inspect_json(struct berth_store *s, const struct berth_image *img, js
         r = read_config(s, img->id, &c, err);
         if (r < 0)
                 return r;
-        o = json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:o}, "
-                      "s:I, s:s, s:o}",
-                      "Id", img->id, "RepoTags", familiar_list(img->names), "RepoDigests",
-                      familiar_list(img->digests), "Parent", "", "Comment", comment_of(c),
-                      "Created", c->created ? c->created : (img->created ? img->created : ""),
-                      "Author", c->author ? c->author : "", "Architecture",
-                      c->architecture ? c->architecture : "", "Variant",
-                      c->variant ? c->variant : "", "Os", c->os ? c->os : "", "Config",
-                      config_json(c), "RootFS", "Type", "layers", "Layers",
-                      strv_or_null(c->diff_ids), "Size", (json_int_t) img->size, "Manifest",
-                      img->manifest ? img->manifest : "", "Layers", strv_or_null(img->layers));
+        o = json_pack(
+            "{s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:o}, "
+            "s:I, s:s, s:o}",
+            "Id", img->id, "RepoTags", familiar_list(img->names), "RepoDigests",
+            familiar_list(img->digests), "Parent", "", "Comment", comment_of(c), "Created",
+            c->created ? c->created : (img->created ? img->created : ""), "Author",
+            c->author ? c->author : "", "Architecture", c->architecture ? c->architecture : "",
+            "Variant", c->variant ? c->variant : "", "Os", c->os ? c->os : "", "Config",
+            config_json(c), "RootFS", "Type", "layers", "Layers",
+            berth_json_strv_or_null(c->diff_ids), "Size", (json_int_t) img->size, "Manifest",
+            img->manifest ? img->manifest : "", "Layers", berth_json_strv_or_null(img->layers));
         berth_image_config_free(c);
         if (!o)
                 return berth_error_setx(err, ENOMEM, "image %s: building its JSON", img->id);

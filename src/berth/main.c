@@ -87,19 +87,6 @@ static void log_setup(void)
                 berth_log_set_handler(log_handler, NULL);
 }
 
-int berth_global_store(struct berth_global *g, struct berth_store **ret, struct berth_error **err)
-{
-        int r;
-
-        if (!g->store) {
-                r = berth_store_open(g->root, &g->store, err);
-                if (r < 0)
-                        return r;
-        }
-        *ret = g->store;
-        return 0;
-}
-
 static void usage(FILE *f)
 {
         const struct berth_cmd *last = NULL;
