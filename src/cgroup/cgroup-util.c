@@ -140,7 +140,7 @@ int64_t berth_cg_rt_children(int dir, int64_t period, const char *skip)
 {
         struct dirent *de;
         int64_t sum = 0;
-        DIR *d = fdopendir(dup(dir));
+        DIR *d = fdopendir(openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 
         if (!d)
                 return 0;

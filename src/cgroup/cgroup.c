@@ -108,7 +108,7 @@ static int find_hierarchies(struct berth_cgroup *cg, struct berth_error **err)
 int berth_cgroup_resolve_path(const char *path, const char *id, char **ret,
                               struct berth_error **err)
 {
-        _autofree_ char *copy = NULL;
+        _autofree_ char *copy = NULL, *full = NULL;
         char *save = NULL;
 
         if (!path || !*path) {
@@ -127,18 +127,19 @@ int berth_cgroup_resolve_path(const char *path, const char *id, char **ret,
                         return berth_error_setx(
                             err, EINVAL, "linux.cgroupsPath %s: must not contain \".\" or \"..\"",
                             QUOTE(path));
-        *ret = path[0] == '/' ? xstrdup(path) : xasprintf(BERTH_PARENT "/%s", path);
+        full = path[0] == '/' ? xstrdup(path) : xasprintf(BERTH_PARENT "/%s", path);
         /* "/a//b/" -> "/a/b" */
-        for (char *s = *ret, *d = *ret;; s++) {
-                if (*s == '/' && (s[1] == '/' || s[1] == '\0') && d != *ret)
+        for (char *s = full, *d = full;; s++) {
+                if (*s == '/' && (s[1] == '/' || s[1] == '\0') && d != full)
                         continue;
                 if ((*d++ = *s) == '\0')
                         break;
         }
-        if (streq(*ret, "/"))
+        if (streq(full, "/"))
                 return berth_error_setx(err, EINVAL,
                                         "linux.cgroupsPath %s: the root cgroup is the host's",
                                         QUOTE(path));
+        *ret = steal_ptr(&full);
         return 0;
 }
 

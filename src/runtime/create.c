@@ -35,24 +35,21 @@ struct prep {
         bool cloned; /* the container existed: a failure ends its lifecycle with poststop */
 };
 
-static char *resolve_rootfs(const char *bundle, const char *root_path, struct berth_error **err)
+static int resolve_rootfs(const char *bundle, const char *root_path, char **ret,
+                          struct berth_error **err)
 {
         _autofree_ char *joined =
             root_path[0] == '/' ? xstrdup(root_path) : xasprintf("%s/%s", bundle, root_path);
-        char *real = realpath(joined, NULL);
+        _autofree_ char *real = realpath(joined, NULL);
         struct stat st;
 
-        if (!real) {
-                berth_error_set(err, errno, "root.path \"%s\": %s", root_path, joined);
-                return NULL;
-        }
-        if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                berth_error_setx(err, ENOTDIR, "root.path \"%s\": %s is not a directory", root_path,
-                                 real);
-                free(real);
-                return NULL;
-        }
-        return real;
+        if (!real)
+                return berth_error_set(err, errno, "root.path \"%s\": %s", root_path, joined);
+        if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+                return berth_error_setx(err, ENOTDIR, "root.path \"%s\": %s is not a directory",
+                                        root_path, real);
+        *ret = steal_ptr(&real);
+        return 0;
 }
 
 static int check_spec(const struct berth_spec *s, const struct berth_create_opts *o,
@@ -109,9 +106,9 @@ static int describe(struct prep *p, const struct berth_create_opts *o, struct be
         r = check_spec(p->spec, o, err);
         if (r < 0)
                 return r;
-        c->rootfs = resolve_rootfs(c->bundle, p->spec->root_path, err);
-        if (!c->rootfs)
-                return -EINVAL;
+        r = resolve_rootfs(c->bundle, p->spec->root_path, &c->rootfs, err);
+        if (r < 0)
+                return r;
         r = berth_resources_parse(p->spec->lx.resources_json, "config.json", "linux.resources",
                                   &p->resources, err);
         if (r >= 0)

@@ -200,11 +200,11 @@ static void the_rootfs_must_be_a_directory(void **state)
         _autofree_ char *file = xasprintf("%s/file", bundle);
 
         expect_refused(CONFIG(BASE_PROCESS ", \"root\": {\"path\": \"missing\"}, " BASE_LINUX),
-                       NULL, EINVAL,
+                       NULL, ENOENT,
                        "root.path \"missing\": BUNDLE/missing: No such file or directory");
         close(open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
         expect_refused(CONFIG(BASE_PROCESS ", \"root\": {\"path\": \"file\"}, " BASE_LINUX), NULL,
-                       EINVAL, "root.path \"file\": BUNDLE/file is not a directory");
+                       ENOTDIR, "root.path \"file\": BUNDLE/file is not a directory");
 }
 
 /* process.terminal and --console-socket go together (as runc); a detached create has nobody else
