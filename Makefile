@@ -37,7 +37,9 @@ help:
 	@echo "                  + cgroup v2 tests in a QEMU guest (make check-vm)"
 	@echo "make check-asan   the same suites against an ASan/UBSan build in $(ASAN)/"
 	@echo "make bench        bench/startup: berth-oci vs crun vs runc"
-	@echo "make fuzz         $(FUZZTIME) s each of the config.json, resources, manifest and layer-tar fuzzers (clang, $(FUZZ)/)"
+	@echo "make fuzz         $(FUZZTIME) s each of the fuzzers of config.json, linux.resources,"
+	@echo "                  manifests/configs/references, WWW-Authenticate, docker-archive manifest.json"
+	@echo "                  and layer tars (the last one as root only; clang, $(FUZZ)/)"
 	@echo "make deps         apt-get install the build packages that are missing (needs root)"
 	@echo "make deps-check   the same for the test peers and tools (make check does it)"
 
@@ -126,7 +128,7 @@ $(FUZZ)/build.ninja:
 # The first corpus dir is where libFuzzer writes new inputs: keep it out of the tree.
 fuzz: deps-fuzz $(FUZZ)/build.ninja
 	ninja -C $(FUZZ) tests/fuzz/fuzz-spec tests/fuzz/fuzz-resources tests/fuzz/fuzz-manifest \
-	    tests/fuzz/fuzz-layer
+	    tests/fuzz/fuzz-auth tests/fuzz/fuzz-docker-archive tests/fuzz/fuzz-layer
 	mkdir -p $(FUZZ)/corpus-spec
 	$(FUZZ)/tests/fuzz/fuzz-spec -max_total_time=$(FUZZTIME) -print_final_stats=1 \
 	    $(FUZZ)/corpus-spec tests/fuzz/corpus-spec
@@ -136,6 +138,12 @@ fuzz: deps-fuzz $(FUZZ)/build.ninja
 	mkdir -p $(FUZZ)/corpus-manifest
 	$(FUZZ)/tests/fuzz/fuzz-manifest -max_total_time=$(FUZZTIME) -print_final_stats=1 \
 	    $(FUZZ)/corpus-manifest tests/fuzz/corpus-manifest
+	mkdir -p $(FUZZ)/corpus-auth
+	$(FUZZ)/tests/fuzz/fuzz-auth -max_total_time=$(FUZZTIME) -print_final_stats=1 \
+	    $(FUZZ)/corpus-auth tests/fuzz/corpus-auth
+	mkdir -p $(FUZZ)/corpus-docker-archive
+	$(FUZZ)/tests/fuzz/fuzz-docker-archive -max_total_time=$(FUZZTIME) -print_final_stats=1 \
+	    $(FUZZ)/corpus-docker-archive tests/fuzz/corpus-docker-archive
 	@[ "$$(id -u)" = 0 ] || { echo "make fuzz: fuzz-layer unpacks as root; skipped" >&2; exit 0; }; \
 	mkdir -p $(FUZZ)/corpus-layer && \
 	$(FUZZ)/tests/fuzz/fuzz-layer -max_total_time=$(FUZZTIME) -print_final_stats=1 \
