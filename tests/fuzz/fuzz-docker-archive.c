@@ -108,7 +108,7 @@ static void sha256_hex(const void *data, size_t len, char hex[65])
 /* ---- the fixed members ------------------------------------------------------------------ */
 
 static struct tar members; /* every member but manifest.json, without the tar's end */
-/* on a tmpfs: the blob store fsyncs every blob, 30 ms a load on a disk */
+/* on a tmpfs: the blob store fsyncs every blob it puts, a disk would slow the fuzzer down */
 static char root[] = "/dev/shm/berth-fuzz-docker-archive-XXXXXX";
 static struct berth_store *store;
 static bool verbose; /* FUZZ_VERBOSE=1: each outcome on stderr (to check the seeds) */
