@@ -16,19 +16,9 @@
 #include "base/log.h"
 #include "engine/seccomp-profile.h"
 #include "base/util.h"
+#include "spec/spec.h"
 
 /* ---- parsing ------------------------------------------------------------------------------- */
-
-static const char *const actions[] = {
-    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-    "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
-    "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          "SCMP_ACT_NOTIFY",
-};
-
-static const char *const ops[] = {
-    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
-    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
-};
 
 static bool in_list(const char *const *list, size_t n, const char *s)
 {
@@ -180,7 +170,7 @@ static int parse_arg(const json_t *v, const char *path, struct berth_scmp_arg *a
                 return r;
         if (!a->op)
                 return field_error(err, path, "op: missing");
-        if (!in_list(ops, ARRAY_SIZE(ops), a->op))
+        if (!in_list(berth_seccomp_op_names, BERTH_SCMP_CMP__OPS, a->op))
                 return field_error(err, path, "op: unknown operator \"%s\"", a->op);
         a->index = (unsigned) index;
         return 0;
@@ -254,7 +244,7 @@ static int parse_group(const json_t *g, const char *path, struct berth_scmp_grou
                 return r;
         if (!grp->action)
                 return field_error(err, path, "action: missing");
-        if (!in_list(actions, ARRAY_SIZE(actions), grp->action))
+        if (!in_list(berth_seccomp_action_names, BERTH_SCMP__ACTIONS, grp->action))
                 return field_error(err, path, "action: unknown action \"%s\"", grp->action);
         return 0;
 }
@@ -333,7 +323,7 @@ static int parse_top(const json_t *root, struct berth_scmp_profile *p, struct be
         if (r < 0)
                 return r;
         if (p->default_action && *p->default_action &&
-            !in_list(actions, ARRAY_SIZE(actions), p->default_action))
+            !in_list(berth_seccomp_action_names, BERTH_SCMP__ACTIONS, p->default_action))
                 return field_error(err, "defaultAction", "unknown action \"%s\"",
                                    p->default_action);
         if (p->architectures && p->architectures[0] && p->n_arch_map)

@@ -34,18 +34,6 @@ static const char *const mount_options[] = {
     "unbindable",
 };
 
-/* SCMP_ACT_NOTIFY hands the listener to the agent at linux.seccomp.listenerPath. */
-static const char *const seccomp_actions[] = {
-    "SCMP_ACT_ALLOW",        "SCMP_ACT_ERRNO",       "SCMP_ACT_KILL",
-    "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
-    "SCMP_ACT_NOTIFY",       "SCMP_ACT_TRACE",       "SCMP_ACT_TRAP",
-};
-
-static const char *const seccomp_operators[] = {
-    "SCMP_CMP_EQ", "SCMP_CMP_GE",        "SCMP_CMP_GT", "SCMP_CMP_LE",
-    "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE",
-};
-
 /* Candidates; only those the installed libseccomp resolves (by its own lower-case names, as
  * seccomp.c maps them) are listed. */
 static const char *const seccomp_archs[] = {
@@ -152,9 +140,9 @@ static json_t *seccomp_json(void)
                         json_array_append_new(supported, json_string(seccomp_flags[i].name));
         }
         return json_pack("{s:b, s:o, s:o, s:o, s:o, s:o}", "enabled", 1, "actions",
-                         str_array(seccomp_actions, ARRAY_SIZE(seccomp_actions)), "operators",
-                         str_array(seccomp_operators, ARRAY_SIZE(seccomp_operators)), "archs",
-                         archs, "knownFlags", known, "supportedFlags", supported);
+                         str_array(berth_seccomp_action_names, BERTH_SCMP__ACTIONS), "operators",
+                         str_array(berth_seccomp_op_names, BERTH_SCMP_CMP__OPS), "archs", archs,
+                         "knownFlags", known, "supportedFlags", supported);
 }
 
 /* intelRdt is refused (spec-linux.c), idmapped mounts are not made: both "enabled": false. */

@@ -46,21 +46,10 @@ static void ctx_releasep(scmp_filter_ctx *ctx)
 }
 #define _autoscmp_ _cleanup_(ctx_releasep)
 
-static const char *const action_names[] = {
-    [BERTH_SCMP_KILL] = "SCMP_ACT_KILL",
-    [BERTH_SCMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
-    [BERTH_SCMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
-    [BERTH_SCMP_TRAP] = "SCMP_ACT_TRAP",
-    [BERTH_SCMP_ERRNO] = "SCMP_ACT_ERRNO",
-    [BERTH_SCMP_TRACE] = "SCMP_ACT_TRACE",
-    [BERTH_SCMP_ALLOW] = "SCMP_ACT_ALLOW",
-    [BERTH_SCMP_LOG] = "SCMP_ACT_LOG",
-    [BERTH_SCMP_NOTIFY] = "SCMP_ACT_NOTIFY",
-};
-
 static const char *action_name(enum berth_seccomp_action a)
 {
-        return (unsigned) a < ARRAY_SIZE(action_names) ? action_names[a] : "unknown action";
+        return (unsigned) a < BERTH_SCMP__ACTIONS ? berth_seccomp_action_names[a]
+                                                  : "unknown action";
 }
 
 /* The libseccomp action for a config action; errnoRet defaults to EPERM, as in runc. Returns

@@ -259,29 +259,36 @@ static int parse_resources(const json_t *o, const struct spec_path *up, struct b
 
 /* ---- seccomp ------------------------------------------------------------------------------- */
 
-static const struct spec_name seccomp_actions[] = {
-    {"SCMP_ACT_KILL", BERTH_SCMP_KILL},
-    {"SCMP_ACT_KILL_PROCESS", BERTH_SCMP_KILL_PROCESS},
-    {"SCMP_ACT_KILL_THREAD", BERTH_SCMP_KILL_THREAD},
-    {"SCMP_ACT_TRAP", BERTH_SCMP_TRAP},
-    {"SCMP_ACT_ERRNO", BERTH_SCMP_ERRNO},
-    {"SCMP_ACT_TRACE", BERTH_SCMP_TRACE},
-    {"SCMP_ACT_ALLOW", BERTH_SCMP_ALLOW},
-    {"SCMP_ACT_LOG", BERTH_SCMP_LOG},
-    {"SCMP_ACT_NOTIFY", BERTH_SCMP_NOTIFY},
-    {NULL, 0},
+const char *const berth_seccomp_action_names[BERTH_SCMP__ACTIONS] = {
+    [BERTH_SCMP_KILL] = "SCMP_ACT_KILL",
+    [BERTH_SCMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
+    [BERTH_SCMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
+    [BERTH_SCMP_TRAP] = "SCMP_ACT_TRAP",
+    [BERTH_SCMP_ERRNO] = "SCMP_ACT_ERRNO",
+    [BERTH_SCMP_TRACE] = "SCMP_ACT_TRACE",
+    [BERTH_SCMP_ALLOW] = "SCMP_ACT_ALLOW",
+    [BERTH_SCMP_LOG] = "SCMP_ACT_LOG",
+    [BERTH_SCMP_NOTIFY] = "SCMP_ACT_NOTIFY",
 };
 
-static const struct spec_name seccomp_ops[] = {
-    {"SCMP_CMP_NE", BERTH_SCMP_CMP_NE},
-    {"SCMP_CMP_LT", BERTH_SCMP_CMP_LT},
-    {"SCMP_CMP_LE", BERTH_SCMP_CMP_LE},
-    {"SCMP_CMP_EQ", BERTH_SCMP_CMP_EQ},
-    {"SCMP_CMP_GE", BERTH_SCMP_CMP_GE},
-    {"SCMP_CMP_GT", BERTH_SCMP_CMP_GT},
-    {"SCMP_CMP_MASKED_EQ", BERTH_SCMP_CMP_MASKED_EQ},
-    {NULL, 0},
+const char *const berth_seccomp_op_names[BERTH_SCMP_CMP__OPS] = {
+    [BERTH_SCMP_CMP_NE] = "SCMP_CMP_NE",
+    [BERTH_SCMP_CMP_LT] = "SCMP_CMP_LT",
+    [BERTH_SCMP_CMP_LE] = "SCMP_CMP_LE",
+    [BERTH_SCMP_CMP_EQ] = "SCMP_CMP_EQ",
+    [BERTH_SCMP_CMP_GE] = "SCMP_CMP_GE",
+    [BERTH_SCMP_CMP_GT] = "SCMP_CMP_GT",
+    [BERTH_SCMP_CMP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 };
+
+/* The index of name in names[n], or -1. */
+static long name_index(const char *const *names, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (streq(names[i], name))
+                        return (long) i;
+        return -1;
+}
 
 /* seccomp(2) returns 16 bits of data (SECCOMP_RET_DATA) with ERRNO and TRACE. */
 #define SECCOMP_DATA_MAX 65535
@@ -300,12 +307,28 @@ static int get_enum(const json_t *o, const char *key, const struct spec_path *up
         return 0;
 }
 
+/* One of names[n] (berth_seccomp_action_names, _op_names): its index in *ret. */
+static int get_named(const json_t *o, const char *key, const struct spec_path *up,
+                     const char *const *names, size_t n, const char *what, long *ret,
+                     struct berth_error **err)
+{
+        _autofree_ char *s = NULL;
+
+        if (spec_get_string(o, key, up, REQ, &s, err) < 0)
+                return -EINVAL;
+        *ret = name_index(names, n, s);
+        if (*ret < 0)
+                return spec_error(err, FIELD(up, key), "unknown %s %s", what, QUOTE(s));
+        return 0;
+}
+
 static int get_action(const json_t *o, const char *key, const struct spec_path *up,
                       enum berth_seccomp_action *ret, struct berth_error **err)
 {
         long v;
 
-        if (get_enum(o, key, up, seccomp_actions, "seccomp action", &v, err) < 0)
+        if (get_named(o, key, up, berth_seccomp_action_names, BERTH_SCMP__ACTIONS, "seccomp action",
+                      &v, err) < 0)
                 return -EINVAL;
         *ret = (enum berth_seccomp_action) v;
         return 0;
@@ -324,7 +347,7 @@ static int get_errno_ret(const json_t *o, const char *key, const struct spec_pat
         if (action != BERTH_SCMP_ERRNO && action != BERTH_SCMP_TRACE)
                 return spec_error(err, FIELD(up, key),
                                   "only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s",
-                                  seccomp_actions[action].name);
+                                  berth_seccomp_action_names[action]);
         *ret = (uint32_t) v;
         return 1;
 }
@@ -344,7 +367,8 @@ static int parse_seccomp_arg(json_t *v, const struct spec_path *p, void *elem,
             spec_get_i64(v, "index", p, REQ, 0, 5, &index, err) < 0 ||
             spec_get_u64(v, "value", p, REQ, UINT64_MAX, &a->value, err) < 0 ||
             spec_get_u64(v, "valueTwo", p, OPT, UINT64_MAX, &a->value_two, err) < 0 ||
-            get_enum(v, "op", p, seccomp_ops, "seccomp operator", &op, err) < 0)
+            get_named(v, "op", p, berth_seccomp_op_names, BERTH_SCMP_CMP__OPS, "seccomp operator",
+                      &op, err) < 0)
                 return -EINVAL;
         a->index = (unsigned) index;
         a->op = (enum berth_seccomp_op) op;

@@ -177,7 +177,8 @@ enum berth_seccomp_action {
         BERTH_SCMP_TRACE,
         BERTH_SCMP_ALLOW,
         BERTH_SCMP_LOG,
-        BERTH_SCMP_NOTIFY
+        BERTH_SCMP_NOTIFY,
+        BERTH_SCMP__ACTIONS
 };
 
 enum berth_seccomp_op {
@@ -187,8 +188,14 @@ enum berth_seccomp_op {
         BERTH_SCMP_CMP_EQ,
         BERTH_SCMP_CMP_GE,
         BERTH_SCMP_CMP_GT,
-        BERTH_SCMP_CMP_MASKED_EQ
+        BERTH_SCMP_CMP_MASKED_EQ,
+        BERTH_SCMP_CMP__OPS
 };
+
+/* The names config.json gives them ("SCMP_ACT_ALLOW", "SCMP_CMP_EQ"), indexed by the enums: the
+ * one list the parser, the runtime's messages, `features` and the engine's profiles use. */
+extern const char *const berth_seccomp_action_names[BERTH_SCMP__ACTIONS];
+extern const char *const berth_seccomp_op_names[BERTH_SCMP_CMP__OPS];
 
 struct berth_seccomp_arg {
         unsigned index;
