@@ -44,9 +44,11 @@ t_start=$(date +%s)
 command -v qemu-system-x86_64 >/dev/null ||
         die "qemu-system-x86_64 missing (apt-get install --no-install-recommends qemu-system-x86)"
 BB=$(command -v busybox) || die "busybox missing (apt-get install busybox-static)"
-! ldd "$BB" >/dev/null 2>&1 || die "$BB is dynamic: apt-get install busybox-static"
+# dynamic = has a program interpreter (ldd says "statically linked", exit 0, for a static-pie)
+is_dynamic() { readelf -l "$1" 2>/dev/null | grep -q 'Requesting program interpreter'; }
+! is_dynamic "$BB" || die "$BB is dynamic: apt-get install busybox-static"
 [ -x "$BERTH" ] || die "$BERTH: not built (ninja -C build)"
-! ldd "$BERTH" >/dev/null 2>&1 || die "$BERTH is dynamically linked: the guest has no libraries (meson -Dstatic=true)"
+! is_dynamic "$BERTH" || die "$BERTH is dynamically linked: the guest has no libraries (meson -Dstatic=true)"
 command -v gcc >/dev/null || die "gcc missing"
 
 # ---- 1. guest kernel (cached) ------------------------------------------------------------------
