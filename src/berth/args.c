@@ -11,6 +11,8 @@
 #include "berth.h"
 #include "base/util.h"
 #include "image/imagestore.h"
+#include "runtime/selfexe.h"
+#include "runtime/state.h"
 
 static const struct berth_flag *find_long(const struct berth_flag *flags, size_t n,
                                           const char *name, size_t len, size_t *ret_i)
@@ -293,4 +295,12 @@ int berth_global_store(struct berth_global *g, struct berth_store **ret, struct 
         }
         *ret = g->store;
         return 0;
+}
+
+int berth_global_seal(const struct berth_global *g, struct berth_error **err)
+{
+        _autoclose_ int fd = -EBADF;
+        int r = berth_state_root_open(g->runroot, &fd, err);
+
+        return r < 0 ? r : berth_exe_seal(g->argv, g->runroot, err);
 }

@@ -88,10 +88,16 @@ struct berth_global {
                                       ROOT/run when --root is given without --runroot */
         bool debug;                /* --debug / --log-level=debug */
         struct berth_store *store; /* opened on first use by berth_global_store() */
+        char *const *argv;         /* berth's own, for the re-exec of berth_global_seal() */
 };
 
 /* Opens the store at g->root once. */
 int berth_global_store(struct berth_global *g, struct berth_store **ret, struct berth_error **err);
+
+/* For a command that clones into a container (a foreground run): re-executes berth from a
+ * read-only view of its binary (runtime/selfexe.h, CVE-2019-5736), the runtime state dir being
+ * overlayfs's second lower layer (made first). Returns only when sealed, or on an error. */
+int berth_global_seal(const struct berth_global *g, struct berth_error **err);
 
 struct berth_cmd {
         const char *name; /* "pull", "image inspect", "system df" */
@@ -105,7 +111,8 @@ struct berth_cmd {
 extern const struct berth_cmd berth_cmd_pull, berth_cmd_images, berth_cmd_rmi,
     berth_cmd_image_inspect, berth_cmd_image_prune, berth_cmd_tag, berth_cmd_load, berth_cmd_save,
     berth_cmd_import, berth_cmd_login, berth_cmd_logout, berth_cmd_system_df, berth_cmd_run,
-    berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit, berth_cmd_inspect;
+    berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit, berth_cmd_inspect, berth_cmd_stop,
+    berth_cmd_kill, berth_cmd_wait;
 
 /* ---- output (output.c) -------------------------------------------------------------------- */
 

@@ -27,6 +27,8 @@ enum {
         F_PIDS_LIMIT,
         F_CPUS,
         F_SECURITY_OPT,
+        F_LOG_DRIVER,
+        F_LOG_OPT,
 };
 
 static const struct berth_flag flags[] = {
@@ -35,7 +37,7 @@ static const struct berth_flag flags[] = {
                        "Keep STDIN open even if not attached"},
     [F_TTY] = {"tty", 't', BERTH_FLAG_BOOL, NULL, "Allocate a pseudo-TTY"},
     [F_DETACH] = {"detach", 'd', BERTH_FLAG_BOOL, NULL,
-                  "Run container in background (not supported yet)"},
+                  "Run container in background and print container ID"},
     [F_ENV] = {"env", 'e', BERTH_FLAG_LIST, "list", "Set environment variables"},
     [F_WORKDIR] = {"workdir", 'w', BERTH_FLAG_VALUE, "string",
                    "Working directory inside the container"},
@@ -50,6 +52,9 @@ static const struct berth_flag flags[] = {
                       "Tune container pids limit (set -1 for unlimited)"},
     [F_CPUS] = {"cpus", 0, BERTH_FLAG_VALUE, "decimal", "Number of CPUs"},
     [F_SECURITY_OPT] = {"security-opt", 0, BERTH_FLAG_LIST, "list", "Security Options"},
+    [F_LOG_DRIVER] = {"log-driver", 0, BERTH_FLAG_VALUE, "string",
+                      "Logging driver for the container (k8s-file, none)"},
+    [F_LOG_OPT] = {"log-opt", 0, BERTH_FLAG_LIST, "list", "Log driver options"},
 };
 
 static const struct berth_cmd_spec spec = {
@@ -106,8 +111,62 @@ static const char *config_file(void)
         return s && *s ? s : NULL;
 }
 
+/* --log-driver k8s-file|none (docker's json-file and journald are other formats: refused by
+ * name), --log-opt max-size=SIZE (docker's units), max-file=N. */
+static int log_opts(const struct berth_args *a, struct berth_run_opts *o, struct berth_error **err)
+{
+        const char *d = a->values[F_LOG_DRIVER];
+        int64_t n;
+
+        if (d && !streq(d, "k8s-file") && !streq(d, "none"))
+                return berth_error_setx(err, EINVAL,
+                                        "failed to create task for container: logger: no log "
+                                        "driver named '%s' is registered (berth has k8s-file "
+                                        "and none)",
+                                        d);
+        o->log_driver = d;
+        for (char *const *opt = a->lists[F_LOG_OPT]; opt && *opt; opt++) {
+                const char *v = strchr(*opt, '=');
+
+                if (!v)
+                        return berth_error_setx(err, EINVAL, "invalid log opt '%s'", *opt);
+                v++;
+                if (startswith(*opt, "max-size=")) {
+                        if (berth_parse_memory(v, &o->log_max_size, err) < 0)
+                                return berth_error_prefix(err, "--log-opt %s", *opt);
+                } else if (startswith(*opt, "max-file=")) {
+                        if (parse_i64(v, &n) < 0 || n < 1 || n > 1000)
+                                return berth_error_setx(err, EINVAL,
+                                                        "--log-opt %s: max-file "
+                                                        "must be a number from 1 to 1000",
+                                                        *opt);
+                        o->log_max_file = (int) n;
+                } else {
+                        return berth_error_setx(err, EINVAL,
+                                                "unknown log opt '%.*s' for "
+                                                "k8s-file log driver",
+                                                (int) (v - 1 - *opt), *opt);
+                }
+        }
+        return 0;
+}
+
+/* berth-monitor, next to this binary (run -d). */
+static char *monitor_path(void)
+{
+        _autofree_ char *self = realpath("/proc/self/exe", NULL);
+        char *slash = self ? strrchr(self, '/') : NULL;
+
+        if (!slash)
+                return xstrdup("/usr/bin/berth-monitor");
+        *slash = '\0';
+        return xasprintf("%s/berth-monitor", self);
+}
+
 static int fill_opts(const struct berth_args *a, struct berth_run *rn, struct berth_error **err)
 {
+        int r;
+
         const struct berth_run_flags f = {
             .memory = a->values[F_MEMORY],
             .pids_limit = a->values[F_PIDS_LIMIT],
@@ -127,8 +186,10 @@ static int fill_opts(const struct berth_args *a, struct berth_run *rn, struct be
             .interactive = berth_args_bool(a, F_INTERACTIVE),
             .auto_remove = berth_args_bool(a, F_RM),
         };
-        if (berth_args_bool(a, F_DETACH))
-                return berth_error_setx(err, ENOTSUP, "run -d: not supported yet");
+        rn->o.detach = berth_args_bool(a, F_DETACH);
+        r = log_opts(a, &rn->o, err);
+        if (r < 0)
+                return r;
         return berth_run_apply_flags(rn, &f, err);
 }
 
@@ -146,14 +207,22 @@ static int cmd_run(struct berth_global *g, int argc, char **argv)
         };
         struct berth_run rn = {
             .runroot = g->runroot, .registry_config = config_file(), .ops = &ops};
+        _autofree_ char *monitor = NULL;
         int rc;
 
         if (!berth_cmd_args(&spec, argc, argv, &a, &rc))
                 return rc;
-        if (fill_opts(&a, &rn, &e) < 0 || berth_global_store(g, &rn.store, &e) < 0) {
+        /* a foreground run clones the container's init: sealed first (it re-executes berth);
+         * with -d the monitor does it */
+        if ((!berth_args_bool(&a, F_DETACH) && berth_global_seal(g, &e) < 0) ||
+            fill_opts(&a, &rn, &e) < 0 || berth_global_store(g, &rn.store, &e) < 0) {
                 rc = berth_print_error(e);
         } else {
+                if (rn.o.detach)
+                        rn.monitor = monitor = monitor_path();
                 rc = berth_run_image(&rn, a.pos[0]);
+                if (rn.o.detach && rc == 0)
+                        printf("%s\n", rn.c->id);
                 fflush(stdout);
         }
         berth_run_clear(&rn);

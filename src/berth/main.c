@@ -12,8 +12,6 @@
 #include "berth.h"
 #include "image/imagestore.h"
 #include "base/log.h"
-#include "runtime/selfexe.h"
-#include "runtime/state.h"
 #include "base/util.h"
 
 struct alias {
@@ -46,6 +44,12 @@ static const struct alias commands[] = {
     {"container run", &berth_cmd_run},
     {"rm", &berth_cmd_rm},
     {"container rm", &berth_cmd_rm},
+    {"stop", &berth_cmd_stop},
+    {"container stop", &berth_cmd_stop},
+    {"kill", &berth_cmd_kill},
+    {"container kill", &berth_cmd_kill},
+    {"wait", &berth_cmd_wait},
+    {"container wait", &berth_cmd_wait},
     {"ps", &berth_cmd_ps},
     {"container ls", &berth_cmd_ps},
     {"container list", &berth_cmd_ps},
@@ -162,23 +166,6 @@ static int parse_globals(int argc, char **argv, struct berth_global *g, int *ret
         return 0;
 }
 
-/* Commands that clone into a container run from a read-only view of this binary (selfexe.h,
- * CVE-2019-5736): the container's init is a clone of berth. The runtime state dir is overlayfs's
- * second lower layer, so it is made first. */
-static int seal_binary(const struct berth_cmd *cmd, const struct berth_global *g, char **argv)
-{
-        _autoerr_ struct berth_error *err = NULL;
-        _autoclose_ int fd = -EBADF;
-
-        if (cmd != &berth_cmd_run)
-                return 0;
-        if (berth_state_root_open(g->runroot, &fd, &err) >= 0 &&
-            berth_exe_seal(argv, g->runroot, &err) >= 0)
-                return 0;
-        berth_print_error(err);
-        return -1;
-}
-
 /* The longest command whose words start argv. */
 static const struct alias *find(int argc, char **argv, int *ret_words)
 {
@@ -199,7 +186,7 @@ static const struct alias *find(int argc, char **argv, int *ret_words)
 
 int main(int argc, char **argv)
 {
-        struct berth_global g = {.root = BERTH_DEFAULT_ROOT};
+        struct berth_global g = {.root = BERTH_DEFAULT_ROOT, .argv = argv};
         _autofree_ char *runroot = NULL;
         const struct alias *a;
         int next, words, rc;
@@ -224,8 +211,6 @@ int main(int argc, char **argv)
                         argv[next]);
                 return BERTH_EXIT_ENGINE;
         }
-        if (seal_binary(a->cmd, &g, argv) < 0)
-                return BERTH_EXIT_ENGINE;
         /* argv[0] of the command: its last word ("inspect" for "image inspect") */
         rc = a->cmd->run(&g, argc - next - words + 1, argv + next + words - 1);
         berth_store_free(g.store);

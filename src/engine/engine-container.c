@@ -19,6 +19,7 @@
 
 #include "cgroup/cgroup.h"
 #include "runtime/container.h"
+#include "engine/engine-run.h"
 #include "engine/engine.h"
 #include "runtime/foreground.h"
 #include "image/imagestore.h"
@@ -52,6 +53,7 @@ void berth_ctr_free(struct berth_ctr *c)
         free(c->status);
         free(c->started_at);
         free(c->finished_at);
+        free(c->log_driver);
         free(c);
 }
 
@@ -123,14 +125,21 @@ static json_t *record_json(const struct berth_ctr *c)
                       c->working_dir ? c->working_dir : "", "User", c->user ? c->user : "",
                       "Hostname", c->hostname ? c->hostname : ""));
         json_object_set_new(o, "state",
-                            json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:b}", "status",
+                            json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:b, s:i, s:I}", "status",
                                       c->status ? c->status : "created", "exitCode", c->exit_code,
                                       "startedAt", c->started_at, "finishedAt", c->finished_at,
-                                      "pid", c->pid, "OOMKilled", c->oom_killed));
+                                      "pid", c->pid, "OOMKilled", c->oom_killed, "monitorPid",
+                                      c->monitor_pid, "monitorStart",
+                                      (json_int_t) c->monitor_start));
         json_object_set_new(o, "hostConfig",
-                            json_pack("{s:I, s:I, s:I, s:b}", "Memory", (json_int_t) c->memory,
-                                      "PidsLimit", (json_int_t) c->pids_limit, "NanoCpus",
-                                      (json_int_t) c->nano_cpus, "AutoRemove", c->auto_remove));
+                            json_pack("{s:I, s:I, s:I, s:b, s:b, s:b, s:s, s:I, s:i}", "Memory",
+                                      (json_int_t) c->memory, "PidsLimit",
+                                      (json_int_t) c->pids_limit, "NanoCpus",
+                                      (json_int_t) c->nano_cpus, "AutoRemove", c->auto_remove,
+                                      "Detached", c->detached, "Tty", c->tty, "LogDriver",
+                                      c->log_driver ? c->log_driver : "k8s-file", "LogMaxSize",
+                                      (json_int_t) c->log_max_size, "LogMaxFile",
+                                      c->log_max_file > 0 ? c->log_max_file : 1));
         return o;
 }
 
@@ -166,6 +175,13 @@ static void record_parse_state(struct berth_ctr *c, json_t *o)
         c->pids_limit = json_integer_value(json_object_get(hc, "PidsLimit"));
         c->nano_cpus = json_integer_value(json_object_get(hc, "NanoCpus"));
         c->auto_remove = json_is_true(json_object_get(hc, "AutoRemove"));
+        c->monitor_pid = (int) json_integer_value(json_object_get(st, "monitorPid"));
+        c->monitor_start = (uint64_t) json_integer_value(json_object_get(st, "monitorStart"));
+        c->detached = json_is_true(json_object_get(hc, "Detached"));
+        c->tty = json_is_true(json_object_get(hc, "Tty"));
+        c->log_driver = json_str_get(hc, "LogDriver");
+        c->log_max_size = json_integer_value(json_object_get(hc, "LogMaxSize"));
+        c->log_max_file = (int) json_integer_value(json_object_get(hc, "LogMaxFile"));
 }
 
 /* What the store's gc, rmi and prune rely on ("image" and "layers"), checked: a record misread
@@ -599,6 +615,11 @@ static struct berth_ctr *ctr_new(struct berth_store *s, const char *id, const ch
         c->pids_limit = o->pids_limit;
         c->nano_cpus = o->nano_cpus;
         c->auto_remove = o->auto_remove;
+        c->detached = o->detach;
+        c->tty = o->tty;
+        c->log_driver = xstrdup(o->log_driver ? o->log_driver : "k8s-file");
+        c->log_max_size = o->log_max_size;
+        c->log_max_file = o->log_max_file > 0 ? o->log_max_file : 1;
         return c;
 }
 
@@ -750,6 +771,18 @@ int berth_ctr_runtime_create(const struct berth_ctr *c, const char *runroot, boo
         return berth_container_create(&co, ret, err);
 }
 
+/* create's failures to find or run args[0] (init.c resolves it before CREATED): 127 / 126. */
+int berth_run_create_exit_code(const struct berth_error *e)
+{
+        if (!e || !startswith(e->msg, "exec: "))
+                return BERTH_EXIT_ENGINE;
+        if (e->code == ENOENT)
+                return BERTH_EXIT_NOT_FOUND;
+        if (e->code == EACCES || e->code == ENOEXEC || e->code == EISDIR || e->code == EPERM)
+                return BERTH_EXIT_CANNOT_EXEC;
+        return BERTH_EXIT_ENGINE;
+}
+
 int berth_ctr_runtime_start(struct berth_container *lc, struct berth_error **err)
 {
         /* start releases the state dir's lock when it returns: `berth rm -f` can take it while
@@ -843,9 +876,10 @@ void berth_ctr_refresh(struct berth_ctr *c, const char *runroot)
             (lc->status == BERTH_STATUS_RUNNING || lc->status == BERTH_STATUS_CREATED ||
              lc->status == BERTH_STATUS_PAUSED))
                 return;
-        if (!streq(c->status, "running"))
+        /* its monitor is recording the end right now */
+        if (!streq(c->status, "running") || berth_ctr_monitor_alive(c))
                 return;
-        /* berth was killed while it ran: its exit code is lost, as docker's 255 */
+        /* berth (or its monitor) was killed while it ran: the exit code is lost, docker's 255 */
         free(c->status);
         c->status = xstrdup("exited");
         c->exit_code = 255;

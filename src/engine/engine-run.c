@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "base/util.h"
 #include "engine/engine-run.h"
@@ -56,11 +57,17 @@ static void report(const struct berth_run *rn, const struct berth_error *e, bool
                 rn->ops->report(e, warning, rn->ops->userdata);
 }
 
-/* Reports e as the failure that ends the run: 125. */
-static int fail(const struct berth_run *rn, const struct berth_error *e)
+/* Reports e as the failure that ends the run, and returns code. */
+static int fail_with(const struct berth_run *rn, const struct berth_error *e, int code)
 {
         report(rn, e, false);
-        return BERTH_EXIT_ENGINE;
+        return code;
+}
+
+/* The same, with 125. */
+static int fail(const struct berth_run *rn, const struct berth_error *e)
+{
+        return fail_with(rn, e, BERTH_EXIT_ENGINE);
 }
 
 /* ---- flags --------------------------------------------------------------------------------- */
@@ -275,18 +282,6 @@ static void become_subreaper(const struct berth_run *rn)
         }
 }
 
-/* create's failures to find or run args[0] (init.c resolves it before CREATED): 127 / 126. */
-int berth_run_create_exit_code(const struct berth_error *e)
-{
-        if (!e || !startswith(e->msg, "exec: "))
-                return BERTH_EXIT_ENGINE;
-        if (e->code == ENOENT)
-                return BERTH_EXIT_NOT_FOUND;
-        if (e->code == EACCES || e->code == ENOEXEC || e->code == EISDIR || e->code == EPERM)
-                return BERTH_EXIT_CANNOT_EXEC;
-        return BERTH_EXIT_ENGINE;
-}
-
 /* Undo after a failure before the process ran: runtime state, mount, record (or the whole
  * container with --rm). Failures here are warnings: the first error is the one reported. */
 static void abandon(struct berth_run *rn, int code)
@@ -345,6 +340,90 @@ static int run_container(struct berth_run *rn, struct berth_foreground *fg)
         return code;
 }
 
+/* ---- -d: the monitor --------------------------------------------------------------------- */
+
+/* The monitor, in a session of its own and not our child (double fork): it must outlive us and
+ * no terminal signal of ours may reach it. Its report comes on fd 3; stdio /dev/null. */
+static pid_t spawn_monitor(const struct berth_run *rn, int report_fd, struct berth_error **err)
+{
+        char *argv[] = {xstrdup(rn->monitor), xstrdup(berth_store_root(rn->store)),
+                        xstrdup(rn->runroot), rn->c->id, NULL};
+        pid_t pid = fork();
+        int null;
+
+        if (pid != 0) {
+                for (int i = 0; i < 3; i++)
+                        free(argv[i]);
+                return pid > 0 ? pid : berth_error_set(err, errno, "fork the monitor");
+        }
+        if (setsid() < 0 || fork() != 0)
+                _exit(0);
+        null = open("/dev/null", O_RDWR);
+        if (null < 0 || dup2(report_fd, 3) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+            dup2(null, 2) < 0)
+                _exit(127);
+        berth_close_fds_from(4, NULL, 0);
+        execv(rn->monitor, argv);
+        _exit(127);
+}
+
+/* The monitor's report: "0 PID" (the program runs) or "CODE MESSAGE". */
+static int read_report(int fd, int *ret_code, char **ret_msg)
+{
+        _autofree_ char *text = NULL;
+        char *end = NULL;
+        long code;
+
+        if (berth_read_fd(fd, "the monitor's report", 65536, &text, NULL, NULL) < 0 || !*text)
+                return -EPIPE;
+        code = strtol(text, &end, 10);
+        if (end == text || *end != ' ')
+                return -EBADMSG;
+        text[strcspn(text, "\n")] = '\0';
+        *ret_code = (int) code;
+        *ret_msg = xstrdup(end + 1);
+        return 0;
+}
+
+static int run_detached(struct berth_run *rn)
+{
+        _autoerr_ struct berth_error *e = NULL;
+        _autoclose_ int rd = -EBADF, wr = -EBADF;
+        _autofree_ char *msg = NULL;
+        int p[2], code = BERTH_EXIT_ENGINE, r;
+        pid_t pid;
+
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                berth_error_set(&e, errno, "pipe for the monitor's report");
+                goto undo;
+        }
+        rd = p[0];
+        wr = p[1];
+        pid = spawn_monitor(rn, wr, &e);
+        if (pid < 0)
+                goto undo;
+        closep(&wr);
+        waitpid(pid, NULL, 0);
+        r = read_report(rd, &code, &msg);
+        if (r < 0) {
+                berth_error_setx(&e, EPIPE,
+                                 "%s exited without starting the container (see %s/"
+                                 "monitor.log)",
+                                 rn->monitor, rn->c->dir);
+                code = BERTH_EXIT_ENGINE;
+                goto undo;
+        }
+        if (code != 0) { /* the monitor has undone what it could */
+                berth_error_setx(&e, EIO, "%s", msg);
+                return fail_with(rn, e, code);
+        }
+        return 0;
+undo:
+        report(rn, e, false);
+        abandon(rn, code);
+        return code;
+}
+
 int berth_run_image(struct berth_run *rn, const char *what)
 {
         _autoforeground_ struct berth_foreground *fg = NULL;
@@ -370,5 +449,7 @@ int berth_run_image(struct berth_run *rn, const char *what)
                 abandon(rn, BERTH_EXIT_ENGINE);
                 return BERTH_EXIT_ENGINE;
         }
+        if (rn->o.detach)
+                return run_detached(rn);
         return run_container(rn, fg);
 }

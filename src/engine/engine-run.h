@@ -91,6 +91,7 @@ struct berth_run {
         struct berth_run_opts o;             /* o.seccomp: set by berth_run_apply_flags() */
         const char *registry_config;         /* the implicit pull's config file; NULL: default */
         const struct berth_run_ops *ops;     /* may be NULL */
+        const char *monitor;                 /* -d: the berth-monitor binary to start */
         const struct berth_run_steps *steps; /* NULL: berth_run_steps_default */
         /* made along the way */
         struct berth_scmp_profile *seccomp; /* --security-opt seccomp=FILE */
@@ -141,5 +142,9 @@ char *berth_run_image_name(const struct berth_image *img, const char *what);
  * Runs a container of image `what` in the foreground (the steps above) and returns the exit code
  * to leave with: the container's, or 125 / 126 / 127. Every failure goes to ops->report. The
  * foreground keeps the caller's stdio: the container's process inherits them.
+ * With -d (rn->o.detach) the last steps are the monitor's (engine-monitor.h): once the record,
+ * overlay and bundle are there, rn->monitor is started in a session of its own and its report
+ * awaited: 0 once the container's program runs (rn->c->id is then the id to print), else its
+ * exit code (125/126/127), the failure reported.
  */
 int berth_run_image(struct berth_run *rn, const char *what);

@@ -47,10 +47,22 @@ struct berth_ctr {
         int pid;
         bool oom_killed;                /* record "state": "OOMKilled" */
         char *started_at, *finished_at; /* RFC 3339, NULL: never */
+        /* the monitor of a detached container (record "state": "monitorPid", "monitorStart":
+         * its start time, field 22 of /proc/PID/stat, against pid reuse); 0: none */
+        int monitor_pid;
+        uint64_t monitor_start;
         /* host config (record "hostConfig") */
         int64_t memory, pids_limit, nano_cpus; /* 0: unset */
         bool auto_remove;
+        bool detached;        /* "Detached": run -d, a monitor holds its stdio and log */
+        bool tty;             /* "Tty": -t, a pty is its stdio */
+        char *log_driver;     /* "LogDriver": "k8s-file" (default) or "none" */
+        int64_t log_max_size; /* "LogMaxSize", bytes; 0: no rotation */
+        int log_max_file;     /* "LogMaxFile": files kept with rotation (>= 1) */
 };
+
+/* The container's log, <dir>/ctr.log (CRI "k8s-file" format: engine/ctr-log.h). */
+#define BERTH_CTR_LOG "ctr.log"
 
 /* Finds a container by full id, unique id prefix or name. -ENOENT: "no such container: x". */
 int berth_ctr_lookup(struct berth_store *s, const char *what, struct berth_ctr **ret,
@@ -76,10 +88,14 @@ struct berth_run_opts {
         char **env;      /* -e K=V, or a bare K taken from envp (absent there: K removed) */
         char **cmd;      /* CMD [ARG...] after the image; NULL or empty: the image's */
         bool tty, interactive, auto_remove;
-        int64_t memory;      /* bytes */
-        int64_t memory_swap; /* memory + swap, bytes; 0: none (the caller sets docker's 2x) */
-        int64_t pids_limit;  /* <= 0: unlimited */
-        int64_t nano_cpus;   /* 1e9 per cpu */
+        bool detach;            /* -d: a monitor process runs it (engine-monitor.h) */
+        const char *log_driver; /* --log-driver: "k8s-file" (NULL) or "none" */
+        int64_t log_max_size;   /* --log-opt max-size, bytes; 0: none */
+        int log_max_file;       /* --log-opt max-file; 0: 1 */
+        int64_t memory;         /* bytes */
+        int64_t memory_swap;    /* memory + swap, bytes; 0: none (the caller sets docker's 2x) */
+        int64_t pids_limit;     /* <= 0: unlimited */
+        int64_t nano_cpus;      /* 1e9 per cpu */
         /* --security-opt: seccomp=FILE (a parsed docker-format profile; NULL: the built-in
          * default), seccomp=unconfined, no-new-privileges, systempaths=unconfined */
         const struct berth_scmp_profile *seccomp;
@@ -175,8 +191,32 @@ int berth_ctr_finish(struct berth_ctr *c, const char *runroot, struct berth_cont
 
 /* "running" when the record says running/created and libberth's runtime state in runroot has a
  * live process; otherwise a running record whose process is gone becomes "exited" (code 255,
- * the record rewritten). */
+ * the record rewritten), unless its monitor lives (it records the end). */
 void berth_ctr_refresh(struct berth_ctr *c, const char *runroot);
+
+/* ---- stop, kill, wait (engine-stop.c) ------------------------------------------------------ */
+
+/* Whether the record's monitor (monitorPid, with its start time) is alive. */
+bool berth_ctr_monitor_alive(const struct berth_ctr *c);
+
+/* Sends sig to the container's init (all: to every process of it). -EINVAL: "container ID is
+ * not running". */
+int berth_ctr_kill(struct berth_ctr *c, const char *runroot, int sig, bool all,
+                   struct berth_error **err);
+
+/*
+ * docker's stop: sig (the stop signal) to the init, then, after timeout_s seconds (0: at once;
+ * < 0: never), SIGKILL to every process of it; returns once the end is recorded (*c is then the
+ * record as it is: exited, or -ENOENT when --rm removed it). A container that is not running is
+ * no error.
+ */
+int berth_ctr_stop(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
+                   int timeout_s, struct berth_error **err);
+
+/* Waits until the container is no longer running and its end is recorded (*c re-read: its
+ * exit_code); -ENOENT when it was removed meanwhile (--rm). */
+int berth_ctr_wait(struct berth_store *s, struct berth_ctr **c, const char *runroot,
+                   struct berth_error **err);
 
 /* Removes the container: a running one only with force (killed, runtime state deleted); then the
  * rootfs unmounted and the dir removed, whatever state a crash left. -EBUSY: "cannot remove

@@ -120,10 +120,6 @@ int oci_parse_preserve_fds(const char *value, int *ret, struct berth_error **err
  * fds 3 .. 3+N-1 on before the preserved ones, as runc ("stdio + $LISTEN_FDS + N in total"). */
 int oci_listen_fds(void);
 
-/* Parses a signal given as a number, or a name with or without "SIG" (any case); RTMIN+n and
- * RTMAX-n too. -EINVAL: unknown signal "FOO". */
-int oci_parse_signal(const char *s, int *ret, struct berth_error **err);
-
 /* ---- help texts shared by create and run --------------------------------------------------- */
 
 #define OCI_HELP_ID_NEW                                                                            \

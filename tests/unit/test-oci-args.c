@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "base/signal.h"
 #include "oci.h"
 #include "base/util.h"
 
@@ -102,19 +103,19 @@ static void signals(void **state)
         _autoerr_ struct berth_error *err = NULL;
         int sig;
 
-        assert_int_equal(oci_parse_signal("9", &sig, NULL), 0);
+        assert_int_equal(berth_signal_parse("9", &sig, NULL), 0);
         assert_int_equal(sig, SIGKILL);
-        assert_int_equal(oci_parse_signal("term", &sig, NULL), 0);
+        assert_int_equal(berth_signal_parse("term", &sig, NULL), 0);
         assert_int_equal(sig, SIGTERM);
-        assert_int_equal(oci_parse_signal("SIGusr1", &sig, NULL), 0);
+        assert_int_equal(berth_signal_parse("SIGusr1", &sig, NULL), 0);
         assert_int_equal(sig, SIGUSR1);
-        assert_int_equal(oci_parse_signal("RTMIN+2", &sig, NULL), 0);
+        assert_int_equal(berth_signal_parse("RTMIN+2", &sig, NULL), 0);
         assert_int_equal(sig, SIGRTMIN + 2);
-        assert_int_equal(oci_parse_signal("CLD", &sig, NULL), 0);
+        assert_int_equal(berth_signal_parse("CLD", &sig, NULL), 0);
         assert_int_equal(sig, SIGCHLD);
-        assert_int_equal(oci_parse_signal("SIGFOO", &sig, &err), -EINVAL);
+        assert_int_equal(berth_signal_parse("SIGFOO", &sig, &err), -EINVAL);
         assert_string_equal(err->msg, "unknown signal \"SIGFOO\"");
-        assert_int_equal(oci_parse_signal("65", &sig, NULL), -EINVAL);
+        assert_int_equal(berth_signal_parse("65", &sig, NULL), -EINVAL);
 }
 
 int main(void)

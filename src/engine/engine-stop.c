@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stop, kill and wait of the engine's containers: signals through libberth's runtime state, the
+ * wait through the process that records the end (the monitor of a detached container, the
+ * `berth run` of a foreground one), or, when that process is gone, by finishing the record here.
+ */
+#include <poll.h>
+#include <signal.h>
+
+#include "base/syscalls.h"
+#include "base/util.h"
+#include "engine/engine.h"
+#include "runtime/container.h"
+#include "runtime/state.h"
+
+/* How often the record is read again while waiting for its end to be recorded. */
+#define RECORD_POLL_MS 20
+
+static bool is_running(const struct berth_ctr *c)
+{
+        return streq_ptr(c->status, "running") || streq_ptr(c->status, "created");
+}
+
+bool berth_ctr_monitor_alive(const struct berth_ctr *c)
+{
+        unsigned long long start = 0;
+        bool zombie = false;
+
+        return c->monitor_pid > 0 &&
+               berth_proc_starttime((pid_t) c->monitor_pid, &start, &zombie) >= 0 && !zombie &&
+               start == c->monitor_start;
+}
+
+int berth_ctr_kill(struct berth_ctr *c, const char *runroot, int sig, bool all,
+                   struct berth_error **err)
+{
+        _autocontainer_ struct berth_container *lc = NULL;
+        int r;
+
+        berth_ctr_refresh(c, runroot);
+        if (!streq_ptr(c->status, "running"))
+                return berth_error_setx(err, EINVAL, "container %s is not running", c->id);
+        r = berth_container_load(runroot, c->id, &lc, err);
+        if (r >= 0)
+                r = berth_container_kill(lc, sig, all, err);
+        return r;
+}
+
+/* Polls fd (a pidfd) for at most timeout_ms (< 0: no limit): true once readable. */
+static bool wait_fd(int fd, int timeout_ms)
+{
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r;
+
+        do
+                r = poll(&p, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        return r > 0;
+}
+
+/* A detached container whose monitor died before it could record the end: what the monitor
+ * would have undone (runtime state, overlay) is undone here; the exit code stays lost (255). */
+static int orphan_finish(struct berth_ctr *c, const char *runroot, struct berth_error **err)
+{
+        _autocontainer_ struct berth_container *lc = NULL;
+
+        if (!c->detached || berth_ctr_monitor_alive(c) ||
+            berth_container_load(runroot, c->id, &lc, NULL) < 0)
+                return 0; /* recorded and undone by its monitor */
+        return berth_ctr_finish(c, runroot, lc, -1, err);
+}
+
+/* Re-reads the record until it no longer says running, while whoever records the end lives.
+ * With nobody left to record it, the end is recorded here (as berth_ctr_refresh does). */
+static int wait_recorded(struct berth_ctr **c, const char *runroot, struct berth_store *s,
+                         struct berth_error **err)
+{
+        for (;;) {
+                _autoclose_ int pidfd = -EBADF;
+                struct berth_ctr *fresh = NULL;
+                int r;
+
+                if ((*c)->monitor_pid > 0 && berth_ctr_monitor_alive(*c))
+                        pidfd = sys_pidfd_open((pid_t) (*c)->monitor_pid, 0);
+                if (pidfd >= 0)
+                        wait_fd(pidfd, -1);
+                else
+                        usleep(RECORD_POLL_MS * 1000);
+                r = berth_ctr_lookup(s, (*c)->id, &fresh, err);
+                if (r < 0)
+                        return r; /* removed meanwhile (--rm): -ENOENT */
+                berth_ctr_free(*c);
+                *c = fresh;
+                berth_ctr_refresh(*c, runroot);
+                if (!is_running(*c))
+                        return orphan_finish(*c, runroot, err);
+        }
+}
+
+int berth_ctr_wait(struct berth_store *s, struct berth_ctr **c, const char *runroot,
+                   struct berth_error **err)
+{
+        _autocontainer_ struct berth_container *lc = NULL;
+
+        berth_ctr_refresh(*c, runroot);
+        if (!is_running(*c))
+                return 0;
+        /* the init first: then the one who records the end has little left to do */
+        if (berth_container_load(runroot, (*c)->id, &lc, NULL) >= 0 &&
+            berth_container_pidfd(lc, NULL) >= 0)
+                wait_fd(lc->pidfd, -1);
+        return wait_recorded(c, runroot, s, err);
+}
+
+int berth_ctr_stop(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
+                   int timeout_s, struct berth_error **err)
+{
+        _autocontainer_ struct berth_container *lc = NULL;
+        int r;
+
+        berth_ctr_refresh(*c, runroot);
+        if (!is_running(*c))
+                return 0; /* docker: stopping a stopped container is no error */
+        r = berth_container_load(runroot, (*c)->id, &lc, err);
+        if (r >= 0)
+                r = berth_container_pidfd(lc, err);
+        if (r < 0)
+                return r == -ESRCH || r == -ENOENT ? wait_recorded(c, runroot, s, err) : r;
+        if (timeout_s != 0 && berth_container_kill(lc, sig, false, NULL) >= 0 &&
+            wait_fd(lc->pidfd, timeout_s < 0 ? -1 : timeout_s * 1000))
+                return wait_recorded(c, runroot, s, err);
+        /* docker's stop: SIGKILL once the timeout is over, to every process of it */
+        r = berth_container_kill(lc, SIGKILL, true, err);
+        if (r < 0 && r != -ESRCH)
+                return r;
+        wait_fd(lc->pidfd, -1);
+        return wait_recorded(c, runroot, s, err);
+}
