@@ -13,7 +13,6 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "engine/engine-monitor.h"
-#include "runtime/process.h"
 
 static int log_fd = -1;
 
@@ -36,8 +35,6 @@ int main(int argc, char **argv)
                 fprintf(stderr, "usage: berth-monitor ROOT RUNROOT ID (started by berth run -d)\n");
                 return 2;
         }
-        /* the CLI may have blocked signals it waits for: they must not stay blocked here */
-        berth_process_reset_signals();
         log = xasprintf("%s/containers/%s/monitor.log", argv[1], argv[3]);
         log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         berth_log_set_handler(log_handler, NULL);

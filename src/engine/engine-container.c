@@ -866,6 +866,16 @@ int berth_ctr_finish(struct berth_ctr *c, const char *runroot, struct berth_cont
         return berth_ctr_save(c, err);
 }
 
+bool berth_ctr_monitor_alive(const struct berth_ctr *c)
+{
+        unsigned long long start = 0;
+        bool zombie = false;
+
+        return c->monitor_pid > 0 &&
+               berth_proc_starttime((pid_t) c->monitor_pid, &start, &zombie) >= 0 && !zombie &&
+               start == c->monitor_start;
+}
+
 void berth_ctr_refresh(struct berth_ctr *c, const char *runroot)
 {
         _autocontainer_ struct berth_container *lc = NULL;

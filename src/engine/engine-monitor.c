@@ -18,6 +18,7 @@
 #include "image/imagestore.h"
 #include "runtime/container.h"
 #include "runtime/foreground.h"
+#include "runtime/process.h"
 #include "runtime/selfexe.h"
 #include "runtime/state.h"
 
@@ -250,6 +251,8 @@ int berth_monitor_main(char *const *argv, const char *root, const char *runroot,
         _autoerr_ struct berth_error *e = NULL;
         int status = -1, r;
 
+        /* the CLI may have blocked the signals it waits for: not here */
+        berth_process_reset_signals();
         /* it clones the container's init: from a read-only view of its binary (selfexe.h); the
          * re-exec keeps report_fd */
         r = berth_exe_seal(argv, runroot, &e);

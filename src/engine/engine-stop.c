@@ -21,16 +21,6 @@ static bool is_running(const struct berth_ctr *c)
         return streq_ptr(c->status, "running") || streq_ptr(c->status, "created");
 }
 
-bool berth_ctr_monitor_alive(const struct berth_ctr *c)
-{
-        unsigned long long start = 0;
-        bool zombie = false;
-
-        return c->monitor_pid > 0 &&
-               berth_proc_starttime((pid_t) c->monitor_pid, &start, &zombie) >= 0 && !zombie &&
-               start == c->monitor_start;
-}
-
 int berth_ctr_kill(struct berth_ctr *c, const char *runroot, int sig, bool all,
                    struct berth_error **err)
 {
