@@ -118,6 +118,16 @@ def _cmdline(pid):
         return ""
 
 
+def _argv(pid):
+    """/proc/PID/cmdline as a list ([] for a zombie, a kernel thread or a gone process)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            data = f.read()
+    except OSError:
+        return []
+    return [a.decode(errors="replace") for a in data.split(b"\0")[:-1]]
+
+
 def _processes_mentioning(text):
     out = {}
     me = os.getpid()
@@ -629,8 +639,11 @@ def berth_cgroup_parents():
 #   berth            an Engine: $BERTH, else ./build/src/berth/berth, with its own temp --root
 #                    (never /var/lib/berth); its runroot is ROOT/run.  The leak guard fails a
 #                    test that leaves a container (ROOT/containers/*), runtime state
-#                    (files in ROOT/run), an unpack in progress (ROOT/layers/.tmp-*), a mount
-#                    or a berth/<id> cgroup of its containers; the image store itself stays.
+#                    (files in ROOT/run), an unpack in progress (ROOT/layers/.tmp-*), a mount,
+#                    a berth/<id> cgroup of its containers or a berth-monitor (the process of a
+#                    detached container: `berth-monitor ROOT RUNROOT ID`); the image store
+#                    itself stays.  Its cleanup kills the monitors first (SIGKILL), then
+#                    `rm -f`s what is left.
 #   busybox_archive  a docker-archive of busybox (tools/mkimage busybox, else made here)
 #   registry_http    docker-registry on 127.0.0.1 over plain http (session)
 #   registry_tls     the same over TLS (self-signed, ca.crt in .cert_dir) with htpasswd auth
@@ -735,6 +748,18 @@ class Engine:
         except OSError:
             return []
 
+    def monitors(self):
+        """{pid: container id} of the live berth-monitor processes of this engine's containers
+        (argv `.../berth-monitor ROOT RUNROOT ID`; a zombie has no argv: not counted)."""
+        root = os.path.realpath(self.root)
+        out = {}
+        for pid in _all_pids():
+            argv = _argv(pid)
+            if (len(argv) >= 4 and os.path.basename(argv[0]) == "berth-monitor"
+                    and os.path.realpath(argv[1]) == root):
+                out[pid] = argv[3]
+        return out
+
     # -- the leak guard's hooks
     def leftovers(self):
         out = []
@@ -749,12 +774,14 @@ class Engine:
                         out.append(f"berth: runtime state left: {os.path.join(dirpath, n)}")
         for t in sorted(glob.glob(str(self.root / "layers" / ".tmp-*"))):
             out.append(f"berth: unpack left behind: {t}")
+        for pid, cid in sorted(self.monitors().items()):
+            out.append(f"berth: monitor left running: pid {pid}, container {cid}")
         return out
 
     def cleanup(self):
         # First the engine's own processes the test left (a foreground `berth run` holds its
-        # container's lock), then `rm -f` what is left: it kills the containers and removes
-        # their mounts and cgroups.
+        # container's lock) and the monitors of its detached containers, then `rm -f` what is
+        # left: it kills the containers and removes their mounts and cgroups.
         for p in list(_tracked):
             if p.returncode is None and str(self.root) in " ".join(map(str, p.args)):
                 p.kill()
@@ -762,6 +789,17 @@ class Engine:
                     p.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     pass
+        # The monitors of detached containers next: one still starting its container would
+        # race with `rm -f`; with its monitor gone a container is `rm -f`'s to clean.
+        for pid in self.monitors():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        while self.monitors() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        reap_orphans()
         for c in self.containers():
             try:
                 subprocess.run(self.argv_for("rm", "-f", c), capture_output=True,
