@@ -50,6 +50,8 @@ static const struct alias commands[] = {
     {"container kill", &berth_cmd_kill},
     {"wait", &berth_cmd_wait},
     {"container wait", &berth_cmd_wait},
+    {"logs", &berth_cmd_logs},
+    {"container logs", &berth_cmd_logs},
     {"ps", &berth_cmd_ps},
     {"container ls", &berth_cmd_ps},
     {"container list", &berth_cmd_ps},
