@@ -17,6 +17,8 @@
 #include "base/error.h"
 #include "engine/engine-run.h" /* BERTH_EXIT_*: docker's exit codes, which the engine records */
 
+#define BERTH_EXIT_FAILED 1
+
 #define BERTH_PROG "berth"
 #define BERTH_DEFAULT_ROOT "/var/lib/berth"
 #define BERTH_DEFAULT_RUNROOT "/run/berth"
@@ -114,10 +116,23 @@ extern const struct berth_cmd berth_cmd_pull, berth_cmd_images, berth_cmd_rmi,
     berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit, berth_cmd_inspect, berth_cmd_stop,
     berth_cmd_kill, berth_cmd_wait, berth_cmd_logs;
 
+/* ---- several containers at once (each.c) ------------------------------------------------ */
+
+/* Acts on one container named `what`; <0 with *err on failure. */
+typedef int (*berth_each_fn)(struct berth_global *g, const char *what, void *userdata,
+                             struct berth_error **err);
+/* Runs fn on each of whats[0..n) at once (a child process each; one runs in-process) and prints,
+ * in argument order, each name or its error. Returns 0, or BERTH_EXIT_FAILED if any failed. */
+int berth_each(struct berth_global *g, char *const *whats, int n, berth_each_fn fn, void *userdata);
+
 /* ---- output (output.c) -------------------------------------------------------------------- */
 
 /* "berth: <msg>" on stderr (the message once, as the library built it). Returns 125. */
 int berth_print_error(const struct berth_error *e);
+/* The same, for a command acting on existing objects (stop, kill, wait, rm, logs): docker's CLI
+ * exits 1 when the daemon refuses ("No such container", "is not running"); returns
+ * BERTH_EXIT_FAILED. */
+int berth_print_failure(const struct berth_error *e);
 /* docker's sizes: 1000-based, 3 significant digits: "4.26MB", "812kB", "0B". malloc'ed. */
 char *berth_human_size(int64_t bytes);
 /* docker's "About a minute ago", "3 hours ago" from unix seconds. malloc'ed. */

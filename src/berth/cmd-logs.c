@@ -172,7 +172,7 @@ static int cmd_logs(struct berth_global *g, int argc, char **argv)
          * (each record at once with -f) */
         setvbuf(stderr, NULL, _IOFBF, BUFSIZ);
         if (logs(g, &a, &e) < 0)
-                rc = berth_print_error(e);
+                rc = berth_print_failure(e);
         fflush(stderr);
         berth_args_clear(&a);
         return rc;

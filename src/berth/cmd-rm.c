@@ -55,7 +55,7 @@ static int cmd_rm(struct berth_global *g, int argc, char **argv)
                 _autoerr_ struct berth_error *e = NULL;
 
                 if (remove_one(g, a.pos[i], berth_args_bool(&a, F_FORCE), &e) < 0)
-                        rc = berth_print_error(e);
+                        rc = berth_print_failure(e);
                 else
                         printf("%s\n", a.pos[i]);
                 fflush(stdout);

@@ -74,15 +74,20 @@ static int signal_flag(const char *v, int dflt, int *ret, struct berth_error **e
         return 0;
 }
 
-static int stop_one(struct berth_global *g, const char *what, int sig, int timeout,
+struct stop_opts {
+        int sig, timeout;
+};
+
+static int stop_one(struct berth_global *g, const char *what, void *userdata,
                     struct berth_error **err)
 {
+        const struct stop_opts *o = userdata;
         _cleanup_(berth_ctr_freep) struct berth_ctr *c = NULL;
         struct berth_store *s;
         int r = lookup(g, what, &s, &c, err);
 
         if (r >= 0)
-                r = berth_ctr_stop(s, &c, g->runroot, sig, timeout, err);
+                r = berth_ctr_stop(s, &c, g->runroot, o->sig, o->timeout, err);
         return r == -ENOENT && c ? 0 : r; /* removed on its way out (--rm) */
 }
 
@@ -91,7 +96,8 @@ static int cmd_stop(struct berth_global *g, int argc, char **argv)
         struct berth_args a = {0};
         _autoerr_ struct berth_error *e = NULL;
         int64_t timeout = DEFAULT_STOP_TIMEOUT;
-        int rc = 0, sig;
+        struct stop_opts o;
+        int rc = 0;
 
         if (!berth_cmd_args(&stop_spec, argc, argv, &a, &rc))
                 return rc;
@@ -101,32 +107,22 @@ static int cmd_stop(struct berth_global *g, int argc, char **argv)
                                  "strconv.ParseInt: parsing \"%s\": invalid syntax",
                                  a.values[F_TIME], a.values[F_TIME]);
         else
-                signal_flag(a.values[F_SIGNAL], SIGTERM, &sig, &e);
-        if (e) {
-                rc = berth_print_error(e);
-                berth_args_clear(&a);
-                return rc;
-        }
-        for (int i = 0; i < a.n_pos; i++) {
-                berth_error_freep(&e);
-                if (stop_one(g, a.pos[i], sig, (int) timeout, &e) < 0)
-                        rc = berth_print_error(e);
-                else
-                        printf("%s\n", a.pos[i]);
-                fflush(stdout);
-        }
+                signal_flag(a.values[F_SIGNAL], SIGTERM, &o.sig, &e);
+        o.timeout = (int) timeout;
+        rc = e ? berth_print_error(e) : berth_each(g, a.pos, a.n_pos, stop_one, &o);
         berth_args_clear(&a);
         return rc;
 }
 
-static int kill_one(struct berth_global *g, const char *what, int sig, struct berth_error **err)
+static int kill_one(struct berth_global *g, const char *what, void *userdata,
+                    struct berth_error **err)
 {
         _cleanup_(berth_ctr_freep) struct berth_ctr *c = NULL;
         struct berth_store *s;
         int r = lookup(g, what, &s, &c, err);
 
         if (r >= 0)
-                r = berth_ctr_kill(c, g->runroot, sig, false, err);
+                r = berth_ctr_kill(c, g->runroot, *(const int *) userdata, false, err);
         if (r == -EINVAL && c)
                 return berth_error_setx(err, EINVAL,
                                         "cannot kill container: %s: container %s is "
@@ -143,19 +139,10 @@ static int cmd_kill(struct berth_global *g, int argc, char **argv)
 
         if (!berth_cmd_args(&kill_spec, argc, argv, &a, &rc))
                 return rc;
-        if (signal_flag(a.values[0], SIGKILL, &sig, &e) < 0) {
+        if (signal_flag(a.values[0], SIGKILL, &sig, &e) < 0)
                 rc = berth_print_error(e);
-                berth_args_clear(&a);
-                return rc;
-        }
-        for (int i = 0; i < a.n_pos; i++) {
-                berth_error_freep(&e);
-                if (kill_one(g, a.pos[i], sig, &e) < 0)
-                        rc = berth_print_error(e);
-                else
-                        printf("%s\n", a.pos[i]);
-                fflush(stdout);
-        }
+        else
+                rc = berth_each(g, a.pos, a.n_pos, kill_one, &sig);
         berth_args_clear(&a);
         return rc;
 }
@@ -185,7 +172,7 @@ static int cmd_wait(struct berth_global *g, int argc, char **argv)
                 _autoerr_ struct berth_error *e = NULL;
 
                 if (wait_one(g, a.pos[i], &code, &e) < 0)
-                        rc = berth_print_error(e);
+                        rc = berth_print_failure(e);
                 else
                         printf("%d\n", code);
                 fflush(stdout);

@@ -19,6 +19,12 @@ int berth_print_error(const struct berth_error *e)
         return BERTH_EXIT_ENGINE;
 }
 
+int berth_print_failure(const struct berth_error *e)
+{
+        berth_print_error(e);
+        return BERTH_EXIT_FAILED;
+}
+
 void berth_print_warning(const char *fmt, ...)
 {
         va_list ap;

@@ -876,6 +876,33 @@ bool berth_ctr_monitor_alive(const struct berth_ctr *c)
                start == c->monitor_start;
 }
 
+int berth_ctr_waiter_hold(const struct berth_ctr *c)
+{
+        _autoclose_ int fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        while (flock(fd, LOCK_SH) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return steal_fd(&fd);
+}
+
+#define WAITERS_MAX_MS 60000
+#define WAITERS_POLL_MS 10
+
+int berth_ctr_waiters_gone(const struct berth_ctr *c)
+{
+        int fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        for (int ms = 0; fd >= 0 && ms < WAITERS_MAX_MS; ms += WAITERS_POLL_MS) {
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+                        break;
+                usleep(WAITERS_POLL_MS * 1000);
+        }
+        return fd;
+}
+
 void berth_ctr_refresh(struct berth_ctr *c, const char *runroot)
 {
         _autocontainer_ struct berth_container *lc = NULL;

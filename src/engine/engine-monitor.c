@@ -120,16 +120,16 @@ static int start(struct monitor *m)
         stdio_release(m);
         if (r < 0) {
                 code = berth_run_create_exit_code(e);
+                abandon(m, code); /* first: the CLI returns once told, with nothing left */
                 report(m, code, e->msg);
-                abandon(m, code);
                 return -1;
         }
         r = mark_running(m, &e);
         if (r >= 0)
                 r = berth_ctr_runtime_start(m->lc, &e);
         if (r < 0) {
-                report(m, BERTH_EXIT_ENGINE, e->msg);
                 abandon(m, BERTH_EXIT_ENGINE);
+                report(m, BERTH_EXIT_ENGINE, e->msg);
                 return -1;
         }
         report(m, 0, NULL);
@@ -207,12 +207,16 @@ static void watch(struct monitor *m, int *ret_status)
 static void finish(struct monitor *m, int status)
 {
         _autoerr_ struct berth_error *e = NULL;
+        _autoclose_ int waiters = -EBADF;
 
         m->c->exit_code = berth_exit_code(status);
         if (berth_ctr_finish(m->c, m->runroot, m->lc, status, &e) < 0)
                 berth_warn("%s", e->msg);
         berth_error_freep(&e);
-        if (m->c->auto_remove && berth_ctr_remove(m->c, m->runroot, false, &e) < 0)
+        if (!m->c->auto_remove)
+                return;
+        waiters = berth_ctr_waiters_gone(m->c); /* `berth wait`s have read the exit code */
+        if (berth_ctr_remove(m->c, m->runroot, false, &e) < 0)
                 berth_warn("%s", e->msg);
 }
 
@@ -243,6 +247,17 @@ static void monitor_clear(struct monitor *m)
         closep(&m->report_fd);
 }
 
+/* Re-executes from a read-only view of the binary (selfexe.h): the overlay view has the state
+ * root as its second lower layer, so that is made first (else the whole binary would be copied
+ * into a memfd for the container's life). */
+static int seal(char *const *argv, const char *runroot, struct berth_error **err)
+{
+        _autoclose_ int fd = -EBADF;
+        int r = berth_state_root_open(runroot, &fd, err);
+
+        return r < 0 ? r : berth_exe_seal(argv, runroot, err);
+}
+
 int berth_monitor_main(char *const *argv, const char *root, const char *runroot, const char *id,
                        int report_fd)
 {
@@ -255,7 +270,7 @@ int berth_monitor_main(char *const *argv, const char *root, const char *runroot,
         berth_process_reset_signals();
         /* it clones the container's init: from a read-only view of its binary (selfexe.h); the
          * re-exec keeps report_fd */
-        r = berth_exe_seal(argv, runroot, &e);
+        r = seal(argv, runroot, &e);
         fcntl(report_fd, F_SETFD, FD_CLOEXEC);
         signal(SIGPIPE, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
@@ -270,9 +285,9 @@ int berth_monitor_main(char *const *argv, const char *root, const char *runroot,
         if (r >= 0)
                 r = open_log(&m, &e);
         if (r < 0) {
-                report(&m, BERTH_EXIT_ENGINE, e->msg);
                 if (m.c)
                         abandon(&m, BERTH_EXIT_ENGINE);
+                report(&m, BERTH_EXIT_ENGINE, e->msg);
                 monitor_clear(&m);
                 return 1;
         }

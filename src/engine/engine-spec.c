@@ -363,13 +363,16 @@ static char *const default_caps[] = {
     NULL,
 };
 
-static void set_caps(json_t *process)
+/* A user other than root gets them in the bounding set only (moby#36587): with them effective at
+ * its execve, CAP_DAC_OVERRIDE would let uid 1000 run a root-only 0700 program (docker: 126). */
+static void set_caps(json_t *process, uid_t uid)
 {
+        char *const none[] = {NULL};
         json_t *c = json_object();
 
         json_object_set_new(c, "bounding", berth_json_strv(default_caps));
-        json_object_set_new(c, "effective", berth_json_strv(default_caps));
-        json_object_set_new(c, "permitted", berth_json_strv(default_caps));
+        json_object_set_new(c, "effective", berth_json_strv(uid ? none : default_caps));
+        json_object_set_new(c, "permitted", berth_json_strv(uid ? none : default_caps));
         json_object_set_new(process, "capabilities", c);
 }
 
@@ -430,7 +433,7 @@ static int set_process(json_t *spec, const struct berth_ctr *c, const struct ber
                 json_object_set_new(user, "additionalGids", groups);
         }
         json_object_set_new(p, "user", user);
-        set_caps(p);
+        set_caps(p, uid);
         json_object_del(p, "rlimits"); /* inherited from berth, as docker's from its daemon */
         json_object_set_new(p, "noNewPrivileges", json_boolean(o->no_new_privileges));
         return 0;

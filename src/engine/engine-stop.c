@@ -60,17 +60,18 @@ static int orphan_finish(struct berth_ctr *c, const char *runroot, struct berth_
         return berth_ctr_finish(c, runroot, lc, -1, err);
 }
 
-/* Re-reads the record until it no longer says running, while whoever records the end lives.
- * With nobody left to record it, the end is recorded here (as berth_ctr_refresh does). */
+/* Re-reads the record until it no longer says running, while whoever records the end lives
+ * (poll: its monitor waits for us to have read a --rm container's end, or it would wait for its
+ * exit). With nobody left to record it, the end is recorded here (as berth_ctr_refresh does). */
 static int wait_recorded(struct berth_ctr **c, const char *runroot, struct berth_store *s,
-                         struct berth_error **err)
+                         bool poll, struct berth_error **err)
 {
         for (;;) {
                 _autoclose_ int pidfd = -EBADF;
                 struct berth_ctr *fresh = NULL;
                 int r;
 
-                if ((*c)->monitor_pid > 0 && berth_ctr_monitor_alive(*c))
+                if (!poll && (*c)->monitor_pid > 0 && berth_ctr_monitor_alive(*c))
                         pidfd = sys_pidfd_open((pid_t) (*c)->monitor_pid, 0);
                 if (pidfd >= 0)
                         wait_fd(pidfd, -1);
@@ -87,11 +88,34 @@ static int wait_recorded(struct berth_ctr **c, const char *runroot, struct berth
         }
 }
 
+/* A --rm container's end is read under berth_ctr_waiter_hold: the record as it is now. */
+static int hold_record(struct berth_store *s, struct berth_ctr **c, int *ret_fd,
+                       struct berth_error **err)
+{
+        struct berth_ctr *fresh = NULL;
+        int fd = berth_ctr_waiter_hold(*c), r;
+
+        if (fd < 0)
+                return berth_error_setx(err, ENOENT, "no such container: %s", (*c)->id);
+        r = berth_ctr_lookup(s, (*c)->id, &fresh, err);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        berth_ctr_free(*c);
+        *c = fresh;
+        *ret_fd = fd;
+        return 0;
+}
+
 int berth_ctr_wait(struct berth_store *s, struct berth_ctr **c, const char *runroot,
                    struct berth_error **err)
 {
         _autocontainer_ struct berth_container *lc = NULL;
+        _autoclose_ int hold = -EBADF;
 
+        if ((*c)->auto_remove && (*c)->detached && hold_record(s, c, &hold, err) < 0)
+                return -ENOENT;
         berth_ctr_refresh(*c, runroot);
         if (!is_running(*c))
                 return 0;
@@ -99,7 +123,7 @@ int berth_ctr_wait(struct berth_store *s, struct berth_ctr **c, const char *runr
         if (berth_container_load(runroot, (*c)->id, &lc, NULL) >= 0 &&
             berth_container_pidfd(lc, NULL) >= 0)
                 wait_fd(lc->pidfd, -1);
-        return wait_recorded(c, runroot, s, err);
+        return wait_recorded(c, runroot, s, hold >= 0, err);
 }
 
 int berth_ctr_stop(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
@@ -115,14 +139,14 @@ int berth_ctr_stop(struct berth_store *s, struct berth_ctr **c, const char *runr
         if (r >= 0)
                 r = berth_container_pidfd(lc, err);
         if (r < 0)
-                return r == -ESRCH || r == -ENOENT ? wait_recorded(c, runroot, s, err) : r;
+                return r == -ESRCH || r == -ENOENT ? wait_recorded(c, runroot, s, false, err) : r;
         if (timeout_s != 0 && berth_container_kill(lc, sig, false, NULL) >= 0 &&
             wait_fd(lc->pidfd, timeout_s < 0 ? -1 : timeout_s * 1000))
-                return wait_recorded(c, runroot, s, err);
+                return wait_recorded(c, runroot, s, false, err);
         /* docker's stop: SIGKILL once the timeout is over, to every process of it */
         r = berth_container_kill(lc, SIGKILL, true, err);
         if (r < 0 && r != -ESRCH)
                 return r;
         wait_fd(lc->pidfd, -1);
-        return wait_recorded(c, runroot, s, err);
+        return wait_recorded(c, runroot, s, false, err);
 }

@@ -199,6 +199,15 @@ void berth_ctr_refresh(struct berth_ctr *c, const char *runroot);
 /* Whether the record's monitor (monitorPid, with its start time) is alive. */
 bool berth_ctr_monitor_alive(const struct berth_ctr *c);
 
+/*
+ * A --rm container's exit code outlives it for those waiting: a `berth wait` holds a shared
+ * flock on <dir> (berth_ctr_waiter_hold: the fd, or -errno) until it has read the recorded end;
+ * the monitor takes it exclusively (berth_ctr_waiters_gone: the fd to close once the container
+ * is removed; waiting at most a minute: a stopped waiter does not keep the container forever).
+ */
+int berth_ctr_waiter_hold(const struct berth_ctr *c);
+int berth_ctr_waiters_gone(const struct berth_ctr *c);
+
 /* Sends sig to the container's init (all: to every process of it). -EINVAL: "container ID is
  * not running". */
 int berth_ctr_kill(struct berth_ctr *c, const char *runroot, int sig, bool all,
