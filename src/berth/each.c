@@ -68,8 +68,8 @@ static int finish_child(const char *what, struct child *c)
         ssize_t n;
         int status = 0;
 
-        while (len < sizeof(msg) - 1 &&
-               ((n = read(c->fd, msg + len, sizeof(msg) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+        while (len < sizeof(msg) - 1 && ((n = read(c->fd, msg + len, sizeof(msg) - 1 - len)) > 0 ||
+                                         (n < 0 && errno == EINTR)))
                 len += n > 0 ? (size_t) n : 0;
         msg[len] = '\0';
         close(c->fd);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "berth.h"
+#include "berth-monitor.h"
 #include "image/imagestore.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -193,6 +194,8 @@ int main(int argc, char **argv)
         const struct alias *a;
         int next, words, rc;
 
+        if (streq(program_invocation_short_name, "berth-monitor"))
+                return berth_monitor_stage(argc, argv);
         if (parse_globals(argc, argv, &g, &next) < 0)
                 return BERTH_EXIT_ENGINE;
         if (next >= argc) {

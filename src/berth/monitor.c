@@ -1,42 +1,50 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * berth-monitor ROOT RUNROOT ID: the monitor of one detached container (engine-monitor.h),
- * started by `berth run -d` with its report pipe on fd 3. Its own warnings go to
- * ROOT/containers/ID/monitor.log: it has no terminal, and the container's log is the
- * container's.
+ * berth-monitor ROOT RUNROOT ID watch MONITOR BERTH PID OUT ERR DRIVER MAXSIZE MAXFILE: the
+ * monitor of one detached container while it runs (berth-monitor.h, engine/engine-watch.h), a
+ * small static binary; at the container's end it execs `berth` to record it.
  */
 #include <fcntl.h>
 #include <stdio.h>
-#include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include "berth-monitor.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "engine/engine-monitor.h"
+#include "engine/engine-watch.h"
 
-static int log_fd = -1;
-
-static void log_handler(enum berth_log_level level, const char *msg, void *userdata)
-{
-        _autofree_ char *line = NULL, *now = berth_rfc3339_now();
-
-        if (log_fd < 0 || level > BERTH_LOG_WARN)
-                return;
-        line = xasprintf("%s berth-monitor[%d]: %s%s\n", now, (int) getpid(),
-                         level == BERTH_LOG_ERROR ? "error: " : "", msg);
-        (void) !write(log_fd, line, strlen(line));
-}
+enum { W_MONITOR = MON_ARGS, W_BERTH, W_PID, W_OUT, W_ERR, W_DRIVER, W_MAXSIZE, W_MAXFILE, W_N };
 
 int main(int argc, char **argv)
 {
-        _autofree_ char *log = NULL;
+        struct berth_watch w;
+        _autofree_ char *dir = NULL, *status = NULL;
 
-        if (argc != 4) {
-                fprintf(stderr, "usage: berth-monitor ROOT RUNROOT ID (started by berth run -d)\n");
+        if (argc != W_N || !streq(argv[MON_STAGE], "watch")) {
+                fprintf(stderr, "berth-monitor: started by berth run -d, not by hand\n");
                 return 2;
         }
-        log = xasprintf("%s/containers/%s/monitor.log", argv[1], argv[3]);
-        log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        berth_log_set_handler(log_handler, NULL);
-        return berth_monitor_main(argv, argv[1], argv[2], argv[3], 3);
+        berth_monitor_log_setup(argv[MON_ROOT], argv[MON_ID]);
+        dir = xasprintf("%s/containers/%s", argv[MON_ROOT], argv[MON_ID]);
+        w = (struct berth_watch){
+            .dir = dir,
+            .log_driver = argv[W_DRIVER],
+            .log_max_size = strtoull(argv[W_MAXSIZE], NULL, 10),
+            .log_max_file = (unsigned) strtoul(argv[W_MAXFILE], NULL, 10),
+            .pid = (pid_t) atoi(argv[W_PID]),
+            .out_fd = atoi(argv[W_OUT]),
+            .err_fd = atoi(argv[W_ERR]),
+        };
+        status = xasprintf("%d", berth_watch_run(&w));
+        if (w.out_fd >= 0)
+                close(w.out_fd);
+        if (w.err_fd >= 0)
+                close(w.err_fd);
+        char *next[] = {"berth-monitor", argv[MON_ROOT],  argv[MON_RUNROOT], argv[MON_ID], "exited",
+                        status,          argv[W_MONITOR], argv[W_BERTH],     NULL};
+        execv(argv[W_BERTH], next);
+        berth_warn("exec %s to record the end of the container: %s", argv[W_BERTH],
+                   strerror(errno));
+        return 1;
 }

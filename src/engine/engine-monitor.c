@@ -11,7 +11,6 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "engine/ctr-log.h"
 #include "engine/engine-monitor.h"
 #include "engine/engine-run.h"
 #include "engine/engine.h"
@@ -22,16 +21,11 @@
 #include "runtime/selfexe.h"
 #include "runtime/state.h"
 
-/* After the init exits, how long the pipes may still bring what its processes wrote (they die
- * with it in its pid namespace: EOF comes at once; without one they may live on). */
-#define DRAIN_MS 2000
-
 struct monitor {
         struct berth_store *store;
         struct berth_ctr *c;
         const char *runroot;
         struct berth_container *lc;
-        struct berth_log_writer *log;
         int report_fd;
         int out[2], err[2]; /* [0]: ours to read, [1]: the container's stdout / stderr */
 };
@@ -109,6 +103,15 @@ static void abandon(struct monitor *m, int code)
                 berth_warn("%s", e->msg);
 }
 
+static void ignore_signals(void)
+{
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                berth_warn("become a child subreaper: %s, continuing", strerror(errno));
+}
+
 static int start(struct monitor *m)
 {
         _autoerr_ struct berth_error *e = NULL;
@@ -139,69 +142,21 @@ static int start(struct monitor *m)
         return 0;
 }
 
-/* One read from stream fd into the log; false at EOF (or an error: the stream is over). */
-static bool relay(struct monitor *m, int fd, int stream)
+/* What the watcher needs (engine-watch.h), its fds kept across the exec to it; the strings are
+ * the front end's to copy before the record is freed. */
+static void handover(struct monitor *m, struct berth_watch *ret)
 {
-        _autoerr_ struct berth_error *e = NULL;
-        char buf[16384];
-        ssize_t n;
-
-        do
-                n = read(fd, buf, sizeof(buf));
-        while (n < 0 && errno == EINTR);
-        if (n <= 0) {
-                if (m->log && berth_log_stream_end(m->log, stream, &e) < 0)
-                        berth_warn("%s", e->msg);
-                return false;
-        }
-        if (m->log && berth_log_write(m->log, stream, buf, (size_t) n, &e) < 0)
-                berth_warn("%s, continuing", e->msg);
-        return true;
-}
-
-/* Orphans the container left (we are their subreaper), and the init: its status, once. */
-static void reap(struct monitor *m, int *status, bool *exited)
-{
-        int st;
-        pid_t p;
-
-        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-                if (p == m->lc->pid) {
-                        *status = st;
-                        *exited = true;
-                }
-}
-
-/* Relays stdout and stderr until both are over and the init has exited (then at most DRAIN_MS
- * more); *ret_status is the init's wait status. */
-static void watch(struct monitor *m, int *ret_status)
-{
-        struct pollfd p[3] = {{.fd = m->out[0], .events = POLLIN},
-                              {.fd = m->err[0], .events = POLLIN},
-                              {.fd = m->lc->pidfd, .events = POLLIN}};
-        uint64_t deadline = 0;
-        bool exited = false;
-
-        while (p[0].fd >= 0 || p[1].fd >= 0 || !exited) {
-                int timeout = exited ? (int) ((deadline - berth_now_us()) / 1000) : -1;
-
-                if (exited && (int64_t) (deadline - berth_now_us()) <= 0)
-                        break;
-                if (poll(p, 3, timeout) < 0 && errno != EINTR)
-                        break;
-                for (int s = 0; s < 2; s++)
-                        if (p[s].fd >= 0 && (p[s].revents & (POLLIN | POLLHUP | POLLERR)) &&
-                            !relay(m, p[s].fd, s + 1))
-                                p[s].fd = -1;
-                if (p[2].fd >= 0 && (p[2].revents & POLLIN)) {
-                        reap(m, ret_status, &exited);
-                        if (exited) {
-                                p[2].fd = -1;
-                                deadline = berth_now_us() + DRAIN_MS * 1000u;
-                        }
-                }
-        }
-        reap(m, ret_status, &exited);
+        *ret = (struct berth_watch){
+            .dir = xstrdup(m->c->dir),
+            .log_driver = xstrdup(m->c->log_driver ? m->c->log_driver : "k8s-file"),
+            .log_max_size = m->c->log_max_size > 0 ? (uint64_t) m->c->log_max_size : 0,
+            .log_max_file = m->c->log_max_file > 0 ? (unsigned) m->c->log_max_file : 1,
+            .pid = m->lc->pid,
+            .out_fd = steal_fd(&m->out[0]),
+            .err_fd = steal_fd(&m->err[0])};
+        fcntl(ret->out_fd, F_SETFD, 0);
+        if (ret->err_fd >= 0)
+                fcntl(ret->err_fd, F_SETFD, 0);
 }
 
 static void finish(struct monitor *m, int status)
@@ -220,23 +175,8 @@ static void finish(struct monitor *m, int status)
                 berth_warn("%s", e->msg);
 }
 
-static int open_log(struct monitor *m, struct berth_error **err)
-{
-        _autoclose_ int dfd = -EBADF;
-
-        if (streq_ptr(m->c->log_driver, "none"))
-                return 0;
-        dfd = open(m->c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return berth_error_set(err, errno, "open %s", m->c->dir);
-        return berth_log_writer_open(dfd, BERTH_CTR_LOG, (uint64_t) m->c->log_max_size,
-                                     (unsigned) (m->c->log_max_file > 0 ? m->c->log_max_file : 1),
-                                     &m->log, err);
-}
-
 static void monitor_clear(struct monitor *m)
 {
-        berth_log_writer_free(steal_ptr(&m->log));
         berth_container_free(steal_ptr(&m->lc));
         berth_ctr_free(steal_ptr(&m->c));
         berth_store_free(steal_ptr(&m->store));
@@ -258,13 +198,13 @@ static int seal(char *const *argv, const char *runroot, struct berth_error **err
         return r < 0 ? r : berth_exe_seal(argv, runroot, err);
 }
 
-int berth_monitor_main(char *const *argv, const char *root, const char *runroot, const char *id,
-                       int report_fd)
+int berth_monitor_start(char *const *argv, const char *root, const char *runroot, const char *id,
+                        int report_fd, struct berth_watch *ret)
 {
         struct monitor m = {
             .runroot = runroot, .report_fd = report_fd, .out = {-1, -1}, .err = {-1, -1}};
         _autoerr_ struct berth_error *e = NULL;
-        int status = -1, r;
+        int r;
 
         /* the CLI may have blocked the signals it waits for: not here */
         berth_process_reset_signals();
@@ -272,31 +212,45 @@ int berth_monitor_main(char *const *argv, const char *root, const char *runroot,
          * re-exec keeps report_fd */
         r = seal(argv, runroot, &e);
         fcntl(report_fd, F_SETFD, FD_CLOEXEC);
-        signal(SIGPIPE, SIG_IGN);
-        signal(SIGHUP, SIG_IGN);
-        signal(SIGINT, SIG_IGN);
-        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-                berth_warn("become a child subreaper: %s, continuing", strerror(errno));
+        ignore_signals();
         /* even when the seal failed: the record is needed to undo the prepared container */
         if (berth_store_open(root, &m.store, r < 0 ? NULL : &e) >= 0)
                 berth_ctr_lookup(m.store, id, &m.c, r < 0 ? NULL : &e);
         if (r >= 0 && !m.c)
                 r = -ENOENT;
-        if (r >= 0)
-                r = open_log(&m, &e);
         if (r < 0) {
                 if (m.c)
                         abandon(&m, BERTH_EXIT_ENGINE);
                 report(&m, BERTH_EXIT_ENGINE, e->msg);
                 monitor_clear(&m);
-                return 1;
+                return -1;
         }
         if (start(&m) < 0) {
                 monitor_clear(&m);
-                return 1;
+                return -1;
         }
-        watch(&m, &status);
-        finish(&m, status);
+        handover(&m, ret);
+        monitor_clear(&m);
+        return 0;
+}
+
+int berth_monitor_finish(const char *root, const char *runroot, const char *id, int wait_status)
+{
+        struct monitor m = {.runroot = runroot, .report_fd = -1, .out = {-1, -1}, .err = {-1, -1}};
+        _autoerr_ struct berth_error *e = NULL;
+        int r;
+
+        ignore_signals();
+        r = berth_store_open(root, &m.store, &e);
+        if (r >= 0)
+                r = berth_ctr_lookup(m.store, id, &m.c, &e);
+        if (r < 0) {
+                berth_warn("record the end of container %s: %s", id, e->msg);
+                monitor_clear(&m);
+                return r;
+        }
+        (void) berth_container_load(runroot, id, &m.lc, NULL);
+        finish(&m, wait_status);
         monitor_clear(&m);
         return 0;
 }

@@ -343,17 +343,29 @@ static int run_container(struct berth_run *rn, struct berth_foreground *fg)
 /* ---- -d: the monitor --------------------------------------------------------------------- */
 
 /* The monitor, in a session of its own and not our child (double fork): it must outlive us and
- * no terminal signal of ours may reach it. Its report comes on fd 3; stdio /dev/null. */
+ * no terminal signal of ours may reach it. Its first stage is this binary run as berth-monitor
+ * (engine-monitor.h); its report comes on fd 3; stdio /dev/null. */
 static pid_t spawn_monitor(const struct berth_run *rn, int report_fd, struct berth_error **err)
 {
-        char *argv[] = {xstrdup(rn->monitor), xstrdup(berth_store_root(rn->store)),
-                        xstrdup(rn->runroot), rn->c->id, NULL};
-        pid_t pid = fork();
+        _autofree_ char *self = realpath("/proc/self/exe", NULL);
+        char *argv[] = {"berth-monitor",
+                        xstrdup(berth_store_root(rn->store)),
+                        xstrdup(rn->runroot),
+                        rn->c->id,
+                        "start",
+                        xstrdup(rn->monitor),
+                        self,
+                        NULL};
+        pid_t pid;
         int null;
 
+        if (!self)
+                return berth_error_set(err, errno, "find this binary (/proc/self/exe)");
+        pid = fork();
         if (pid != 0) {
-                for (int i = 0; i < 3; i++)
-                        free(argv[i]);
+                free(argv[1]);
+                free(argv[2]);
+                free(argv[5]);
                 return pid > 0 ? pid : berth_error_set(err, errno, "fork the monitor");
         }
         if (setsid() < 0 || fork() != 0)
@@ -363,7 +375,7 @@ static pid_t spawn_monitor(const struct berth_run *rn, int report_fd, struct ber
             dup2(null, 2) < 0)
                 _exit(127);
         berth_close_fds_from(4, NULL, 0);
-        execv(rn->monitor, argv);
+        execv(self, argv);
         _exit(127);
 }
 
