@@ -5,9 +5,11 @@
  * The monitor's command lines (engine/engine-monitor.h: its three stages, one process). argv[0]
  * is "berth-monitor" in each, then ROOT RUNROOT ID and the stage:
  *
- *   berth-monitor ROOT RUNROOT ID start MONITOR BERTH       (the berth binary; report on fd 3)
+ *   berth-monitor ROOT RUNROOT ID start MONITOR BERTH CLIENT
+ *           (the berth binary; report on fd 3; CLIENT: "4", an attach client on fd 4, or "-")
  *   berth-monitor ROOT RUNROOT ID watch MONITOR BERTH PID OUT ERR DRIVER MAXSIZE MAXFILE
- *                                                            (MONITOR: the small binary)
+ *                                       TTY IN LISTEN CLIENT
+ *           (MONITOR: the small binary; OUT ERR IN LISTEN CLIENT: fds or -1; TTY: 0 or 1)
  *   berth-monitor ROOT RUNROOT ID exited STATUS MONITOR BERTH   (the berth binary)
  *
  * MONITOR and BERTH are the two binaries' paths, so that each stage can exec the next.

@@ -19,8 +19,9 @@ static void exec_watcher(char **argv, const struct berth_watch *w)
         _autofree_ char *pid = xasprintf("%d", (int) w->pid), *out = xasprintf("%d", w->out_fd),
                         *err = xasprintf("%d", w->err_fd),
                         *size = xasprintf("%llu", (unsigned long long) w->log_max_size),
-                        *files = xasprintf("%u", w->log_max_file),
-                        *driver = xstrdup(w->log_driver);
+                        *files = xasprintf("%u", w->log_max_file), *driver = xstrdup(w->log_driver),
+                        *in = xasprintf("%d", w->in_fd), *listen = xasprintf("%d", w->listen_fd),
+                        *client = xasprintf("%d", w->client_fd);
         char *monitor = argv[MON_ARGS], *berth = argv[MON_ARGS + 1];
         char *next[] = {"berth-monitor",
                         argv[MON_ROOT],
@@ -35,6 +36,10 @@ static void exec_watcher(char **argv, const struct berth_watch *w)
                         driver,
                         size,
                         files,
+                        w->tty ? "1" : "0",
+                        in,
+                        listen,
+                        client,
                         NULL};
 
         execv(monitor, next);
@@ -46,7 +51,10 @@ static int stage_start(char **argv)
         struct berth_watch w;
         int status;
 
-        if (berth_monitor_start(argv, argv[MON_ROOT], argv[MON_RUNROOT], argv[MON_ID], 3, &w) < 0)
+        int client = streq(argv[MON_ARGS + 2], "-") ? -1 : atoi(argv[MON_ARGS + 2]);
+
+        if (berth_monitor_start(argv, argv[MON_ROOT], argv[MON_RUNROOT], argv[MON_ID], 3, client,
+                                &w) < 0)
                 return 1;
         exec_watcher(argv, &w);
         status = berth_watch_run(&w); /* the small binary could not be run: the same, here */
@@ -60,7 +68,7 @@ int berth_monitor_stage(int argc, char **argv)
                 return 2;
         }
         berth_monitor_log_setup(argv[MON_ROOT], argv[MON_ID]);
-        if (streq(argv[MON_STAGE], "start") && argc == MON_ARGS + 2)
+        if (streq(argv[MON_STAGE], "start") && argc == MON_ARGS + 3)
                 return stage_start(argv);
         if (streq(argv[MON_STAGE], "exited") && argc == MON_ARGS + 3)
                 return berth_monitor_finish(argv[MON_ROOT], argv[MON_RUNROOT], argv[MON_ID],

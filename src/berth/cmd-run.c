@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "berth.h"
+#include "engine/engine-attach.h"
 #include "base/util.h"
 #include "engine/engine-run.h"
 
@@ -29,6 +30,8 @@ enum {
         F_SECURITY_OPT,
         F_LOG_DRIVER,
         F_LOG_OPT,
+        F_DETACH_KEYS,
+        F_SIG_PROXY,
 };
 
 static const struct berth_flag flags[] = {
@@ -55,6 +58,10 @@ static const struct berth_flag flags[] = {
     [F_LOG_DRIVER] = {"log-driver", 0, BERTH_FLAG_VALUE, "string",
                       "Logging driver for the container (k8s-file, none)"},
     [F_LOG_OPT] = {"log-opt", 0, BERTH_FLAG_LIST, "list", "Log driver options"},
+    [F_DETACH_KEYS] = {"detach-keys", 0, BERTH_FLAG_VALUE, "string",
+                       "Override the key sequence for detaching a container"},
+    [F_SIG_PROXY] = {"sig-proxy", 0, BERTH_FLAG_BOOL, NULL,
+                     "Proxy received signals to the process (default true)"},
 };
 
 static const struct berth_cmd_spec spec = {
@@ -207,21 +214,36 @@ static int cmd_run(struct berth_global *g, int argc, char **argv)
         };
         struct berth_run rn = {
             .runroot = g->runroot, .registry_config = config_file(), .ops = &ops};
+        struct berth_sig_proxy px = {g, &rn.c};
+        struct berth_attach_opts att = {0};
         _autofree_ char *monitor = NULL;
+        bool detach, attach;
         int rc;
 
         if (!berth_cmd_args(&spec, argc, argv, &a, &rc))
                 return rc;
-        /* a foreground run clones the container's init: sealed first (it re-executes berth);
-         * with -d the monitor does it */
-        if ((!berth_args_bool(&a, F_DETACH) && berth_global_seal(g, &e) < 0) ||
-            fill_opts(&a, &rn, &e) < 0 || berth_global_store(g, &rn.store, &e) < 0) {
+        /* -i/-t without -d: under a monitor as -d, attached to it (the detach keys leave it
+         * running); a plain foreground run clones the container's init itself: sealed first
+         * (it re-executes berth); otherwise the monitor does that */
+        detach = berth_args_bool(&a, F_DETACH);
+        attach = !detach && (berth_args_bool(&a, F_INTERACTIVE) || berth_args_bool(&a, F_TTY));
+        if ((!detach && !attach && berth_global_seal(g, &e) < 0) || fill_opts(&a, &rn, &e) < 0 ||
+            (attach && berth_attach_opts_fill(a.values[F_DETACH_KEYS],
+                                              !streq_ptr(a.values[F_SIG_PROXY], "false"), &px, &att,
+                                              &e) < 0) ||
+            berth_global_store(g, &rn.store, &e) < 0) {
                 rc = berth_print_error(e);
         } else {
+                if (attach) {
+                        att.tty = rn.o.tty;
+                        att.in = rn.o.interactive;
+                        rn.o.detach = true;
+                        rn.attach = &att;
+                }
                 if (rn.o.detach)
                         rn.monitor = monitor = monitor_path();
                 rc = berth_run_image(&rn, a.pos[0]);
-                if (rn.o.detach && rc == 0)
+                if (detach && rc == 0)
                         printf("%s\n", rn.c->id);
                 fflush(stdout);
         }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * berth-monitor ROOT RUNROOT ID watch MONITOR BERTH PID OUT ERR DRIVER MAXSIZE MAXFILE: the
+ * berth-monitor ROOT RUNROOT ID watch MONITOR BERTH PID OUT ERR DRIVER ... (berth-monitor.h): the
  * monitor of one detached container while it runs (berth-monitor.h, engine/engine-watch.h), a
  * small static binary; at the container's end it execs `berth` to record it.
  */
@@ -14,7 +14,21 @@
 #include "base/util.h"
 #include "engine/engine-watch.h"
 
-enum { W_MONITOR = MON_ARGS, W_BERTH, W_PID, W_OUT, W_ERR, W_DRIVER, W_MAXSIZE, W_MAXFILE, W_N };
+enum {
+        W_MONITOR = MON_ARGS,
+        W_BERTH,
+        W_PID,
+        W_OUT,
+        W_ERR,
+        W_DRIVER,
+        W_MAXSIZE,
+        W_MAXFILE,
+        W_TTY,
+        W_IN,
+        W_LISTEN,
+        W_CLIENT,
+        W_N
+};
 
 int main(int argc, char **argv)
 {
@@ -35,7 +49,16 @@ int main(int argc, char **argv)
             .pid = (pid_t) atoi(argv[W_PID]),
             .out_fd = atoi(argv[W_OUT]),
             .err_fd = atoi(argv[W_ERR]),
+            .tty = streq(argv[W_TTY], "1"),
+            .in_fd = atoi(argv[W_IN]),
+            .listen_fd = atoi(argv[W_LISTEN]),
+            .client_fd = atoi(argv[W_CLIENT]),
         };
+        /* none of them goes further than this process */
+        for (int i = W_OUT; i < W_N; i++)
+                if (i != W_DRIVER && i != W_MAXSIZE && i != W_MAXFILE && i != W_TTY &&
+                    atoi(argv[i]) >= 0)
+                        fcntl(atoi(argv[i]), F_SETFD, FD_CLOEXEC);
         status = xasprintf("%d", berth_watch_run(&w));
         if (w.out_fd >= 0)
                 close(w.out_fd);

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "engine/engine-attach.h"
 #include "engine/engine-monitor.h"
 #include "engine/engine-run.h"
 #include "engine/engine.h"
@@ -28,6 +29,9 @@ struct monitor {
         struct berth_container *lc;
         int report_fd;
         int out[2], err[2]; /* [0]: ours to read, [1]: the container's stdout / stderr */
+        int in[2];          /* -i without -t: [0] the container's stdin, [1] ours to write */
+        int listen_fd;      /* the attach socket (engine-attach.h) */
+        int client_fd;      /* a client attached from the start (run -it), or -1 */
 };
 
 /* "0 PID" or "CODE MESSAGE", once; then the CLI may go. */
@@ -41,17 +45,19 @@ static void report(struct monitor *m, int code, const char *msg)
         closep(&m->report_fd);
 }
 
-/* The container's stdio: stdin /dev/null, stdout and stderr the write ends of our pipes (with -t
- * the pty libberth makes takes all three). Ours are set back to /dev/null once it has them, so
- * that EOF comes when the container's processes are gone. */
+/* The container's stdio: stdin /dev/null (with -i a pipe from us), stdout and stderr the write
+ * ends of our pipes (with -t the pty libberth makes takes all three). Ours are set back to
+ * /dev/null once it has them, so that EOF comes when the container's processes are gone. */
 static int stdio_for_container(struct monitor *m, bool tty, struct berth_error **err)
 {
         _autoclose_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
         if (null < 0)
                 return berth_error_set(err, errno, "open /dev/null");
-        if (dup2(null, STDIN_FILENO) < 0)
-                return berth_error_set(err, errno, "dup2 /dev/null");
+        if (!tty && m->c->open_stdin && pipe2(m->in, O_CLOEXEC) < 0)
+                return berth_error_set(err, errno, "pipe for the container's stdin");
+        if (dup2(m->in[0] >= 0 ? m->in[0] : null, STDIN_FILENO) < 0)
+                return berth_error_set(err, errno, "dup2 the container's stdin");
         if (tty)
                 return 0;
         if (pipe2(m->out, O_CLOEXEC) < 0 || pipe2(m->err, O_CLOEXEC) < 0)
@@ -66,10 +72,12 @@ static void stdio_release(struct monitor *m)
         int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
         if (null >= 0) {
+                dup2(null, STDIN_FILENO);
                 dup2(null, STDOUT_FILENO);
                 dup2(null, STDERR_FILENO);
                 close(null);
         }
+        closep(&m->in[0]);
         closep(&m->out[1]);
         closep(&m->err[1]);
 }
@@ -117,6 +125,11 @@ static int start(struct monitor *m)
         _autoerr_ struct berth_error *e = NULL;
         int r, code;
 
+        /* before the container exists: `attach` may come as soon as the CLI has the id */
+        if (berth_attach_listen(m->c->dir, &m->listen_fd, &e) < 0) {
+                berth_warn("%s: berth attach will not reach this container", e->msg);
+                berth_error_freep(&e);
+        }
         r = stdio_for_container(m, m->c->tty, &e);
         if (r >= 0)
                 r = berth_ctr_runtime_create(m->c, m->runroot, m->c->tty, &m->lc, &e);
@@ -152,11 +165,17 @@ static void handover(struct monitor *m, struct berth_watch *ret)
             .log_max_size = m->c->log_max_size > 0 ? (uint64_t) m->c->log_max_size : 0,
             .log_max_file = m->c->log_max_file > 0 ? (unsigned) m->c->log_max_file : 1,
             .pid = m->lc->pid,
+            .tty = m->c->tty,
             .out_fd = steal_fd(&m->out[0]),
-            .err_fd = steal_fd(&m->err[0])};
-        fcntl(ret->out_fd, F_SETFD, 0);
-        if (ret->err_fd >= 0)
-                fcntl(ret->err_fd, F_SETFD, 0);
+            .err_fd = steal_fd(&m->err[0]),
+            .in_fd = steal_fd(&m->in[1]),
+            .listen_fd = steal_fd(&m->listen_fd),
+            .client_fd = steal_fd(&m->client_fd)};
+        int fds[] = {ret->out_fd, ret->err_fd, ret->in_fd, ret->listen_fd, ret->client_fd};
+
+        for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+                if (fds[i] >= 0)
+                        fcntl(fds[i], F_SETFD, 0);
 }
 
 static void finish(struct monitor *m, int status)
@@ -184,6 +203,10 @@ static void monitor_clear(struct monitor *m)
         closep(&m->out[1]);
         closep(&m->err[0]);
         closep(&m->err[1]);
+        closep(&m->in[0]);
+        closep(&m->in[1]);
+        closep(&m->listen_fd);
+        closep(&m->client_fd);
         closep(&m->report_fd);
 }
 
@@ -199,10 +222,15 @@ static int seal(char *const *argv, const char *runroot, struct berth_error **err
 }
 
 int berth_monitor_start(char *const *argv, const char *root, const char *runroot, const char *id,
-                        int report_fd, struct berth_watch *ret)
+                        int report_fd, int client_fd, struct berth_watch *ret)
 {
-        struct monitor m = {
-            .runroot = runroot, .report_fd = report_fd, .out = {-1, -1}, .err = {-1, -1}};
+        struct monitor m = {.runroot = runroot,
+                            .report_fd = report_fd,
+                            .out = {-1, -1},
+                            .err = {-1, -1},
+                            .in = {-1, -1},
+                            .listen_fd = -1,
+                            .client_fd = client_fd};
         _autoerr_ struct berth_error *e = NULL;
         int r;
 
@@ -212,6 +240,8 @@ int berth_monitor_start(char *const *argv, const char *root, const char *runroot
          * re-exec keeps report_fd */
         r = seal(argv, runroot, &e);
         fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+        if (client_fd >= 0)
+                fcntl(client_fd, F_SETFD, FD_CLOEXEC);
         ignore_signals();
         /* even when the seal failed: the record is needed to undo the prepared container */
         if (berth_store_open(root, &m.store, r < 0 ? NULL : &e) >= 0)
@@ -236,7 +266,13 @@ int berth_monitor_start(char *const *argv, const char *root, const char *runroot
 
 int berth_monitor_finish(const char *root, const char *runroot, const char *id, int wait_status)
 {
-        struct monitor m = {.runroot = runroot, .report_fd = -1, .out = {-1, -1}, .err = {-1, -1}};
+        struct monitor m = {.runroot = runroot,
+                            .report_fd = -1,
+                            .out = {-1, -1},
+                            .err = {-1, -1},
+                            .in = {-1, -1},
+                            .listen_fd = -1,
+                            .client_fd = -1};
         _autoerr_ struct berth_error *e = NULL;
         int r;
 

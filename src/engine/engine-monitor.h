@@ -27,11 +27,12 @@
 #include "base/error.h"
 #include "engine/engine-watch.h"
 
-/* Stage 1 (argv: the process's own, for the re-exec of berth_exe_seal): 0 with *ret filled (its
- * fds kept across exec; the caller execs the watcher), or -1 once the failure is reported and
- * undone. Warnings go through the log handler the caller installs. */
+/* Stage 1 (argv: the process's own, for the re-exec of berth_exe_seal; client_fd: a client
+ * attached from the start, or -1): 0 with *ret filled (its fds kept across exec; the caller
+ * execs the watcher), or -1 once the failure is reported and undone. Warnings go through the log
+ * handler the caller installs. */
 int berth_monitor_start(char *const *argv, const char *root, const char *runroot, const char *id,
-                        int report_fd, struct berth_watch *ret);
+                        int report_fd, int client_fd, struct berth_watch *ret);
 
 /* Stage 3: records the end of container id (the init's wait status, -1: lost), --rm. */
 int berth_monitor_finish(const char *root, const char *runroot, const char *id, int wait_status);

@@ -6,11 +6,13 @@
  * (125 when berth fails, 126/127 when the command cannot be executed / is not found).
  */
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "base/util.h"
+#include "engine/engine-attach.h"
 #include "engine/engine-run.h"
 #include "engine/engine.h"
 #include "engine/seccomp-profile.h"
@@ -345,7 +347,8 @@ static int run_container(struct berth_run *rn, struct berth_foreground *fg)
 /* The monitor, in a session of its own and not our child (double fork): it must outlive us and
  * no terminal signal of ours may reach it. Its first stage is this binary run as berth-monitor
  * (engine-monitor.h); its report comes on fd 3; stdio /dev/null. */
-static pid_t spawn_monitor(const struct berth_run *rn, int report_fd, struct berth_error **err)
+static pid_t spawn_monitor(const struct berth_run *rn, int report_fd, int client_fd,
+                           struct berth_error **err)
 {
         _autofree_ char *self = realpath("/proc/self/exe", NULL);
         char *argv[] = {"berth-monitor",
@@ -355,6 +358,7 @@ static pid_t spawn_monitor(const struct berth_run *rn, int report_fd, struct ber
                         "start",
                         xstrdup(rn->monitor),
                         self,
+                        client_fd >= 0 ? "4" : "-",
                         NULL};
         pid_t pid;
         int null;
@@ -371,10 +375,10 @@ static pid_t spawn_monitor(const struct berth_run *rn, int report_fd, struct ber
         if (setsid() < 0 || fork() != 0)
                 _exit(0);
         null = open("/dev/null", O_RDWR);
-        if (null < 0 || dup2(report_fd, 3) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-            dup2(null, 2) < 0)
+        if (null < 0 || dup2(report_fd, 3) < 0 || (client_fd >= 0 && dup2(client_fd, 4) < 0) ||
+            dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
                 _exit(127);
-        berth_close_fds_from(4, NULL, 0);
+        berth_close_fds_from(client_fd >= 0 ? 5 : 4, NULL, 0);
         execv(self, argv);
         _exit(127);
 }
@@ -397,10 +401,33 @@ static int read_report(int fd, int *ret_code, char **ret_msg)
         return 0;
 }
 
+/* run -i / -t without -d: attached to the monitor from the start (engine-attach.h) until the
+ * container's end (its exit code) or the detach keys (0, it runs on). A --rm container's end is
+ * held for us before it can be removed. */
+static int attached(struct berth_run *rn, int sock)
+{
+        _autoerr_ struct berth_error *e = NULL;
+        _autoclose_ int hold = rn->c->auto_remove ? berth_ctr_waiter_hold(rn->c) : -EBADF;
+        struct berth_ctr *c = NULL;
+        int r = berth_attach_relay(sock, rn->attach, &e);
+
+        if (r == 1)
+                return 0; /* detached */
+        if (r < 0)
+                report(rn, e, true);
+        berth_error_freep(&e);
+        r = berth_ctr_lookup(rn->store, rn->c->id, &c, &e);
+        if (r >= 0)
+                r = berth_ctr_wait(rn->store, &c, rn->runroot, &e);
+        r = r < 0 ? fail(rn, e) : c->exit_code;
+        berth_ctr_free(c);
+        return r;
+}
+
 static int run_detached(struct berth_run *rn)
 {
         _autoerr_ struct berth_error *e = NULL;
-        _autoclose_ int rd = -EBADF, wr = -EBADF;
+        _autoclose_ int rd = -EBADF, wr = -EBADF, ours = -EBADF, theirs = -EBADF;
         _autofree_ char *msg = NULL;
         int p[2], code = BERTH_EXIT_ENGINE, r;
         pid_t pid;
@@ -411,17 +438,26 @@ static int run_detached(struct berth_run *rn)
         }
         rd = p[0];
         wr = p[1];
-        pid = spawn_monitor(rn, wr, &e);
+        if (rn->attach && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) {
+                berth_error_set(&e, errno, "socketpair to attach to the monitor");
+                goto undo;
+        }
+        if (rn->attach) {
+                ours = p[0];
+                theirs = p[1];
+        }
+        pid = spawn_monitor(rn, wr, theirs, &e);
         if (pid < 0)
                 goto undo;
         closep(&wr);
+        closep(&theirs);
         waitpid(pid, NULL, 0);
         r = read_report(rd, &code, &msg);
         if (r < 0) {
                 berth_error_setx(&e, EPIPE,
-                                 "%s exited without starting the container (see %s/"
+                                 "the monitor exited without starting the container (see %s/"
                                  "monitor.log)",
-                                 rn->monitor, rn->c->dir);
+                                 rn->c->dir);
                 code = BERTH_EXIT_ENGINE;
                 goto undo;
         }
@@ -429,7 +465,7 @@ static int run_detached(struct berth_run *rn)
                 berth_error_setx(&e, EIO, "%s", msg);
                 return fail_with(rn, e, code);
         }
-        return 0;
+        return rn->attach ? attached(rn, ours) : 0;
 undo:
         report(rn, e, false);
         abandon(rn, code);

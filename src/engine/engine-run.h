@@ -32,6 +32,7 @@
 #define BERTH_EXIT_NOT_FOUND 127
 
 struct berth_store;
+struct berth_attach_opts;
 struct berth_image;
 struct berth_image_config;
 struct berth_container;
@@ -86,12 +87,15 @@ extern const struct berth_run_steps berth_run_steps_default;
  * then berth_run_apply_flags() and berth_run_image(); free with berth_run_clear(). */
 struct berth_run {
         /* inputs */
-        struct berth_store *store;           /* set before berth_run_image() */
-        const char *runroot;                 /* libberth's state root */
-        struct berth_run_opts o;             /* o.seccomp: set by berth_run_apply_flags() */
-        const char *registry_config;         /* the implicit pull's config file; NULL: default */
-        const struct berth_run_ops *ops;     /* may be NULL */
-        const char *monitor;                 /* -d: the berth-monitor binary to start */
+        struct berth_store *store;       /* set before berth_run_image() */
+        const char *runroot;             /* libberth's state root */
+        struct berth_run_opts o;         /* o.seccomp: set by berth_run_apply_flags() */
+        const char *registry_config;     /* the implicit pull's config file; NULL: default */
+        const struct berth_run_ops *ops; /* may be NULL */
+        const char *monitor;             /* -d: the berth-monitor binary to start */
+        /* with o.detach: attached to the container from its start until its end (run -i/-t
+         * without -d: docker's and podman's way, so that the detach keys can leave it running) */
+        const struct berth_attach_opts *attach;
         const struct berth_run_steps *steps; /* NULL: berth_run_steps_default */
         /* made along the way */
         struct berth_scmp_profile *seccomp; /* --security-opt seccomp=FILE */

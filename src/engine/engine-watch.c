@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The monitor's resident loop (engine-watch.h): poll the container's streams and its init's
- * pidfd, write what comes to the log, reap.
+ * The monitor's resident loop (engine-watch.h): poll the container's streams, its init's pidfd
+ * and the attach socket (engine-attach.h); what comes is written to the log and sent to the
+ * attached clients; what the clients send goes to the container's stdin or terminal.
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 
 #include "base/log.h"
 #include "base/syscalls.h"
 #include "base/util.h"
 #include "engine/ctr-log.h"
+#include "engine/engine-attach.h"
 #include "engine/engine-watch.h"
 
 /* The log's name in the container's dir (engine.h's BERTH_CTR_LOG; not included here: this
@@ -21,11 +27,25 @@
  * with it in its pid namespace: EOF comes at once; without one they may live on). */
 #define DRAIN_MS 2000
 
+/* Clients attached at once, at most (more wait in the listen backlog). */
+#define MAX_CLIENTS 16
+
+enum {
+        SLOT_OUT,
+        SLOT_ERR,
+        SLOT_PID,
+        SLOT_LISTEN,
+        SLOT_CLIENT0,
+        SLOT_N = SLOT_CLIENT0 + MAX_CLIENTS
+};
+
 struct watch {
         const struct berth_watch *w;
         struct berth_log_writer *log;
+        int in_fd; /* the container's stdin (a pipe's write end, or the pty), -1 when closed */
         int status;
         bool exited;
+        struct pollfd p[SLOT_N];
 };
 
 static void open_log(struct watch *x)
@@ -45,11 +65,45 @@ static void open_log(struct watch *x)
                 berth_warn("%s: the container's output is not logged", e->msg);
 }
 
-/* One read from stream fd into the log; false at EOF (or an error: the stream is over). */
+static void drop_client(struct watch *x, int i)
+{
+        closep(&x->p[i].fd);
+        x->p[i].fd = -1;
+}
+
+/* To every attached client; one that cannot take it (gone) is dropped. A slow one slows the
+ * container's output down, as docker's attach does. */
+static void broadcast(struct watch *x, int stream, const char *data, size_t len)
+{
+        char buf[1 + BERTH_ATTACH_DATA_MAX];
+
+        buf[0] = (char) (stream == BERTH_LOG_STDERR ? BERTH_ATTACH_STDERR : BERTH_ATTACH_STDOUT);
+        for (int i = SLOT_CLIENT0; i < SLOT_N; i++) {
+                if (x->p[i].fd < 0)
+                        continue;
+                for (size_t off = 0; off < len;) {
+                        size_t n =
+                            len - off < BERTH_ATTACH_DATA_MAX ? len - off : BERTH_ATTACH_DATA_MAX;
+                        ssize_t k;
+
+                        memcpy(buf + 1, data + off, n);
+                        while ((k = send(x->p[i].fd, buf, 1 + n, MSG_NOSIGNAL)) < 0 &&
+                               errno == EINTR)
+                                ;
+                        if (k < 0) {
+                                drop_client(x, i);
+                                break;
+                        }
+                        off += n;
+                }
+        }
+}
+
+/* One read from stream fd into the log and the clients; false at EOF (or an error). */
 static bool relay(struct watch *x, int fd, int stream)
 {
         _autoerr_ struct berth_error *e = NULL;
-        char buf[16384];
+        char buf[BERTH_ATTACH_DATA_MAX];
         ssize_t n;
 
         do
@@ -62,7 +116,72 @@ static bool relay(struct watch *x, int fd, int stream)
         }
         if (x->log && berth_log_write(x->log, stream, buf, (size_t) n, &e) < 0)
                 berth_warn("%s, continuing", e->msg);
+        broadcast(x, stream, buf, (size_t) n);
         return true;
+}
+
+static void add_client(struct watch *x, int fd)
+{
+        for (int i = SLOT_CLIENT0; i < SLOT_N; i++)
+                if (x->p[i].fd < 0) {
+                        x->p[i] = (struct pollfd){.fd = fd, .events = POLLIN};
+                        return;
+                }
+        close(fd); /* full */
+}
+
+static void write_stdin(struct watch *x, const unsigned char *data, size_t len)
+{
+        while (x->in_fd >= 0 && len) {
+                ssize_t n = write(x->in_fd, data, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) { /* nobody reads it any more */
+                        if (x->in_fd != x->w->out_fd)
+                                closep(&x->in_fd);
+                        x->in_fd = -1;
+                        return;
+                }
+                data += n;
+                len -= (size_t) n;
+        }
+}
+
+static void resize(struct watch *x, const unsigned char *data, size_t len)
+{
+        struct winsize ws = {0};
+        uint16_t rc[2];
+
+        if (!x->w->tty || len != sizeof(rc))
+                return;
+        memcpy(rc, data, sizeof(rc));
+        ws.ws_row = rc[0];
+        ws.ws_col = rc[1];
+        (void) ioctl(x->w->out_fd, TIOCSWINSZ, &ws);
+}
+
+/* One packet from client i: its stdin, its EOF, its window size. */
+static void from_client(struct watch *x, int i)
+{
+        unsigned char buf[1 + BERTH_ATTACH_DATA_MAX];
+        ssize_t n;
+
+        do
+                n = recv(x->p[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN)
+                return;
+        if (n <= 0) {
+                drop_client(x, i);
+                return;
+        }
+        if (buf[0] == BERTH_ATTACH_STDIN)
+                write_stdin(x, buf + 1, (size_t) n - 1);
+        else if (buf[0] == BERTH_ATTACH_STDIN_EOF && !x->w->tty && x->in_fd >= 0)
+                closep(&x->in_fd); /* docker's StdinOnce: the container sees EOF */
+        else if (buf[0] == BERTH_ATTACH_RESIZE)
+                resize(x, buf + 1, (size_t) n - 1);
 }
 
 /* Orphans the container left (we are their subreaper), and the init: its status, once. */
@@ -78,35 +197,59 @@ static void reap(struct watch *x)
                 }
 }
 
-static void loop(struct watch *x, int pidfd)
+static void poll_step(struct watch *x, uint64_t *deadline)
 {
-        struct pollfd p[3] = {{.fd = x->w->out_fd, .events = POLLIN},
-                              {.fd = x->w->err_fd, .events = POLLIN},
-                              {.fd = pidfd, .events = POLLIN}};
-        uint64_t deadline = 0;
+        int timeout = x->exited ? (int) ((*deadline - berth_now_us()) / 1000) : -1;
 
-        while (p[0].fd >= 0 || p[1].fd >= 0 || !x->exited) {
-                int timeout = x->exited ? (int) ((deadline - berth_now_us()) / 1000) : -1;
-
-                if (x->exited && (int64_t) (deadline - berth_now_us()) <= 0)
-                        break;
-                if (poll(p, 3, timeout) < 0 && errno != EINTR)
-                        break;
-                for (int s = 0; s < 2; s++)
-                        if (p[s].fd >= 0 && (p[s].revents & (POLLIN | POLLHUP | POLLERR)) &&
-                            !relay(x, p[s].fd, s + 1))
-                                p[s].fd = -1;
-                if (p[2].fd >= 0 && (p[2].revents & POLLIN)) {
-                        reap(x);
-                        if (x->exited) {
-                                p[2].fd = -1;
-                                deadline = berth_now_us() + DRAIN_MS * 1000u;
-                        }
+        if (poll(x->p, SLOT_N, timeout) < 0)
+                return;
+        for (int s = SLOT_OUT; s <= SLOT_ERR; s++)
+                if (x->p[s].fd >= 0 && (x->p[s].revents & (POLLIN | POLLHUP | POLLERR)) &&
+                    !relay(x, x->p[s].fd, s + 1))
+                        x->p[s].fd = -1;
+        if (x->p[SLOT_PID].fd >= 0 && (x->p[SLOT_PID].revents & POLLIN)) {
+                reap(x);
+                if (x->exited) {
+                        x->p[SLOT_PID].fd = -1;
+                        *deadline = berth_now_us() + DRAIN_MS * 1000u;
                 }
         }
-        for (int s = 0; s < 2; s++) /* what is still pending of a line */
-                if (p[s].fd >= 0 && x->log)
+        if (x->p[SLOT_LISTEN].revents & POLLIN) {
+                int c = accept4(x->p[SLOT_LISTEN].fd, NULL, NULL, SOCK_CLOEXEC);
+
+                if (c >= 0)
+                        add_client(x, c);
+        }
+        for (int i = SLOT_CLIENT0; i < SLOT_N; i++)
+                if (x->p[i].fd >= 0 && x->p[i].revents)
+                        from_client(x, i);
+}
+
+static void loop(struct watch *x)
+{
+        uint64_t deadline = 0;
+
+        while (x->p[SLOT_OUT].fd >= 0 || x->p[SLOT_ERR].fd >= 0 || !x->exited) {
+                if (x->exited && (int64_t) (deadline - berth_now_us()) <= 0)
+                        break;
+                poll_step(x, &deadline);
+        }
+        for (int s = SLOT_OUT; s <= SLOT_ERR; s++) /* what is still pending of a line */
+                if (x->p[s].fd >= 0 && x->log)
                         (void) berth_log_stream_end(x->log, s + 1, NULL);
+}
+
+static void watch_init(struct watch *x, int pidfd)
+{
+        for (int i = 0; i < SLOT_N; i++)
+                x->p[i] = (struct pollfd){.fd = -1, .events = POLLIN};
+        x->p[SLOT_OUT].fd = x->w->out_fd;
+        x->p[SLOT_ERR].fd = x->w->err_fd;
+        x->p[SLOT_PID].fd = pidfd;
+        x->p[SLOT_LISTEN].fd = x->w->listen_fd;
+        x->in_fd = x->w->tty ? x->w->out_fd : x->w->in_fd;
+        if (x->w->client_fd >= 0)
+                add_client(x, x->w->client_fd);
 }
 
 int berth_watch_run(const struct berth_watch *w)
@@ -115,10 +258,11 @@ int berth_watch_run(const struct berth_watch *w)
         _autoclose_ int pidfd = sys_pidfd_open(w->pid, 0);
 
         open_log(&x);
-        if (pidfd < 0) /* gone already (reaped below), or no pidfd: wait for it */
+        watch_init(&x, pidfd);
+        if (pidfd < 0) /* cannot be (the init is our child, not reaped yet): wait blindly */
                 berth_warn("pidfd_open %d: %s", (int) w->pid, strerror(errno));
         if (pidfd >= 0)
-                loop(&x, pidfd);
+                loop(&x);
         while (!x.exited) {
                 int st;
                 pid_t p = waitpid(w->pid, &st, 0);
@@ -131,6 +275,17 @@ int berth_watch_run(const struct berth_watch *w)
                 }
         }
         reap(&x);
+        for (int i = SLOT_CLIENT0; i < SLOT_N; i++) /* EOF: the end, for the attached */
+                if (x.p[i].fd >= 0)
+                        drop_client(&x, i);
+        if (x.in_fd >= 0 && x.in_fd != w->out_fd)
+                close(x.in_fd);
+        if (w->listen_fd >= 0) { /* nothing to attach to any more */
+                _autofree_ char *sock = xasprintf("%s/" BERTH_ATTACH_SOCK, w->dir);
+
+                (void) unlink(sock);
+                close(w->listen_fd);
+        }
         berth_log_writer_free(x.log);
         return x.status;
 }
