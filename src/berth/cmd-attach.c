@@ -32,9 +32,13 @@ static const struct berth_cmd_spec spec = {
 void berth_sig_proxy(int sig, void *userdata)
 {
         const struct berth_sig_proxy *p = userdata;
+        _cleanup_(berth_ctr_freep) struct berth_ctr *now = NULL;
+        struct berth_store *s;
 
-        if (*p->c)
-                (void) berth_ctr_kill(*p->c, p->g->runroot, sig, false, NULL);
+        /* the record as it is now (the one we hold may say "created") */
+        if (*p->c && berth_global_store(p->g, &s, NULL) >= 0 &&
+            berth_ctr_lookup(s, (*p->c)->id, &now, NULL) >= 0)
+                (void) berth_ctr_kill(now, p->g->runroot, sig, false, NULL);
 }
 
 int berth_attach_opts_fill(const char *detach_keys, bool sig_proxy, struct berth_sig_proxy *proxy,

@@ -407,24 +407,30 @@ static int read_report(int fd, int *ret_code, char **ret_msg)
 static int attached(struct berth_run *rn, int sock)
 {
         _autoerr_ struct berth_error *e = NULL;
-        _autoclose_ int hold = rn->c->auto_remove ? berth_ctr_waiter_hold(rn->c) : -EBADF;
+        int hold = rn->c->auto_remove ? berth_ctr_waiter_hold(rn->c) : -EBADF;
         struct berth_ctr *c = NULL;
         int r = berth_attach_relay(sock, rn->attach, &e);
 
-        if (r == 1)
+        if (r == 1) {
+                closep(&hold);
                 return 0; /* detached */
+        }
         if (r < 0)
                 report(rn, e, true);
         berth_error_freep(&e);
         r = berth_ctr_lookup(rn->store, rn->c->id, &c, &e);
         if (r >= 0)
                 r = berth_ctr_wait(rn->store, &c, rn->runroot, &e);
+        closep(&hold);
         r = r < 0 ? fail(rn, e) : c->exit_code;
+        /* --rm: gone when we return, as docker's run */
+        if (c && c->auto_remove)
+                berth_ctr_wait_monitor(c);
         berth_ctr_free(c);
         return r;
 }
 
-static int run_detached(struct berth_run *rn)
+static int run_detached(struct berth_run *rn, struct berth_foreground **fg)
 {
         _autoerr_ struct berth_error *e = NULL;
         _autoclose_ int rd = -EBADF, wr = -EBADF, ours = -EBADF, theirs = -EBADF;
@@ -465,7 +471,11 @@ static int run_detached(struct berth_run *rn)
                 berth_error_setx(&e, EIO, "%s", msg);
                 return fail_with(rn, e, code);
         }
-        return rn->attach ? attached(rn, ours) : 0;
+        if (!rn->attach)
+                return 0;
+        /* the signals are the relay's now (--sig-proxy), or kill us as they would docker's CLI */
+        berth_foreground_end(steal_ptr(fg));
+        return attached(rn, ours);
 undo:
         report(rn, e, false);
         abandon(rn, code);
@@ -498,6 +508,6 @@ int berth_run_image(struct berth_run *rn, const char *what)
                 return BERTH_EXIT_ENGINE;
         }
         if (rn->o.detach)
-                return run_detached(rn);
+                return run_detached(rn, &fg);
         return run_container(rn, fg);
 }
