@@ -114,7 +114,22 @@ extern const struct berth_cmd berth_cmd_pull, berth_cmd_images, berth_cmd_rmi,
     berth_cmd_image_inspect, berth_cmd_image_prune, berth_cmd_tag, berth_cmd_load, berth_cmd_save,
     berth_cmd_import, berth_cmd_login, berth_cmd_logout, berth_cmd_system_df, berth_cmd_run,
     berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit, berth_cmd_inspect, berth_cmd_stop,
-    berth_cmd_kill, berth_cmd_wait, berth_cmd_logs;
+    berth_cmd_kill, berth_cmd_wait, berth_cmd_logs, berth_cmd_attach, berth_cmd_exec, berth_cmd_top;
+
+/* ---- attach (cmd-attach.c) ------------------------------------------------------------- */
+
+struct berth_attach_opts;
+struct berth_ctr;
+
+/* --sig-proxy: a signal we get, to the container *c (once it exists). */
+struct berth_sig_proxy {
+        struct berth_global *g;
+        struct berth_ctr **c;
+};
+void berth_sig_proxy(int sig, void *userdata);
+/* --detach-keys (NULL: docker's ctrl-p,ctrl-q) and --sig-proxy into o (proxy: its userdata). */
+int berth_attach_opts_fill(const char *detach_keys, bool sig_proxy, struct berth_sig_proxy *proxy,
+                           struct berth_attach_opts *o, struct berth_error **err);
 
 /* ---- several containers at once (each.c) ------------------------------------------------ */
 
