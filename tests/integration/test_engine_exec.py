@@ -167,6 +167,24 @@ def test_exec_usage_missing_and_not_running(bb):
     bb.ok("rm", "done")
 
 
+def test_exec_paused(bb):
+    """docker: "Container X is paused, unpause the container before exec" (1); top still works."""
+    cid = sleeper(bb, "--name", "pz")
+    p = bb.cmd("pause", "pz")
+    if p.returncode == 125 and "unknown command" in p.stderr:
+        bb.ok("rm", "-f", cid)
+        pytest.skip("berth pause is not there yet")
+    assert p.returncode == 0, describe(p)
+    for flags in ([], ["-d"]):
+        p = bb.cmd("exec", *flags, "pz", "true")
+        assert p.returncode == 1, describe(p)
+        assert f"container {cid} is paused, unpause the container before exec" in p.stderr
+    assert exec_pids(bb, "pz") == [state(bb, "pz")["Pid"]]
+    bb.ok("unpause", "pz")
+    assert exec_ok(bb, "pz", "echo", "ok") == "ok\n"
+    bb.ok("rm", "-f", cid)
+
+
 def test_exec_it_needs_a_terminal(bb):
     """docker's CLI: -it with a stdin that is not a terminal is refused (1)."""
     sleeper(bb, "--name", "notty")
