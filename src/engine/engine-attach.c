@@ -60,8 +60,8 @@ int berth_attach_connect(const char *dir, int *ret_fd, struct berth_error **err)
         if (fd < 0)
                 return berth_error_set(err, errno, "socket");
         if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0)
-                return berth_error_set(err, errno, "connect to the monitor at %s/" BERTH_ATTACH_SOCK,
-                                       dir);
+                return berth_error_set(err, errno,
+                                       "connect to the monitor at %s/" BERTH_ATTACH_SOCK, dir);
         *ret_fd = steal_fd(&fd);
         return 0;
 }
@@ -98,7 +98,8 @@ int berth_detach_keys_parse(const char *s, unsigned char *ret, size_t *ret_n,
                 size_t len = comma ? (size_t) (comma - p) : strlen(p);
 
                 if (n == BERTH_DETACH_KEYS_MAX || detach_key(p, len, &ret[n]) < 0)
-                        return berth_error_setx(err, EINVAL, "Invalid detach keys (%s) provided", s);
+                        return berth_error_setx(err, EINVAL, "Invalid detach keys (%s) provided",
+                                                s);
                 n++;
                 p = comma ? comma + 1 : NULL;
         }
@@ -126,7 +127,8 @@ static int send_packet(int sock, int type, const void *data, size_t len)
         unsigned char buf[1 + BERTH_ATTACH_DATA_MAX];
 
         buf[0] = (unsigned char) type;
-        memcpy(buf + 1, data, len);
+        if (len)
+                memcpy(buf + 1, data, len);
         while (send(sock, buf, 1 + len, MSG_NOSIGNAL) < 0)
                 if (errno != EINTR)
                         return -errno;
@@ -265,7 +267,9 @@ int berth_attach_relay(int sock, const struct berth_attach_opts *o, struct berth
                 is_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
         }
         if (o->tty)
-                r.tty = isatty(STDIN_FILENO) ? STDIN_FILENO : isatty(STDOUT_FILENO) ? STDOUT_FILENO : -1;
+                r.tty = isatty(STDIN_FILENO)    ? STDIN_FILENO
+                        : isatty(STDOUT_FILENO) ? STDOUT_FILENO
+                                                : -1;
         r.sig = open_signals(o, &old);
         send_size(&r);
         k = relay_loop(&r);

@@ -47,8 +47,8 @@ int berth_detach_keys_parse(const char *s, unsigned char *ret, size_t *ret_n,
                             struct berth_error **err);
 
 struct berth_attach_opts {
-        bool tty;                                   /* the container has a terminal */
-        bool in;                                    /* relay our stdin (-i) */
+        bool tty;                                    /* the container has a terminal */
+        bool in;                                     /* relay our stdin (-i) */
         unsigned char detach[BERTH_DETACH_KEYS_MAX]; /* typed on stdin: detach */
         size_t n_detach;
         /* --sig-proxy (without a terminal): the signals we get, to the container; NULL: none */
