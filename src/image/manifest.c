@@ -663,6 +663,68 @@ int berth_layer_compression(const char *media_type, enum berth_compression *ret,
 
 /* ---- image configs ---- */
 
+void berth_healthcheck_free(struct berth_healthcheck *h)
+{
+        if (!h)
+                return;
+        strv_free(h->test);
+        free(h);
+}
+
+/* An optional integer; absent or null leaves *ret as it is. */
+static int get_i64(const json_t *obj, const char *path, const char *key, int64_t *ret,
+                   struct berth_error **err)
+{
+        json_t *v = json_object_get(obj, key);
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_integer(v))
+                return field_error(err, EINVAL, path, key, "expected an integer, got %s",
+                                   berth_json_kind(v));
+        *ret = json_integer_value(v);
+        return 0;
+}
+
+/* config.Healthcheck: {"Test", "Interval", "Timeout", "StartPeriod", "StartInterval",
+ * "Retries"}, as docker build writes it. */
+static int parse_healthcheck(const json_t *cfg, struct berth_image_config *c,
+                             struct berth_error **err)
+{
+        static const char path[] = "config.Healthcheck";
+        json_t *h = json_object_get(cfg, "Healthcheck");
+        struct berth_healthcheck *hc;
+        int64_t retries = 0;
+        int r;
+
+        if (!h || json_is_null(h))
+                return 0;
+        if (!json_is_object(h))
+                return field_error(err, EINVAL, "config", "Healthcheck",
+                                   "expected an object, got %s", berth_json_kind(h));
+        hc = xcalloc(1, sizeof(*hc));
+        r = get_strv(h, path, "Test", &hc->test, err);
+        if (r >= 0)
+                r = get_i64(h, path, "Interval", &hc->interval, err);
+        if (r >= 0)
+                r = get_i64(h, path, "Timeout", &hc->timeout, err);
+        if (r >= 0)
+                r = get_i64(h, path, "StartPeriod", &hc->start_period, err);
+        if (r >= 0)
+                r = get_i64(h, path, "StartInterval", &hc->start_interval, err);
+        if (r >= 0)
+                r = get_i64(h, path, "Retries", &retries, err);
+        if (r >= 0 && (retries < INT32_MIN || retries > INT32_MAX))
+                r = field_error(err, EINVAL, path, "Retries", "out of range");
+        if (r < 0) {
+                berth_healthcheck_free(hc);
+                return r;
+        }
+        hc->retries = (int) retries;
+        c->healthcheck = hc;
+        return 0;
+}
+
 static int parse_container_config(const json_t *root, struct berth_image_config *c,
                                   struct berth_error **err)
 {
@@ -693,6 +755,8 @@ static int parse_container_config(const json_t *root, struct berth_image_config 
                 r = get_keys(cfg, "config", "Volumes", &c->volumes, err);
         if (r >= 0)
                 r = get_kv(cfg, "config", "Labels", &c->labels, &c->n_labels, err);
+        if (r >= 0)
+                r = parse_healthcheck(cfg, c, err);
         return r;
 }
 
@@ -836,6 +900,7 @@ void berth_image_config_free(struct berth_image_config *c)
         strv_free(c->exposed_ports);
         strv_free(c->volumes);
         berth_kv_free(c->labels, c->n_labels);
+        berth_healthcheck_free(c->healthcheck);
         strv_free(c->diff_ids);
         for (size_t i = 0; i < c->n_history; i++) {
                 free(c->history[i].created);

@@ -78,6 +78,15 @@ struct berth_history {
         bool empty_layer;
 };
 
+/* docker's HEALTHCHECK, the config's "Healthcheck" (engine/engine-health.h runs it): durations in
+ * nanoseconds, 0 (or absent): the default; retries 0: the default. */
+struct berth_healthcheck {
+        char **test; /* ["CMD", ARG...], ["CMD-SHELL", "LINE"], ["NONE"]; NULL: inherited */
+        int64_t interval, timeout, start_period, start_interval;
+        int retries;
+};
+void berth_healthcheck_free(struct berth_healthcheck *h);
+
 struct berth_image_config {
         char *architecture, *os, *variant, *created, *author;
         /* config */
@@ -89,6 +98,7 @@ struct berth_image_config {
         char **volumes;                         /* never NULL */
         struct berth_kv *labels;
         size_t n_labels;
+        struct berth_healthcheck *healthcheck; /* NULL when absent */
         /* rootfs */
         char **diff_ids; /* validated digests, bottom first; never NULL */
         size_t n_diff_ids;

@@ -458,6 +458,36 @@ static void image_config_nulls(void **state)
 
 #define ROOTFS ", \"rootfs\": {\"type\": \"layers\", \"diff_ids\": []}}"
 
+/* docker build's HEALTHCHECK: durations in ns; absent fields 0; absent or null: none */
+static void image_config_healthcheck(void **state)
+{
+        struct berth_image_config *c;
+
+        c = config_ok("{\"config\": {\"Healthcheck\": {\"Test\": [\"CMD-SHELL\", \"true\"], "
+                      "\"Interval\": 2000000000, \"Timeout\": 1000000000, \"StartPeriod\": 3, "
+                      "\"StartInterval\": 4, \"Retries\": 2}}" ROOTFS);
+        assert_non_null(c->healthcheck);
+        assert_int_equal(strv_length(c->healthcheck->test), 2);
+        assert_string_equal(c->healthcheck->test[1], "true");
+        assert_int_equal(c->healthcheck->interval, 2000000000);
+        assert_int_equal(c->healthcheck->timeout, 1000000000);
+        assert_int_equal(c->healthcheck->start_period, 3);
+        assert_int_equal(c->healthcheck->start_interval, 4);
+        assert_int_equal(c->healthcheck->retries, 2);
+        berth_image_config_free(c);
+        c = config_ok("{\"config\": {\"Healthcheck\": {\"Test\": [\"NONE\"]}}" ROOTFS);
+        assert_string_equal(c->healthcheck->test[0], "NONE");
+        assert_int_equal(c->healthcheck->interval, 0);
+        assert_int_equal(c->healthcheck->retries, 0);
+        berth_image_config_free(c);
+        c = config_ok("{\"config\": {\"Healthcheck\": null}" ROOTFS);
+        assert_null(c->healthcheck);
+        berth_image_config_free(c);
+        c = config_ok("{\"config\": {}" ROOTFS);
+        assert_null(c->healthcheck);
+        berth_image_config_free(c);
+}
+
 static const struct bad_case bad_configs[] = {
     {"{\"os\": \"linux\",\n  \"rootfs\": {\"type\": \"layers\" \"diff_ids\": []}}", NULL, EINVAL,
      "image config: line 2 column 40: '}' expected near '\"diff_ids\"'"},
@@ -496,6 +526,12 @@ static const struct bad_case bad_configs[] = {
      "image config: config.Volumes: expected an object, got boolean"},
     {"{\"config\": {\"WorkingDir\": []}" ROOTFS, NULL, EINVAL,
      "image config: config.WorkingDir: expected a string, got array"},
+    {"{\"config\": {\"Healthcheck\": []}" ROOTFS, NULL, EINVAL,
+     "image config: config.Healthcheck: expected an object, got array"},
+    {"{\"config\": {\"Healthcheck\": {\"Test\": \"true\"}}" ROOTFS, NULL, EINVAL,
+     "image config: config.Healthcheck.Test: expected an array, got string"},
+    {"{\"config\": {\"Healthcheck\": {\"Interval\": \"1s\"}}" ROOTFS, NULL, EINVAL,
+     "image config: config.Healthcheck.Interval: expected an integer, got string"},
     {"{\"history\": {}" ROOTFS, NULL, EINVAL,
      "image config: history: expected an array, got object"},
     {"{\"history\": [{}, 1]" ROOTFS, NULL, EINVAL,
@@ -533,6 +569,7 @@ int main(void)
             cmocka_unit_test(layer_compression),
             cmocka_unit_test(image_config),
             cmocka_unit_test(image_config_nulls),
+            cmocka_unit_test(image_config_healthcheck),
             cmocka_unit_test(bad_image_configs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
