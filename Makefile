@@ -121,6 +121,7 @@ bench: deps-check build
 	bench/startup
 	bench/run --berth $(BERTH)
 	bench/pull --berth $(BERTH)
+	bench/services --berth $(BERTH)
 
 $(FUZZ)/build.ninja:
 	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dstatic=false
