@@ -115,6 +115,8 @@ extern const struct berth_cmd berth_cmd_pull, berth_cmd_images, berth_cmd_rmi,
     berth_cmd_import, berth_cmd_login, berth_cmd_logout, berth_cmd_system_df, berth_cmd_run,
     berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit, berth_cmd_inspect, berth_cmd_stop,
     berth_cmd_kill, berth_cmd_wait, berth_cmd_logs, berth_cmd_attach, berth_cmd_exec, berth_cmd_top;
+extern const struct berth_cmd berth_cmd_pause, berth_cmd_unpause, berth_cmd_rename,
+    berth_cmd_events;
 
 /* ---- attach (cmd-attach.c) ------------------------------------------------------------- */
 
@@ -130,6 +132,11 @@ void berth_sig_proxy(int sig, void *userdata);
 /* --detach-keys (NULL: docker's ctrl-p,ctrl-q) and --sig-proxy into o (proxy: its userdata). */
 int berth_attach_opts_fill(const char *detach_keys, bool sig_proxy, struct berth_sig_proxy *proxy,
                            struct berth_attach_opts *o, struct berth_error **err);
+
+/* `image inspect`'s object for image `what` (cmd-images.c), for `inspect --type image`. */
+struct json_t;
+int berth_image_inspect_json(struct berth_store *s, const char *what, struct json_t **ret,
+                             struct berth_error **err);
 
 /* ---- several containers at once (each.c) ------------------------------------------------ */
 
@@ -173,6 +180,9 @@ void berth_print_warning(const char *fmt, ...) __attribute__((format(printf, 1, 
 struct berth_table;
 struct berth_table *berth_table_new(size_t n_cols, ...); /* the n_cols header cells */
 void berth_table_add(struct berth_table *t, ...);        /* n_cols cells (const char *) */
+/* The same from arrays (a template's cells: n may differ from n_cols, the rest are empty). */
+struct berth_table *berth_table_new_cells(const char *const *header, size_t n_cols);
+void berth_table_add_cells(struct berth_table *t, const char *const *cells, size_t n);
 void berth_table_print(const struct berth_table *t, FILE *f);
 void berth_table_free(struct berth_table *t);
 

@@ -482,8 +482,8 @@ static int inspect_json(struct berth_store *s, const struct berth_image *img, js
         return 0;
 }
 
-static int inspect_one(struct berth_store *s, const char *what, json_t **ret,
-                       struct berth_error **err)
+int berth_image_inspect_json(struct berth_store *s, const char *what, json_t **ret,
+                             struct berth_error **err)
 {
         struct berth_image *img = NULL;
         int r;
@@ -507,7 +507,7 @@ static int inspect_all(struct berth_store *s, char **what, int n, const char *fo
                 _autofree_ char *text = NULL;
                 json_t *o = NULL;
 
-                if (inspect_one(s, what[i], &o, &err) < 0) {
+                if (berth_image_inspect_json(s, what[i], &o, &err) < 0) {
                         rc = berth_print_error(err);
                         continue;
                 }

@@ -344,6 +344,29 @@ static void table_add_row(struct berth_table *t, va_list ap)
         t->n_rows++;
 }
 
+/* n cells (fewer than n_cols: the rest empty; more: the rest dropped). */
+static void table_add_cells(struct berth_table *t, const char *const *cells, size_t n)
+{
+        t->cells = xreallocarray(t->cells, (t->n_rows + 1) * t->n_cols, sizeof(char *));
+        for (size_t c = 0; c < t->n_cols; c++)
+                t->cells[t->n_rows * t->n_cols + c] = xstrdup(c < n && cells[c] ? cells[c] : "");
+        t->n_rows++;
+}
+
+struct berth_table *berth_table_new_cells(const char *const *header, size_t n_cols)
+{
+        struct berth_table *t = xcalloc(1, sizeof(*t));
+
+        t->n_cols = n_cols;
+        table_add_cells(t, header, n_cols);
+        return t;
+}
+
+void berth_table_add_cells(struct berth_table *t, const char *const *cells, size_t n)
+{
+        table_add_cells(t, cells, n);
+}
+
 struct berth_table *berth_table_new(size_t n_cols, ...)
 {
         struct berth_table *t = xcalloc(1, sizeof(*t));

@@ -19,6 +19,7 @@
 
 #include "cgroup/cgroup.h"
 #include "runtime/container.h"
+#include "engine/engine-events.h"
 #include "engine/engine-run.h"
 #include "engine/engine.h"
 #include "runtime/foreground.h"
@@ -54,6 +55,7 @@ void berth_ctr_free(struct berth_ctr *c)
         free(c->started_at);
         free(c->finished_at);
         free(c->log_driver);
+        json_decref(c->health);
         free(c);
 }
 
@@ -125,21 +127,23 @@ static json_t *record_json(const struct berth_ctr *c)
                       c->working_dir ? c->working_dir : "", "User", c->user ? c->user : "",
                       "Hostname", c->hostname ? c->hostname : ""));
         json_object_set_new(o, "state",
-                            json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:b, s:i, s:I}", "status",
+                            json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:b, s:i, s:I, s:i}", "status",
                                       c->status ? c->status : "created", "exitCode", c->exit_code,
                                       "startedAt", c->started_at, "finishedAt", c->finished_at,
                                       "pid", c->pid, "OOMKilled", c->oom_killed, "monitorPid",
-                                      c->monitor_pid, "monitorStart",
-                                      (json_int_t) c->monitor_start));
-        json_object_set_new(o, "hostConfig",
-                            json_pack("{s:I, s:I, s:I, s:b, s:b, s:b, s:s, s:I, s:i}", "Memory",
-                                      (json_int_t) c->memory, "PidsLimit",
-                                      (json_int_t) c->pids_limit, "NanoCpus",
-                                      (json_int_t) c->nano_cpus, "AutoRemove", c->auto_remove,
-                                      "Detached", c->detached, "Tty", c->tty, "LogDriver",
-                                      c->log_driver ? c->log_driver : "k8s-file", "LogMaxSize",
-                                      (json_int_t) c->log_max_size, "LogMaxFile",
-                                      c->log_max_file > 0 ? c->log_max_file : 1));
+                                      c->monitor_pid, "monitorStart", (json_int_t) c->monitor_start,
+                                      "restartCount", c->restart_count));
+        if (c->health)
+                json_object_set(o, "health", c->health);
+        json_object_set_new(
+            o, "hostConfig",
+            json_pack("{s:I, s:I, s:I, s:b, s:b, s:b, s:b, s:s, s:I, s:i}", "Memory",
+                      (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "NanoCpus",
+                      (json_int_t) c->nano_cpus, "AutoRemove", c->auto_remove, "Detached",
+                      c->detached, "Tty", c->tty, "OpenStdin", c->open_stdin, "LogDriver",
+                      c->log_driver ? c->log_driver : "k8s-file", "LogMaxSize",
+                      (json_int_t) c->log_max_size, "LogMaxFile",
+                      c->log_max_file > 0 ? c->log_max_file : 1));
         return o;
 }
 
@@ -179,9 +183,11 @@ static void record_parse_state(struct berth_ctr *c, json_t *o)
         c->monitor_start = (uint64_t) json_integer_value(json_object_get(st, "monitorStart"));
         c->detached = json_is_true(json_object_get(hc, "Detached"));
         c->tty = json_is_true(json_object_get(hc, "Tty"));
+        c->open_stdin = json_is_true(json_object_get(hc, "OpenStdin"));
         c->log_driver = json_str_get(hc, "LogDriver");
         c->log_max_size = json_integer_value(json_object_get(hc, "LogMaxSize"));
         c->log_max_file = (int) json_integer_value(json_object_get(hc, "LogMaxFile"));
+        c->restart_count = (int) json_integer_value(json_object_get(st, "restartCount"));
 }
 
 /* What the store's gc, rmi and prune rely on ("image" and "layers"), checked: a record misread
@@ -235,6 +241,9 @@ static int record_parse(const char *text, const char *dir, const char *what, boo
         c->user = json_str_get(cfg, "User");
         c->hostname = json_str_get(cfg, "Hostname");
         record_parse_state(c, o);
+        c->health = json_is_object(json_object_get(o, "health"))
+                        ? json_incref(json_object_get(o, "health"))
+                        : NULL;
         *ret = c;
         return 0;
 }
@@ -532,7 +541,7 @@ static int lock_containers(struct berth_store *s, int *ret_fd, struct berth_erro
 }
 
 /* The same lock, found from a container's dir (<root>/containers/<id>). */
-static int lock_containers_of(const struct berth_ctr *c, int *ret_fd, struct berth_error **err)
+int berth_ctr_lock(const struct berth_ctr *c, int *ret_fd, struct berth_error **err)
 {
         _autofree_ char *root = xstrdup(c->dir), *path = NULL;
         char *slash;
@@ -617,6 +626,7 @@ static struct berth_ctr *ctr_new(struct berth_store *s, const char *id, const ch
         c->auto_remove = o->auto_remove;
         c->detached = o->detach;
         c->tty = o->tty;
+        c->open_stdin = o->interactive;
         c->log_driver = xstrdup(o->log_driver ? o->log_driver : "k8s-file");
         c->log_max_size = o->log_max_size;
         c->log_max_file = o->log_max_file > 0 ? o->log_max_file : 1;
@@ -652,6 +662,7 @@ int berth_ctr_create(struct berth_store *s, const char *image_id, char *const *l
                 r = berth_ctr_save(c, err);
         if (r < 0)
                 return r;
+        berth_event_emit(NULL, "create", c, NULL);
         *ret = steal_ptr(&c);
         return 0;
 }
@@ -826,6 +837,24 @@ static int runtime_remove(const struct berth_ctr *c, const char *runroot,
         return r;
 }
 
+/* The name as the record has it now (under berth_ctr_lock): `berth rename` may have changed it
+ * since c was read, and a save from c must not undo that. */
+static void record_name_reload(struct berth_ctr *c)
+{
+        _autofree_ char *path = xasprintf("%s/" RECORD, c->dir), *text = NULL;
+        _autojson_ json_t *o = NULL;
+        const char *name;
+
+        if (berth_read_file_at(AT_FDCWD, path, MAX_RECORD, &text, NULL, NULL) < 0)
+                return;
+        o = json_loads(text, 0, NULL);
+        name = json_string_value(json_object_get(o, "name"));
+        if (name && !streq(name, c->name)) {
+                free(c->name);
+                c->name = xstrdup(name);
+        }
+}
+
 int berth_ctr_finish(struct berth_ctr *c, const char *runroot, struct berth_container *lc,
                      int wait_status, struct berth_error **err)
 {
@@ -847,7 +876,7 @@ int berth_ctr_finish(struct berth_ctr *c, const char *runroot, struct berth_cont
         c->finished_at = berth_rfc3339_now();
         /* under the lock that `rm` holds while it removes the dir: never write into a dir
          * being removed */
-        if (lock_containers_of(c, &lock, NULL) < 0)
+        if (berth_ctr_lock(c, &lock, NULL) < 0)
                 lock = -EBADF;
         if (access(c->dir, F_OK) < 0 && errno == ENOENT) {
                 /* removed meanwhile by `rm -f`, which cleaned up what we could not */
@@ -857,6 +886,7 @@ int berth_ctr_finish(struct berth_ctr *c, const char *runroot, struct berth_cont
                 }
                 return 0;
         }
+        record_name_reload(c);
         if (r < 0) {
                 _autoerr_ struct berth_error *e = NULL;
 
@@ -911,8 +941,11 @@ void berth_ctr_refresh(struct berth_ctr *c, const char *runroot)
                 return;
         if (berth_container_load(runroot, c->id, &lc, NULL) >= 0 &&
             (lc->status == BERTH_STATUS_RUNNING || lc->status == BERTH_STATUS_CREATED ||
-             lc->status == BERTH_STATUS_PAUSED))
+             lc->status == BERTH_STATUS_PAUSED)) {
+                berth_container_observe(lc); /* the freezer: paused */
+                c->paused = streq(c->status, "running") && lc->status == BERTH_STATUS_PAUSED;
                 return;
+        }
         /* its monitor is recording the end right now */
         if (!streq(c->status, "running") || berth_ctr_monitor_alive(c))
                 return;
@@ -938,13 +971,16 @@ int berth_ctr_remove(struct berth_ctr *c, const char *runroot, bool force, struc
 {
         _autofree_ char *parent = xstrdup(c->dir);
         _autoclose_ int pfd = -EBADF, lock = -EBADF;
+        bool alive = runtime_alive(c, runroot);
         int r;
 
-        if (!force && runtime_alive(c, runroot))
+        if (!force && alive)
                 return berth_error_setx(err, EBUSY,
                                         "cannot remove container \"%s\": container is running: "
                                         "stop the container before removing or force remove",
                                         c->name);
+        if (alive) /* docker's rm -f: a kill with SIGKILL */
+                berth_event_emit(NULL, "kill", c, (const char *const[]){"signal", "9", NULL});
         r = runtime_remove(c, runroot, NULL, err);
         if (r >= 0)
                 r = berth_ctr_umount(c, err);
@@ -954,62 +990,11 @@ int berth_ctr_remove(struct berth_ctr *c, const char *runroot, bool force, struc
         pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (pfd < 0)
                 return berth_error_set(err, errno, "open %s", parent);
-        r = lock_containers_of(c, &lock, err);
+        r = berth_ctr_lock(c, &lock, err);
         if (r >= 0)
                 r = berth_rm_rf_at(pfd, c->id, err);
         if (r < 0)
                 return berth_error_prefix(err, "remove container %s", c->name);
+        berth_event_emit(NULL, "destroy", c, NULL);
         return 0;
-}
-
-/* ---- inspect ------------------------------------------------------------------------------- */
-
-static json_t *graph_driver(struct berth_store *s, const struct berth_ctr *c)
-{
-        _autostrv_ char **lowers = berth_ctr_lowers(s, c);
-        _autofree_ char *lower = NULL;
-        size_t len = 0;
-
-        for (char **l = lowers; *l; l++)
-                len += strlen(*l) + 1;
-        lower = xcalloc(len + 1, 1);
-        for (char **l = lowers; *l; l++) {
-                if (l != lowers)
-                        strcat(lower, ":");
-                strcat(lower, *l);
-        }
-        return json_pack("{s:s, s:{s:s, s:s+, s:s+, s:s+}}", "Name", "overlay", "Data", "LowerDir",
-                         lower, "UpperDir", c->dir, "/upper", "WorkDir", c->dir, "/work",
-                         "MergedDir", c->dir, "/rootfs");
-}
-
-json_t *berth_ctr_inspect_json(struct berth_store *s, const struct berth_ctr *c)
-{
-        bool running = streq(c->status, "running");
-        const char *zero = "0001-01-01T00:00:00Z";
-        _autofree_ char *name = xasprintf("/%s", c->name);
-
-        return json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, "
-            "s:s}, s:s, s:{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s}, s:o, s:{s:I, s:I, "
-            "s:I, s:b}}",
-            "Id", c->id, "Created", c->created ? c->created : zero, "Path",
-            c->entrypoint && c->entrypoint[0] ? c->entrypoint[0]
-            : c->cmd && c->cmd[0]             ? c->cmd[0]
-                                              : "",
-            "Name", name, "Image", c->image ? c->image : "", "State", "Status", c->status,
-            "Running", running, "Paused", 0, "Restarting", 0, "OOMKilled", c->oom_killed, "Dead", 0,
-            "Removing", 0, "Pid", running ? c->pid : 0, "ExitCode", c->exit_code, "Error", "",
-            "StartedAt", c->started_at ? c->started_at : zero, "FinishedAt",
-            c->finished_at ? c->finished_at : zero, "Driver", "overlay", "Config", "Hostname",
-            c->hostname ? c->hostname : "", "User", c->user ? c->user : "", "Image",
-            c->image_name ? c->image_name
-            : c->image    ? c->image
-                          : "",
-            "Env", berth_json_strv_or_null(c->env), "Cmd", berth_json_strv_or_null(c->cmd),
-            "Entrypoint", berth_json_strv_or_null(c->entrypoint), "WorkingDir",
-            c->working_dir ? c->working_dir : "", "Domainname", "", "GraphDriver",
-            graph_driver(s, c), "HostConfig", "Memory", (json_int_t) c->memory, "PidsLimit",
-            (json_int_t) c->pids_limit, "NanoCpus", (json_int_t) c->nano_cpus, "AutoRemove",
-            c->auto_remove);
 }

@@ -9,6 +9,7 @@
 
 #include "base/syscalls.h"
 #include "base/util.h"
+#include "engine/engine-events.h"
 #include "engine/engine.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
@@ -19,6 +20,26 @@
 static bool is_running(const struct berth_ctr *c)
 {
         return streq_ptr(c->status, "running") || streq_ptr(c->status, "created");
+}
+
+/* sig to the init (all: to every process), as a "kill" event; a paused container is thawed
+ * after it, as docker does, so that the signal is delivered (and a SIGKILL kills). */
+static int kill_thaw(struct berth_ctr *c, struct berth_container *lc, int sig, bool all,
+                     struct berth_error **err)
+{
+        char num[16];
+        int r;
+
+        r = berth_container_kill(lc, sig, all, err);
+        if (r < 0)
+                return r;
+        snprintf(num, sizeof(num), "%d", sig);
+        berth_event_emit(NULL, "kill", c, (const char *const[]){"signal", num, NULL});
+        if (c->paused && berth_container_resume(lc, NULL) >= 0)
+                c->paused = false;
+        /* resume keeps the state lock of lc: the one who records the end needs it */
+        berth_state_unlock(lc);
+        return r;
 }
 
 int berth_ctr_kill(struct berth_ctr *c, const char *runroot, int sig, bool all,
@@ -32,7 +53,7 @@ int berth_ctr_kill(struct berth_ctr *c, const char *runroot, int sig, bool all,
                 return berth_error_setx(err, EINVAL, "container %s is not running", c->id);
         r = berth_container_load(runroot, c->id, &lc, err);
         if (r >= 0)
-                r = berth_container_kill(lc, sig, all, err);
+                r = kill_thaw(c, lc, sig, all, err);
         return r;
 }
 
@@ -88,6 +109,16 @@ static int wait_recorded(struct berth_ctr **c, const char *runroot, struct berth
         }
 }
 
+void berth_ctr_wait_monitor(const struct berth_ctr *c)
+{
+        _autoclose_ int pidfd = -EBADF;
+
+        if (c->monitor_pid > 0 && berth_ctr_monitor_alive(c))
+                pidfd = sys_pidfd_open((pid_t) c->monitor_pid, 0);
+        if (pidfd >= 0)
+                wait_fd(pidfd, -1);
+}
+
 /* A --rm container's end is read under berth_ctr_waiter_hold: the record as it is now. */
 static int hold_record(struct berth_store *s, struct berth_ctr **c, int *ret_fd,
                        struct berth_error **err)
@@ -126,8 +157,8 @@ int berth_ctr_wait(struct berth_store *s, struct berth_ctr **c, const char *runr
         return wait_recorded(c, runroot, s, hold >= 0, err);
 }
 
-int berth_ctr_stop(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
-                   int timeout_s, struct berth_error **err)
+static int stop_wait(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
+                     int timeout_s, struct berth_error **err)
 {
         _autocontainer_ struct berth_container *lc = NULL;
         int r;
@@ -140,13 +171,28 @@ int berth_ctr_stop(struct berth_store *s, struct berth_ctr **c, const char *runr
                 r = berth_container_pidfd(lc, err);
         if (r < 0)
                 return r == -ESRCH || r == -ENOENT ? wait_recorded(c, runroot, s, false, err) : r;
-        if (timeout_s != 0 && berth_container_kill(lc, sig, false, NULL) >= 0 &&
+        if (timeout_s != 0 && kill_thaw(*c, lc, sig, false, NULL) >= 0 &&
             wait_fd(lc->pidfd, timeout_s < 0 ? -1 : timeout_s * 1000))
                 return wait_recorded(c, runroot, s, false, err);
         /* docker's stop: SIGKILL once the timeout is over, to every process of it */
-        r = berth_container_kill(lc, SIGKILL, true, err);
+        r = kill_thaw(*c, lc, SIGKILL, true, err);
         if (r < 0 && r != -ESRCH)
                 return r;
         wait_fd(lc->pidfd, -1);
         return wait_recorded(c, runroot, s, false, err);
+}
+
+int berth_ctr_stop(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
+                   int timeout_s, struct berth_error **err)
+{
+        bool was_running;
+        int r;
+
+        berth_ctr_refresh(*c, runroot);
+        was_running = is_running(*c);
+        r = stop_wait(s, c, runroot, sig, timeout_s, err);
+        /* docker's "stop" event once the end is recorded (*c is the record as it is then) */
+        if (was_running && (r >= 0 || (r == -ENOENT && *c)))
+                berth_event_emit(NULL, "stop", *c, NULL);
+        return r;
 }

@@ -13,8 +13,8 @@
  * container.json: {"id", "name", "image" (image id), "imageName", "layers" (chain ids, bottom
  * first: the store's gc keeps them while the record exists), "created", "config": {"Env",
  * "Cmd", "Entrypoint", "WorkingDir", "User", "Hostname"}, "state": {"status", "exitCode",
- * "startedAt", "finishedAt", "pid"}}. The image store never reads it: its gc, rmi, prune and df
- * learn what the containers hold from berth_ctr_store_users.
+ * "startedAt", "finishedAt", "pid", "restartCount"}, "health"}. The image store never reads it:
+ * its gc, rmi, prune and df learn what the containers hold from berth_ctr_store_users.
  */
 
 #include <stdbool.h>
@@ -56,9 +56,17 @@ struct berth_ctr {
         bool auto_remove;
         bool detached;        /* "Detached": run -d, a monitor holds its stdio and log */
         bool tty;             /* "Tty": -t, a pty is its stdio */
+        bool open_stdin;      /* "OpenStdin": -i, its stdin a pipe from the monitor */
         char *log_driver;     /* "LogDriver": "k8s-file" (default) or "none" */
         int64_t log_max_size; /* "LogMaxSize", bytes; 0: no rotation */
         int log_max_file;     /* "LogMaxFile": files kept with rotation (>= 1) */
+        int restart_count;    /* record "state": "restartCount" */
+        /* record "health": {"status": "starting" | "healthy" | "unhealthy", "failingStreak",
+         * "log": [...]} as it is (a json_t reference); NULL: no healthcheck */
+        struct json_t *health;
+        /* not in the record: its cgroup is frozen (berth pause), as berth_ctr_refresh found it;
+         * status stays "running", as docker's State.Running stays true */
+        bool paused;
 };
 
 /* The container's log, <dir>/ctr.log (CRI "k8s-file" format: engine/ctr-log.h). */
@@ -144,6 +152,10 @@ int berth_engine_spec(const struct berth_ctr *c, const struct berth_run_opts *o,
 
 /* ---- containers (engine-container.c) ------------------------------------------------------ */
 
+/* flock on <root>/containers.lock (the root found from c->dir), the lock under which names are
+ * checked, records created or renamed, and dirs removed. Returns the fd in *ret_fd. */
+int berth_ctr_lock(const struct berth_ctr *c, int *ret_fd, struct berth_error **err);
+
 /* Validates a --name: [a-zA-Z0-9][a-zA-Z0-9_.-]+. */
 int berth_ctr_name_validate(const char *name, struct berth_error **err);
 
@@ -206,6 +218,8 @@ bool berth_ctr_monitor_alive(const struct berth_ctr *c);
  * is removed; waiting at most a minute: a stopped waiter does not keep the container forever).
  */
 int berth_ctr_waiter_hold(const struct berth_ctr *c);
+/* Until c's monitor has exited (it is not, or no more: at once). */
+void berth_ctr_wait_monitor(const struct berth_ctr *c);
 int berth_ctr_waiters_gone(const struct berth_ctr *c);
 
 /* Sends sig to the container's init (all: to every process of it). -EINVAL: "container ID is
@@ -248,6 +262,7 @@ void berth_ctrs_free(struct berth_ctr **v, size_t n);
 int berth_ctr_store_users(struct berth_store *s, struct berth_store_user **ret, size_t *ret_n,
                           struct berth_error **err);
 
-/* docker inspect's JSON object for c (a new reference). */
+/* docker inspect's JSON object for c (a new reference): engine-inspect.c (with the sizes, docker's
+ * state names: engine/engine-inspect.h). */
 struct json_t;
 struct json_t *berth_ctr_inspect_json(struct berth_store *s, const struct berth_ctr *c);
