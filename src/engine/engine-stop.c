@@ -35,8 +35,10 @@ static int kill_thaw(struct berth_ctr *c, struct berth_container *lc, int sig, b
                 return r;
         snprintf(num, sizeof(num), "%d", sig);
         berth_event_emit(NULL, "kill", c, (const char *const[]){"signal", num, NULL});
-        if (c->paused && berth_container_resume(lc, NULL) >= 0)
+        if (c->paused && berth_container_resume(lc, NULL) >= 0) {
                 c->paused = false;
+                berth_event_emit(NULL, "unpause", c, NULL); /* docker's, at its thaw */
+        }
         /* resume keeps the state lock of lc: the one who records the end needs it */
         berth_state_unlock(lc);
         return r;

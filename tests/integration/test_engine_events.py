@@ -122,6 +122,7 @@ def test_events_of_each_command(bb):
     bb.ok("kill", "-s", "USR1", "ev2")  # busybox sh: ends it (no handler): exit 138
     bb.ok("rm", "-f", "ev2")
     c2 = run_d(bb, "--name", "ev3", "busybox", *TRAP)
+    bb.ok("pause", "ev3")
     bb.ok("stop", "ev3")
     bb.ok("rm", "-f", "ev3")
     c3 = run_d(bb, "--name", "ev4", "busybox", *TRAP)
@@ -140,8 +141,10 @@ def test_events_of_each_command(bb):
     assert by[(cid, "pause")]["Actor"]["Attributes"] == {"image": "busybox", "name": "ev1"}
     assert by[(cid, "kill")]["Actor"]["Attributes"]["signal"] == "10"
     assert by[(cid, "destroy")]["Actor"]["Attributes"]["name"] == "ev2"
-    # stop: the stop signal as a kill, then (after the end is recorded) stop
-    assert is_subsequence(["create", "kill", "stop", "destroy"], actions(evs, c2)), evs
+    # stop: the stop signal as a kill, the thaw of a paused one as docker's unpause, then (after
+    # the end is recorded) stop
+    assert is_subsequence(["create", "pause", "kill", "unpause", "stop", "destroy"],
+                          actions(evs, c2)), evs
     assert by[(c2, "kill")]["Actor"]["Attributes"]["signal"] == "15"
     # rm -f of a running container: a kill with SIGKILL, then destroy
     assert is_subsequence(["create", "kill", "destroy"], actions(evs, c3))
