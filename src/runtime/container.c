@@ -528,14 +528,11 @@ int berth_container_cgroup(const struct berth_container *c, struct berth_cgroup 
         return 0;
 }
 
-static int set_frozen(struct berth_container *c, bool frozen, struct berth_error **err)
+static int set_frozen_locked(struct berth_container *c, bool frozen, struct berth_error **err)
 {
         _autocgroup_ struct berth_cgroup *cg = NULL;
         int r;
 
-        r = berth_state_lock(c, err);
-        if (r < 0)
-                return r;
         berth_state_refresh(c);
         berth_container_observe(c);
         if (frozen && c->status != BERTH_STATUS_RUNNING && c->status != BERTH_STATUS_CREATED)
@@ -556,6 +553,19 @@ static int set_frozen(struct berth_container *c, bool frozen, struct berth_error
         else
                 berth_state_refresh(c); /* created or running again */
         return 0;
+}
+
+/* Under the state lock, let go at once (as start): an engine holds c while it waits for the
+ * container's end, and whoever records that end takes the lock. */
+static int set_frozen(struct berth_container *c, bool frozen, struct berth_error **err)
+{
+        int r = berth_state_lock(c, err);
+
+        if (r < 0)
+                return r;
+        r = set_frozen_locked(c, frozen, err);
+        berth_state_unlock(c);
+        return r;
 }
 
 int berth_container_pause(struct berth_container *c, struct berth_error **err)
