@@ -3,6 +3,9 @@
  * berth rm [-f] CONTAINER...: each container's runtime state (killed first with -f), its
  * mount and its directory; prints each name or id as given. A running container needs -f.
  */
+#include <signal.h>
+#include <unistd.h>
+
 #include "berth.h"
 #include "engine/engine.h"
 #include "base/util.h"
@@ -26,6 +29,24 @@ static const struct berth_cmd_spec spec = {
     .max_args = -1,
 };
 
+/* docker's rm -f of a running container under a monitor: SIGKILL, its end recorded by the
+ * monitor (the "die" event), then the removal ("destroy"). true when it is gone already (--rm:
+ * its monitor removed it). */
+static bool killed_by_its_monitor(struct berth_global *g, struct berth_store *s,
+                                  struct berth_ctr **c)
+{
+        berth_ctr_refresh(*c, g->runroot);
+        if (!(*c)->detached || !streq_ptr((*c)->status, "running") ||
+            !berth_ctr_monitor_alive(*c) || berth_ctr_kill(*c, g->runroot, SIGKILL, true, NULL) < 0)
+                return false;
+        if (berth_ctr_wait(s, c, g->runroot, NULL) == -ENOENT)
+                return true;
+        if (!(*c)->auto_remove)
+                return false;
+        berth_ctr_wait_monitor(*c);
+        return access((*c)->dir, F_OK) < 0 && errno == ENOENT;
+}
+
 static int remove_one(struct berth_global *g, const char *what, bool force,
                       struct berth_error **err)
 {
@@ -38,7 +59,8 @@ static int remove_one(struct berth_global *g, const char *what, bool force,
                 r = berth_ctr_lookup(s, what, &c, err);
         if (r < 0)
                 return r;
-        r = berth_ctr_remove(c, g->runroot, force, err);
+        if (!force || !killed_by_its_monitor(g, s, &c))
+                r = berth_ctr_remove(c, g->runroot, force, err);
         berth_ctr_free(c);
         return r;
 }

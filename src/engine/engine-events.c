@@ -305,3 +305,13 @@ int berth_events_read(const char *root, const struct berth_events_read_opts *o, 
         free(rd.part);
         return r < 0 ? r : 0;
 }
+
+void berth_ctr_emit_end(const struct berth_ctr *c)
+{
+        char code[16];
+
+        if (c->oom_killed)
+                berth_event_emit(NULL, "oom", c, NULL);
+        snprintf(code, sizeof(code), "%d", c->exit_code);
+        berth_event_emit(NULL, "die", c, (const char *const[]){"exitCode", code, NULL});
+}

@@ -38,6 +38,10 @@ struct json_t;
 void berth_event_emit(const char *root, const char *action, const struct berth_ctr *c,
                       const char *const *attrs);
 
+/* A container's end as docker tells it: "oom" when the kernel killed it for memory, then "die"
+ * with its exitCode. */
+void berth_ctr_emit_end(const struct berth_ctr *c);
+
 /* One event of the journal (a borrowed object). A negative return stops the read (returned by
  * berth_events_read). */
 typedef int (*berth_event_fn)(struct json_t *ev, void *userdata);

@@ -12,8 +12,11 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "engine/engine-attach.h"
+#include "engine/engine-events.h"
+#include "engine/engine-health.h"
 #include "engine/engine-monitor.h"
 #include "engine/engine-run.h"
+#include "engine/engine-start.h"
 #include "engine/engine.h"
 #include "image/imagestore.h"
 #include "runtime/container.h"
@@ -94,6 +97,7 @@ static int mark_running(struct monitor *m, struct berth_error **err)
         m->c->started_at = berth_rfc3339_now();
         m->c->monitor_pid = (int) getpid();
         m->c->monitor_start = start;
+        berth_ctr_health_reset(m->c); /* "starting" again, from the first ps on */
         return berth_ctr_save(m->c, err);
 }
 
@@ -148,6 +152,7 @@ static int start(struct monitor *m)
                 report(m, BERTH_EXIT_ENGINE, e->msg);
                 return -1;
         }
+        berth_event_emit(NULL, "start", m->c, NULL);
         report(m, 0, NULL);
         /* -t: the pty is stdout, stderr and stdin at once: one stream, read from its master */
         if (m->c->tty)
@@ -171,6 +176,7 @@ static void handover(struct monitor *m, struct berth_watch *ret)
             .in_fd = steal_fd(&m->in[1]),
             .listen_fd = steal_fd(&m->listen_fd),
             .client_fd = steal_fd(&m->client_fd)};
+        berth_ctr_health_timer(m->c, &ret->health);
         int fds[] = {ret->out_fd, ret->err_fd, ret->in_fd, ret->listen_fd, ret->client_fd};
 
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
@@ -184,10 +190,15 @@ static void finish(struct monitor *m, int status)
         _autoclose_ int waiters = -EBADF;
 
         m->c->exit_code = berth_exit_code(status);
+        /* its restart policy (engine-start.h): then the end is recorded as "restarting" */
+        if (!m->c->auto_remove)
+                berth_ctr_restart_due(m->c);
         if (berth_ctr_finish(m->c, m->runroot, m->lc, status, &e) < 0)
                 berth_warn("%s", e->msg);
         berth_error_freep(&e);
-        if (!m->c->auto_remove)
+        berth_ctr_emit_end(m->c);
+        /* `berth restart` stops it to start it again: kept (docker's) */
+        if (!m->c->auto_remove || m->c->restarted_by_user)
                 return;
         waiters = berth_ctr_waiters_gone(m->c); /* `berth wait`s have read the exit code */
         if (berth_ctr_remove(m->c, m->runroot, false, &e) < 0)
@@ -287,6 +298,8 @@ int berth_monitor_finish(const char *root, const char *runroot, const char *id, 
         }
         (void) berth_container_load(runroot, id, &m.lc, NULL);
         finish(&m, wait_status);
+        berth_container_free(steal_ptr(&m.lc));
+        r = m.c->restart_pending ? berth_ctr_restart_next(m.store, &m.c, runroot) : 0;
         monitor_clear(&m);
-        return 0;
+        return r > 0 ? BERTH_MONITOR_RESTART : 0;
 }
