@@ -115,8 +115,13 @@ extern const struct berth_cmd berth_cmd_pull, berth_cmd_images, berth_cmd_rmi,
     berth_cmd_import, berth_cmd_login, berth_cmd_logout, berth_cmd_system_df, berth_cmd_run,
     berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit, berth_cmd_inspect, berth_cmd_stop,
     berth_cmd_kill, berth_cmd_wait, berth_cmd_logs, berth_cmd_attach, berth_cmd_exec, berth_cmd_top;
+extern const struct berth_cmd berth_cmd_cp, berth_cmd_stats;
 extern const struct berth_cmd berth_cmd_pause, berth_cmd_unpause, berth_cmd_rename,
     berth_cmd_events;
+extern const struct berth_cmd berth_cmd_create, berth_cmd_start, berth_cmd_restart;
+
+/* The berth-monitor binary, next to this one (cmd-run.c; malloc'ed). */
+char *berth_monitor_path(void);
 
 /* ---- attach (cmd-attach.c) ------------------------------------------------------------- */
 
@@ -159,6 +164,10 @@ int berth_print_failure(const struct berth_error *e);
 char *berth_human_size(int64_t bytes);
 /* docker's "About a minute ago", "3 hours ago" from unix seconds. malloc'ed. */
 char *berth_human_ago(int64_t unix_seconds);
+/* go-units HumanSizeWithPrecision ("%.<precision>g", 1000-based: "2.05kB", "139kB") and
+ * BytesSize (1024-based, 4 digits: "464KiB", "23.54GiB"), units.c. malloc'ed. */
+char *berth_human_size_prec(uint64_t bytes, int precision);
+char *berth_bytes_size(uint64_t bytes);
 /* docker's units.HumanDuration: "Less than a second", "About an hour", "3 days". malloc'ed. */
 char *berth_human_duration(int64_t seconds);
 /* RFC 3339 ("2024-01-02T03:04:05.123Z", "...+02:00") to unix seconds; -EINVAL if not one. */
