@@ -10,7 +10,9 @@
  *   berth-monitor ROOT RUNROOT ID watch MONITOR BERTH PID OUT ERR DRIVER MAXSIZE MAXFILE
  *                                       TTY IN LISTEN CLIENT
  *           (MONITOR: the small binary; OUT ERR IN LISTEN CLIENT: fds or -1; TTY: 0 or 1)
- *   berth-monitor ROOT RUNROOT ID exited STATUS MONITOR BERTH   (the berth binary)
+ *   berth-monitor ROOT RUNROOT ID exited STATUS MONITOR BERTH
+ *           (the berth binary; when the restart policy says so, it then runs the start stage
+ *            again in the same process, CLIENT "-", its report on fd 3 going to /dev/null)
  *
  * MONITOR and BERTH are the two binaries' paths, so that each stage can exec the next.
  */

@@ -5,6 +5,7 @@
  * berth-monitor binary (monitor.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -46,6 +47,22 @@ static void exec_watcher(char **argv, const struct berth_watch *w)
         berth_warn("exec %s: %s; watching the container from here", monitor, strerror(errno));
 }
 
+static int stage_start(char **argv);
+
+/* Stage 3, then, when the restart policy says so, stage 1 again in this process (it re-executes
+ * itself from the sealed view): nobody reads its report (fd 3 is /dev/null: berth_monitor_stage)
+ * and no client is attached. */
+static int finish_then_restart(char *root, char *runroot, char *id, int status, char *monitor,
+                               char *berth)
+{
+        char *next[] = {"berth-monitor", root, runroot, id, "start", monitor, berth, "-", NULL};
+        int r = berth_monitor_finish(root, runroot, id, status);
+
+        if (r != BERTH_MONITOR_RESTART)
+                return r < 0;
+        return stage_start(next);
+}
+
 static int stage_start(char **argv)
 {
         struct berth_watch w;
@@ -58,7 +75,20 @@ static int stage_start(char **argv)
                 return 1;
         exec_watcher(argv, &w);
         status = berth_watch_run(&w); /* the small binary could not be run: the same, here */
-        return berth_monitor_finish(argv[MON_ROOT], argv[MON_RUNROOT], argv[MON_ID], status) < 0;
+        return finish_then_restart(argv[MON_ROOT], argv[MON_RUNROOT], argv[MON_ID], status,
+                                   argv[MON_ARGS], argv[MON_ARGS + 1]);
+}
+
+/* fd 3 taken by /dev/null before anything else opens a file: if the container is started again
+ * from this process, stage 1 reports there (and its log is not fd 3). */
+static void fd3_devnull(void)
+{
+        int fd = open("/dev/null", O_RDWR);
+
+        if (fd >= 0 && fd != 3) {
+                dup2(fd, 3);
+                close(fd);
+        }
 }
 
 int berth_monitor_stage(int argc, char **argv)
@@ -67,12 +97,15 @@ int berth_monitor_stage(int argc, char **argv)
                 fprintf(stderr, "berth-monitor: started by berth run -d, not by hand\n");
                 return 2;
         }
+        if (streq(argv[MON_STAGE], "exited"))
+                fd3_devnull();
         berth_monitor_log_setup(argv[MON_ROOT], argv[MON_ID]);
         if (streq(argv[MON_STAGE], "start") && argc == MON_ARGS + 3)
                 return stage_start(argv);
         if (streq(argv[MON_STAGE], "exited") && argc == MON_ARGS + 3)
-                return berth_monitor_finish(argv[MON_ROOT], argv[MON_RUNROOT], argv[MON_ID],
-                                            atoi(argv[MON_ARGS])) < 0;
+                return finish_then_restart(argv[MON_ROOT], argv[MON_RUNROOT], argv[MON_ID],
+                                           atoi(argv[MON_ARGS]), argv[MON_ARGS + 1],
+                                           argv[MON_ARGS + 2]);
         fprintf(stderr, "berth-monitor: unknown stage %s\n", argv[MON_STAGE]);
         return 2;
 }

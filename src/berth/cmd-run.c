@@ -17,7 +17,6 @@ enum {
         F_RM,
         F_INTERACTIVE,
         F_TTY,
-        F_DETACH,
         F_ENV,
         F_WORKDIR,
         F_USER,
@@ -30,6 +29,9 @@ enum {
         F_SECURITY_OPT,
         F_LOG_DRIVER,
         F_LOG_OPT,
+        F_RESTART,
+        /* run's own (create's flags are the ones before) */
+        F_DETACH,
         F_DETACH_KEYS,
         F_SIG_PROXY,
 };
@@ -58,6 +60,8 @@ static const struct berth_flag flags[] = {
     [F_LOG_DRIVER] = {"log-driver", 0, BERTH_FLAG_VALUE, "string",
                       "Logging driver for the container (k8s-file, none)"},
     [F_LOG_OPT] = {"log-opt", 0, BERTH_FLAG_LIST, "list", "Log driver options"},
+    [F_RESTART] = {"restart", 0, BERTH_FLAG_VALUE, "string",
+                   "Restart policy to apply when a container exits (default \"no\")"},
     [F_DETACH_KEYS] = {"detach-keys", 0, BERTH_FLAG_VALUE, "string",
                        "Override the key sequence for detaching a container"},
     [F_SIG_PROXY] = {"sig-proxy", 0, BERTH_FLAG_BOOL, NULL,
@@ -70,6 +74,17 @@ static const struct berth_cmd_spec spec = {
     .summary = "Create and run a new container from an image",
     .flags = flags,
     .n_flags = ARRAY_SIZE(flags),
+    .min_args = 1,
+    .max_args = -1,
+    .stop_at_positional = true,
+};
+
+static const struct berth_cmd_spec create_spec = {
+    .name = "create",
+    .usage = "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+    .summary = "Create a new container",
+    .flags = flags,
+    .n_flags = F_DETACH,
     .min_args = 1,
     .max_args = -1,
     .stop_at_positional = true,
@@ -158,8 +173,7 @@ static int log_opts(const struct berth_args *a, struct berth_run_opts *o, struct
         return 0;
 }
 
-/* berth-monitor, next to this binary (run -d). */
-static char *monitor_path(void)
+char *berth_monitor_path(void)
 {
         _autofree_ char *self = realpath("/proc/self/exe", NULL);
         char *slash = self ? strrchr(self, '/') : NULL;
@@ -168,6 +182,12 @@ static char *monitor_path(void)
                 return xstrdup("/usr/bin/berth-monitor");
         *slash = '\0';
         return xasprintf("%s/berth-monitor", self);
+}
+
+/* --restart other than "no" (checked later, by the engine). */
+static bool has_restart_policy(const char *v)
+{
+        return v && *v && !streq(v, "no") && !startswith(v, "no:");
 }
 
 static int fill_opts(const struct berth_args *a, struct berth_run *rn, struct berth_error **err)
@@ -179,6 +199,7 @@ static int fill_opts(const struct berth_args *a, struct berth_run *rn, struct be
             .pids_limit = a->values[F_PIDS_LIMIT],
             .cpus = a->values[F_CPUS],
             .security_opts = a->lists[F_SECURITY_OPT],
+            .restart = a->values[F_RESTART],
         };
 
         rn->o = (struct berth_run_opts){
@@ -222,11 +243,13 @@ static int cmd_run(struct berth_global *g, int argc, char **argv)
 
         if (!berth_cmd_args(&spec, argc, argv, &a, &rc))
                 return rc;
-        /* -i/-t without -d: under a monitor as -d, attached to it (the detach keys leave it
-         * running); a plain foreground run clones the container's init itself: sealed first
-         * (it re-executes berth); otherwise the monitor does that */
+        /* -i/-t or a restart policy without -d: under a monitor as -d, attached to it (the
+         * detach keys leave it running; the monitor restarts it); a plain foreground run clones
+         * the container's init itself: sealed first (it re-executes berth); otherwise the
+         * monitor does that */
         detach = berth_args_bool(&a, F_DETACH);
-        attach = !detach && (berth_args_bool(&a, F_INTERACTIVE) || berth_args_bool(&a, F_TTY));
+        attach = !detach && (berth_args_bool(&a, F_INTERACTIVE) || berth_args_bool(&a, F_TTY) ||
+                             has_restart_policy(a.values[F_RESTART]));
         if ((!detach && !attach && berth_global_seal(g, &e) < 0) || fill_opts(&a, &rn, &e) < 0 ||
             (attach && berth_attach_opts_fill(a.values[F_DETACH_KEYS],
                                               !streq_ptr(a.values[F_SIG_PROXY], "false"), &px, &att,
@@ -241,7 +264,7 @@ static int cmd_run(struct berth_global *g, int argc, char **argv)
                         rn.attach = &att;
                 }
                 if (rn.o.detach)
-                        rn.monitor = monitor = monitor_path();
+                        rn.monitor = monitor = berth_monitor_path();
                 rc = berth_run_image(&rn, a.pos[0]);
                 if (detach && rc == 0)
                         printf("%s\n", rn.c->id);
@@ -252,5 +275,40 @@ static int cmd_run(struct berth_global *g, int argc, char **argv)
         return rc;
 }
 
+/* berth create: run's steps up to the record (nothing mounted or started); prints the id. */
+static int cmd_create(struct berth_global *g, int argc, char **argv)
+{
+        struct berth_args a = {0};
+        _autoerr_ struct berth_error *e = NULL;
+        struct berth_progress *progress = NULL;
+        const struct berth_run_ops ops = {
+            .pull_begin = pull_begin,
+            .pull_progress = pull_progress,
+            .pull_end = pull_end,
+            .report = report,
+            .userdata = &progress,
+        };
+        struct berth_run rn = {.runroot = g->runroot,
+                               .registry_config = config_file(),
+                               .ops = &ops,
+                               .create_only = true};
+        int rc;
+
+        if (!berth_cmd_args(&create_spec, argc, argv, &a, &rc))
+                return rc;
+        if (fill_opts(&a, &rn, &e) < 0 || berth_global_store(g, &rn.store, &e) < 0) {
+                rc = berth_print_error(e);
+        } else {
+                rc = berth_run_image(&rn, a.pos[0]);
+                if (rc == 0)
+                        printf("%s\n", rn.c->id);
+                fflush(stdout);
+        }
+        berth_run_clear(&rn);
+        berth_args_clear(&a);
+        return rc;
+}
+
 const struct berth_cmd berth_cmd_run = {"run", "Create and run a new container from an image",
                                         cmd_run};
+const struct berth_cmd berth_cmd_create = {"create", "Create a new container", cmd_create};

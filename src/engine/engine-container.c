@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -56,6 +57,8 @@ void berth_ctr_free(struct berth_ctr *c)
         free(c->finished_at);
         free(c->log_driver);
         json_decref(c->health);
+        free(c->restart_policy);
+        strv_free(c->security_opts);
         free(c);
 }
 
@@ -113,6 +116,35 @@ static char *json_str_get(json_t *o, const char *key)
         return v ? xstrdup(v) : NULL;
 }
 
+/* The restart policy's fields (engine-start.h) and the security options, added to "state" and
+ * "hostConfig". */
+static void record_restart_json(json_t *o, const struct berth_ctr *c)
+{
+        json_t *st = json_object_get(o, "state"), *hc = json_object_get(o, "hostConfig");
+
+        json_object_set_new(st, "stoppedByUser", json_boolean(c->stopped_by_user));
+        json_object_set_new(st, "restartedByUser", json_boolean(c->restarted_by_user));
+        json_object_set_new(st, "restartDelayMs", json_integer(c->restart_delay_ms));
+        json_object_set_new(hc, "RestartPolicy",
+                            json_pack("{s:s, s:i}", "Name",
+                                      c->restart_policy ? c->restart_policy : "no",
+                                      "MaximumRetryCount", c->restart_max));
+        json_object_set_new(hc, "SecurityOpt", berth_json_strv_or_null(c->security_opts));
+}
+
+static void record_restart_parse(struct berth_ctr *c, json_t *o)
+{
+        json_t *st = json_object_get(o, "state"), *hc = json_object_get(o, "hostConfig"),
+               *rp = json_object_get(hc, "RestartPolicy");
+
+        c->stopped_by_user = json_is_true(json_object_get(st, "stoppedByUser"));
+        c->restarted_by_user = json_is_true(json_object_get(st, "restartedByUser"));
+        c->restart_delay_ms = json_integer_value(json_object_get(st, "restartDelayMs"));
+        c->restart_policy = json_str_get(rp, "Name");
+        c->restart_max = (int) json_integer_value(json_object_get(rp, "MaximumRetryCount"));
+        c->security_opts = json_strv_get(hc, "SecurityOpt", true);
+}
+
 static json_t *record_json(const struct berth_ctr *c)
 {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s}", "id", c->id, "name", c->name,
@@ -144,6 +176,7 @@ static json_t *record_json(const struct berth_ctr *c)
                       c->log_driver ? c->log_driver : "k8s-file", "LogMaxSize",
                       (json_int_t) c->log_max_size, "LogMaxFile",
                       c->log_max_file > 0 ? c->log_max_file : 1));
+        record_restart_json(o, c);
         return o;
 }
 
@@ -188,6 +221,7 @@ static void record_parse_state(struct berth_ctr *c, json_t *o)
         c->log_max_size = json_integer_value(json_object_get(hc, "LogMaxSize"));
         c->log_max_file = (int) json_integer_value(json_object_get(hc, "LogMaxFile"));
         c->restart_count = (int) json_integer_value(json_object_get(st, "restartCount"));
+        record_restart_parse(c, o);
 }
 
 /* What the store's gc, rmi and prune rely on ("image" and "layers"), checked: a record misread
@@ -381,6 +415,17 @@ int berth_ctr_lookup(struct berth_store *s, const char *what, struct berth_ctr *
 /* ---- what the containers hold in the image store ------------------------------------------- */
 
 #define MAX_RECORD (64u << 20)
+
+int berth_ctr_reload(const struct berth_ctr *c, struct berth_ctr **ret, struct berth_error **err)
+{
+        _autofree_ char *path = xasprintf("%s/" RECORD, c->dir), *text = NULL;
+        int r;
+
+        r = berth_read_file_at(AT_FDCWD, path, MAX_RECORD, &text, NULL, err);
+        if (r < 0)
+                return r;
+        return record_parse(text, c->dir, path, false, ret, err);
+}
 
 /* The user of the store that the record of container <cfd>/<id> makes; -ENOENT / -ENOTDIR: not a
  * container dir with a record. */
@@ -630,6 +675,10 @@ static struct berth_ctr *ctr_new(struct berth_store *s, const char *id, const ch
         c->log_driver = xstrdup(o->log_driver ? o->log_driver : "k8s-file");
         c->log_max_size = o->log_max_size;
         c->log_max_file = o->log_max_file > 0 ? o->log_max_file : 1;
+        c->restart_policy = o->restart_policy ? xstrdup(o->restart_policy) : NULL;
+        c->restart_max = o->restart_max;
+        for (size_t i = 0, k = 0; o->security_opts && o->security_opts[i]; i++)
+                strv_push(&c->security_opts, &k, xstrdup(o->security_opts[i]));
         return c;
 }
 
@@ -869,7 +918,7 @@ int berth_ctr_finish(struct berth_ctr *c, const char *runroot, struct berth_cont
         if (r >= 0)
                 r = berth_ctr_umount(c, err);
         free(c->status);
-        c->status = xstrdup("exited");
+        c->status = xstrdup(c->restart_pending ? "restarting" : "exited");
         c->exit_code = wait_status >= 0 ? berth_exit_code(wait_status) : c->exit_code;
         c->pid = 0;
         free(c->finished_at);
@@ -946,8 +995,17 @@ void berth_ctr_refresh(struct berth_ctr *c, const char *runroot)
                 c->paused = streq(c->status, "running") && lc->status == BERTH_STATUS_PAUSED;
                 return;
         }
-        /* its monitor is recording the end right now */
-        if (!streq(c->status, "running") || berth_ctr_monitor_alive(c))
+        /* its monitor is recording the end right now, or waits to start it again */
+        if (berth_ctr_monitor_alive(c))
+                return;
+        if (streq(c->status, "restarting")) {
+                /* its monitor died between two runs: the last end stays as recorded */
+                free(c->status);
+                c->status = xstrdup("exited");
+                (void) berth_ctr_save(c, NULL);
+                return;
+        }
+        if (!streq(c->status, "running"))
                 return;
         /* berth (or its monitor) was killed while it ran: the exit code is lost, docker's 255 */
         free(c->status);
@@ -967,6 +1025,25 @@ static bool runtime_alive(const struct berth_ctr *c, const char *runroot)
                lc->status != BERTH_STATUS_STOPPED;
 }
 
+/* rm -f of a container under a restart policy: its monitor could start it again behind rm's
+ * back (between two runs, or as rm kills it), so it goes first (SIGKILL, through a pidfd taken
+ * before its start time is checked); what it leaves is rm's to clean. */
+static void restart_monitor_kill(const struct berth_ctr *c)
+{
+        _autoclose_ int fd = -EBADF;
+        struct pollfd p;
+
+        if (!c->restart_policy || streq(c->restart_policy, "no") || c->monitor_pid <= 0)
+                return;
+        fd = sys_pidfd_open((pid_t) c->monitor_pid, 0);
+        if (fd < 0 || !berth_ctr_monitor_alive(c) ||
+            sys_pidfd_send_signal(fd, SIGKILL, NULL, 0) < 0)
+                return;
+        p = (struct pollfd){.fd = fd, .events = POLLIN};
+        while (poll(&p, 1, 5000) < 0 && errno == EINTR)
+                ;
+}
+
 int berth_ctr_remove(struct berth_ctr *c, const char *runroot, bool force, struct berth_error **err)
 {
         _autofree_ char *parent = xstrdup(c->dir);
@@ -979,11 +1056,17 @@ int berth_ctr_remove(struct berth_ctr *c, const char *runroot, bool force, struc
                                         "cannot remove container \"%s\": container is running: "
                                         "stop the container before removing or force remove",
                                         c->name);
+        if (!force && streq_ptr(c->status, "restarting") && berth_ctr_monitor_alive(c))
+                return berth_error_setx(err, EBUSY,
+                                        "cannot remove container \"%s\": container is "
+                                        "restarting: stop the container before removing or force "
+                                        "remove",
+                                        c->name);
+        if (force)
+                restart_monitor_kill(c);
         if (alive) /* docker's rm -f: a kill with SIGKILL */
                 berth_event_emit(NULL, "kill", c, (const char *const[]){"signal", "9", NULL});
         r = runtime_remove(c, runroot, NULL, err);
-        if (r >= 0)
-                r = berth_ctr_umount(c, err);
         if (r < 0)
                 return berth_error_prefix(err, "remove container %s", c->name);
         *strrchr(parent, '/') = '\0';
@@ -991,6 +1074,10 @@ int berth_ctr_remove(struct berth_ctr *c, const char *runroot, bool force, struc
         if (pfd < 0)
                 return berth_error_set(err, errno, "open %s", parent);
         r = berth_ctr_lock(c, &lock, err);
+        /* under the lock: a monitor starting the container again mounts under it too
+         * (engine-start.h), so that nothing is mounted once the record is gone */
+        if (r >= 0)
+                r = berth_ctr_umount(c, err);
         if (r >= 0)
                 r = berth_rm_rf_at(pfd, c->id, err);
         if (r < 0)

@@ -16,7 +16,8 @@
  *      streams into its log, reaping; the init's wait status at the end;
  *   3. finish (`berth` again, "... exited STATUS"): records the end as a foreground run does
  *      (berth_ctr_finish: OOM kill, runtime state deleted, overlay unmounted, exitCode and
- *      finishedAt), then removes the container with --rm (once `berth wait`s have read it).
+ *      finishedAt), then removes the container with --rm (once `berth wait`s have read it), or,
+ *      when its restart policy says so, waits the back-off and runs stage 1 again.
  *
  * It never runs inside the container, and it is the only writer of the record while the
  * container runs but for `stop`/`kill` and `rm -f`. A monitor killed with SIGKILL at any stage
@@ -34,5 +35,9 @@
 int berth_monitor_start(char *const *argv, const char *root, const char *runroot, const char *id,
                         int report_fd, int client_fd, struct berth_watch *ret);
 
-/* Stage 3: records the end of container id (the init's wait status, -1: lost), --rm. */
+/* Stage 3: records the end of container id (the init's wait status, -1: lost), --rm, then its
+ * restart policy (engine-start.h berth_ctr_restart_next: the back-off, the overlay mounted and
+ * the bundle written again): BERTH_MONITOR_RESTART when the caller is to run stage 1 again (and
+ * so on: one process for all the runs), 0 when the container stays exited or is gone. */
+#define BERTH_MONITOR_RESTART 1
 int berth_monitor_finish(const char *root, const char *runroot, const char *id, int wait_status);

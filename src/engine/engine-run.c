@@ -13,7 +13,9 @@
 
 #include "base/util.h"
 #include "engine/engine-attach.h"
+#include "engine/engine-events.h"
 #include "engine/engine-run.h"
+#include "engine/engine-launch.h"
 #include "engine/engine.h"
 #include "engine/seccomp-profile.h"
 #include "image/blobstore.h"
@@ -45,7 +47,12 @@ void berth_run_clear(struct berth_run *rn)
         berth_image_config_free(steal_ptr(&rn->cfg));
         free(steal_ptr(&rn->image_name));
         berth_ctr_free(steal_ptr(&rn->c));
+        free(steal_ptr(&rn->seccomp_text));
+        strv_free(steal_ptr(&rn->security_record));
+        free(steal_ptr(&rn->restart_policy));
         rn->o.seccomp = NULL;
+        rn->o.security_opts = NULL;
+        rn->o.restart_policy = NULL;
 }
 
 static const struct berth_run_steps *steps(const struct berth_run *rn)
@@ -113,7 +120,12 @@ static int read_seccomp_profile(const char *file, struct berth_run *rn, struct b
         if (r < 0)
                 return berth_error_prefix(err, "opening seccomp profile (%s) failed", file);
         berth_scmp_profile_free(steal_ptr(&rn->seccomp));
-        return berth_scmp_profile_parse(text, len, file, &rn->seccomp, err);
+        r = berth_scmp_profile_parse(text, len, file, &rn->seccomp, err);
+        if (r >= 0) { /* the record keeps the text (docker's SecurityOpt): each start reads it */
+                free(rn->seccomp_text);
+                rn->seccomp_text = steal_ptr(&text);
+        }
+        return r;
 }
 
 static int seccomp_opt(const char *v, struct berth_run *rn, struct berth_error **err)
@@ -165,10 +177,28 @@ int berth_run_security_opt(struct berth_run *rn, const char *opt, struct berth_e
         return berth_error_setx(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
 }
 
+/* --restart, checked (engine-launch.h), and docker's conflict with --rm. */
+static int restart_opt(struct berth_run *rn, const char *v, struct berth_error **err)
+{
+        int r;
+
+        free(steal_ptr(&rn->restart_policy));
+        r = berth_restart_policy_parse(v, &rn->restart_policy, &rn->o.restart_max, err);
+        if (r < 0)
+                return r;
+        if (rn->o.auto_remove && !streq(rn->restart_policy, "no"))
+                return berth_error_setx(err, EINVAL,
+                                        "conflicting options: cannot specify both --restart and "
+                                        "--rm");
+        rn->o.restart_policy = rn->restart_policy;
+        return 0;
+}
+
 int berth_run_apply_flags(struct berth_run *rn, const struct berth_run_flags *f,
                           struct berth_error **err)
 {
         struct berth_run_opts *o = &rn->o;
+        size_t n = 0;
         int r;
 
         r = parse_limits(f, o, err);
@@ -177,12 +207,94 @@ int berth_run_apply_flags(struct berth_run *rn, const struct berth_run_flags *f,
         if (o->memory > 0 && berth_host_has_swap_accounting())
                 o->memory_swap = o->memory * 2;
         for (char *const *s = f->security_opts; s && *s; s++) {
+                free(steal_ptr(&rn->seccomp_text));
                 r = berth_run_security_opt(rn, *s, err);
                 if (r < 0)
                         return r;
+                strv_push(&rn->security_record, &n,
+                          rn->seccomp_text ? xasprintf("seccomp=%s", rn->seccomp_text)
+                                           : xstrdup(*s));
+        }
+        o->seccomp = rn->seccomp;
+        o->security_opts = rn->security_record;
+        return restart_opt(rn, f->restart, err);
+}
+
+/* ---- a start of an existing container: the bundle again from its record ----------------- */
+
+/* One recorded --security-opt: seccomp=<JSON> is the profile's text as run read it. */
+static int security_opt_again(struct berth_run *rn, const char *opt, struct berth_error **err)
+{
+        const char *text = opt + strlen("seccomp=");
+
+        if (!startswith(opt, "seccomp=") || text[0] != '{')
+                return berth_run_security_opt(rn, opt, err);
+        berth_scmp_profile_free(steal_ptr(&rn->seccomp));
+        rn->o.seccomp_unconfined = false;
+        return berth_scmp_profile_parse(text, strlen(text), "the recorded seccomp profile",
+                                        &rn->seccomp, err);
+}
+
+/* What berth_ctr_prepare takes from run's flags, from the record (rn only holds them). */
+static int opts_from_record(struct berth_run *rn, const struct berth_ctr *c,
+                            struct berth_error **err)
+{
+        struct berth_run_opts *o = &rn->o;
+        int r;
+
+        *o = (struct berth_run_opts){
+            .tty = c->tty,
+            .interactive = c->open_stdin,
+            .auto_remove = c->auto_remove,
+            .detach = true,
+            .memory = c->memory,
+            .pids_limit = c->pids_limit,
+            .nano_cpus = c->nano_cpus,
+        };
+        if (o->memory > 0 && berth_host_has_swap_accounting())
+                o->memory_swap = o->memory * 2;
+        for (char **s = c->security_opts; s && *s; s++) {
+                r = security_opt_again(rn, *s, err);
+                if (r < 0)
+                        return berth_error_prefix(err, "container %.12s", c->id);
         }
         o->seccomp = rn->seccomp;
         return 0;
+}
+
+/* A --rm container's overlay is volatile (no syncs); overlayfs refuses to mount one again while
+ * its work dir holds work/incompat/volatile (Documentation/filesystems/overlayfs.rst, "Volatile
+ * mount"): what a clean unmount left is consistent, so it goes. */
+static int volatile_mark_remove(const struct berth_ctr *c, struct berth_error **err)
+{
+        _autofree_ char *work = xasprintf("%s/work/work", c->dir);
+        _autoclose_ int fd = open(work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (!c->auto_remove || fd < 0)
+                return 0;
+        if (faccessat(fd, "incompat", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        return berth_rm_rf_at(fd, "incompat", err);
+}
+
+/* The overlay mounted (what a crash left unmounted first) and the bundle written again. */
+int berth_run_prepare_again(struct berth_store *s, const struct berth_ctr *c,
+                            struct berth_error **err)
+{
+        struct berth_run rn = {0};
+        int r;
+
+        r = berth_ctr_umount(c, err);
+        if (r >= 0)
+                r = volatile_mark_remove(c, err);
+        if (r >= 0)
+                r = opts_from_record(&rn, c, err);
+        if (r >= 0)
+                r = berth_ctr_mount(s, c, err);
+        if (r >= 0)
+                r = berth_ctr_prepare(c, &rn.o, err);
+        berth_run_clear(&rn);
+        return r;
 }
 
 /* ---- the image ----------------------------------------------------------------------------- */
@@ -309,8 +421,16 @@ static int mark_running(struct berth_run *rn, const struct berth_container *lc,
         return steps(rn)->ctr_save(rn->c, err);
 }
 
+/* `berth restart` stopped it to start it again: --rm does not apply (docker's). */
+static bool restarted_by_user(const struct berth_ctr *c)
+{
+        _cleanup_(berth_ctr_freep) struct berth_ctr *now = NULL;
+
+        return berth_ctr_reload(c, &now, NULL) >= 0 && now->restarted_by_user;
+}
+
 /* create, start, wait; then finish (and --rm). Returns the exit code to use. */
-static int run_container(struct berth_run *rn, struct berth_foreground *fg)
+static int run_container(struct berth_run *rn, struct berth_foreground *fg, int *start_lock)
 {
         const struct berth_run_steps *st = steps(rn);
         _autocontainer_ struct berth_container *lc = NULL;
@@ -325,10 +445,13 @@ static int run_container(struct berth_run *rn, struct berth_foreground *fg)
                 return code;
         }
         r = mark_running(rn, lc, &e);
+        closep(start_lock);
         if (r >= 0)
                 r = st->runtime_start(lc, &e);
-        if (r >= 0)
+        if (r >= 0) {
+                berth_event_emit(NULL, "start", rn->c, NULL);
                 r = st->wait(fg, lc->pid, lc->pidfd, lc->pty_master, &status, &e);
+        }
         if (r < 0) {
                 report(rn, e, false);
                 berth_error_freep(&e);
@@ -337,69 +460,14 @@ static int run_container(struct berth_run *rn, struct berth_foreground *fg)
         rn->c->exit_code = code;
         if (st->ctr_finish(rn->c, rn->runroot, lc, r < 0 ? -1 : status, &e) < 0)
                 return fail(rn, e);
-        if (rn->o.auto_remove && st->ctr_remove(rn->c, rn->runroot, false, &e) < 0)
+        berth_ctr_emit_end(rn->c);
+        if (rn->o.auto_remove && !restarted_by_user(rn->c) &&
+            st->ctr_remove(rn->c, rn->runroot, false, &e) < 0)
                 return fail(rn, e);
         return code;
 }
 
 /* ---- -d: the monitor --------------------------------------------------------------------- */
-
-/* The monitor, in a session of its own and not our child (double fork): it must outlive us and
- * no terminal signal of ours may reach it. Its first stage is this binary run as berth-monitor
- * (engine-monitor.h); its report comes on fd 3; stdio /dev/null. */
-static pid_t spawn_monitor(const struct berth_run *rn, int report_fd, int client_fd,
-                           struct berth_error **err)
-{
-        _autofree_ char *self = realpath("/proc/self/exe", NULL);
-        char *argv[] = {"berth-monitor",
-                        xstrdup(berth_store_root(rn->store)),
-                        xstrdup(rn->runroot),
-                        rn->c->id,
-                        "start",
-                        xstrdup(rn->monitor),
-                        self,
-                        client_fd >= 0 ? "4" : "-",
-                        NULL};
-        pid_t pid;
-        int null;
-
-        if (!self)
-                return berth_error_set(err, errno, "find this binary (/proc/self/exe)");
-        pid = fork();
-        if (pid != 0) {
-                free(argv[1]);
-                free(argv[2]);
-                free(argv[5]);
-                return pid > 0 ? pid : berth_error_set(err, errno, "fork the monitor");
-        }
-        if (setsid() < 0 || fork() != 0)
-                _exit(0);
-        null = open("/dev/null", O_RDWR);
-        if (null < 0 || dup2(report_fd, 3) < 0 || (client_fd >= 0 && dup2(client_fd, 4) < 0) ||
-            dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-                _exit(127);
-        berth_close_fds_from(client_fd >= 0 ? 5 : 4, NULL, 0);
-        execv(self, argv);
-        _exit(127);
-}
-
-/* The monitor's report: "0 PID" (the program runs) or "CODE MESSAGE". */
-static int read_report(int fd, int *ret_code, char **ret_msg)
-{
-        _autofree_ char *text = NULL;
-        char *end = NULL;
-        long code;
-
-        if (berth_read_fd(fd, "the monitor's report", 65536, &text, NULL, NULL) < 0 || !*text)
-                return -EPIPE;
-        code = strtol(text, &end, 10);
-        if (end == text || *end != ' ')
-                return -EBADMSG;
-        text[strcspn(text, "\n")] = '\0';
-        *ret_code = (int) code;
-        *ret_msg = xstrdup(end + 1);
-        return 0;
-}
 
 /* run -i / -t without -d: attached to the monitor from the start (engine-attach.h) until the
  * container's end (its exit code) or the detach keys (0, it runs on). A --rm container's end is
@@ -430,47 +498,36 @@ static int attached(struct berth_run *rn, int sock)
         return r;
 }
 
-static int run_detached(struct berth_run *rn, struct berth_foreground **fg)
+/* The monitor starts the container (engine-launch.h berth_monitor_launch); once it reports, the
+ * start lock is let go. */
+static int run_detached(struct berth_run *rn, struct berth_foreground **fg, int *start_lock)
 {
         _autoerr_ struct berth_error *e = NULL;
-        _autoclose_ int rd = -EBADF, wr = -EBADF, ours = -EBADF, theirs = -EBADF;
-        _autofree_ char *msg = NULL;
+        _autoclose_ int ours = -EBADF, theirs = -EBADF;
+        struct berth_monitor_launch l = {.root = berth_store_root(rn->store),
+                                         .runroot = rn->runroot,
+                                         .id = rn->c->id,
+                                         .monitor = rn->monitor,
+                                         .client_fd = -1};
         int p[2], code = BERTH_EXIT_ENGINE, r;
-        pid_t pid;
 
-        if (pipe2(p, O_CLOEXEC) < 0) {
-                berth_error_set(&e, errno, "pipe for the monitor's report");
-                goto undo;
-        }
-        rd = p[0];
-        wr = p[1];
         if (rn->attach && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) {
                 berth_error_set(&e, errno, "socketpair to attach to the monitor");
                 goto undo;
         }
         if (rn->attach) {
                 ours = p[0];
-                theirs = p[1];
+                l.client_fd = theirs = p[1];
         }
-        pid = spawn_monitor(rn, wr, theirs, &e);
-        if (pid < 0)
-                goto undo;
-        closep(&wr);
+        r = berth_monitor_launch(&l, &code, &e);
         closep(&theirs);
-        waitpid(pid, NULL, 0);
-        r = read_report(rd, &code, &msg);
+        closep(start_lock);
         if (r < 0) {
-                berth_error_setx(&e, EPIPE,
-                                 "the monitor exited without starting the container (see %s/"
-                                 "monitor.log)",
-                                 rn->c->dir);
                 code = BERTH_EXIT_ENGINE;
                 goto undo;
         }
-        if (code != 0) { /* the monitor has undone what it could */
-                berth_error_setx(&e, EIO, "%s", msg);
+        if (code != 0) /* the monitor has undone what it could */
                 return fail_with(rn, e, code);
-        }
         if (!rn->attach)
                 return 0;
         /* the signals are the relay's now (--sig-proxy), or kill us as they would docker's CLI */
@@ -486,12 +543,18 @@ int berth_run_image(struct berth_run *rn, const char *what)
 {
         _autoforeground_ struct berth_foreground *fg = NULL;
         _autoerr_ struct berth_error *e = NULL;
+        _autoclose_ int start_lock = -EBADF;
         int r;
 
         r = find_image(rn, what, &e);
         if (r >= 0)
                 r = steps(rn)->ctr_create(rn->store, rn->img->id, rn->img->layers, rn->image_name,
                                           rn->cfg, &rn->o, &rn->c, &e);
+        if (r >= 0 && rn->create_only)
+                return 0;
+        /* until the program runs: a `berth start` of it waits, stop and wait know it starts */
+        if (r >= 0 && berth_ctr_start_lock(rn->c, &start_lock, NULL) < 0)
+                start_lock = -EBADF;
         if (r >= 0 && !rn->o.interactive)
                 r = stdin_devnull(&e);
         if (r < 0)
@@ -508,6 +571,6 @@ int berth_run_image(struct berth_run *rn, const char *what)
                 return BERTH_EXIT_ENGINE;
         }
         if (rn->o.detach)
-                return run_detached(rn, &fg);
-        return run_container(rn, fg);
+                return run_detached(rn, &fg, &start_lock);
+        return run_container(rn, fg, &start_lock);
 }

@@ -97,8 +97,14 @@ struct berth_run {
          * without -d: docker's and podman's way, so that the detach keys can leave it running) */
         const struct berth_attach_opts *attach;
         const struct berth_run_steps *steps; /* NULL: berth_run_steps_default */
+        /* `berth create`: the record and nothing else (no mount, no monitor): berth_run_image
+         * returns 0 once it exists (rn->c) */
+        bool create_only;
         /* made along the way */
         struct berth_scmp_profile *seccomp; /* --security-opt seccomp=FILE */
+        char *seccomp_text;                 /* its text */
+        char **security_record;             /* o.security_opts: what the record keeps */
+        char *restart_policy;               /* o.restart_policy */
         struct berth_image *img;
         struct berth_image_config *cfg;
         char *image_name; /* what the record names: the normalized name, else IMAGE as given */
@@ -112,13 +118,17 @@ struct berth_run_flags {
         const char *pids_limit;     /* --pids-limit: an integer */
         const char *cpus;           /* --cpus: a decimal */
         char *const *security_opts; /* --security-opt, in order (the last one of a key wins) */
+        const char *restart;        /* --restart (engine-launch.h) */
 };
 
 /*
  * Checks the flags into rn->o, docker's way: memory, pids limit and nano cpus ("invalid argument
  * "x" for "-m, --memory" flag: ...", "Minimum memory limit allowed is 6MB"); memory + swap twice
  * the memory where the host accounts swap (berth_host_has_swap_accounting); each --security-opt
- * (berth_run_security_opt). -EINVAL / -ENOTSUP with docker's message.
+ * (berth_run_security_opt; the record keeps them, seccomp=FILE as the file's text); --restart
+ * (berth_restart_policy_parse, engine-launch.h; with --rm: "conflicting options: cannot specify
+ * both --restart and --rm"). rn->o.auto_remove is set first. -EINVAL / -ENOTSUP with docker's
+ * message.
  */
 int berth_run_apply_flags(struct berth_run *rn, const struct berth_run_flags *f,
                           struct berth_error **err);
@@ -130,6 +140,12 @@ int berth_run_apply_flags(struct berth_run *rn, const struct berth_run_flags *f,
  * other label/apparmor values are -ENOTSUP; anything else -EINVAL "invalid --security-opt 2:
  * "OPT"". */
 int berth_run_security_opt(struct berth_run *rn, const char *opt, struct berth_error **err);
+
+/* A start of an existing container (engine-start.h): what a crash left mounted unmounted, the
+ * overlay mounted and the bundle written again from the record (its hostConfig, SecurityOpt
+ * included: seccomp=<JSON> is the profile's text as run read it). */
+int berth_run_prepare_again(struct berth_store *s, const struct berth_ctr *c,
+                            struct berth_error **err);
 
 /* Whether the memory cgroup accounts swap (docker then sets memory+swap to twice the memory). */
 bool berth_host_has_swap_accounting(void);
@@ -149,6 +165,8 @@ char *berth_run_image_name(const struct berth_image *img, const char *what);
  * With -d (rn->o.detach) the last steps are the monitor's (engine-monitor.h): once the record,
  * overlay and bundle are there, rn->monitor is started in a session of its own and its report
  * awaited: 0 once the container's program runs (rn->c->id is then the id to print), else its
- * exit code (125/126/127), the failure reported.
+ * exit code (125/126/127), the failure reported (berth_monitor_launch, engine-launch.h). From the
+ * record's creation until the program runs, its start lock is held (berth_ctr_start_lock).
+ * With rn->create_only: 0 once the record exists (`berth create`).
  */
 int berth_run_image(struct berth_run *rn, const char *what);

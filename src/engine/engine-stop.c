@@ -10,6 +10,7 @@
 #include "base/syscalls.h"
 #include "base/util.h"
 #include "engine/engine-events.h"
+#include "engine/engine-launch.h"
 #include "engine/engine.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
@@ -17,9 +18,16 @@
 /* How often the record is read again while waiting for its end to be recorded. */
 #define RECORD_POLL_MS 20
 
+/* Running, or being started (a container only created is not). */
 static bool is_running(const struct berth_ctr *c)
 {
-        return streq_ptr(c->status, "running") || streq_ptr(c->status, "created");
+        return streq_ptr(c->status, "running") || berth_ctr_starting(c);
+}
+
+/* The same, or between two runs under its restart policy (engine-start.h). */
+static bool is_up(const struct berth_ctr *c)
+{
+        return is_running(c) || streq_ptr(c->status, "restarting");
 }
 
 /* sig to the init (all: to every process), as a "kill" event; a paused container is thawed
@@ -51,8 +59,13 @@ int berth_ctr_kill(struct berth_ctr *c, const char *runroot, int sig, bool all,
         int r;
 
         berth_ctr_refresh(c, runroot);
+        if (streq_ptr(c->status, "restarting")) {
+                berth_ctr_mark_stopped(c); /* docker: its monitor gives up at its next step */
+                return 0;
+        }
         if (!streq_ptr(c->status, "running"))
                 return berth_error_setx(err, EINVAL, "container %s is not running", c->id);
+        berth_ctr_mark_stopped(c); /* before the signal: the end it brings is not restarted */
         r = berth_container_load(runroot, c->id, &lc, err);
         if (r >= 0)
                 r = kill_thaw(c, lc, sig, all, err);
@@ -83,12 +96,16 @@ static int orphan_finish(struct berth_ctr *c, const char *runroot, struct berth_
         return berth_ctr_finish(c, runroot, lc, -1, err);
 }
 
-/* Re-reads the record until it no longer says running, while whoever records the end lives
- * (poll: its monitor waits for us to have read a --rm container's end, or it would wait for its
- * exit). With nobody left to record it, the end is recorded here (as berth_ctr_refresh does). */
+/* Re-reads the record until it records an end (no longer running, or counted by its restart
+ * policy: restartCount moved), while whoever records the end lives (poll: its monitor waits for
+ * us to have read a --rm container's end, or it would wait for its exit; a monitor that restarts
+ * the container does not exit). With nobody left to record it, the end is recorded here (as
+ * berth_ctr_refresh does). */
 static int wait_recorded(struct berth_ctr **c, const char *runroot, struct berth_store *s,
                          bool poll, struct berth_error **err)
 {
+        int runs = (*c)->restart_count;
+
         for (;;) {
                 _autoclose_ int pidfd = -EBADF;
                 struct berth_ctr *fresh = NULL;
@@ -97,7 +114,7 @@ static int wait_recorded(struct berth_ctr **c, const char *runroot, struct berth
                 if (!poll && (*c)->monitor_pid > 0 && berth_ctr_monitor_alive(*c))
                         pidfd = sys_pidfd_open((pid_t) (*c)->monitor_pid, 0);
                 if (pidfd >= 0)
-                        wait_fd(pidfd, -1);
+                        wait_fd(pidfd, berth_ctr_has_restart_policy(*c) ? RECORD_POLL_MS : -1);
                 else
                         usleep(RECORD_POLL_MS * 1000);
                 r = berth_ctr_lookup(s, (*c)->id, &fresh, err);
@@ -106,7 +123,7 @@ static int wait_recorded(struct berth_ctr **c, const char *runroot, struct berth
                 berth_ctr_free(*c);
                 *c = fresh;
                 berth_ctr_refresh(*c, runroot);
-                if (!is_running(*c))
+                if (!is_up(*c) || (*c)->restart_count != runs)
                         return orphan_finish(*c, runroot, err);
         }
 }
@@ -150,7 +167,7 @@ int berth_ctr_wait(struct berth_store *s, struct berth_ctr **c, const char *runr
         if ((*c)->auto_remove && (*c)->detached && hold_record(s, c, &hold, err) < 0)
                 return -ENOENT;
         berth_ctr_refresh(*c, runroot);
-        if (!is_running(*c))
+        if (!is_up(*c))
                 return 0;
         /* the init first: then the one who records the end has little left to do */
         if (berth_container_load(runroot, (*c)->id, &lc, NULL) >= 0 &&
@@ -159,13 +176,38 @@ int berth_ctr_wait(struct berth_store *s, struct berth_ctr **c, const char *runr
         return wait_recorded(c, runroot, s, hold >= 0, err);
 }
 
-static int stop_wait(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
+/* While the container is being started, or restarting (its monitor in the back-off, which our
+ * mark ends: engine-start.h), the record is read again until that is over. -ENOENT: removed. */
+static int settled(struct berth_ctr **c, const char *runroot, struct berth_error **err)
+{
+        while (berth_ctr_starting(*c) ||
+               (streq_ptr((*c)->status, "restarting") && berth_ctr_monitor_alive(*c))) {
+                struct berth_ctr *fresh = NULL;
+                int r;
+
+                usleep(RECORD_POLL_MS * 1000);
+                r = berth_ctr_reload(*c, &fresh, NULL);
+                if (r < 0)
+                        return berth_error_setx(err, ENOENT, "no such container: %s", (*c)->id);
+                berth_ctr_free(*c);
+                *c = fresh;
+        }
+        berth_ctr_refresh(*c, runroot);
+        return 0;
+}
+
+static int stop_once(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
                      int timeout_s, struct berth_error **err)
 {
         _autocontainer_ struct berth_container *lc = NULL;
         int r;
 
         berth_ctr_refresh(*c, runroot);
+        if (is_up(*c))
+                berth_ctr_mark_stopped(*c); /* before the signal: its end is not restarted */
+        r = settled(c, runroot, err);
+        if (r < 0)
+                return r;
         if (!is_running(*c))
                 return 0; /* docker: stopping a stopped container is no error */
         r = berth_container_load(runroot, (*c)->id, &lc, err);
@@ -184,6 +226,19 @@ static int stop_wait(struct berth_store *s, struct berth_ctr **c, const char *ru
         return wait_recorded(c, runroot, s, false, err);
 }
 
+static int stop_wait(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
+                     int timeout_s, struct berth_error **err)
+{
+        for (int i = 0;; i++) {
+                int r = stop_once(s, c, runroot, sig, timeout_s, err);
+
+                /* its monitor started it again after all: our mark came between its read of the
+                 * record and its write; once more */
+                if (r < 0 || !is_up(*c) || i == 3)
+                        return r;
+        }
+}
+
 int berth_ctr_stop(struct berth_store *s, struct berth_ctr **c, const char *runroot, int sig,
                    int timeout_s, struct berth_error **err)
 {
@@ -191,7 +246,7 @@ int berth_ctr_stop(struct berth_store *s, struct berth_ctr **c, const char *runr
         int r;
 
         berth_ctr_refresh(*c, runroot);
-        was_running = is_running(*c);
+        was_running = is_up(*c);
         r = stop_wait(s, c, runroot, sig, timeout_s, err);
         /* docker's "stop" event once the end is recorded (*c is the record as it is then) */
         if (was_running && (r >= 0 || (r == -ENOENT && *c)))

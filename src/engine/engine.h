@@ -41,7 +41,8 @@ struct berth_ctr {
         /* config */
         char **env, **cmd, **entrypoint; /* NULL-terminated; entrypoint/cmd may be NULL */
         char *working_dir, *user, *hostname;
-        /* state (record "state"): status "created", "running" or "exited" */
+        /* state (record "state"): status "created", "running", "restarting" (between two runs:
+         * engine-start.h) or "exited" */
         char *status;
         int exit_code;
         int pid;
@@ -61,6 +62,20 @@ struct berth_ctr {
         int64_t log_max_size; /* "LogMaxSize", bytes; 0: no rotation */
         int log_max_file;     /* "LogMaxFile": files kept with rotation (>= 1) */
         int restart_count;    /* record "state": "restartCount" */
+        /* restart policy (engine-start.h; record "hostConfig": "RestartPolicy" {"Name",
+         * "MaximumRetryCount"}): NULL or "no", "always", "unless-stopped", "on-failure" (at most
+         * restart_max restarts; 0: no limit) */
+        char *restart_policy;
+        int restart_max;
+        bool stopped_by_user;     /* record "state": "stoppedByUser" (stop/kill; start clears) */
+        bool restarted_by_user;   /* record "state": "restartedByUser" (restart: --rm waits) */
+        int64_t restart_delay_ms; /* record "state": "restartDelayMs": the monitor's back-off */
+        /* not in the record: berth_ctr_finish records the end as "restarting" (the monitor's
+         * restart policy said so: engine-start.h) */
+        bool restart_pending;
+        /* record "hostConfig": "SecurityOpt": --security-opt as given, seccomp=FILE as
+         * seccomp=<the profile's JSON> (docker's way): each start writes the spec again */
+        char **security_opts;
         /* record "health": {"status": "starting" | "healthy" | "unhealthy", "failingStreak",
          * "log": [...]} as it is (a json_t reference); NULL: no healthcheck */
         struct json_t *health;
@@ -108,6 +123,9 @@ struct berth_run_opts {
          * default), seccomp=unconfined, no-new-privileges, systempaths=unconfined */
         const struct berth_scmp_profile *seccomp;
         bool seccomp_unconfined, no_new_privileges, systempaths_unconfined;
+        char *const *security_opts; /* what the record keeps of them ("SecurityOpt") */
+        const char *restart_policy; /* --restart, checked (engine-launch.h): NULL or "no", ... */
+        int restart_max;            /* on-failure:N */
 };
 
 /* docker's sizes for -m: "10m", "1g", "512k", "1048576", "10MB" (1024-based units b k m g t p,
@@ -170,6 +188,9 @@ int berth_ctr_create(struct berth_store *s, const char *image_id, char *const *l
                      const char *image_name, const struct berth_image_config *img,
                      const struct berth_run_opts *o, struct berth_ctr **ret,
                      struct berth_error **err);
+
+/* The record of c as it is now on disk (c->dir/container.json). -ENOENT: removed. */
+int berth_ctr_reload(const struct berth_ctr *c, struct berth_ctr **ret, struct berth_error **err);
 
 /* Rewrites <dir>/container.json atomically from c. */
 int berth_ctr_save(const struct berth_ctr *c, struct berth_error **err);
