@@ -22,7 +22,13 @@ static void exec_watcher(char **argv, const struct berth_watch *w)
                         *size = xasprintf("%llu", (unsigned long long) w->log_max_size),
                         *files = xasprintf("%u", w->log_max_file), *driver = xstrdup(w->log_driver),
                         *in = xasprintf("%d", w->in_fd), *listen = xasprintf("%d", w->listen_fd),
-                        *client = xasprintf("%d", w->client_fd);
+                        *client = xasprintf("%d", w->client_fd),
+                        *health = w->health.interval_ms
+                                      ? xasprintf("%llu,%llu,%llu",
+                                                  (unsigned long long) w->health.interval_ms,
+                                                  (unsigned long long) w->health.start_period_ms,
+                                                  (unsigned long long) w->health.start_interval_ms)
+                                      : xstrdup("-");
         char *monitor = argv[MON_ARGS], *berth = argv[MON_ARGS + 1];
         char *next[] = {"berth-monitor",
                         argv[MON_ROOT],
@@ -41,6 +47,7 @@ static void exec_watcher(char **argv, const struct berth_watch *w)
                         in,
                         listen,
                         client,
+                        health,
                         NULL};
 
         execv(monitor, next);
@@ -74,7 +81,13 @@ static int stage_start(char **argv)
                                 &w) < 0)
                 return 1;
         exec_watcher(argv, &w);
-        status = berth_watch_run(&w); /* the small binary could not be run: the same, here */
+        /* the small binary could not be run: the same, here */
+        char *health[] = {"berth-monitor", argv[MON_ROOT], argv[MON_RUNROOT],  argv[MON_ID],
+                          "health",        argv[MON_ARGS], argv[MON_ARGS + 1], NULL};
+
+        w.health_exe = argv[MON_ARGS + 1];
+        w.health_argv = health;
+        status = berth_watch_run(&w);
         return finish_then_restart(argv[MON_ROOT], argv[MON_RUNROOT], argv[MON_ID], status,
                                    argv[MON_ARGS], argv[MON_ARGS + 1]);
 }
@@ -102,6 +115,8 @@ int berth_monitor_stage(int argc, char **argv)
         berth_monitor_log_setup(argv[MON_ROOT], argv[MON_ID]);
         if (streq(argv[MON_STAGE], "start") && argc == MON_ARGS + 3)
                 return stage_start(argv);
+        if (streq(argv[MON_STAGE], "health") && argc == MON_ARGS + 2)
+                return berth_monitor_health(argv);
         if (streq(argv[MON_STAGE], "exited") && argc == MON_ARGS + 3)
                 return finish_then_restart(argv[MON_ROOT], argv[MON_RUNROOT], argv[MON_ID],
                                            atoi(argv[MON_ARGS]), argv[MON_ARGS + 1],

@@ -27,8 +27,27 @@ enum {
         W_IN,
         W_LISTEN,
         W_CLIENT,
+        W_HEALTH,
         W_N
 };
+
+/* HEALTH: "INTERVAL_MS,START_PERIOD_MS,START_INTERVAL_MS" (engine-watch.h), "-": none. */
+static void health_timer(const char *arg, struct berth_watch_health *ret)
+{
+        uint64_t v[3] = {0};
+        const char *p = arg;
+        char *end;
+
+        for (int i = 0; i < 3; i++, p = end + 1) {
+                v[i] = strtoull(p, &end, 10);
+                if (end == p || *end != (i < 2 ? ',' : '\0')) {
+                        *ret = (struct berth_watch_health){0};
+                        return;
+                }
+        }
+        *ret = (struct berth_watch_health){
+            .interval_ms = v[0], .start_period_ms = v[1], .start_interval_ms = v[2]};
+}
 
 int main(int argc, char **argv)
 {
@@ -39,6 +58,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "berth-monitor: started by berth run -d, not by hand\n");
                 return 2;
         }
+        /* the health stage's argv (berth-monitor.h) */
+        char *health[] = {"berth-monitor", argv[MON_ROOT],  argv[MON_RUNROOT], argv[MON_ID],
+                          "health",        argv[W_MONITOR], argv[W_BERTH],     NULL};
+
         berth_monitor_log_setup(argv[MON_ROOT], argv[MON_ID]);
         dir = xasprintf("%s/containers/%s", argv[MON_ROOT], argv[MON_ID]);
         w = (struct berth_watch){
@@ -53,11 +76,14 @@ int main(int argc, char **argv)
             .in_fd = atoi(argv[W_IN]),
             .listen_fd = atoi(argv[W_LISTEN]),
             .client_fd = atoi(argv[W_CLIENT]),
+            .health_exe = argv[W_BERTH],
+            .health_argv = health,
         };
+        health_timer(argv[W_HEALTH], &w.health);
         /* none of them goes further than this process */
         for (int i = W_OUT; i < W_N; i++)
                 if (i != W_DRIVER && i != W_MAXSIZE && i != W_MAXFILE && i != W_TTY &&
-                    atoi(argv[i]) >= 0)
+                    i != W_HEALTH && atoi(argv[i]) >= 0)
                         fcntl(atoi(argv[i]), F_SETFD, FD_CLOEXEC);
         status = xasprintf("%d", berth_watch_run(&w));
         if (w.out_fd >= 0)

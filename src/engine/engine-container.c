@@ -21,6 +21,7 @@
 #include "cgroup/cgroup.h"
 #include "runtime/container.h"
 #include "engine/engine-events.h"
+#include "engine/engine-health.h"
 #include "engine/engine-run.h"
 #include "engine/engine.h"
 #include "runtime/foreground.h"
@@ -57,6 +58,8 @@ void berth_ctr_free(struct berth_ctr *c)
         free(c->finished_at);
         free(c->log_driver);
         json_decref(c->health);
+        berth_healthcheck_free(c->healthcheck);
+        free(c->health_on_failure);
         free(c->restart_policy);
         strv_free(c->security_opts);
         free(c);
@@ -177,6 +180,7 @@ static json_t *record_json(const struct berth_ctr *c)
                       (json_int_t) c->log_max_size, "LogMaxFile",
                       c->log_max_file > 0 ? c->log_max_file : 1));
         record_restart_json(o, c);
+        berth_ctr_health_record_json(o, c);
         return o;
 }
 
@@ -278,6 +282,7 @@ static int record_parse(const char *text, const char *dir, const char *what, boo
         c->health = json_is_object(json_object_get(o, "health"))
                         ? json_incref(json_object_get(o, "health"))
                         : NULL;
+        berth_ctr_health_record_parse(c, o);
         *ret = c;
         return 0;
 }
@@ -921,6 +926,7 @@ int berth_ctr_finish(struct berth_ctr *c, const char *runroot, struct berth_cont
         c->status = xstrdup(c->restart_pending ? "restarting" : "exited");
         c->exit_code = wait_status >= 0 ? berth_exit_code(wait_status) : c->exit_code;
         c->pid = 0;
+        berth_ctr_health_end(c); /* dockerd's: unhealthy once the checks stop */
         free(c->finished_at);
         c->finished_at = berth_rfc3339_now();
         /* under the lock that `rm` holds while it removes the dir: never write into a dir

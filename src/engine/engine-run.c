@@ -50,9 +50,11 @@ void berth_run_clear(struct berth_run *rn)
         free(steal_ptr(&rn->seccomp_text));
         strv_free(steal_ptr(&rn->security_record));
         free(steal_ptr(&rn->restart_policy));
+        berth_healthcheck_free(steal_ptr(&rn->healthcheck));
         rn->o.seccomp = NULL;
         rn->o.security_opts = NULL;
         rn->o.restart_policy = NULL;
+        rn->o.healthcheck = NULL;
 }
 
 static const struct berth_run_steps *steps(const struct berth_run *rn)
@@ -217,6 +219,12 @@ int berth_run_apply_flags(struct berth_run *rn, const struct berth_run_flags *f,
         }
         o->seccomp = rn->seccomp;
         o->security_opts = rn->security_record;
+        berth_healthcheck_free(steal_ptr(&rn->healthcheck));
+        r = berth_health_flags_parse(&f->health, &rn->healthcheck, err);
+        if (r < 0)
+                return r;
+        o->healthcheck = rn->healthcheck;
+        o->health_on_failure = f->health.on_failure;
         return restart_opt(rn, f->restart, err);
 }
 

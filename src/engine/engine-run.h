@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "base/error.h"
+#include "engine/engine-health.h"
 #include "engine/engine.h"
 
 /* docker's exit codes: berth itself failed; the command cannot be executed; it was not found.
@@ -105,6 +106,8 @@ struct berth_run {
         char *seccomp_text;                 /* its text */
         char **security_record;             /* o.security_opts: what the record keeps */
         char *restart_policy;               /* o.restart_policy */
+        /* o.healthcheck */
+        struct berth_healthcheck *healthcheck;
         struct berth_image *img;
         struct berth_image_config *cfg;
         char *image_name; /* what the record names: the normalized name, else IMAGE as given */
@@ -119,13 +122,15 @@ struct berth_run_flags {
         const char *cpus;           /* --cpus: a decimal */
         char *const *security_opts; /* --security-opt, in order (the last one of a key wins) */
         const char *restart;        /* --restart (engine-launch.h) */
+        struct berth_health_flags health; /* --health-*, --no-healthcheck (engine-health.h) */
 };
 
 /*
  * Checks the flags into rn->o, docker's way: memory, pids limit and nano cpus ("invalid argument
  * "x" for "-m, --memory" flag: ...", "Minimum memory limit allowed is 6MB"); memory + swap twice
  * the memory where the host accounts swap (berth_host_has_swap_accounting); each --security-opt
- * (berth_run_security_opt; the record keeps them, seccomp=FILE as the file's text); --restart
+ * (berth_run_security_opt; the record keeps them, seccomp=FILE as the file's text); the
+ * healthcheck's flags (berth_health_flags_parse, engine-health.h); --restart
  * (berth_restart_policy_parse, engine-launch.h; with --rm: "conflicting options: cannot specify
  * both --restart and --rm"). rn->o.auto_remove is set first. -EINVAL / -ENOTSUP with docker's
  * message.

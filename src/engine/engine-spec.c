@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <jansson.h>
 
+#include "engine/engine-health.h"
 #include "engine/engine.h"
 #include "image/manifest.h"
 #include "engine/seccomp-profile.h"
@@ -191,7 +192,7 @@ int berth_ctr_config_apply(struct berth_ctr *c, const struct berth_image_config 
         c->working_dir = xstrdup(wd ? wd : "");
         c->user = xstrdup(o->user ? o->user : img->user ? img->user : "");
         c->hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", c->id);
-        return 0;
+        return berth_ctr_health_apply(c, img, o, err);
 }
 
 /* ---- users --------------------------------------------------------------------------------- */

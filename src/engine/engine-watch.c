@@ -2,15 +2,19 @@
 /*
  * The monitor's resident loop (engine-watch.h): poll the container's streams, its init's pidfd
  * and the attach socket (engine-attach.h); what comes is written to the log and sent to the
- * attached clients; what the clients send goes to the container's stdin or terminal.
+ * attached clients; what the clients send goes to the container's stdin or terminal. The
+ * healthcheck's timer: its stage, a child, started when the poll's timeout says it is time.
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/syscalls.h"
@@ -35,6 +39,7 @@ enum {
         SLOT_ERR,
         SLOT_PID,
         SLOT_LISTEN,
+        SLOT_HEALTH, /* the pidfd of the running health stage */
         SLOT_CLIENT0,
         SLOT_N = SLOT_CLIENT0 + MAX_CLIENTS
 };
@@ -46,6 +51,12 @@ struct watch {
         int status;
         bool exited;
         struct pollfd p[SLOT_N];
+        /* the healthcheck (engine-watch.h struct berth_watch_health) */
+        pid_t health_pid;       /* the running stage, or 0 */
+        uint64_t started_us;    /* our start: the container's, within a few ms */
+        uint64_t next_check_us; /* when the next one starts (none running) */
+        bool health_starting;   /* the status is still "starting" (start_interval applies) */
+        bool health_off;        /* no check (any more) */
 };
 
 static void open_log(struct watch *x)
@@ -184,7 +195,73 @@ static void from_client(struct watch *x, int i)
                 resize(x, buf + 1, (size_t) n - 1);
 }
 
-/* Orphans the container left (we are their subreaper), and the init: its status, once. */
+/* ---- the healthcheck's timer ------------------------------------------------------------- */
+
+static bool health_on(const struct watch *x)
+{
+        return x->w->health.interval_ms > 0 && !x->health_off && x->w->health_exe;
+}
+
+/* docker's getInterval: the start interval during the start period while still "starting". */
+static uint64_t health_interval_us(const struct watch *x)
+{
+        const struct berth_watch_health *h = &x->w->health;
+
+        if (berth_now_us() - x->started_us >= h->start_period_ms * 1000 || !x->health_starting)
+                return h->interval_ms * 1000;
+        return h->start_interval_ms * 1000;
+}
+
+/* The stage's end (reaped): its exit code is the status; the next check one interval later. */
+static void health_done(struct watch *x, int st)
+{
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+
+        closep(&x->p[SLOT_HEALTH].fd);
+        x->p[SLOT_HEALTH].fd = -1;
+        x->health_pid = 0;
+        if (code == BERTH_HEALTH_EXIT_STARTING)
+                x->health_starting = true;
+        else if (code == BERTH_HEALTH_EXIT_HEALTHY || code == BERTH_HEALTH_EXIT_UNHEALTHY)
+                x->health_starting = false;
+        else if (code == BERTH_HEALTH_EXIT_NONE)
+                x->health_off = true;
+        x->next_check_us = berth_now_us() + health_interval_us(x);
+}
+
+/* The stage, in a process group of its own (what it starts goes with it at our end), with the
+ * signals we ignore back to their defaults. */
+static void health_spawn(struct watch *x)
+{
+        posix_spawnattr_t attr;
+        sigset_t def;
+        pid_t pid = 0;
+        int r;
+
+        sigemptyset(&def);
+        sigaddset(&def, SIGPIPE);
+        sigaddset(&def, SIGHUP);
+        sigaddset(&def, SIGINT);
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+        posix_spawnattr_setpgroup(&attr, 0);
+        posix_spawnattr_setsigdefault(&attr, &def);
+        r = posix_spawn(&pid, x->w->health_exe, NULL, &attr, x->w->health_argv, environ);
+        posix_spawnattr_destroy(&attr);
+        if (r != 0) {
+                berth_warn("run the healthcheck (%s): %s, trying again later", x->w->health_exe,
+                           strerror(r));
+                x->next_check_us = berth_now_us() + health_interval_us(x);
+                return;
+        }
+        x->health_pid = pid;
+        x->p[SLOT_HEALTH].fd = sys_pidfd_open(pid, 0);
+        if (x->p[SLOT_HEALTH].fd < 0) /* cannot be: our child; then its end is seen by reap */
+                berth_warn("pidfd_open %d: %s", (int) pid, strerror(errno));
+}
+
+/* Orphans the container left (we are their subreaper), and the init: its status, once; the
+ * health stage's end. */
 static void reap(struct watch *x)
 {
         int st;
@@ -194,14 +271,62 @@ static void reap(struct watch *x)
                 if (p == x->w->pid) {
                         x->status = st;
                         x->exited = true;
+                } else if (p == x->health_pid) {
+                        health_done(x, st);
                 }
+}
+
+static void health_step(struct watch *x)
+{
+        int st;
+
+        if (x->health_pid > 0 && x->p[SLOT_HEALTH].fd >= 0 &&
+            (x->p[SLOT_HEALTH].revents & POLLIN) &&
+            waitpid(x->health_pid, &st, WNOHANG) == x->health_pid)
+                health_done(x, st);
+        if (!x->exited && health_on(x) && x->health_pid == 0 &&
+            (int64_t) (x->next_check_us - berth_now_us()) <= 0)
+                health_spawn(x);
+}
+
+/* At the end: a check still running is killed (its whole group: a berth exec, the process in the
+ * container) and reaped. */
+static void health_stop(struct watch *x)
+{
+        int st;
+
+        if (x->health_pid <= 0)
+                return;
+        (void) kill(-x->health_pid, SIGKILL);
+        while (waitpid(x->health_pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        closep(&x->p[SLOT_HEALTH].fd);
+        x->p[SLOT_HEALTH].fd = -1;
+        x->health_pid = 0;
+}
+
+/* The poll's timeout (ms, -1: none): the drain's deadline at the end, else the next check. */
+static int poll_timeout(const struct watch *x, uint64_t deadline)
+{
+        uint64_t now = berth_now_us(), at;
+
+        if (x->exited)
+                at = deadline;
+        else if (health_on(x) && x->health_pid == 0)
+                at = x->next_check_us;
+        else
+                return -1;
+        return (int64_t) (at - now) <= 0 ? 0 : (int) ((at - now + 999) / 1000);
 }
 
 static void poll_step(struct watch *x, uint64_t *deadline)
 {
-        int timeout = x->exited ? (int) ((*deadline - berth_now_us()) / 1000) : -1;
+        int r = poll(x->p, SLOT_N, poll_timeout(x, *deadline));
 
-        if (poll(x->p, SLOT_N, timeout) < 0)
+        if (r < 0)
+                return;
+        health_step(x);
+        if (r == 0)
                 return;
         for (int s = SLOT_OUT; s <= SLOT_ERR; s++)
                 if (x->p[s].fd >= 0 && (x->p[s].revents & (POLLIN | POLLHUP | POLLERR)) &&
@@ -250,6 +375,9 @@ static void watch_init(struct watch *x, int pidfd)
         x->in_fd = x->w->tty ? x->w->out_fd : x->w->in_fd;
         if (x->w->client_fd >= 0)
                 add_client(x, x->w->client_fd);
+        x->started_us = berth_now_us();
+        x->health_starting = true;
+        x->next_check_us = x->started_us + health_interval_us(x);
 }
 
 int berth_watch_run(const struct berth_watch *w)
@@ -274,6 +402,7 @@ int berth_watch_run(const struct berth_watch *w)
                         break;
                 }
         }
+        health_stop(&x);
         reap(&x);
         for (int i = SLOT_CLIENT0; i < SLOT_N; i++) /* EOF: the end, for the attached */
                 if (x.p[i].fd >= 0)

@@ -16,6 +16,27 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * The healthcheck's timer (engine-health.h): the watcher runs the health stage, its child, one
+ * interval after the start and then one interval after the end of each check (during the start
+ * period, while the status is "starting", one start interval), never two at once; the stage's
+ * exit code is the status after it. The stage runs in a process group of its own, which is
+ * killed at the container's end.
+ */
+struct berth_watch_health {
+        uint64_t interval_ms; /* 0: no healthcheck */
+        uint64_t start_period_ms, start_interval_ms;
+};
+
+/* The health stage's exit codes (any other: a failure of its own, the timer goes on). */
+enum {
+        BERTH_HEALTH_EXIT_STARTING = 0,
+        BERTH_HEALTH_EXIT_HEALTHY = 1,
+        BERTH_HEALTH_EXIT_UNHEALTHY = 2,
+        BERTH_HEALTH_EXIT_NONE = 3,    /* no check (any more): the timer stops */
+        BERTH_HEALTH_EXIT_SKIPPED = 4, /* paused, or ending: nothing was recorded */
+};
+
 struct berth_watch {
         const char *dir;        /* the container's dir: the log is <dir>/ctr.log */
         const char *log_driver; /* "k8s-file", or "none": no log */
@@ -27,6 +48,9 @@ struct berth_watch {
         int in_fd;          /* -i without -t: the container's stdin pipe's write end; or -1 */
         int listen_fd;      /* the attach socket (engine-attach.h), or -1 */
         int client_fd;      /* a client attached from the start (run -it), or -1 */
+        struct berth_watch_health health;
+        const char *health_exe;   /* the health stage: this binary (berth) ... */
+        char *const *health_argv; /* ... with this argv (berth-monitor.h) */
 };
 
 /* Relays until both streams are over and the init has exited (then at most a short drain for

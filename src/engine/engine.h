@@ -26,6 +26,7 @@
 struct berth_store;
 struct berth_store_user;
 struct berth_image_config;
+struct berth_healthcheck;
 struct berth_container;
 struct berth_scmp_profile;
 
@@ -79,6 +80,10 @@ struct berth_ctr {
         /* record "health": {"status": "starting" | "healthy" | "unhealthy", "failingStreak",
          * "log": [...]} as it is (a json_t reference); NULL: no healthcheck */
         struct json_t *health;
+        /* engine-health.h: record "config": "Healthcheck" (docker's; NULL: none), "hostConfig":
+         * "HealthOnFailure" (podman's --health-on-failure: kill, restart, stop; NULL: none) */
+        struct berth_healthcheck *healthcheck;
+        char *health_on_failure;
         /* not in the record: its cgroup is frozen (berth pause), as berth_ctr_refresh found it;
          * status stays "running", as docker's State.Running stays true */
         bool paused;
@@ -126,6 +131,9 @@ struct berth_run_opts {
         char *const *security_opts; /* what the record keeps of them ("SecurityOpt") */
         const char *restart_policy; /* --restart, checked (engine-launch.h): NULL or "no", ... */
         int restart_max;            /* on-failure:N */
+        /* --health-* (engine-health.h): merged with the image's HEALTHCHECK; NULL: not given */
+        const struct berth_healthcheck *healthcheck;
+        const char *health_on_failure; /* --health-on-failure; NULL: none */
 };
 
 /* docker's sizes for -m: "10m", "1g", "512k", "1048576", "10MB" (1024-based units b k m g t p,
@@ -139,8 +147,9 @@ int berth_parse_cpus(const char *s, int64_t *ret, struct berth_error **err);
  * image config and the run options, docker's way: --entrypoint replaces the image's Entrypoint
  * and clears its Cmd; CMD args replace Cmd; -e entries replace or add to the image's Env (a bare
  * "K" takes K from envp, or removes K when envp has none); -w / -u override WorkingDir / User;
- * hostname = --hostname or the first 12 hex digits of c->id (which must be set). envp may be
- * NULL. -EINVAL: "no command specified", a relative -w.
+ * hostname = --hostname or the first 12 hex digits of c->id (which must be set); the healthcheck
+ * (engine-health.h berth_ctr_health_apply). envp may be NULL. -EINVAL: "no command specified", a
+ * relative -w, --health-on-failure without a healthcheck.
  */
 int berth_ctr_config_apply(struct berth_ctr *c, const struct berth_image_config *img,
                            const struct berth_run_opts *o, char *const *envp,
