@@ -124,9 +124,11 @@ static json_t *log_config(const struct berth_ctr *c)
 
 static json_t *host_config(const struct berth_ctr *c)
 {
-        return json_pack("{s:o, s:b, s:I, s:I, s:I}", "LogConfig", log_config(c), "AutoRemove",
-                         c->auto_remove, "Memory", (json_int_t) c->memory, "NanoCpus",
-                         (json_int_t) c->nano_cpus, "PidsLimit", (json_int_t) c->pids_limit);
+        return json_pack("{s:o, s:{s:s, s:i}, s:b, s:I, s:I, s:I}", "LogConfig", log_config(c),
+                         "RestartPolicy", "Name", c->restart_policy ? c->restart_policy : "no",
+                         "MaximumRetryCount", c->restart_max, "AutoRemove", c->auto_remove,
+                         "Memory", (json_int_t) c->memory, "NanoCpus", (json_int_t) c->nano_cpus,
+                         "PidsLimit", (json_int_t) c->pids_limit);
 }
 
 static json_t *config_json(const struct berth_ctr *c)

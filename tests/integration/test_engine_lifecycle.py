@@ -234,8 +234,7 @@ def test_create_keeps_the_restart_policy(bb):
     assert rec["hostConfig"]["RestartPolicy"] == {"Name": "on-failure",
                                                   "MaximumRetryCount": 3}, rec
     hc = inspect(bb, "pol")["HostConfig"]
-    if "RestartPolicy" in hc:  # inspect's HostConfig (engine-inspect.c)
-        assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}, hc
+    assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}, hc
     assert inspect(bb, "pol")["RestartCount"] == 0
     bb.ok("rm", "pol")
 
