@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -695,13 +696,25 @@ static void bind_etc_files(const struct berth_ctr *c, int rootfd)
         }
 }
 
-static int enter_root(struct berth_store *s, const struct berth_ctr *c, int *ret_fd,
+/*
+ * The container's root, in our own mount namespace. The start lock (<dir>/start.lock, taken
+ * shared: a start in progress is waited for) tells whether it runs: its overlay is on
+ * <dir>/rootfs, a copy of which our namespace has. Else we mount it, in our namespace only, and
+ * keep the lock (*ret_lock) until the copy ends, so that a start meanwhile waits rather than mount
+ * the same upper dir a second time.
+ */
+static int enter_root(struct berth_store *s, const struct berth_ctr *c, int *ret_fd, int *ret_lock,
                       struct berth_error **err)
 {
-        _autofree_ char *rootfs = xasprintf("%s/rootfs", c->dir);
-        _autoclose_ int fd = -EBADF;
-        int r;
+        _autofree_ char *rootfs = xasprintf("%s/rootfs", c->dir),
+                        *lock_path = xasprintf("%s/start.lock", c->dir);
+        _autoclose_ int fd = -EBADF, lock = -EBADF;
+        int r = berth_lock_file_at(AT_FDCWD, lock_path, LOCK_SH, &lock, err);
 
+        if (r == -ENOENT)
+                return berth_error_setx(err, ENOENT, "No such container: %s", c->name);
+        if (r < 0)
+                return r;
         /* private: neither our overlay mount nor the container's unmount crosses over */
         if (unshare(CLONE_NEWNS) < 0)
                 return berth_error_set(err, errno, "cp: unshare the mount namespace");
@@ -718,6 +731,7 @@ static int enter_root(struct berth_store *s, const struct berth_ctr *c, int *ret
                 fd = open(rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return berth_error_set(err, errno, "open %s", rootfs);
+                *ret_lock = steal_fd(&lock);
         }
         bind_etc_files(c, fd);
         *ret_fd = steal_fd(&fd);
@@ -728,10 +742,11 @@ static int cp_child(struct berth_store *s, const struct berth_ctr *c, const stru
                     struct berth_cp_result *ret, struct berth_error **err)
 {
         struct cp_ctx x = {.o = o, .c = c, .rootfd = -EBADF};
+        _autoclose_ int lock = -EBADF;
         int r;
 
         signal(SIGPIPE, SIG_IGN); /* a reader gone: EPIPE, an error like any other */
-        r = enter_root(s, c, &x.rootfd, err);
+        r = enter_root(s, c, &x.rootfd, &lock, err);
         if (r >= 0 && (r = fd_link(x.rootfd, &x.root)) < 0)
                 r = berth_error_set(err, -r, "readlink the container's root");
         if (r >= 0)

@@ -25,8 +25,10 @@
  * The copy runs in a child process in a mount namespace of its own: a running container's root
  * is its overlay as mounted at <dir>/rootfs (a copy, so the container's exit can unmount it
  * meanwhile); a stopped one's overlay is mounted there for the copy only, and goes with the
- * namespace, even when berth is killed. /etc/hostname, /etc/hosts and /etc/resolv.conf are the
- * container's (bound from <dir> as in the container), as docker shows them.
+ * namespace, even when berth is killed; its start lock (<dir>/start.lock), held shared meanwhile,
+ * makes a `start` wait for the copy rather than mount the same upper dir twice. /etc/hostname,
+ * /etc/hosts and /etc/resolv.conf are the container's (bound from <dir> as in the container), as
+ * docker shows them.
  */
 
 #include <stdbool.h>

@@ -333,6 +333,35 @@ def test_stopped_container(bb, tmp_path):
     assert (upper / "tmp/in").read_text() == "into a stopped one\n"
 
 
+def test_start_waits_for_a_copy_into_a_stopped_container(bb):
+    """The copy mounts the stopped container's overlay in its own namespace and holds the start
+    lock (shared) meanwhile: a `start` waits for it rather than mount the same upper dir twice,
+    then sees what was copied."""
+    if "unknown command" in bb.cmd("start", "--help").stderr:
+        pytest.skip("berth start is not there yet")
+    cid = run_d(bb, "--name", "ss", "busybox", "sh", "-c", "cat /tmp/late 2>/dev/null; sleep 1000")
+    bb.ok("stop", "-t", "0", "ss")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        ti = tarfile.TarInfo("late")
+        ti.size = 6
+        t.addfile(ti, io.BytesIO(b"in it\n"))
+    data = buf.getvalue()
+    c = bb.popen("cp", "-", "ss:/tmp/", stdin=subprocess.PIPE)
+    c.stdin.write(data[:600])  # the header and a part: the copy waits for the rest
+    c.stdin.flush()
+    time.sleep(0.5)
+    st = bb.popen("start", "ss")
+    time.sleep(1)
+    assert st.poll() is None, st.communicate()
+    c.stdin.write(data[600:])
+    c.stdin.close()
+    assert c.wait(timeout=30) == 0, c.stderr.read()
+    assert st.wait(timeout=30) == 0, st.communicate()
+    assert tar_of(bb, "ss:/tmp/late")["late"][1] == b"in it\n"
+    assert len(rootfs_mounts(bb, cid)) == 1  # its own mount, the copy's gone
+
+
 def test_errors(bb, ctr, tmp_path):
     p = cp(bb, "cc:/nonexistent", "x", cwd=tmp_path)
     assert (p.returncode, p.stderr) == (
