@@ -46,9 +46,6 @@ static const struct berth_cmd_spec spec = {
         "{{.PIDs}}"
 /* docker's collector samples each container every second */
 #define INTERVAL_NS 1000000000LL
-/* tabwriter's minimum cell width and padding, as docker's formatter (and output.c) */
-#define TABLE_MIN_WIDTH 10
-#define TABLE_PADDING 3
 
 struct row {
         char *what; /* the argument as given ("Container"), or the short id when listing */
@@ -232,32 +229,24 @@ static json_t *header_json(void)
                          "NetIO", "NET I/O", "PIDs", "PIDS");
 }
 
-/* Tab-separated lines aligned as Go's tabwriter aligns them (berth_table's rules): each column
- * as wide as its widest cell plus 3, at least 10; a line's last cell unpadded. */
-static void align(char **lines, size_t n, FILE *f)
+/* A rendered line's tab-separated cells into t (made from the first line: the header), which
+ * aligns them as docker's tabwriter does. */
+static void table_line(struct berth_table **t, char *line)
 {
-        size_t width[64] = {0};
+        const char *cells[64];
+        size_t n = 0;
 
-        for (size_t i = 0; i < n; i++) {
-                size_t c = 0;
-
-                for (char *p = lines[i], *tab; (tab = strchr(p, '\t')) && c < 64;
-                     p = tab + 1, c++) {
-                        size_t w = (size_t) (tab - p) + TABLE_PADDING;
-
-                        if (w > width[c])
-                                width[c] = w < TABLE_MIN_WIDTH ? TABLE_MIN_WIDTH : w;
-                }
+        for (char *p = line, *tab; n < ARRAY_SIZE(cells); p = tab + 1) {
+                tab = strchr(p, '\t');
+                cells[n++] = p;
+                if (!tab)
+                        break;
+                *tab = '\0';
         }
-        for (size_t i = 0; i < n; i++) {
-                size_t c = 0;
-                char *p = lines[i], *tab;
-
-                for (; (tab = strchr(p, '\t')) && c < 64; p = tab + 1, c++)
-                        fprintf(f, "%.*s%*s", (int) (tab - p), p,
-                                (int) (width[c] - (size_t) (tab - p)), "");
-                fprintf(f, "%s\n", p);
-        }
+        if (!*t)
+                *t = berth_table_new_cells(cells, n);
+        else
+                berth_table_add_cells(*t, cells, n);
 }
 
 /* One table or list of lines for the rows, into f. */
@@ -266,31 +255,33 @@ static int render(const struct stats *s, FILE *f, struct berth_error **err)
         const char *fmt = s->format && *s->format ? s->format : "table";
         bool table = streq(fmt, "table") || startswith(fmt, "table ") || startswith(fmt, "table\t");
         const char *tmpl = streq(fmt, "table") ? DEFAULT_TABLE : table ? fmt + 6 : fmt;
-        char **lines = xcalloc(s->n + 1, sizeof(char *));
-        size_t n = 0;
+        struct berth_table *t = NULL;
         int r = 0;
 
         if (table) {
                 json_auto_t *h = header_json();
+                _autofree_ char *line = NULL;
 
-                r = berth_format_template(tmpl, h, &lines[n++], err);
+                r = berth_format_template(tmpl, h, &line, err);
+                if (r >= 0)
+                        table_line(&t, line);
         }
         for (size_t i = 0; r >= 0 && i < s->n; i++) {
                 json_auto_t *o = row_json(s, &s->rows[i]);
+                _autofree_ char *line = NULL;
 
                 if (streq(fmt, "json"))
-                        lines[n++] = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+                        line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
                 else
-                        r = berth_format_template(tmpl, o, &lines[n++], err);
+                        r = berth_format_template(tmpl, o, &line, err);
+                if (r >= 0 && table)
+                        table_line(&t, line);
+                else if (r >= 0)
+                        fprintf(f, "%s\n", line);
         }
-        if (r >= 0 && table)
-                align(lines, n, f);
-        for (size_t i = 0; i < n; i++) {
-                if (r >= 0 && !table)
-                        fprintf(f, "%s\n", lines[i]);
-                free(lines[i]);
-        }
-        free(lines);
+        if (r >= 0 && t)
+                berth_table_print(t, f);
+        berth_table_free(t);
         return r;
 }
 
