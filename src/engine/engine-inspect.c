@@ -10,6 +10,7 @@
 
 #include "base/json.h"
 #include "base/util.h"
+#include "engine/engine-health.h"
 #include "engine/engine-inspect.h"
 #include "engine/engine.h"
 #include "image/imagestore.h"
@@ -133,16 +134,20 @@ static json_t *host_config(const struct berth_ctr *c)
 
 static json_t *config_json(const struct berth_ctr *c)
 {
-        return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:s, s:s, s:o}", "Hostname",
-                         c->hostname ? c->hostname : "", "Domainname", "", "User",
-                         c->user ? c->user : "", "Tty", c->tty, "Env",
-                         berth_json_strv_or_null(c->env), "Cmd", berth_json_strv_or_null(c->cmd),
-                         "Image",
-                         c->image_name ? c->image_name
-                         : c->image    ? c->image
-                                       : "",
-                         "WorkingDir", c->working_dir ? c->working_dir : "", "Entrypoint",
-                         berth_json_strv_or_null(c->entrypoint));
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "Hostname", c->hostname ? c->hostname : "",
+                      "Domainname", "", "User", c->user ? c->user : "", "Tty", c->tty, "Env",
+                      berth_json_strv_or_null(c->env), "Cmd", berth_json_strv_or_null(c->cmd));
+
+        if (c->healthcheck) /* docker's place: after Cmd */
+                json_object_set_new(o, "Healthcheck", berth_healthcheck_json(c->healthcheck));
+        json_object_set_new(o, "Image",
+                            json_string(c->image_name ? c->image_name
+                                        : c->image    ? c->image
+                                                      : ""));
+        json_object_set_new(o, "WorkingDir", json_string(c->working_dir ? c->working_dir : ""));
+        json_object_set_new(o, "Entrypoint", berth_json_strv_or_null(c->entrypoint));
+        return o;
 }
 
 /* docker's Path and Args: the first word of entrypoint + cmd, and the rest. */
