@@ -110,6 +110,8 @@ int berth_monitor_stage(int argc, char **argv)
                 fprintf(stderr, "berth-monitor: started by berth run -d, not by hand\n");
                 return 2;
         }
+        if (getenv("BERTH_TRACE")) /* the CLI's --debug: traced into monitor.log */
+                berth_trace_enable(true);
         if (streq(argv[MON_STAGE], "exited"))
                 fd3_devnull();
         berth_monitor_log_setup(argv[MON_ROOT], argv[MON_ID]);

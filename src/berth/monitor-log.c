@@ -18,7 +18,7 @@ static void log_handler(enum berth_log_level level, const char *msg, void *userd
 {
         _autofree_ char *line = NULL, *now = berth_rfc3339_now();
 
-        if (log_fd < 0 || level > BERTH_LOG_WARN)
+        if (log_fd < 0 || (level > BERTH_LOG_WARN && !berth_trace_on))
                 return;
         line = xasprintf("%s berth-monitor[%d]: %s%s\n", now, (int) getpid(),
                          level == BERTH_LOG_ERROR ? "error: " : "", msg);

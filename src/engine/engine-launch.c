@@ -7,8 +7,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "engine/engine-launch.h"
 #include "engine/engine.h"
@@ -154,25 +156,54 @@ static int read_report(int fd, int *ret_code, char **ret_msg)
         return 0;
 }
 
+/* --debug: the monitor traces its start stage into monitor.log (BERTH_TRACE, inherited); what
+ * it wrote there from offset on comes to our log, so that run -d's trace shows the whole start. */
+static void relay_trace(const struct berth_monitor_launch *l, off_t offset)
+{
+        _autofree_ char *path = xasprintf("%s/containers/%s/monitor.log", l->root, l->id),
+                        *text = NULL;
+        _autoclose_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0 || lseek(fd, offset, SEEK_SET) < 0 ||
+            berth_read_fd(fd, path, 0, &text, NULL, NULL) < 0)
+                return;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+                berth_log(BERTH_LOG_DEBUG, "monitor: %s", line);
+}
+
+static off_t log_size(const struct berth_monitor_launch *l)
+{
+        _autofree_ char *path = xasprintf("%s/containers/%s/monitor.log", l->root, l->id);
+        struct stat st;
+
+        return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
 int berth_monitor_launch(const struct berth_monitor_launch *l, int *ret_code,
                          struct berth_error **err)
 {
         _autoclose_ int rd = -EBADF, wr = -EBADF;
         _autofree_ char *msg = NULL;
-        int p[2], code = 0;
+        off_t traced = berth_trace_on ? log_size(l) : 0;
+        int p[2], code = 0, r;
         pid_t pid;
 
         if (pipe2(p, O_CLOEXEC) < 0)
                 return berth_error_set(err, errno, "pipe for the monitor's report");
         rd = p[0];
         wr = p[1];
+        if (berth_trace_on)
+                setenv("BERTH_TRACE", "1", 1);
         pid = spawn_monitor(l, wr, err);
         if (pid < 0)
                 return (int) pid;
         closep(&wr);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                 ;
-        if (read_report(rd, &code, &msg) < 0)
+        r = read_report(rd, &code, &msg);
+        if (berth_trace_on) /* all of the start stage's trace is there once it has reported */
+                relay_trace(l, traced);
+        if (r < 0)
                 return berth_error_setx(err, EPIPE,
                                         "the monitor exited without starting the container (see "
                                         "%s/containers/%s/monitor.log)",
