@@ -553,6 +553,28 @@ def test_always_restarts_after_exit_0_and_backoff_grows(bb, capsys):
     bb.ok("rm", "al")
 
 
+def test_backoff_resets_after_10s_up(bb, capsys):
+    """docker: a run that lasted 10 s brings the back-off back to 100 ms."""
+    cid = run_d(bb, "--name", "reset", "--restart", "always", "busybox", "sh", "-c",
+                'n=$(($(cat /n 2>/dev/null || echo 0) + 1)); echo $n >/n; '
+                '[ $n -eq 4 ] && sleep 10.5; [ $n -ge 6 ] && exec sleep 1000; exit 1')
+    delays = []
+
+    def seen():
+        st = record(bb, cid)["state"]
+        if st["status"] == "restarting" and (not delays or delays[-1][0] != st["restartCount"]):
+            delays.append((st["restartCount"], st["restartDelayMs"]))
+        return state(bb, "reset")["Status"] == "running" and st["restartCount"] == 5
+    wait_for(seen, timeout=40, what="the 6th run", interval=0.01)
+    say(capsys, f"restart count, back-off (ms): {delays}")
+    d = dict(delays)
+    assert d[1] == 100 and d[2] == 200 and d[3] == 400, delays
+    assert d[4] == 100, delays  # run 4 lasted 10.5 s
+    assert d.get(5, 200) == 200, delays
+    bb.ok("rm", "-f", "reset")
+    assert_nothing_left(bb)
+
+
 @pytest.mark.parametrize("policy", ["always", "unless-stopped", "on-failure"])
 def test_stop_of_a_running_container_is_not_restarted(bb, policy):
     cid = run_d(bb, "--name", "svc", "--restart", policy, "busybox", "sleep", "1000")
