@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * berth start [--all-restart] CONTAINER..., restart [-t N] [-s SIG] CONTAINER...: docker's
- * commands on existing containers (engine/engine-start.h): each is started under a monitor as
- * `run -d` does; several at once (a child each), each name printed as given, in argument order.
- * `start --all-restart` is what dockerd does when it starts (after a reboot: the systemd unit
- * contrib/systemd/berth-restart.service runs it).
+ * berth start [-a] [-i] [--detach-keys K] [--all-restart] CONTAINER..., restart [-t N] [-s SIG]
+ * CONTAINER...: docker's commands on existing containers (engine/engine-start.h): each is started
+ * under a monitor as `run -d` does; several at once (a child each), each name printed as given, in
+ * argument order. `start --all-restart` is what dockerd does when it starts (after a reboot: the
+ * systemd unit contrib/systemd/berth-restart.service runs it).
  */
 #include <signal.h>
+#include <sys/socket.h>
 
 #include "berth.h"
 #include "base/signal.h"
 #include "base/util.h"
 #include "engine/engine-start.h"
+#include "engine/engine-run.h"
+#include "engine/engine-attach.h"
 #include "engine/engine.h"
 
 enum { F_ATTACH, F_INTERACTIVE, F_DETACH_KEYS, F_ALL_RESTART };
@@ -80,7 +83,7 @@ static int start_one(struct berth_global *g, const char *what, void *userdata,
         }
         if (r < 0)
                 return r;
-        return berth_ctr_start_detached(s, &c, g->runroot, o->monitor, err) == 0 ? 0 : -EIO;
+        return berth_ctr_start_detached(s, &c, g->runroot, o->monitor, -1, err) == 0 ? 0 : -EIO;
 }
 
 static void restored(const struct berth_ctr *c, void *userdata)
@@ -110,6 +113,40 @@ static int start_all(struct berth_global *g, const char *monitor)
         return r > 0 ? BERTH_EXIT_FAILED : 0;
 }
 
+/* start -a [-i]: attached from before the program starts until its end (its exit code), or the
+ * detach keys (0); stdin with -i (to a container made with -i), signals proxied without a
+ * terminal, as docker's. */
+static int start_attached(struct berth_global *g, const struct berth_args *a, const char *monitor)
+{
+        _cleanup_(berth_ctr_freep) struct berth_ctr *c = NULL;
+        _autoerr_ struct berth_error *e = NULL;
+        _autoclose_ int ours = -EBADF, theirs = -EBADF;
+        struct berth_sig_proxy px = {g, &c};
+        struct berth_attach_opts o = {0};
+        struct berth_store *s;
+        int sp[2], code;
+
+        if (berth_attach_opts_fill(a->values[F_DETACH_KEYS], true, &px, &o, &e) < 0)
+                return berth_print_error(e);
+        if (berth_global_store(g, &s, &e) < 0 || berth_ctr_lookup(s, a->pos[0], &c, &e) < 0)
+                return berth_print_failure(e);
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+                berth_error_set(&e, errno, "socketpair to attach to the monitor");
+                return berth_print_error(e);
+        }
+        ours = sp[0];
+        theirs = sp[1];
+        code = berth_ctr_start_detached(s, &c, g->runroot, monitor, theirs, &e);
+        closep(&theirs);
+        if (code != 0) /* the monitor has undone it: docker's start fails with 1 */
+                return berth_print_failure(e);
+        o.tty = c->tty;
+        o.in = berth_args_bool(a, F_INTERACTIVE) && c->open_stdin;
+        if (berth_ctr_attached(s, c, g->runroot, ours, &o, &code, &e) < 0)
+                return berth_print_failure(e);
+        return code;
+}
+
 /* A usage error of start (exit 125). */
 static int refuse(const char *msg)
 {
@@ -124,19 +161,17 @@ static int cmd_start(struct berth_global *g, int argc, char **argv)
         struct berth_args a = {0};
         _autofree_ char *monitor = berth_monitor_path();
         struct start_opts o = {.monitor = monitor};
-        bool all;
+        bool all, attach;
         int rc;
 
         if (!berth_cmd_args(&start_spec, argc, argv, &a, &rc))
                 return rc;
         all = berth_args_bool(&a, F_ALL_RESTART);
-        /* -a and -i need the attach client in start: refused by name until then */
-        if (berth_args_bool(&a, F_ATTACH))
-                rc = refuse("start -a/--attach is not supported yet: start the container, then "
-                            "`berth attach CONTAINER`");
-        else if (berth_args_bool(&a, F_INTERACTIVE))
-                rc = refuse("start -i/--interactive is not supported yet: start the container, "
-                            "then `berth attach CONTAINER`");
+        attach = berth_args_bool(&a, F_ATTACH) || berth_args_bool(&a, F_INTERACTIVE);
+        if (attach && (all || a.n_pos != 1))
+                rc = refuse("you cannot start and attach multiple containers at once");
+        else if (attach)
+                rc = start_attached(g, &a, monitor);
         else if (all && a.n_pos > 0)
                 rc = refuse("start --all-restart takes no container: it chooses them");
         else if (!all && a.n_pos == 0) {

@@ -909,6 +909,19 @@ static void record_name_reload(struct berth_ctr *c)
         }
 }
 
+int berth_ctr_save_keeping(struct berth_ctr *c, struct berth_error **err)
+{
+        _autoclose_ int lock = -EBADF;
+        int r = berth_ctr_lock(c, &lock, err);
+
+        if (r < 0)
+                return r;
+        if (access(c->dir, F_OK) < 0 && errno == ENOENT)
+                return berth_error_setx(err, ENOENT, "No such container: %s", c->name);
+        record_name_reload(c);
+        return berth_ctr_save(c, err);
+}
+
 int berth_ctr_finish(struct berth_ctr *c, const char *runroot, struct berth_container *lc,
                      int wait_status, struct berth_error **err)
 {

@@ -97,8 +97,9 @@ static int mark_running(struct monitor *m, struct berth_error **err)
         m->c->started_at = berth_rfc3339_now();
         m->c->monitor_pid = (int) getpid();
         m->c->monitor_start = start;
+        m->c->exit_code = 0;          /* docker's State.ExitCode while it runs */
         berth_ctr_health_reset(m->c); /* "starting" again, from the first ps on */
-        return berth_ctr_save(m->c, err);
+        return berth_ctr_save_keeping(m->c, err);
 }
 
 /* Undoes a start that failed, as a foreground run does (engine-run.c abandon): runtime state,

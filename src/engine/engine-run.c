@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "engine/engine-attach.h"
 #include "engine/engine-events.h"
@@ -480,30 +481,42 @@ static int run_container(struct berth_run *rn, struct berth_foreground *fg, int 
 /* run -i / -t without -d: attached to the monitor from the start (engine-attach.h) until the
  * container's end (its exit code) or the detach keys (0, it runs on). A --rm container's end is
  * held for us before it can be removed. */
+int berth_ctr_attached(struct berth_store *s, const struct berth_ctr *c0, const char *runroot,
+                       int sock, const struct berth_attach_opts *o, int *ret_code,
+                       struct berth_error **err)
+{
+        _autoerr_ struct berth_error *relay_err = NULL;
+        _autoclose_ int hold = c0->auto_remove ? berth_ctr_waiter_hold(c0) : -EBADF;
+        _cleanup_(berth_ctr_freep) struct berth_ctr *c = NULL;
+        int r = berth_attach_relay(sock, o, &relay_err);
+
+        if (r == 1) {
+                *ret_code = 0; /* detached: it runs on */
+                return 1;
+        }
+        if (r < 0)
+                berth_warn("%s", relay_err->msg);
+        r = berth_ctr_lookup(s, c0->id, &c, err);
+        if (r >= 0)
+                r = berth_ctr_wait(s, &c, runroot, err);
+        closep(&hold);
+        if (r < 0)
+                return r;
+        *ret_code = c->exit_code;
+        /* --rm: gone when we return, as docker's run */
+        if (c->auto_remove)
+                berth_ctr_wait_monitor(c);
+        return 0;
+}
+
 static int attached(struct berth_run *rn, int sock)
 {
         _autoerr_ struct berth_error *e = NULL;
-        int hold = rn->c->auto_remove ? berth_ctr_waiter_hold(rn->c) : -EBADF;
-        struct berth_ctr *c = NULL;
-        int r = berth_attach_relay(sock, rn->attach, &e);
+        int code;
 
-        if (r == 1) {
-                closep(&hold);
-                return 0; /* detached */
-        }
-        if (r < 0)
-                report(rn, e, true);
-        berth_error_freep(&e);
-        r = berth_ctr_lookup(rn->store, rn->c->id, &c, &e);
-        if (r >= 0)
-                r = berth_ctr_wait(rn->store, &c, rn->runroot, &e);
-        closep(&hold);
-        r = r < 0 ? fail(rn, e) : c->exit_code;
-        /* --rm: gone when we return, as docker's run */
-        if (c && c->auto_remove)
-                berth_ctr_wait_monitor(c);
-        berth_ctr_free(c);
-        return r;
+        if (berth_ctr_attached(rn->store, rn->c, rn->runroot, sock, rn->attach, &code, &e) < 0)
+                return fail(rn, e);
+        return code;
 }
 
 /* The monitor starts the container (engine-launch.h berth_monitor_launch); once it reports, the

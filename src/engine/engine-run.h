@@ -155,6 +155,15 @@ int berth_run_prepare_again(struct berth_store *s, const struct berth_ctr *c,
 /* Whether the memory cgroup accounts swap (docker then sets memory+swap to twice the memory). */
 bool berth_host_has_swap_accounting(void);
 
+/*
+ * Attached to container c through sock (an attach client, engine-attach.h) until its end: 0 with
+ * *ret_code its exit code, recorded by its monitor (a --rm container's read before its monitor
+ * removes it, and gone when this returns); or the detach keys: 1 (*ret_code 0), it runs on.
+ */
+int berth_ctr_attached(struct berth_store *s, const struct berth_ctr *c, const char *runroot,
+                       int sock, const struct berth_attach_opts *o, int *ret_code,
+                       struct berth_error **err);
+
 /* The exit code for a failed create: 127 when args[0] was not found, 126 when it cannot be
  * executed (libberth's "exec: ..." errors, resolved before the container is created), else 125. */
 int berth_run_create_exit_code(const struct berth_error *e);

@@ -132,13 +132,13 @@ static int reset_for_start(struct berth_ctr *c, struct berth_error **err)
 }
 
 int berth_ctr_start_detached(struct berth_store *s, struct berth_ctr **c, const char *runroot,
-                             const char *monitor_bin, struct berth_error **err)
+                             const char *monitor_bin, int client_fd, struct berth_error **err)
 {
         _autoclose_ int lock = -EBADF;
         struct berth_monitor_launch l = {.root = berth_store_root(s),
                                          .runroot = runroot,
                                          .monitor = monitor_bin,
-                                         .client_fd = -1};
+                                         .client_fd = client_fd};
         int r, code = BERTH_EXIT_ENGINE;
 
         if (streq_ptr((*c)->status, "dead")) {
@@ -339,7 +339,7 @@ static void restore_one(struct berth_store *s, struct berth_ctr **c, const char 
         }
         if (!*c || is_up(*c) || berth_ctr_monitor_alive(*c) || !policy_restores(*c))
                 return;
-        if (berth_ctr_start_detached(s, c, runroot, monitor_bin, &e) != 0) {
+        if (berth_ctr_start_detached(s, c, runroot, monitor_bin, -1, &e) != 0) {
                 (*failed)++;
                 if (ops && ops->failed)
                         ops->failed(*c, e, ops->userdata);

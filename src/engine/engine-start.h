@@ -38,9 +38,11 @@ struct berth_ctr;
  * docker's). *c is re-read. Returns the monitor's report: 0 once the program runs, else
  * 125/126/127 with *err set (the failure undone: the record says exited with that code, and
  * nothing is mounted or left in runroot); a dead container (a dir without record) is 125.
+ * client_fd: an attach client handed to the monitor before the container starts (start -a), or
+ * -1.
  */
 int berth_ctr_start_detached(struct berth_store *s, struct berth_ctr **c, const char *runroot,
-                             const char *monitor_bin, struct berth_error **err);
+                             const char *monitor_bin, int client_fd, struct berth_error **err);
 
 /*
  * The monitor's restart policy at the end of a run (the finish stage, engine-monitor.c), c being

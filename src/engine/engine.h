@@ -203,6 +203,9 @@ int berth_ctr_reload(const struct berth_ctr *c, struct berth_ctr **ret, struct b
 
 /* Rewrites <dir>/container.json atomically from c. */
 int berth_ctr_save(const struct berth_ctr *c, struct berth_error **err);
+/* The same under berth_ctr_lock, keeping what others changed under it since c was read (the
+ * name: rename), and never into a dir being removed (-ENOENT). */
+int berth_ctr_save_keeping(struct berth_ctr *c, struct berth_error **err);
 
 /* Mounts the overlay (its image's layers, top first, + upper/work) on <dir>/rootfs. */
 int berth_ctr_mount(struct berth_store *s, const struct berth_ctr *c, struct berth_error **err);
