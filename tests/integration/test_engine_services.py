@@ -846,7 +846,9 @@ def test_wait_rm_container_going_away(bb):
     run_d(bb, "--rm", "--name", "brief", "busybox", "sh", "-c", "sleep 1; exit 6")
     p = bb.cmd("wait", "brief", timeout=30)
     assert p.returncode == 0 and p.stdout == "6\n", describe(p)
-    wait_for(lambda: bb.containers() == [], timeout=10, what="removed")
+    # the monitor removes it once `wait` has read the end, then exits
+    wait_for(lambda: bb.containers() == [] and not bb.monitors(), timeout=10,
+             what="removed, its monitor gone")
     assert_nothing_left(bb)
 
 
