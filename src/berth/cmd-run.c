@@ -6,10 +6,12 @@
  * berth fails, 126/127 when the command cannot be executed / is not found). Shown here: the
  * pull's progress and each failure.
  */
+#include <limits.h>
 #include <unistd.h>
 
 #include "berth.h"
 #include "engine/engine-attach.h"
+#include "base/signal.h"
 #include "base/util.h"
 #include "engine/engine-run.h"
 
@@ -38,6 +40,8 @@ enum {
         F_HEALTH_TIMEOUT,
         F_NO_HEALTHCHECK,
         F_HEALTH_ON_FAILURE,
+        F_STOP_SIGNAL,
+        F_STOP_TIMEOUT,
         /* run's own (create's flags are the ones before) */
         F_DETACH,
         F_DETACH_KEYS,
@@ -89,6 +93,10 @@ static const struct berth_flag flags[] = {
     [F_HEALTH_ON_FAILURE] = {"health-on-failure", 0, BERTH_FLAG_VALUE, "string",
                              "Action to take once the container turns unhealthy (none, kill, "
                              "restart, stop) (default \"none\")"},
+    [F_STOP_SIGNAL] = {"stop-signal", 0, BERTH_FLAG_VALUE, "string",
+                       "Signal to stop the container"},
+    [F_STOP_TIMEOUT] = {"stop-timeout", 0, BERTH_FLAG_VALUE, "int",
+                        "Timeout (in seconds) to stop a container"},
     [F_DETACH_KEYS] = {"detach-keys", 0, BERTH_FLAG_VALUE, "string",
                        "Override the key sequence for detaching a container"},
     [F_SIG_PROXY] = {"sig-proxy", 0, BERTH_FLAG_BOOL, NULL,
@@ -217,6 +225,27 @@ static bool has_restart_policy(const char *v)
         return v && *v && !streq(v, "no") && !startswith(v, "no:");
 }
 
+/* --stop-signal (a signal name or number, kept as given) and --stop-timeout (seconds; -1: no
+ * limit), as docker checks them. */
+static int stop_opts(const struct berth_args *a, struct berth_run_opts *o, struct berth_error **err)
+{
+        const char *sig = a->values[F_STOP_SIGNAL], *t = a->values[F_STOP_TIMEOUT];
+        int64_t timeout;
+        int n;
+
+        if (sig && (berth_signal_parse(sig, &n, NULL) < 0 || n == 0))
+                return berth_error_setx(err, EINVAL, "invalid signal: %s", sig);
+        if (t && (parse_i64(t, &timeout) < 0 || timeout < -1 || timeout > INT_MAX))
+                return berth_error_setx(err, EINVAL,
+                                        "invalid argument \"%s\" for \"--stop-timeout\" flag: "
+                                        "strconv.ParseInt: parsing \"%s\": invalid syntax",
+                                        t, t);
+        o->stop_signal = sig;
+        o->has_stop_timeout = t != NULL;
+        o->stop_timeout = t ? (int) timeout : 0;
+        return 0;
+}
+
 static int fill_opts(const struct berth_args *a, struct berth_run *rn, struct berth_error **err)
 {
         int r;
@@ -250,7 +279,9 @@ static int fill_opts(const struct berth_args *a, struct berth_run *rn, struct be
             .auto_remove = berth_args_bool(a, F_RM),
         };
         rn->o.detach = berth_args_bool(a, F_DETACH);
-        r = log_opts(a, &rn->o, err);
+        r = stop_opts(a, &rn->o, err);
+        if (r >= 0)
+                r = log_opts(a, &rn->o, err);
         if (r < 0)
                 return r;
         return berth_run_apply_flags(rn, &f, err);

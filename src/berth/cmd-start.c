@@ -57,13 +57,11 @@ static const struct berth_cmd_spec restart_spec = {
     .max_args = -1,
 };
 
-/* docker's stop timeout when neither the flag nor the container says. */
-#define DEFAULT_STOP_TIMEOUT 10
-
 struct start_opts {
         const char *monitor;
         bool stop_first; /* restart */
         int sig, timeout;
+        bool has_sig, has_timeout; /* -s, -t given: else the container's (StopSignal...) */
 };
 
 static int start_one(struct berth_global *g, const char *what, void *userdata,
@@ -78,8 +76,12 @@ static int start_one(struct berth_global *g, const char *what, void *userdata,
         if (r >= 0)
                 r = berth_ctr_lookup(s, what, &c, err);
         if (r >= 0 && o->stop_first) {
+                int sig, timeout;
+
+                berth_ctr_stop_defaults(c, &sig, &timeout);
                 berth_ctr_mark_restarted(c); /* its --rm waits for the start */
-                r = berth_ctr_stop(s, &c, g->runroot, o->sig, o->timeout, err);
+                r = berth_ctr_stop(s, &c, g->runroot, o->has_sig ? o->sig : sig,
+                                   o->has_timeout ? o->timeout : timeout, err);
         }
         if (r < 0)
                 return r;
@@ -190,7 +192,7 @@ static int cmd_restart(struct berth_global *g, int argc, char **argv)
         _autoerr_ struct berth_error *e = NULL;
         _autofree_ char *monitor = berth_monitor_path();
         struct start_opts o = {.monitor = monitor, .stop_first = true, .sig = SIGTERM};
-        int64_t timeout = DEFAULT_STOP_TIMEOUT;
+        int64_t timeout = BERTH_STOP_TIMEOUT_DEFAULT;
         const char *sig;
         int rc;
 
@@ -205,6 +207,8 @@ static int cmd_restart(struct berth_global *g, int argc, char **argv)
         else if (sig && (berth_signal_parse(sig, &o.sig, &e) < 0 || o.sig == 0))
                 berth_error_setx(&e, EINVAL, "invalid signal: %s", sig);
         o.timeout = (int) timeout;
+        o.has_sig = sig != NULL;
+        o.has_timeout = a.values[F_TIME] != NULL;
         rc = e ? berth_print_error(e) : berth_each(g, a.pos, a.n_pos, start_one, &o);
         berth_args_clear(&a);
         return rc;

@@ -13,10 +13,6 @@
 
 enum { F_TIME, F_SIGNAL };
 
-/* The stop signal and timeout docker uses when neither the flags nor the image say (the image's
- * StopSignal and --stop-timeout come with the record's fields, issue 11). */
-#define DEFAULT_STOP_TIMEOUT 10
-
 static const struct berth_flag stop_flags[] = {
     [F_TIME] = {"time", 't', BERTH_FLAG_VALUE, "int",
                 "Seconds to wait before killing the container (default 10)"},
@@ -76,6 +72,7 @@ static int signal_flag(const char *v, int dflt, int *ret, struct berth_error **e
 
 struct stop_opts {
         int sig, timeout;
+        bool has_sig, has_timeout; /* -s, -t given: else the container's (StopSignal...) */
 };
 
 static int stop_one(struct berth_global *g, const char *what, void *userdata,
@@ -84,10 +81,13 @@ static int stop_one(struct berth_global *g, const char *what, void *userdata,
         const struct stop_opts *o = userdata;
         _cleanup_(berth_ctr_freep) struct berth_ctr *c = NULL;
         struct berth_store *s;
-        int r = lookup(g, what, &s, &c, err);
+        int r = lookup(g, what, &s, &c, err), sig, timeout;
 
-        if (r >= 0)
-                r = berth_ctr_stop(s, &c, g->runroot, o->sig, o->timeout, err);
+        if (r < 0)
+                return r;
+        berth_ctr_stop_defaults(c, &sig, &timeout);
+        r = berth_ctr_stop(s, &c, g->runroot, o->has_sig ? o->sig : sig,
+                           o->has_timeout ? o->timeout : timeout, err);
         return r == -ENOENT && c ? 0 : r; /* removed on its way out (--rm) */
 }
 
@@ -95,12 +95,14 @@ static int cmd_stop(struct berth_global *g, int argc, char **argv)
 {
         struct berth_args a = {0};
         _autoerr_ struct berth_error *e = NULL;
-        int64_t timeout = DEFAULT_STOP_TIMEOUT;
+        int64_t timeout = BERTH_STOP_TIMEOUT_DEFAULT;
         struct stop_opts o;
         int rc = 0;
 
         if (!berth_cmd_args(&stop_spec, argc, argv, &a, &rc))
                 return rc;
+        o.has_sig = a.values[F_SIGNAL] != NULL;
+        o.has_timeout = a.values[F_TIME] != NULL;
         if (a.values[F_TIME] && parse_i64(a.values[F_TIME], &timeout) < 0)
                 berth_error_setx(&e, EINVAL,
                                  "invalid argument \"%s\" for \"-t, --time\" flag: "

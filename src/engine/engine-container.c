@@ -53,6 +53,7 @@ void berth_ctr_free(struct berth_ctr *c)
         free(c->working_dir);
         free(c->user);
         free(c->hostname);
+        free(c->stop_signal);
         free(c->status);
         free(c->started_at);
         free(c->finished_at);
@@ -161,6 +162,12 @@ static json_t *record_json(const struct berth_ctr *c)
                       berth_json_strv_or_null(c->entrypoint), "WorkingDir",
                       c->working_dir ? c->working_dir : "", "User", c->user ? c->user : "",
                       "Hostname", c->hostname ? c->hostname : ""));
+        if (c->stop_signal)
+                json_object_set_new(json_object_get(o, "config"), "StopSignal",
+                                    json_string(c->stop_signal));
+        if (c->has_stop_timeout)
+                json_object_set_new(json_object_get(o, "config"), "StopTimeout",
+                                    json_integer(c->stop_timeout));
         json_object_set_new(o, "state",
                             json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:b, s:i, s:I, s:i}", "status",
                                       c->status ? c->status : "created", "exitCode", c->exit_code,
@@ -278,6 +285,9 @@ static int record_parse(const char *text, const char *dir, const char *what, boo
         c->working_dir = json_str_get(cfg, "WorkingDir");
         c->user = json_str_get(cfg, "User");
         c->hostname = json_str_get(cfg, "Hostname");
+        c->stop_signal = json_str_get(cfg, "StopSignal");
+        c->has_stop_timeout = json_is_integer(json_object_get(cfg, "StopTimeout"));
+        c->stop_timeout = (int) json_integer_value(json_object_get(cfg, "StopTimeout"));
         record_parse_state(c, o);
         c->health = json_is_object(json_object_get(o, "health"))
                         ? json_incref(json_object_get(o, "health"))

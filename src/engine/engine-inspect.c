@@ -147,6 +147,10 @@ static json_t *config_json(const struct berth_ctr *c)
                                                       : ""));
         json_object_set_new(o, "WorkingDir", json_string(c->working_dir ? c->working_dir : ""));
         json_object_set_new(o, "Entrypoint", berth_json_strv_or_null(c->entrypoint));
+        if (c->stop_signal)
+                json_object_set_new(o, "StopSignal", json_string(c->stop_signal));
+        if (c->has_stop_timeout)
+                json_object_set_new(o, "StopTimeout", json_integer(c->stop_timeout));
         return o;
 }
 

@@ -192,6 +192,10 @@ int berth_ctr_config_apply(struct berth_ctr *c, const struct berth_image_config 
         c->working_dir = xstrdup(wd ? wd : "");
         c->user = xstrdup(o->user ? o->user : img->user ? img->user : "");
         c->hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", c->id);
+        if (o->stop_signal || (img->stop_signal && *img->stop_signal))
+                c->stop_signal = xstrdup(o->stop_signal ? o->stop_signal : img->stop_signal);
+        c->has_stop_timeout = o->has_stop_timeout;
+        c->stop_timeout = o->stop_timeout;
         return berth_ctr_health_apply(c, img, o, err);
 }
 

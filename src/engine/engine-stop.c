@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 
+#include "base/signal.h"
 #include "base/syscalls.h"
 #include "base/util.h"
 #include "engine/engine-events.h"
@@ -50,6 +51,16 @@ static int kill_thaw(struct berth_ctr *c, struct berth_container *lc, int sig, b
         /* resume keeps the state lock of lc: the one who records the end needs it */
         berth_state_unlock(lc);
         return r;
+}
+
+void berth_ctr_stop_defaults(const struct berth_ctr *c, int *ret_sig, int *ret_timeout_s)
+{
+        int sig = 0;
+
+        if (!c->stop_signal || berth_signal_parse(c->stop_signal, &sig, NULL) < 0 || sig == 0)
+                sig = SIGTERM;
+        *ret_sig = sig;
+        *ret_timeout_s = c->has_stop_timeout ? c->stop_timeout : BERTH_STOP_TIMEOUT_DEFAULT;
 }
 
 int berth_ctr_kill(struct berth_ctr *c, const char *runroot, int sig, bool all,

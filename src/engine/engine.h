@@ -42,6 +42,11 @@ struct berth_ctr {
         /* config */
         char **env, **cmd, **entrypoint; /* NULL-terminated; entrypoint/cmd may be NULL */
         char *working_dir, *user, *hostname;
+        /* config "StopSignal": --stop-signal or the image's (NULL: SIGTERM); "StopTimeout":
+         * --stop-timeout in seconds (-1: no limit), has_stop_timeout false: docker's 10 */
+        char *stop_signal;
+        bool has_stop_timeout;
+        int stop_timeout;
         /* state (record "state"): status "created", "running", "restarting" (between two runs:
          * engine-start.h) or "exited" */
         char *status;
@@ -134,6 +139,9 @@ struct berth_run_opts {
         /* --health-* (engine-health.h): merged with the image's HEALTHCHECK; NULL: not given */
         const struct berth_healthcheck *healthcheck;
         const char *health_on_failure; /* --health-on-failure; NULL: none */
+        const char *stop_signal;       /* --stop-signal, checked; NULL: the image's */
+        bool has_stop_timeout;         /* --stop-timeout given */
+        int stop_timeout;
 };
 
 /* docker's sizes for -m: "10m", "1g", "512k", "1048576", "10MB" (1024-based units b k m g t p,
@@ -254,6 +262,13 @@ int berth_ctr_waiter_hold(const struct berth_ctr *c);
 /* Until c's monitor has exited (it is not, or no more: at once). */
 void berth_ctr_wait_monitor(const struct berth_ctr *c);
 int berth_ctr_waiters_gone(const struct berth_ctr *c);
+
+#define BERTH_STOP_TIMEOUT_DEFAULT 10 /* seconds: docker's */
+
+/* docker's stop signal and timeout of c when `stop`/`restart` are not given -s/-t: its
+ * StopSignal (--stop-signal, else the image's; SIGTERM when neither or not a signal) and
+ * StopTimeout (--stop-timeout; 10 s when not set, -1 no limit). */
+void berth_ctr_stop_defaults(const struct berth_ctr *c, int *ret_sig, int *ret_timeout_s);
 
 /* Sends sig to the container's init (all: to every process of it). -EINVAL: "container ID is
  * not running". */

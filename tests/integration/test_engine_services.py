@@ -973,3 +973,52 @@ def test_kill_cli_and_monitor_during_run_d_then_rm_f(bb):
             os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not bb.monitors(), timeout=10, what="every monitor dead")
     _check_truthful_then_rm_f(bb)
+
+
+# --------------------------------------------------------------------------
+# the container's stop signal and timeout (docker: --stop-signal, the image's STOPSIGNAL,
+# --stop-timeout; stop's and restart's -s/-t win)
+
+
+def test_stop_signal_flag_image_and_s(bb):
+    trap = ["sh", "-c", 'trap "exit 11" USR1; trap "exit 12" USR2; trap "exit 13" TERM; '
+                        "echo ready; while :; do sleep 0.1; done"]
+    run_d(bb, "--name", "sig1", "--stop-signal", "USR1", "busybox", *trap)
+    bb.ok("stop", "sig1")
+    st = state(bb, "sig1")
+    assert st["ExitCode"] == 11, st
+    assert bb.json("inspect", "sig1")[0]["Config"]["StopSignal"] == "USR1"
+    bb.ok("start", "sig1")
+    bb.ok("stop", "-s", "TERM", "sig1")  # -s wins
+    assert state(bb, "sig1")["ExitCode"] == 13
+    bb.ok("rm", "sig1")
+    # the image's STOPSIGNAL
+    bb.ok("run", "--name", "base", "busybox", "true")
+    bb.ok("commit", "-c", "STOPSIGNAL SIGUSR2", "base", "usr2:1")
+    bb.ok("rm", "base")
+    run_d(bb, "--name", "sig2", "usr2:1", *trap)
+    bb.ok("stop", "sig2")
+    assert state(bb, "sig2")["ExitCode"] == 12
+    bb.ok("rm", "sig2")
+    bb.ok("rmi", "usr2:1")
+    p = bb.cmd("run", "-d", "--stop-signal", "BOGUS", "busybox", "true")
+    assert p.returncode == 125 and "invalid signal: BOGUS" in p.stderr, describe(p)
+    assert bb.containers() == []
+
+
+def test_stop_timeout_flag_and_t(bb, capsys):
+    run_d(bb, "--name", "deaf", "--stop-timeout", "1", "busybox", *DEAF)
+    assert bb.json("inspect", "deaf")[0]["Config"]["StopTimeout"] == 1
+    t0 = time.monotonic()
+    bb.ok("stop", "deaf")  # its own 1 s, not docker's 10
+    took = time.monotonic() - t0
+    say(capsys, f"stop of a --stop-timeout 1 container ignoring SIGTERM: {took:.2f} s")
+    assert 0.9 < took < 8 and state(bb, "deaf")["ExitCode"] == 137
+    bb.ok("start", "deaf")
+    pid = state(bb, "deaf")["Pid"]
+    bb.ok("restart", "-t", "0", "deaf")  # -t wins: SIGKILL at once
+    st = state(bb, "deaf")
+    assert st["Running"] is True and st["Pid"] != pid, st
+    bb.ok("rm", "-f", "deaf")
+    p = bb.cmd("run", "-d", "--stop-timeout", "x", "busybox", "true")
+    assert p.returncode == 125 and '"--stop-timeout"' in p.stderr, describe(p)
