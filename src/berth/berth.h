@@ -114,7 +114,8 @@ extern const struct berth_cmd berth_cmd_pull, berth_cmd_images, berth_cmd_rmi,
     berth_cmd_image_inspect, berth_cmd_image_prune, berth_cmd_tag, berth_cmd_load, berth_cmd_save,
     berth_cmd_import, berth_cmd_login, berth_cmd_logout, berth_cmd_system_df, berth_cmd_run,
     berth_cmd_rm, berth_cmd_ps, berth_cmd_diff, berth_cmd_commit, berth_cmd_inspect, berth_cmd_stop,
-    berth_cmd_kill, berth_cmd_wait, berth_cmd_logs, berth_cmd_attach, berth_cmd_exec, berth_cmd_top;
+    berth_cmd_kill, berth_cmd_wait, berth_cmd_logs, berth_cmd_attach, berth_cmd_exec, berth_cmd_top,
+    berth_cmd_port;
 extern const struct berth_cmd berth_cmd_cp, berth_cmd_stats;
 extern const struct berth_cmd berth_cmd_pause, berth_cmd_unpause, berth_cmd_rename,
     berth_cmd_events;

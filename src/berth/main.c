@@ -63,6 +63,8 @@ static const struct alias commands[] = {
     {"container exec", &berth_cmd_exec},
     {"top", &berth_cmd_top},
     {"container top", &berth_cmd_top},
+    {"port", &berth_cmd_port},
+    {"container port", &berth_cmd_port},
     {"logs", &berth_cmd_logs},
     {"container logs", &berth_cmd_logs},
     {"pause", &berth_cmd_pause},

@@ -1022,3 +1022,58 @@ def test_stop_timeout_flag_and_t(bb, capsys):
     bb.ok("rm", "-f", "deaf")
     p = bb.cmd("run", "-d", "--stop-timeout", "x", "busybox", "true")
     assert p.returncode == 125 and '"--stop-timeout"' in p.stderr, describe(p)
+
+
+# --------------------------------------------------------------------------
+# two CLIs on one container at once: the record is never corrupt, nothing is left
+
+
+def test_stop_and_rm_at_once(bb):
+    for i in range(8):
+        name = f"race{i}"
+        run_d(bb, "--name", name, "busybox", *DEAF)
+        stop = bb.popen("stop", "-t", "1", name)
+        time.sleep(0.05 * (i % 4))
+        rm = bb.cmd("rm", "-f", name, timeout=30)
+        out, err = stop.communicate(timeout=30)
+        assert rm.returncode == 0, describe(rm)
+        # stop either saw it end, or found it gone: docker's "No such container" (1)
+        assert stop.returncode == 0 or (stop.returncode == 1 and
+                                        b"no such container" in err.lower()), (out, err)
+        assert b"record" not in err and b"JSON" not in err, err
+    wait_for(lambda: not bb.monitors(), timeout=10, what="the monitors gone")
+    assert bb.containers() == []
+    assert_nothing_left(bb)
+
+
+def test_rename_while_it_ends(bb):
+    """The monitor records the end under the record's lock, keeping a rename made meanwhile."""
+    for i in range(5):
+        run_d(bb, "--name", f"old{i}", "busybox", "sh", "-c", "sleep 0.3")
+        time.sleep(0.1 * i)
+        bb.ok("rename", f"old{i}", f"new{i}")
+        p = bb.cmd("wait", f"new{i}", timeout=30)
+        assert p.returncode == 0 and p.stdout == "0\n", describe(p)
+        names = [c["Names"] for c in bb.json_lines("ps", "-a", "--format", "json")]
+        assert f"new{i}" in names and f"old{i}" not in names, names
+        bb.ok("rm", f"new{i}")
+    assert_nothing_left(bb)
+
+
+# --------------------------------------------------------------------------
+# port (no container publishes a port before networks, issue 12: docker's output for that)
+
+
+def test_port_without_published_ports(bb):
+    run_d(bb, "--name", "noports", "busybox", "sleep", "1000")
+    p = bb.cmd("port", "noports")
+    assert p.returncode == 0 and p.stdout == "", describe(p)
+    for spec, name in (("80", "80/tcp"), ("53/udp", "53/udp")):
+        p = bb.cmd("port", "noports", spec)
+        assert p.returncode == 1, describe(p)
+        assert f"No public port '{name}' published for noports" in p.stderr, describe(p)
+    p = bb.cmd("port", "noports", "x")
+    assert p.returncode == 1 and "Invalid containerPort: x" in p.stderr, describe(p)
+    p = bb.cmd("port", "nosuch")
+    assert p.returncode == 1 and "no such container: nosuch" in p.stderr.lower(), describe(p)
+    bb.ok("rm", "-f", "noports")
