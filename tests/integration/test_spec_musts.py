@@ -19,6 +19,7 @@ import json
 import os
 import resource
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -978,6 +979,11 @@ def test_failing_poststop_hook_is_a_warning(runtime, bundle, workdir, cid):
     runtime.run(bundle, cid, detach=True, check=True)
     runtime.wait_status(cid, "stopped")
     p = runtime.delete(cid)
+    if runtime.name == "crun" and p.returncode == -signal.SIGPIPE:
+        # crun 1.8 writes the state to the hook's stdin without ignoring SIGPIPE: when /bin/false
+        # has exited first, crun dies of it (a race; seen in CI)
+        runtime.delete(cid, force=True)
+        pytest.skip("crun: killed by SIGPIPE writing the state to a hook that did not read it")
     assert p.returncode == 0, describe(p)
     assert cid not in runtime.ids_listed()
     assert marker.exists()
