@@ -540,9 +540,11 @@ static int print_rows(struct berth_store *s, struct berth_ctr **rows, size_t n,
         }
         if (!o->format || !*o->format || streq(o->format, "table")) {
                 dflt = xstrdup("");
-                for (size_t k = 0; k < ARRAY_SIZE(table_fields) - (o->size ? 0 : 1); k++)
-                        dflt = xasprintf("%s%s{{.%s}}", steal_ptr(&dflt), k ? "\t" : "",
-                                         table_fields[k]);
+                for (size_t k = 0; k < ARRAY_SIZE(table_fields) - (o->size ? 0 : 1); k++) {
+                        _autofree_ char *before = steal_ptr(&dflt);
+
+                        dflt = xasprintf("%s%s{{.%s}}", before, k ? "\t" : "", table_fields[k]);
+                }
                 return print_table(s, rows, n, o, dflt);
         }
         if (startswith(o->format, "table ") || startswith(o->format, "table\t"))

@@ -113,11 +113,14 @@ static int rows_named(struct stats *s, struct berth_error **err)
                 _cleanup_(berth_ctr_freep) struct berth_ctr *c = NULL;
                 _autoerr_ struct berth_error *e = NULL;
 
-                if (berth_ctr_lookup(s->store, *n, &c, &e) >= 0)
+                _autofree_ char *before = NULL;
+
+                if (berth_ctr_lookup(s->store, *n, &c, &e) >= 0) {
                         row_add(s, *n, c);
-                else
-                        msgs =
-                            msgs ? xasprintf("%s\n%s", steal_ptr(&msgs), e->msg) : xstrdup(e->msg);
+                        continue;
+                }
+                before = steal_ptr(&msgs);
+                msgs = before ? xasprintf("%s\n%s", before, e->msg) : xstrdup(e->msg);
         }
         return msgs ? berth_error_setx(err, ENOENT, "%s", msgs) : 0;
 }

@@ -115,10 +115,16 @@ static char *preserve_trailing(const char *cleaned, const char *orig)
 {
         char *r = xstrdup(cleaned);
 
-        if (!is_current_dir(cleaned) && is_current_dir(orig))
-                r = xasprintf("%s%s.", steal_ptr(&r), has_trailing_sep(cleaned) ? "" : "/");
-        if (!has_trailing_sep(r) && has_trailing_sep(orig))
-                r = xasprintf("%s/", steal_ptr(&r));
+        if (!is_current_dir(cleaned) && is_current_dir(orig)) {
+                _autofree_ char *before = steal_ptr(&r);
+
+                r = xasprintf("%s%s.", before, has_trailing_sep(cleaned) ? "" : "/");
+        }
+        if (!has_trailing_sep(r) && has_trailing_sep(orig)) {
+                _autofree_ char *before = steal_ptr(&r);
+
+                r = xasprintf("%s/", before);
+        }
         return r;
 }
 
