@@ -249,16 +249,26 @@ static int devnull_onto(int fd, struct berth_error **err)
         return 0;
 }
 
-/* Whether the container's init still runs (its pidfd, checked against pid reuse). */
-static bool init_alive(struct berth_container *lc)
+/* Whether the container's init still runs after at most wait_ms (its pidfd, checked against pid
+ * reuse). */
+static bool init_alive(struct berth_container *lc, int wait_ms)
 {
         struct pollfd p = {.events = POLLIN};
+        int r;
 
         if (berth_container_pidfd(lc, NULL) < 0)
                 return false;
         p.fd = lc->pidfd;
-        return poll(&p, 1, 0) == 0;
+        do
+                r = poll(&p, 1, wait_ms);
+        while (r < 0 && errno == EINTR);
+        return r == 0;
 }
+
+/* How long a failed start waits to see whether the container is going away (a stop under way
+ * kills the exec'd child, or its namespaces vanish: ESRCH, EPIPE), before it calls the failure
+ * its own. */
+#define STOPPING_WAIT_MS 500
 
 /* docker's exit code for a process that could not be started (the runtime's 126/127 as they
  * are); a container that stopped meanwhile is "not running" (1), as docker answers then. */
@@ -267,7 +277,8 @@ static int start_failure(const struct berth_ctr *c, struct berth_container *lc, 
 {
         if (failure == BERTH_EXIT_CANNOT_EXEC || failure == BERTH_EXIT_NOT_FOUND)
                 return failure;
-        if (!init_alive(lc)) {
+        if (!init_alive(lc, STOPPING_WAIT_MS)) {
+                berth_error_freep(err);
                 not_running(c, err);
                 return EXIT_REFUSED;
         }
