@@ -23,16 +23,8 @@ import subprocess
 import termios
 import time
 
-import pytest
-
 from conftest import describe, reap_orphans
-
-
-@pytest.fixture
-def bb(berth, busybox_archive):
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    return berth
+from engine_util import bb, state  # noqa: F401 (bb: a fixture)
 
 
 class Term:
@@ -98,10 +90,6 @@ class Term:
             except OSError:
                 pass
         os.close(self.fd)
-
-
-def state(bb, name):
-    return bb.json("inspect", name)[0]["State"]
 
 
 def test_run_it_detach_reattach_resize(bb):

@@ -27,7 +27,6 @@ make cp read or write anything outside the container's root.
 import io
 import os
 import pty
-import re
 import stat
 import subprocess
 import tarfile
@@ -36,8 +35,8 @@ import time
 import pytest
 
 from conftest import describe
+from engine_util import bb as _bb, run_d  # noqa: F401
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 # The tree a test container makes before it says "ready" (owner 1111:2222, a setuid file, a
 # FIFO, a hard link, symlinks relative, absolute and to "/").
@@ -48,25 +47,13 @@ SETUP = ("mkdir -p /tmp/d/sub; echo hello > /tmp/d/a; chown -R 1111:2222 /tmp/d;
 
 
 @pytest.fixture
-def bb(berth, busybox_archive):
+def bb(_bb):
     """The engine with busybox:latest loaded; its containers removed (rm -f) at the end, before
     the leak guard looks."""
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    if "busybox" not in p.stdout:
-        berth.ok("tag", p.stdout.split()[-1], "busybox:latest")
-    yield berth
-    ids = berth.ok("ps", "-aq").split()
+    yield _bb
+    ids = _bb.ok("ps", "-aq").split()
     if ids:
-        berth.ok("rm", "-f", *ids)
-
-
-def run_d(e, *args):
-    p = e.cmd("run", "-d", *args, timeout=60)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid), describe(p)
-    return cid
+        _bb.ok("rm", "-f", *ids)
 
 
 def cp(e, *args, input=None, cwd=None):

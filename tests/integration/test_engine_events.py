@@ -26,33 +26,12 @@ import time
 
 import select
 
-import pytest
-
 from conftest import describe
+from engine_util import bb, run_d, TRAP  # noqa: F401 (bb: a fixture)
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
-TRAP = ["sh", "-c", 'trap "exit 3" TERM; while :; do sleep 0.1; done']
 # docker's text line: time (RFC3339NanoFixed, local zone), type, action, id, attributes
 LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(?:Z|[+-]\d\d:\d\d)) container "
                   r"(\S+) ([0-9a-f]{64}) \((.*)\)$")
-
-
-@pytest.fixture
-def bb(berth, busybox_archive):
-    """The engine with busybox:latest loaded."""
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    if "busybox" not in p.stdout:
-        berth.ok("tag", p.stdout.split()[-1], "busybox:latest")
-    return berth
-
-
-def run_d(e, *args):
-    p = e.cmd("run", "-d", *args, timeout=60)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid), describe(p)
-    return cid
 
 
 def now():

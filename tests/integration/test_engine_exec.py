@@ -27,7 +27,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import struct
 import subprocess
 import termios
@@ -37,55 +36,18 @@ import time
 import pytest
 
 from conftest import Engine, _read_stat, describe, reap_orphans
+from engine_util import bb, wait_for, run_d, state, DEAF  # noqa: F401 (bb: a fixture)
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 DOCKER_CAPS = 0xa80425fb  # docker's default capability set (moby oci/caps/defaults.go)
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# A container that is ready once "ready" is in its log and ignores SIGTERM.
-DEAF = ["sh", "-c", 'trap "" TERM; echo ready; while :; do sleep 0.1; done']
-
-
-@pytest.fixture
-def bb(berth, busybox_archive):
-    """The engine with busybox:latest loaded."""
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    if "busybox" not in p.stdout:
-        berth.ok("tag", p.stdout.split()[-1], "busybox:latest")
-    return berth
 
 
 # --------------------------------------------------------------------------
 # helpers
 
 
-def wait_for(cond, timeout=20, what="a condition", interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout}s")
-        time.sleep(interval)
-
-
-def run_d(e, *args, timeout=60):
-    """`berth run -d ARGS`: returns the full id."""
-    p = e.cmd("run", "-d", *args, timeout=timeout)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid), describe(p)
-    return cid
-
-
 def sleeper(e, *flags):
     return run_d(e, *flags, "busybox", "sleep", "1000")
-
-
-def state(e, what):
-    v = e.json("inspect", what)
-    return v[0]["State"]
 
 
 def exec_ok(e, *args, **kw):

@@ -19,7 +19,6 @@ Timings are printed (-s, or in the junit properties). Every test ends with the l
 """
 
 import json
-import os
 import re
 import time
 from datetime import datetime, timezone
@@ -28,49 +27,14 @@ import pytest
 
 import registry as R
 from conftest import describe, reap_orphans, _all_pids, _argv, _read_stat
+from engine_util import bb, wait_for, run_d, inspect  # noqa: F401 (bb: a fixture)
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # Go's RFC3339Nano in UTC: the fraction's trailing zeros dropped
 GO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 
 
-@pytest.fixture
-def bb(berth, busybox_archive):
-    """The engine with busybox:latest loaded."""
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    if "busybox" not in p.stdout:
-        berth.ok("tag", p.stdout.split()[-1], "busybox:latest")
-    return berth
-
-
 # --------------------------------------------------------------------------
 # helpers
-
-
-def wait_for(cond, timeout=20, what="a condition", interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout}s")
-        time.sleep(interval)
-
-
-def run_d(e, *args, timeout=60):
-    p = e.cmd("run", "-d", *args, timeout=timeout)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid), describe(p)
-    return cid
-
-
-def inspect(e, what):
-    v = e.json("inspect", what)
-    assert isinstance(v, list) and len(v) == 1, v
-    return v[0]
 
 
 def health(e, what):

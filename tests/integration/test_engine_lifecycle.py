@@ -32,12 +32,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, describe, reap_orphans, _read_stat
+from engine_util import (  # noqa: F401 (bb: a fixture)
+    bb, wait_for, run_d, create, inspect, state, HEX64, DEAF, DELAYS)
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-# Moments (s) at which `berth start` is killed: before the record is read, while the overlay is
-# mounted and the bundle written, while the monitor starts the container, after.
-DELAYS = [0, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3]
 
 # A container that prints the machine's uptime (one line per run: the restarts' timings), then
 # exits with CODE.
@@ -45,59 +42,8 @@ def uptime_then(code):
     return ["sh", "-c", f"cat /proc/uptime; exit {code}"]
 
 
-# One that ignores SIGTERM (only the SIGKILL after the stop timeout ends it).
-DEAF = ["sh", "-c", 'trap "" TERM; echo ready; while :; do sleep 0.1; done']
-
-
-@pytest.fixture
-def bb(berth, busybox_archive):
-    """The engine with busybox:latest loaded."""
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    if "busybox" not in p.stdout:
-        berth.ok("tag", p.stdout.split()[-1], "busybox:latest")
-    return berth
-
-
 # --------------------------------------------------------------------------
 # helpers
-
-
-def wait_for(cond, timeout=20, what="a condition", interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout}s")
-        time.sleep(interval)
-
-
-def run_d(e, *args, timeout=60):
-    p = e.cmd("run", "-d", *args, timeout=timeout)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid), describe(p)
-    return cid
-
-
-def create(e, *args):
-    p = e.cmd("create", *args)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid) and p.stdout == cid + "\n", describe(p)
-    return cid
-
-
-def inspect(e, what):
-    v = e.json("inspect", what)
-    assert isinstance(v, list) and len(v) == 1, v
-    return v[0]
-
-
-def state(e, what):
-    return inspect(e, what)["State"]
 
 
 def record(e, cid):

@@ -19,36 +19,12 @@ An error about the container or the flags' values exits 1, as docker's CLI; a us
 import datetime
 import os
 import re
-import subprocess
 import time
 
-import pytest
-
 from conftest import describe
+from engine_util import bb, run_d  # noqa: F401 (bb: a fixture)
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"
-
-
-@pytest.fixture
-def bb(berth, busybox_archive):
-    """The engine with busybox:latest loaded; skipped while `run -d` does not exist."""
-    p = berth.cmd("run", "--help")
-    if "--detach" not in p.stdout:
-        pytest.skip("berth run -d (the monitor) is not implemented yet: logs has no log to read")
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    if "busybox" not in p.stdout:
-        berth.ok("tag", p.stdout.split()[-1], "busybox:latest")
-    return berth
-
-
-def run_d(e, *args):
-    p = e.cmd("run", "-d", *args, timeout=60)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid), describe(p)
-    return cid
 
 
 def finished(e, *args):

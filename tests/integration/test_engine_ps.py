@@ -30,53 +30,10 @@ import json
 import re
 import time
 
-import pytest
-
 from conftest import describe
+from engine_util import bb, wait_for, run_d, inspect, state, TRAP  # noqa: F401 (bb: a fixture)
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 ZERO = "0001-01-01T00:00:00Z"
-# exits 3 at SIGTERM, at once
-TRAP = ["sh", "-c", 'trap "exit 3" TERM; while :; do sleep 0.1; done']
-
-
-@pytest.fixture
-def bb(berth, busybox_archive):
-    """The engine with busybox:latest loaded."""
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    if "busybox" not in p.stdout:
-        berth.ok("tag", p.stdout.split()[-1], "busybox:latest")
-    return berth
-
-
-def wait_for(cond, timeout=20, what="a condition", interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout}s")
-        time.sleep(interval)
-
-
-def run_d(e, *args):
-    p = e.cmd("run", "-d", *args, timeout=60)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid), describe(p)
-    return cid
-
-
-def inspect(e, what):
-    v = e.json("inspect", what)
-    assert isinstance(v, list) and len(v) == 1, v
-    return v[0]
-
-
-def state(e, what):
-    return inspect(e, what)["State"]
 
 
 def rows(e, *args):

@@ -31,8 +31,9 @@ import pytest
 
 import registry as R
 from conftest import describe, reap_orphans, _read_stat
+from engine_util import (  # noqa: F401 (bb: a fixture)
+    bb, wait_for, run_d, inspect, state, HEX64, DEAF, DELAYS)
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # <RFC 3339 UTC time with nanoseconds> <stdout|stderr> <P|F> <content>
 CRI = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (stdout|stderr) ([PF]) (.*)$")
 
@@ -47,55 +48,8 @@ def trapper(code=0, sig="TERM"):
                         "while :; do sleep 0.1; done"]
 
 
-# One that ignores SIGTERM (only the SIGKILL after the stop timeout ends it).
-DEAF = ["sh", "-c", 'trap "" TERM; echo ready; while :; do sleep 0.1; done']
-
-# From before the record exists to a container that has been running a while.
-DELAYS = [0, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3]
-
-
-@pytest.fixture
-def bb(berth, busybox_archive):
-    """The engine with busybox:latest loaded."""
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    if "busybox" not in p.stdout:
-        berth.ok("tag", p.stdout.split()[-1], "busybox:latest")
-    return berth
-
-
 # --------------------------------------------------------------------------
 # helpers
-
-
-def wait_for(cond, timeout=20, what="a condition", interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout}s")
-        time.sleep(interval)
-
-
-def run_d(e, *args, timeout=60):
-    """`berth run -d ARGS`: must print a full id; returns it."""
-    p = e.cmd("run", "-d", *args, timeout=timeout)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid) and p.stdout == cid + "\n", describe(p)
-    return cid
-
-
-def inspect(e, what):
-    v = e.json("inspect", what)
-    assert isinstance(v, list) and len(v) == 1, v
-    return v[0]
-
-
-def state(e, what):
-    return inspect(e, what)["State"]
 
 
 def record(e, cid):

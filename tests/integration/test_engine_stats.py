@@ -26,8 +26,8 @@ import time
 import pytest
 
 from conftest import describe
+from engine_util import bb as _bb, run_d  # noqa: F401
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEADER = ("CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   BLOCK I/O"
           "   PIDS")
 PERC = re.compile(r"^\d+\.\d\d%$")
@@ -37,25 +37,13 @@ KEYS = ["BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", 
 
 
 @pytest.fixture
-def bb(berth, busybox_archive):
+def bb(_bb):
     """The engine with busybox:latest loaded; its containers removed (rm -f) at the end, before
     the leak guard looks."""
-    p = berth.cmd("load", "-i", busybox_archive)
-    assert p.returncode == 0, describe(p)
-    if "busybox" not in p.stdout:
-        berth.ok("tag", p.stdout.split()[-1], "busybox:latest")
-    yield berth
-    ids = berth.ok("ps", "-aq").split()
+    yield _bb
+    ids = _bb.ok("ps", "-aq").split()
     if ids:
-        berth.ok("rm", "-f", *ids)
-
-
-def run_d(e, *args):
-    p = e.cmd("run", "-d", *args, timeout=60)
-    assert p.returncode == 0, describe(p)
-    cid = p.stdout.strip()
-    assert HEX64.match(cid), describe(p)
-    return cid
+        _bb.ok("rm", "-f", *ids)
 
 
 def stats_json(e, *names):
