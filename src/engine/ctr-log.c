@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/duration.h"
 #include "base/util.h"
 #include "engine/ctr-log.h"
 
@@ -477,62 +478,6 @@ int berth_log_parse_time(const char *s, size_t len, int64_t *ret_ns)
 
 /* ---- docker's --since / --until ----------------------------------------------------------- */
 
-/* Go's time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?unit)+, or "0"; false if s is not one. */
-static bool parse_go_duration(const char *s, int64_t *ret)
-{
-        static const struct {
-                const char *name;
-                uint64_t ns;
-        } units[] = {{"ns", 1},       {"us", 1000},      {"\u00b5s", 1000},  {"\u03bcs", 1000},
-                     {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000}, {"h", 3600000000000}};
-        uint64_t total = 0;
-        bool neg = false;
-
-        if (*s == '-' || *s == '+')
-                neg = *s++ == '-';
-        if (streq(s, "0")) {
-                *ret = 0;
-                return true;
-        }
-        if (!*s)
-                return false;
-        while (*s) {
-                uint64_t v = 0, f = 0, scale = 1, unit = 0;
-                const char *start = s, *u;
-                double frac;
-                size_t ulen;
-
-                for (; *s >= '0' && *s <= '9'; s++) {
-                        if (v > (UINT64_C(1) << 63) / 10)
-                                return false;
-                        v = v * 10 + (uint64_t) (*s - '0');
-                }
-                if (*s == '.')
-                        for (s++; *s >= '0' && *s <= '9'; s++)
-                                if (scale <= UINT64_MAX / 100) /* Go ignores digits past this */
-                                        f = f * 10 + (uint64_t) (*s - '0'), scale *= 10;
-                if (s == start || (s == start + 1 && *start == '.'))
-                        return false;
-                for (u = s; *s && *s != '.' && (*s < '0' || *s > '9'); s++)
-                        ;
-                ulen = (size_t) (s - u);
-                for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-                        if (strlen(units[i].name) == ulen && !strncmp(u, units[i].name, ulen))
-                                unit = units[i].ns;
-                if (!unit || v > (UINT64_C(1) << 63) / unit)
-                        return false;
-                frac = (double) f * ((double) unit / (double) scale);
-                v = v * unit + (uint64_t) frac;
-                if (v > (UINT64_C(1) << 63) || total + v > (UINT64_C(1) << 63))
-                        return false;
-                total += v;
-        }
-        if (!neg && total > (uint64_t) INT64_MAX)
-                return false;
-        *ret = neg ? (int64_t) (0 - total) : (int64_t) total;
-        return true;
-}
-
 /* docker's parseTimestamp: "seconds[.fraction]" (Unix time). */
 static bool parse_unix_time(const char *s, int64_t *ret)
 {
@@ -645,7 +590,7 @@ int berth_log_parse_since(const char *s, int64_t now_ns, int64_t *ret_ns, struct
         _autoerr_ struct berth_error *e = NULL;
         int64_t d;
 
-        if (!streq(s, "0") && parse_go_duration(s, &d)) {
+        if (!streq(s, "0") && berth_duration_parse(s, &d, NULL) == 0) {
                 *ret_ns = floor_div(now_ns - d, 1000000000) * 1000000000;
                 return 0;
         }
