@@ -1011,6 +1011,31 @@ int berth_ctr_waiters_gone(const struct berth_ctr *c)
         return fd;
 }
 
+/* refresh's verdict on a record whose monitor is gone (status: what to record), saved under
+ * berth_ctr_lock and only if the record still says what c says: a monitor may have recorded
+ * the end, or a start a new run, since c was read; the name as it is now (a rename). */
+static void record_lost(struct berth_ctr *c, const char *status, bool lost_end)
+{
+        _autoclose_ int lock = -EBADF;
+        _autoctr_ struct berth_ctr *now = NULL;
+
+        if (berth_ctr_lock(c, &lock, NULL) < 0 || berth_ctr_reload(c, &now, NULL) < 0 ||
+            !streq(now->status, c->status) || now->monitor_pid != c->monitor_pid)
+                return;
+        free(c->name);
+        c->name = steal_ptr(&now->name);
+        free(c->status);
+        c->status = xstrdup(status);
+        if (lost_end) {
+                /* berth (or its monitor) was killed while it ran: the code is lost, docker's 255 */
+                c->exit_code = 255;
+                c->pid = 0;
+                if (!c->finished_at)
+                        c->finished_at = berth_rfc3339_now();
+        }
+        (void) berth_ctr_save(c, NULL);
+}
+
 void berth_ctr_refresh(struct berth_ctr *c, const char *runroot)
 {
         _autocontainer_ struct berth_container *lc = NULL;
@@ -1027,23 +1052,11 @@ void berth_ctr_refresh(struct berth_ctr *c, const char *runroot)
         /* its monitor is recording the end right now, or waits to start it again */
         if (berth_ctr_monitor_alive(c))
                 return;
-        if (streq(c->status, "restarting")) {
-                /* its monitor died between two runs: the last end stays as recorded */
-                free(c->status);
-                c->status = xstrdup("exited");
-                (void) berth_ctr_save(c, NULL);
-                return;
-        }
-        if (!streq(c->status, "running"))
-                return;
-        /* berth (or its monitor) was killed while it ran: the exit code is lost, docker's 255 */
-        free(c->status);
-        c->status = xstrdup("exited");
-        c->exit_code = 255;
-        c->pid = 0;
-        if (!c->finished_at)
-                c->finished_at = berth_rfc3339_now();
-        (void) berth_ctr_save(c, NULL);
+        /* its monitor died between two runs: the last end stays as recorded */
+        if (streq(c->status, "restarting"))
+                record_lost(c, "exited", false);
+        else if (streq(c->status, "running"))
+                record_lost(c, "exited", true);
 }
 
 static bool runtime_alive(const struct berth_ctr *c, const char *runroot)
