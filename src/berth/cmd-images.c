@@ -12,6 +12,7 @@
 #include "base/json.h"
 #include "image/blobstore.h"
 #include "engine/engine.h"
+#include "engine/engine-health.h"
 #include "image/imageref.h"
 #include "image/imagestore.h"
 #include "image/manifest.h"
@@ -437,13 +438,17 @@ static int read_config(struct berth_store *s, const char *id, struct berth_image
 
 static json_t *config_json(const struct berth_image_config *c)
 {
-        return json_pack(
+        json_t *o = json_pack(
             "{s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:s}", "User", c->user ? c->user : "", "Env",
             berth_json_strv_or_null(c->env), "Cmd", berth_json_strv_or_null(c->cmd), "Entrypoint",
             berth_json_strv_or_null(c->entrypoint), "WorkingDir",
             c->working_dir ? c->working_dir : "", "Labels", labels_or_null(c->labels, c->n_labels),
             "ExposedPorts", set_or_null(c->exposed_ports), "Volumes", set_or_null(c->volumes),
             "StopSignal", c->stop_signal ? c->stop_signal : "");
+
+        if (c->healthcheck) /* the image's HEALTHCHECK, as docker shows it */
+                json_object_set_new(o, "Healthcheck", berth_healthcheck_json(c->healthcheck));
+        return o;
 }
 
 static char *comment_of(const struct berth_image_config *c)

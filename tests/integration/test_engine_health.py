@@ -327,6 +327,11 @@ def test_image_healthcheck_and_the_flags_merged(bb, tmp_path):
     img = image_with_healthcheck(bb, tmp_path, "hc-img",
                                  {"Test": ["CMD-SHELL", "echo from-image"], "Interval": S // 5,
                                   "Timeout": S, "StartPeriod": 3 * S, "Retries": 2})
+    # image inspect shows it as docker does (Config.Healthcheck, durations in ns)
+    assert bb.json("image", "inspect", img)[0]["Config"]["Healthcheck"] == {
+        "Test": ["CMD-SHELL", "echo from-image"], "Interval": S // 5, "Timeout": S,
+        "StartPeriod": 3 * S, "Retries": 2}
+    assert "Healthcheck" not in bb.json("image", "inspect", "busybox")[0]["Config"]
     a = run_d(bb, "--name", "img", img, "sleep", "1000")
     b = run_d(bb, "--name", "img2", "--health-interval", "300ms", "--health-retries", "5", img,
               "sleep", "1000")
