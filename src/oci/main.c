@@ -122,7 +122,12 @@ static int seal_binary(const struct oci_global *g, struct berth_error **err)
         _autoclose_ int rootfd = -EBADF;
         int r = berth_state_root_open(g->root, &rootfd, err);
 
-        return r < 0 ? r : berth_exe_seal(g->argv, g->root, err);
+        if (r < 0)
+                return r;
+        oci_log_keep_across_exec(true);
+        r = berth_exe_seal(g->argv, g->root, err);
+        oci_log_keep_across_exec(false);
+        return r;
 }
 
 static int run_command(const struct oci_command *cmd, const struct oci_global *g, int argc,

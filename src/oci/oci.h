@@ -94,14 +94,21 @@ void oci_command_help(const struct oci_command *cmd);
 
 /*
  * Opens the log destination (the --log file, O_APPEND|O_CREAT, 0644, or a duplicate of stderr)
- * on a dedicated close-on-exec fd and installs the libberth log handler on it. The handler
- * formats each message into one buffer and writes it with one write(2), so it is safe in the
- * container's init between clone and exec.
+ * on a dedicated close-on-exec fd and installs the libberth log handler on it. Records are
+ * runc's (logrec.h): to a --log file always, to stderr with json and for debug records; errors
+ * and warnings on stderr in text stay "berth-oci: MSG" / "berth-oci: warning: MSG" (output.c).
+ * A --log fd kept open across the re-exec from the sealed binary is taken over, not reopened.
  */
 int oci_log_setup(const char *path, bool json, struct berth_error **err);
 
-/* Prints a failed command's error exactly once: "berth-oci: <msg>" on stderr, and, when --log
- * names a file, also as an error entry in the log's format. */
+/* Around berth_exe_seal(): keep (true) the --log fd open across its re-exec, so that a fifo's
+ * reader never sees the log closed and then reopened; false puts close-on-exec back when no
+ * re-exec happened. */
+void oci_log_keep_across_exec(bool keep);
+
+/* Prints a failed command's error exactly once, as one record of the log (containerd reads the
+ * last error record of a --log file in json); with --log FILE also "berth-oci: <msg>" on stderr,
+ * as runc prints its error there when its log is elsewhere. */
 void oci_print_error(const struct berth_error *e);
 
 /* Writes s (plus a newline if it lacks one) to stdout and flushes. -errno on a write error. */
