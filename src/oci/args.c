@@ -156,6 +156,8 @@ static void print_flags(const struct oci_flag *flags, size_t n)
                 flag_label(&flags[i], label, sizeof(label));
                 printf("   %-*s  %s\n", width, label, flags[i].usage);
         }
+        /* urfave/cli's template (runc's help) ends the list with an indented empty line */
+        printf("   \n");
 }
 
 void oci_command_help(const struct oci_command *cmd)

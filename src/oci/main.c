@@ -12,7 +12,8 @@
 #include "runtime/state.h"
 #include "base/util.h"
 
-enum { G_ROOT, G_LOG, G_LOG_FORMAT, G_DEBUG, G_CRIU, G_SYSTEMD_CGROUP, G_ROOTLESS, G_VERSION };
+/* In runc's order: its --help lists them so, with --help and --version last. */
+enum { G_DEBUG, G_LOG, G_LOG_FORMAT, G_ROOT, G_CRIU, G_SYSTEMD_CGROUP, G_ROOTLESS, G_VERSION };
 
 static const struct oci_flag global_flags[] = {
     [G_DEBUG] = {"debug", 0, false, "enable debug logging"},
@@ -44,11 +45,14 @@ static const struct oci_command *const commands[] = {
     &oci_cmd_update,     &oci_cmd_features,
 };
 
-/* The lines after the version number, shared by --version and --help. */
+/* The lines after the version number, shared by --version and --help: runc's "commit:" and
+ * "spec:" lines in runc's places (docker parses "commit:", runc's tests read "spec:" as the third
+ * line). */
 static void print_version_details(void)
 {
         const struct scmp_version *v = seccomp_version();
 
+        printf("commit: %s\n", oci_commit);
         printf("spec: %s\n", OCI_SPEC_VERSION);
         if (v)
                 printf("libseccomp: %u.%u.%u\n", v->major, v->minor, v->micro);
@@ -82,9 +86,10 @@ static void print_main_help(void)
                     f->short_name ? xasprintf("--%s, -%c", f->name, f->short_name)
                                   : xasprintf("--%s%s", f->name, f->takes_value ? " value" : "");
 
+                if (i == G_VERSION)
+                        printf("   %-18s  %s\n", "--help, -h", "show help");
                 printf("   %-18s  %s\n", label, f->usage);
         }
-        printf("   %-18s  %s\n", "--help, -h", "show help");
 }
 
 static const struct oci_command *find_command(const char *name)
@@ -122,7 +127,12 @@ static int seal_binary(const struct oci_global *g, struct berth_error **err)
         _autoclose_ int rootfd = -EBADF;
         int r = berth_state_root_open(g->root, &rootfd, err);
 
-        return r < 0 ? r : berth_exe_seal(g->argv, g->root, err);
+        if (r < 0)
+                return r;
+        oci_log_keep_across_exec(true);
+        r = berth_exe_seal(g->argv, g->root, err);
+        oci_log_keep_across_exec(false);
+        return r;
 }
 
 static int run_command(const struct oci_command *cmd, const struct oci_global *g, int argc,
@@ -152,22 +162,38 @@ static int run_command(const struct oci_command *cmd, const struct oci_global *g
         return r;
 }
 
+/* runc's answer to "help foo" and to an unknown command "foo" (with or without -h): the error
+ * "No help topic for 'foo'" and exit status 3 (urfave/cli's); for an unknown command berth-oci
+ * says what happened after runc's words. */
+static int no_help_topic(const char *name, bool unknown_command)
+{
+        _autoerr_ struct berth_error *e = NULL;
+
+        if (unknown_command)
+                berth_error_setx(&e, EINVAL,
+                                 "No help topic for '%s' (unknown command; see '%s --help')", name,
+                                 OCI_PROG);
+        else
+                berth_error_setx(&e, EINVAL, "No help topic for '%s'", name);
+        oci_print_error(e);
+        return 3;
+}
+
 /* "help", "help CMD", and unknown commands. */
-static int run_other(const char *name, int argc, char **argv, struct berth_error **err)
+static int run_other(const char *name, int argc, char **argv)
 {
         if (streq(name, "help") || streq(name, "h")) {
                 const struct oci_command *cmd = argc > 0 ? find_command(argv[0]) : NULL;
 
                 if (argc > 0 && !cmd)
-                        return berth_error_setx(err, EINVAL, "no help topic for '%s'", argv[0]);
+                        return no_help_topic(argv[0], false);
                 if (cmd)
                         oci_command_help(cmd);
                 else
                         print_main_help();
                 return 0;
         }
-        return berth_error_setx(err, EINVAL, "unknown command '%s'; see '%s --help'", name,
-                                OCI_PROG);
+        return no_help_topic(name, true);
 }
 
 static const char *default_root(void)
@@ -238,7 +264,7 @@ static int run_main(int argc, char **argv, struct berth_error **err)
                 return 0;
         cmd = find_command(argv[next]);
         if (!cmd)
-                return run_other(argv[next], argc - next - 1, argv + next + 1, err);
+                return run_other(argv[next], argc - next - 1, argv + next + 1);
         return run_command(cmd, &g, argc - next - 1, argv + next + 1, err);
 }
 

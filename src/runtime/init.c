@@ -141,6 +141,7 @@ static int build_container(struct init_ctx *ctx, pid_t host_pid, struct berth_er
         const struct berth_spec *s = ctx->spec;
         int r;
 
+        berth_log(BERTH_LOG_DEBUG, "init: child process in init()");
         r = enter_namespaces(ctx, err);
         if (r >= 0)
                 r = set_names(s, err);
@@ -268,6 +269,9 @@ void berth_init_main(struct init_ctx *ctx)
          * can open our /proc/PID/{fd,exe,cwd,root,mem} until execve resets it. */
         close(ctx->parent_sync_fd);
         sync_forward_logs(ctx->sync_fd);
+        /* The steps runc's --debug names on its init's side (runc's own tests and scripts grep
+         * for them); ours reach the runtime's log over the handshake, as theirs do. */
+        berth_log(BERTH_LOG_DEBUG, "init: => nsexec container setup");
         close_runtime_fds(ctx, false);
         /* Die with `create` until it has recorded us; a parent that died before this line is
          * seen as EOF on the handshake. */
@@ -290,6 +294,7 @@ void berth_init_main(struct init_ctx *ctx)
         if (r < 0)
                 fail(ctx, err, 1);
         close_runtime_fds(ctx, true);
+        berth_log(BERTH_LOG_DEBUG, "init: closing the pipe to signal completion");
         if (sync_send(ctx->sync_fd, SYNC_CREATED, 0, NULL, -1) < 0 ||
             sync_expect(ctx->sync_fd, SYNC_ACK, "create", NULL) < 0)
                 _exit(1);
