@@ -302,7 +302,16 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t def_action, size_t idx,
         if (action == def_action)
                 return 0;
         for (char **name = rule->names; name && *name; name++) {
-                int nr = seccomp_syscall_resolve_name(*name);
+                int nr;
+
+                /* As runc: once the filter is in, the init writes (the startContainer hooks'
+                 * state, a failure for `start`), which must not wait on the agent. */
+                if (rule->action == BERTH_SCMP_NOTIFY && streq(*name, "write"))
+                        return berth_error_setx(err, EINVAL,
+                                                "%s: SCMP_ACT_NOTIFY cannot be used for the "
+                                                "write syscall",
+                                                field);
+                nr = seccomp_syscall_resolve_name(*name);
 
                 if (nr == __NR_SCMP_ERROR) {
                         note_unknown(unknown, *name);
@@ -892,8 +901,10 @@ int berth_seccomp_listener_connect(const struct berth_seccomp *sc, struct berth_
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return berth_error_set(err, errno, "linux.seccomp.listenerPath: socket");
-        if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0)
-                return berth_error_set(err, errno, "linux.seccomp.listenerPath \"%s\": connect",
+        if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0) /* runc's words */
+                return berth_error_set(err, errno,
+                                       "linux.seccomp.listenerPath \"%s\": failed to connect "
+                                       "with seccomp agent",
                                        path);
         f->listener_sock = steal_fd(&fd);
         return 0;
