@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -146,9 +147,13 @@ static int check_status(int status, struct berth_error **err)
                 return berth_error_setx(err, EIO, "exited with status %d", WEXITSTATUS(status));
         if (WIFSIGNALED(status)) {
                 const char *name = sigabbrev_np(WTERMSIG(status));
+                const char *descr = sigdescr_np(WTERMSIG(status));
 
-                return berth_error_setx(err, EIO, "killed by signal %d (SIG%s)", WTERMSIG(status),
-                                        name ? name : "?");
+                /* "bad system call", as runc says it (its seccomp.bats greps for it) */
+                return berth_error_setx(err, EIO, "killed by signal %d (SIG%s: %c%s)",
+                                        WTERMSIG(status), name ? name : "?",
+                                        descr ? tolower((unsigned char) descr[0]) : '?',
+                                        descr ? descr + 1 : "");
         }
         return berth_error_setx(err, EIO, "unexpected wait status 0x%x", (unsigned) status);
 }
@@ -192,7 +197,9 @@ int berth_hooks_run(int kind, const struct berth_hook_list *hooks, const char *s
 
                 r = run_hook(h, state_json ? state_json : "", &e);
                 if (r < 0) {
-                        berth_error_prefix(&e, "%s hook #%zu (%s)", kind_name, i, h->path);
+                        /* runc's "error running hook #N", which its tests look for */
+                        berth_error_prefix(&e, "error running hook #%zu (%s, %s)", i, kind_name,
+                                           h->path);
                         if (failure_is_warning(kind)) {
                                 berth_warn("%s, continuing", e->msg);
                                 continue;

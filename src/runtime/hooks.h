@@ -9,11 +9,11 @@
  * empty environment), the container state JSON on its stdin (written before the hook starts, so
  * a hook that does not read it neither blocks us nor makes us die of SIGPIPE), killed with SIGKILL
  * after `timeout` seconds (0: no limit) and always reaped. A hook that exits non-zero, dies from a
- * signal or times out is an error naming the hook kind, its index and path:
- *   createRuntime hook #1 (/usr/bin/foo): exited with status 3        (-EIO)
- *   poststop hook #0 (/bin/x): killed by signal 11 (SIGSEGV)          (-EIO)
- *   poststart hook #0 (/bin/slow): timed out after 2 s                (-ETIMEDOUT)
- *   prestart hook #0 (/bin/nope): exec: No such file or directory     (-errno of the exec)
+ * signal or times out is an error naming its index, the hook kind and path (runc's words first):
+ *   error running hook #1 (createRuntime, /usr/bin/foo): exited with status 3          (-EIO)
+ *   error running hook #0 (poststop, /bin/x): killed by signal 11 (SIGSEGV: segmentation fault)
+ *   error running hook #0 (poststart, /bin/slow): timed out after 2 s             (-ETIMEDOUT)
+ *   error running hook #0 (prestart, /bin/nope): exec: No such file or directory  (-errno)
  * Stops at the first failure, except for poststart and poststop hooks, whose failures the spec
  * makes warnings: each is logged ("<message>, continuing"), the next hook runs, and the result is
  * 0. The hook's stdout/stderr are the caller's; every other fd is closed, and its signal mask and

@@ -206,17 +206,28 @@ static int wait_for_start(struct init_ctx *ctx, struct berth_error **err)
         return 0;
 }
 
+/* startContainer hooks run under the seccomp filter, as runc's and crun's do (runc's seccomp.bats
+ * "startContainer hook": a syscall the profile kills kills the hook): with such hooks the filter
+ * is loaded before them, else just before execve. */
 static void __attribute__((noreturn)) exec_program(struct init_ctx *ctx, pid_t host_pid)
 {
         _autoerr_ struct berth_error *err = NULL;
+        struct berth_seccomp_filter *seccomp = ctx->seccomp;
         int r;
 
-        if (berth_seccomp_listener_fd(ctx->seccomp) >= 0) {
+        if (berth_seccomp_listener_fd(seccomp) >= 0) {
                 _autofree_ char *state = berth_hook_state_json(ctx->c, "creating", host_pid);
 
-                berth_seccomp_listener_state(ctx->seccomp, ctx->spec->lx.seccomp, host_pid, state);
+                berth_seccomp_listener_state(seccomp, ctx->spec->lx.seccomp, host_pid, state);
         }
-        r = berth_process_exec(&ctx->spec->process, ctx->seccomp, ctx->path, ctx->env, &err);
+        if (ctx->spec->hooks[BERTH_HOOK_START_CONTAINER].n > 0) {
+                if (berth_process_confine(&ctx->spec->process, seccomp, &err) < 0)
+                        fail(ctx, err, 126);
+                seccomp = NULL;
+                if (run_child_hooks(ctx, BERTH_HOOK_START_CONTAINER, "created", host_pid, &err) < 0)
+                        fail(ctx, err, 1);
+        }
+        r = berth_process_exec(&ctx->spec->process, seccomp, ctx->path, ctx->env, &err);
 
         fail(ctx, err, r == -ENOENT ? 127 : 126);
 }
@@ -303,8 +314,6 @@ void berth_init_main(struct init_ctx *ctx)
         closep(&ctx->sync_fd);
         sync_forward_logs(-1);
         if (wait_for_start(ctx, &err) < 0)
-                fail(ctx, err, 1);
-        if (run_child_hooks(ctx, BERTH_HOOK_START_CONTAINER, "created", host_pid, &err) < 0)
                 fail(ctx, err, 1);
         exec_program(ctx, host_pid);
 }

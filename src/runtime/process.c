@@ -600,25 +600,30 @@ int berth_process_setup(const struct berth_process *p, const struct berth_seccom
         return 0;
 }
 
+int berth_process_confine(const struct berth_process *p, struct berth_seccomp_filter *seccomp,
+                          struct berth_error **err)
+{
+        int r;
+
+        berth_process_reset_signals();
+        if (!seccomp)
+                return 0;
+        r = berth_seccomp_load(seccomp, err);
+        if (r < 0)
+                return r;
+        /* Dropping what the load needed: the only call between the filter and execve. */
+        return holds_admin(p, seccomp) ? berth_caps_set(&p->caps, err) : 0;
+}
+
 int berth_process_exec(const struct berth_process *p, struct berth_seccomp_filter *seccomp,
                        const char *path, char *const *env, struct berth_error **err)
 {
-        bool hold = holds_admin(p, seccomp);
         int r;
 
         TRACE(berth_now_us(), "execve %s", path);
-        berth_process_reset_signals();
-        if (seccomp) {
-                r = berth_seccomp_load(seccomp, err);
-                if (r < 0)
-                        return r;
-        }
-        /* The only call between the filter and execve: dropping what the load needed. */
-        if (hold) {
-                r = berth_caps_set(&p->caps, err);
-                if (r < 0)
-                        return r;
-        }
+        r = berth_process_confine(p, seccomp, err);
+        if (r < 0)
+                return r;
         execve(path, p->args, env);
         return berth_error_set(err, errno, "exec \"%s\"", p->args[0]);
 }

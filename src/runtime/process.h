@@ -81,10 +81,17 @@ int berth_process_setup(const struct berth_process *p, const struct berth_seccom
                         struct berth_error **err);
 
 /*
- * The last steps: default signal dispositions, the seccomp filter, the final capability sets (if
- * setup kept CAP_SYS_ADMIN for the filter), execve(path, p->args, env). Between the filter and
- * execve only capset(2) runs. Returns only on failure, with err set ("exec "sh": ...") and
- * -errno (-ENOENT: exit 127 for the caller; else 126).
+ * The last steps but execve: default signal dispositions, the seccomp filter (none if NULL), the
+ * final capability sets (if setup kept CAP_SYS_ADMIN for the filter). The init calls it before
+ * startContainer hooks, which run under the filter as runc's and crun's do.
+ */
+int berth_process_confine(const struct berth_process *p, struct berth_seccomp_filter *seccomp,
+                          struct berth_error **err);
+
+/*
+ * berth_process_confine(), then execve(path, p->args, env): between the filter and execve only
+ * capset(2) runs. Returns only on failure, with err set ("exec "sh": ...") and -errno (-ENOENT:
+ * exit 127 for the caller; else 126).
  */
 int berth_process_exec(const struct berth_process *p, struct berth_seccomp_filter *seccomp,
                        const char *path, char *const *env, struct berth_error **err);

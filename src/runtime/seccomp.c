@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <jansson.h>
@@ -103,20 +104,26 @@ static int action_for(const char *field, enum berth_seccomp_action a, bool has_e
         return 0;
 }
 
-/* "SCMP_ARCH_X86_64" -> SCMP_ARCH_X86_64, through libseccomp's own names ("x86_64"). */
-static int add_arch(scmp_filter_ctx ctx, const char *name, struct berth_error **err)
+/* "SCMP_ARCH_X86_64" -> SCMP_ARCH_X86_64, through libseccomp's own names ("x86_64"); 0 if
+ * unknown. */
+static uint32_t arch_from_name(const char *name)
 {
         char lower[32];
-        uint32_t arch = 0;
         size_t i = 0;
+
+        if (!startswith(name, "SCMP_ARCH_"))
+                return 0;
+        for (const char *s = name + strlen("SCMP_ARCH_"); *s && i < sizeof(lower) - 1; s++)
+                lower[i++] = (char) tolower((unsigned char) *s);
+        lower[i] = '\0';
+        return seccomp_arch_resolve_name(lower);
+}
+
+static int add_arch(scmp_filter_ctx ctx, const char *name, struct berth_error **err)
+{
+        uint32_t arch = arch_from_name(name);
         int r;
 
-        if (startswith(name, "SCMP_ARCH_")) {
-                for (const char *s = name + strlen("SCMP_ARCH_"); *s && i < sizeof(lower) - 1; s++)
-                        lower[i++] = (char) tolower((unsigned char) *s);
-                lower[i] = '\0';
-                arch = seccomp_arch_resolve_name(lower);
-        }
         if (arch == 0)
                 return berth_error_setx(
                     err, EINVAL, "linux.seccomp.architectures: unknown architecture \"%s\"", name);
@@ -295,7 +302,16 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t def_action, size_t idx,
         if (action == def_action)
                 return 0;
         for (char **name = rule->names; name && *name; name++) {
-                int nr = seccomp_syscall_resolve_name(*name);
+                int nr;
+
+                /* As runc: once the filter is in, the init writes (the startContainer hooks'
+                 * state, a failure for `start`), which must not wait on the agent. */
+                if (rule->action == BERTH_SCMP_NOTIFY && streq(*name, "write"))
+                        return berth_error_setx(err, EINVAL,
+                                                "%s: SCMP_ACT_NOTIFY cannot be used for the "
+                                                "write syscall",
+                                                field);
+                nr = seccomp_syscall_resolve_name(*name);
 
                 if (nr == __NR_SCMP_ERROR) {
                         note_unknown(unknown, *name);
@@ -319,6 +335,14 @@ static char *unknown_warning(const struct unknown_names *u)
                          v ? v->micro : 0, u->list);
 }
 
+static int too_long(size_t n, struct berth_error **err)
+{
+        return berth_error_setx(err, E2BIG,
+                                "seccomp filter has %zu instructions, above the kernel's limit "
+                                "of %d",
+                                n, BPF_MAXINSNS);
+}
+
 /* Reads the exported program back: 2.5.4 has no seccomp_export_bpf_mem(). */
 static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *ret, struct berth_error **err)
 {
@@ -340,17 +364,233 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *ret, struct berth_
                 return berth_error_setx(err, EIO,
                                         "exported seccomp filter has a bad size (%lld bytes)",
                                         (long long) st.st_size);
-        if (n > BPF_MAXINSNS)
-                return berth_error_setx(err, E2BIG,
-                                        "seccomp filter has %zu instructions, above the "
-                                        "kernel's limit of %d",
-                                        n, BPF_MAXINSNS);
+        if (n > BPF_MAXINSNS) /* and the kernel's limit is checked again with the stub */
+                return too_long(n, err);
         insns = xcalloc(n, sizeof(*insns));
         errno = EIO; /* a short read leaves errno alone */
         if (pread(fd, insns, (size_t) st.st_size, 0) != st.st_size)
                 return berth_error_set(err, errno, "read the exported seccomp filter");
         ret->len = (unsigned short) n;
         ret->filter = steal_ptr(&insns);
+        return 0;
+}
+
+/* ---- ENOSYS for syscalls newer than the profile ----------------------------------------------
+ *
+ * A profile lists the syscalls of its time. Its default action (mostly EPERM) would also hit
+ * every syscall added to the kernel since, and a newer libc that tries one (clone3, faccessat2,
+ * openat2, close_range) takes EPERM as a refusal, where on ENOSYS it falls back to the older
+ * call. So, as runc does (libcontainer/seccomp/patchbpf), a stub in front of libseccomp's program
+ * gives ENOSYS, per architecture, to every syscall number above the highest one the profile names
+ * there (in any rule, whatever its action; names libseccomp does not know count for nothing).
+ * Everything else goes on to the filter: a syscall the profile leaves out gets the default action
+ * when it is older than the profile's newest one, ENOSYS when it is newer.
+ *
+ * No stub when the default action lets syscalls through (ALLOW, LOG, and TRACE: a tracer handles
+ * new syscalls itself) or already is ERRNO(ENOSYS). The architectures are the profile's plus the
+ * native one, which libseccomp keeps in every filter (runc 1.1.5 took only the profile's, so a
+ * profile without "architectures" had no stub; runc 1.1.13 and 1.2 add the native one, as here).
+ * x32 shares x86_64's AUDIT_ARCH and is told apart by bit 30 of the number; on s390(x) a number
+ * the kernel does not know arrives as 0 (setup(2), long gone), which gets ENOSYS too.
+ */
+
+#define X32_SYSCALL_BIT 0x40000000u
+#define STUB_ARCHES 24 /* libseccomp 2.5 knows 19 architectures */
+#define STUB_MAX (2 + 5 * STUB_ARCHES)
+
+/* Jump targets while the stub is built: an instruction's index, or one of these. */
+enum { TO_NEXT = -1, TO_NEXT_ARCH = -2, TO_ENOSYS = -3, TO_FILTER = -4 };
+
+struct stub_arch {
+        uint32_t audit;        /* AUDIT_ARCH_*: seccomp_data.arch */
+        uint32_t max, max_x32; /* the highest number named, 0 if none (x32: with bit 30) */
+};
+
+struct stub {
+        struct sock_filter insn[STUB_MAX];
+        int jt[STUB_MAX], jf[STUB_MAX];
+        size_t arch_of[STUB_MAX]; /* the section an instruction belongs to */
+        size_t start[STUB_ARCHES + 1], n_arches, n;
+};
+
+static bool wants_stub(const struct berth_seccomp *sc, uint32_t def_action)
+{
+        switch (sc->default_action) {
+        case BERTH_SCMP_ALLOW:
+        case BERTH_SCMP_LOG:
+        case BERTH_SCMP_TRACE:
+                return false;
+        default:
+                return def_action != SCMP_ACT_ERRNO(ENOSYS);
+        }
+}
+
+static uint32_t highest_named(const struct berth_seccomp *sc, uint32_t arch)
+{
+        uint32_t max = 0;
+
+        for (size_t i = 0; i < sc->n_syscalls; i++)
+                for (char **name = sc->syscalls[i].names; name && *name; name++) {
+                        /* < 0: unknown, or a pseudo-syscall that this architecture lacks */
+                        int nr = seccomp_syscall_resolve_name_arch(arch, *name);
+
+                        if (nr > 0 && (uint32_t) nr > max)
+                                max = (uint32_t) nr;
+                }
+        return max;
+}
+
+static void note_arch(const struct berth_seccomp *sc, uint32_t arch, struct stub_arch *v, size_t *n)
+{
+        uint32_t audit = arch == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : arch;
+        size_t i = 0;
+
+        while (i < *n && v[i].audit != audit)
+                i++;
+        if (i == *n) {
+                if (*n == STUB_ARCHES)
+                        return;
+                v[(*n)++] = (struct stub_arch){.audit = audit};
+        }
+        if (arch == SCMP_ARCH_X32)
+                v[i].max_x32 = highest_named(sc, arch);
+        else
+                v[i].max = highest_named(sc, arch);
+}
+
+/* The native architecture first: its section is the one every syscall goes through. */
+static size_t stub_arches(const struct berth_seccomp *sc, struct stub_arch *v)
+{
+        size_t n = 0, kept = 0;
+
+        note_arch(sc, seccomp_arch_native(), v, &n);
+        for (char **a = sc->architectures; a && *a; a++) {
+                uint32_t arch = arch_from_name(*a);
+
+                if (arch != 0 && arch != seccomp_arch_native())
+                        note_arch(sc, arch, v, &n);
+        }
+        for (size_t i = 0; i < n; i++)
+                if (v[i].max || v[i].max_x32)
+                        v[kept++] = v[i];
+        return kept;
+}
+
+static void emit(struct stub *s, uint16_t code, uint32_t k, int jt, int jf)
+{
+        s->insn[s->n] = (struct sock_filter){.code = code, .k = k};
+        s->jt[s->n] = jt;
+        s->jf[s->n] = jf;
+        s->arch_of[s->n] = s->n_arches;
+        s->n++;
+}
+
+#define JEQ (BPF_JMP | BPF_JEQ | BPF_K)
+#define JGT (BPF_JMP | BPF_JGT | BPF_K)
+#define JSET (BPF_JMP | BPF_JSET | BPF_K)
+
+/* x86_64 and x32 numbers in one section: x32's have bit 30 set. */
+static void emit_x86_64(struct stub *s, const struct stub_arch *a)
+{
+        if (a->max && a->max_x32) {
+                emit(s, JSET, X32_SYSCALL_BIT, (int) s->n + 2, TO_NEXT);
+                emit(s, JGT, a->max, TO_ENOSYS, TO_FILTER);
+                emit(s, JGT, a->max_x32, TO_ENOSYS, TO_FILTER);
+        } else if (a->max) {
+                emit(s, JSET, X32_SYSCALL_BIT, TO_FILTER, TO_NEXT);
+                emit(s, JGT, a->max, TO_ENOSYS, TO_FILTER);
+        } else {
+                emit(s, JSET, X32_SYSCALL_BIT, TO_NEXT, TO_FILTER);
+                emit(s, JGT, a->max_x32, TO_ENOSYS, TO_FILTER);
+        }
+}
+
+static void emit_section(struct stub *s, const struct stub_arch *a)
+{
+        s->start[s->n_arches] = s->n;
+        emit(s, JEQ, a->audit, TO_NEXT, TO_NEXT_ARCH);
+        emit(s, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
+        if (a->audit == SCMP_ARCH_S390 || a->audit == SCMP_ARCH_S390X)
+                emit(s, JEQ, 0, TO_ENOSYS, TO_NEXT);
+        if (a->audit == SCMP_ARCH_X86_64)
+                emit_x86_64(s, a);
+        else
+                emit(s, JGT, a->max, TO_ENOSYS, TO_FILTER);
+        s->n_arches++;
+}
+
+/* Relative offset from instruction i to a target; -1 if out of a conditional jump's reach. */
+static int offset(const struct stub *s, size_t i, int to)
+{
+        size_t enosys = s->n - 1, target;
+
+        switch (to) {
+        case TO_NEXT:
+                target = i + 1;
+                break;
+        case TO_NEXT_ARCH:
+                target = s->arch_of[i] + 1 < s->n_arches ? s->start[s->arch_of[i] + 1] : s->n;
+                break;
+        case TO_ENOSYS:
+                target = enosys;
+                break;
+        case TO_FILTER:
+                target = s->n;
+                break;
+        default:
+                target = (size_t) to;
+        }
+        return target > i && target - i - 1 <= 255 ? (int) (target - i - 1) : -1;
+}
+
+/* Builds the stub; false if it has nothing to do. */
+static bool build_stub(const struct berth_seccomp *sc, struct stub *s)
+{
+        struct stub_arch arches[STUB_ARCHES];
+        size_t n = stub_arches(sc, arches);
+
+        if (n == 0)
+                return false;
+        s->n = s->n_arches = 0;
+        emit(s, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
+        for (size_t i = 0; i < n; i++)
+                emit_section(s, &arches[i]);
+        emit(s, BPF_RET | BPF_K, SCMP_ACT_ERRNO(ENOSYS), 0, 0);
+        for (size_t i = 0; i < s->n; i++) {
+                int jt, jf;
+
+                if (BPF_CLASS(s->insn[i].code) != BPF_JMP)
+                        continue;
+                jt = offset(s, i, s->jt[i]);
+                jf = offset(s, i, s->jf[i]);
+                if (jt < 0 || jf < 0) /* cannot happen: the stub has at most 122 instructions */
+                        return false;
+                s->insn[i].jt = (uint8_t) jt;
+                s->insn[i].jf = (uint8_t) jf;
+        }
+        return true;
+}
+
+static int add_enosys_stub(const struct berth_seccomp *sc, uint32_t def_action,
+                           struct sock_fprog *prog, struct berth_error **err)
+{
+        _autofree_ struct stub *s = xcalloc(1, sizeof(*s));
+        struct sock_filter *insns;
+        uint64_t t = TRACE_T0();
+        size_t n;
+
+        if (!wants_stub(sc, def_action) || !build_stub(sc, s))
+                return 0;
+        TRACE(t, "seccomp ENOSYS stub (%zu architectures, %zu instructions)", s->n_arches, s->n);
+        n = s->n + prog->len;
+        if (n > BPF_MAXINSNS)
+                return too_long(n, err);
+        insns = xcalloc(n, sizeof(*insns));
+        memcpy(insns, s->insn, s->n * sizeof(*insns));
+        memcpy(insns + s->n, prog->filter, prog->len * sizeof(*insns));
+        free(prog->filter);
+        prog->filter = insns;
+        prog->len = (unsigned short) n;
         return 0;
 }
 
@@ -397,7 +637,10 @@ static int build(const struct berth_seccomp *sc, struct berth_seccomp_filter *f,
         if (r < 0)
                 return r;
         f->warning = unknown_warning(&unknown);
-        return export_bpf(ctx, &f->prog, err);
+        r = export_bpf(ctx, &f->prog, err);
+        if (r < 0)
+                return r;
+        return add_enosys_stub(sc, def, &f->prog, err);
 }
 
 /* ---- the compiled program, cached ------------------------------------------------------------
@@ -411,7 +654,8 @@ static int build(const struct berth_seccomp *sc, struct berth_seccomp_filter *f,
  */
 
 #define CACHE_DIR ".seccomp:bpf" /* ':' is not allowed in an id: no container can be called so */
-#define CACHE_MAGIC "berth-bpf-1"
+/* 2: programs with the ENOSYS stub; those of 1 lack it and are compiled again */
+#define CACHE_MAGIC "berth-bpf-2"
 #define CACHE_MAX (4u << 20)
 
 struct cache_head {
@@ -657,8 +901,10 @@ int berth_seccomp_listener_connect(const struct berth_seccomp *sc, struct berth_
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return berth_error_set(err, errno, "linux.seccomp.listenerPath: socket");
-        if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0)
-                return berth_error_set(err, errno, "linux.seccomp.listenerPath \"%s\": connect",
+        if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0) /* runc's words */
+                return berth_error_set(err, errno,
+                                       "linux.seccomp.listenerPath \"%s\": failed to connect "
+                                       "with seccomp agent",
                                        path);
         f->listener_sock = steal_fd(&fd);
         return 0;

@@ -10,7 +10,10 @@
  * A seccomp filter is compiled in the runtime process, before clone, so every problem (unknown
  * architecture, flag, bad argument index) is reported by `create` with the field it came from,
  * and the container's init only has to load the finished BPF program with one seccomp(2) call.
- * Syscall names unknown to libseccomp are skipped with a warning, as runc and crun do.
+ * Syscall names unknown to libseccomp are skipped with a warning, as runc and crun do. Unless the
+ * default action lets syscalls through, a syscall whose number is above the highest one the
+ * profile names (per architecture) gets ENOSYS, not the default action, as runc gives it, so that
+ * a libc newer than the profile falls back to older calls (clone3, faccessat2, openat2...).
  */
 struct berth_seccomp_filter;
 

@@ -279,13 +279,14 @@ static void start_reports_what_stopped_the_init(void **state)
         struct berth_container *c;
         pid_t pid;
 
-        pid = created_container("f", "startContainer hook #0 (/bin/false): exited with status 1",
-                                NULL);
+        pid = created_container(
+            "f", "error running hook #0 (startContainer, /bin/false): exited with status 1", NULL);
         c = load("f");
         assert_int_equal(berth_container_start(c, &err), -EIO);
-        assert_string_equal(err->msg,
-                            "container \"f\": startContainer hook #0 (/bin/false): exited with "
-                            "status 1");
+        assert_string_equal(
+            err->msg,
+            "container \"f\": error running hook #0 (startContainer, /bin/false): exited with "
+            "status 1");
         berth_state_refresh(c);
         assert_int_equal(c->status, BERTH_STATUS_STOPPED);
         assert_true(WIFEXITED(reap(pid)));
@@ -303,8 +304,9 @@ static void failing_poststart_hook_is_a_warning(void **state)
         pid = created_container("w", NULL, "[{\"path\": \"/bin/false\"}]");
         c = load("w");
         assert_int_equal(berth_container_start(c, &err), 0);
-        assert_string_equal(warnings, "poststart hook #0 (/bin/false): exited with status 1, "
-                                      "continuing\n");
+        assert_string_equal(warnings,
+                            "error running hook #0 (poststart, /bin/false): exited with status 1, "
+                            "continuing\n");
         assert_int_equal(berth_container_kill(c, SIGKILL, false, &err), 0);
         reap(pid);
         berth_container_free(c);

@@ -274,8 +274,8 @@ static void seccomp_is_compiled_first(void **state)
                               "\"listenerPath\": \"/nonexistent/agent.sock\", \"syscalls\": "
                               "[{\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}}"),
                        NULL, ENOENT,
-                       "linux.seccomp.listenerPath \"/nonexistent/agent.sock\": connect: No such "
-                       "file or directory");
+                       "linux.seccomp.listenerPath \"/nonexistent/agent.sock\": failed to "
+                       "connect with seccomp agent: No such file or directory");
 }
 
 /* The state dir is made; the cgroup cannot be (main covered /sys/fs/cgroup): rolled back. */

@@ -55,7 +55,8 @@ static void exit_status(void **state)
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(run_one(BERTH_HOOK_CREATE_RUNTIME, &h, "{}", &err), -EIO);
-        assert_string_equal(err->msg, "createRuntime hook #0 (/bin/sh): exited with status 3");
+        assert_string_equal(err->msg,
+                            "error running hook #0 (createRuntime, /bin/sh): exited with status 3");
 }
 
 static void stops_at_first_failure(void **state)
@@ -71,7 +72,8 @@ static void stops_at_first_failure(void **state)
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(berth_hooks_run(BERTH_HOOK_PRESTART, &l, "{}", &err), -EIO);
-        assert_string_equal(err->msg, "prestart hook #1 (/bin/false): exited with status 1");
+        assert_string_equal(err->msg,
+                            "error running hook #1 (prestart, /bin/false): exited with status 1");
         assert_int_equal(access(marker, F_OK), -1);
         hooks[1].path = "/bin/true";
         assert_int_equal(berth_hooks_run(BERTH_HOOK_PRESTART, &l, "{}", NULL), 0);
@@ -85,7 +87,8 @@ static void timeout_kills(void **state)
         uint64_t t = berth_now_us();
 
         assert_int_equal(run_one(BERTH_HOOK_START_CONTAINER, &h, "{}", &err), -ETIMEDOUT);
-        assert_string_equal(err->msg, "startContainer hook #0 (/bin/sleep): timed out after 1 s");
+        assert_string_equal(
+            err->msg, "error running hook #0 (startContainer, /bin/sleep): timed out after 1 s");
         t = berth_now_us() - t;
         assert_true(t >= 900000 && t < 3000000);
 }
@@ -96,8 +99,8 @@ static void killed_by_signal(void **state)
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(run_one(BERTH_HOOK_CREATE_CONTAINER, &h, "{}", &err), -EIO);
-        assert_string_equal(err->msg,
-                            "createContainer hook #0 (/bin/sh): killed by signal 15 (SIGTERM)");
+        assert_string_equal(err->msg, "error running hook #0 (createContainer, /bin/sh): killed by "
+                                      "signal 15 (SIGTERM: terminated)");
 }
 
 static char warned[512];
@@ -122,9 +125,10 @@ static void poststop_failure_is_a_warning(void **state)
         _autoerr_ struct berth_error *err = NULL;
 
         for (int kind = BERTH_HOOK_POSTSTART; kind <= BERTH_HOOK_POSTSTOP; kind++) {
-                _autofree_ char *want = xasprintf("%s hook #0 (/bin/false): exited with status 1, "
-                                                  "continuing",
-                                                  berth_hook_kind_name(kind));
+                _autofree_ char *want =
+                    xasprintf("error running hook #0 (%s, /bin/false): exited with status 1, "
+                              "continuing",
+                              berth_hook_kind_name(kind));
 
                 unlink(marker);
                 warned[0] = '\0';
@@ -143,8 +147,9 @@ static void missing_program(void **state)
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(run_one(BERTH_HOOK_PRESTART, &h, "{}", &err), -ENOENT);
-        assert_string_equal(err->msg, "prestart hook #0 (/nonexistent/hook): exec: No such file or "
-                                      "directory");
+        assert_string_equal(
+            err->msg, "error running hook #0 (prestart, /nonexistent/hook): exec: No such file or "
+                      "directory");
 }
 
 static void state_on_stdin(void **state)
@@ -189,7 +194,8 @@ static void no_args_means_path_only(void **state)
         _autoerr_ struct berth_error *err = NULL;
 
         assert_int_equal(run_one(BERTH_HOOK_START_CONTAINER, &h, "exit 7\n", &err), -EIO);
-        assert_string_equal(err->msg, "startContainer hook #0 (/bin/sh): exited with status 7");
+        assert_string_equal(
+            err->msg, "error running hook #0 (startContainer, /bin/sh): exited with status 7");
 }
 
 static char *env_of(char **env)

@@ -329,7 +329,8 @@ static void failure_after_start_goes_to_exec_status(void **state)
         run_clone(&r);
         assert_int_equal(create_side(&r).type, SYNC_CREATED);
         answer = start_side(&r);
-        assert_string_equal(answer, "startContainer hook #0 (/bin/busybox): exited with status 1");
+        assert_string_equal(
+            answer, "error running hook #0 (startContainer, /bin/busybox): exited with status 1");
         status = wait_status(&r);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
         run_done(&r);

@@ -464,6 +464,89 @@ static void default_errno_profile(void **state)
         berth_seccomp_filter_free(compile_ok(&s));
 }
 
+#if defined(__x86_64__)
+#define X32_BIT 0x40000000L
+
+/* A deny-by-default profile whose newest syscall is setns (308): newer numbers get ENOSYS, on
+ * x86_64 and x32 alike; mkdir (83), left out but older, gets the default EPERM. */
+static int enosys_checks(bool x32)
+{
+        if (sc(SYS_getppid, 0) <= 0)
+                return 1;
+        if (sc(SYS_setns, -1) != -42 || sc(SYS_mkdir, 0) != -EPERM)
+                return 2;
+        if (sc(SYS_clone3, 0) != -ENOSYS || sc(SYS_faccessat2, 0) != -ENOSYS ||
+            sc(1000, 0) != -ENOSYS)
+                return 3;
+        /* without SCMP_ARCH_X32 in the filter an x32 call is a foreign one: killed */
+        if (x32 && (sc(X32_BIT | SYS_mkdir, 0) != -EPERM || sc(X32_BIT | 1000, 0) != -ENOSYS))
+                return 4;
+        return 0;
+}
+
+static int enosys_child(int fd, void *arg)
+{
+        int r = load_nnp(arg, fd);
+
+        return r ? r : enosys_checks(true);
+}
+
+static int enosys_native_child(int fd, void *arg)
+{
+        int r = load_nnp(arg, fd);
+
+        return r ? r : enosys_checks(false);
+}
+
+/* The default ALLOW: no stub, the kernel answers (clone3 of NULL: EINVAL, EFAULT or E2BIG). */
+static int no_stub_child(int fd, void *arg)
+{
+        int r = load_nnp(arg, fd);
+
+        if (r)
+                return r;
+        if (sc(SYS_mkdir, 0) != -EPERM)
+                return 1;
+        return sc(SYS_clone3, 0) != -ENOSYS ? 0 : 2;
+}
+
+static void enosys_above_the_profile(void **state)
+{
+        struct berth_seccomp_rule rules[] = {
+            {.names = NAMES("read", "write", "exit_group", "exit", "getppid", "rt_sigreturn"),
+             .action = BERTH_SCMP_ALLOW},
+            {.names = NAMES("setns", "no_such_syscall"),
+             .action = BERTH_SCMP_ERRNO,
+             .has_errno_ret = true,
+             .errno_ret = 42},
+        };
+        struct berth_seccomp s = {
+            .default_action = BERTH_SCMP_ERRNO, .syscalls = rules, .n_syscalls = 2};
+        struct berth_seccomp_rule deny_mkdir = {.names = NAMES("mkdir"),
+                                                .action = BERTH_SCMP_ERRNO};
+        struct berth_seccomp allow = allow_all(&deny_mkdir, 1);
+        struct berth_seccomp_filter *f;
+        char msg[512];
+
+        s.architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32");
+        f = compile_ok(&s);
+        assert_child_ok(enosys_child, f, msg);
+        berth_seccomp_filter_free(f);
+        s.architectures = NULL; /* the native one is in the stub all the same */
+        f = compile_ok(&s);
+        assert_child_ok(enosys_native_child, f, msg);
+        berth_seccomp_filter_free(f);
+        f = compile_ok(&allow);
+        assert_child_ok(no_stub_child, f, msg);
+        berth_seccomp_filter_free(f);
+}
+#else
+static void enosys_above_the_profile(void **state)
+{
+        skip();
+}
+#endif
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -482,6 +565,7 @@ int main(void)
             cmocka_unit_test(flags),
             cmocka_unit_test(load_needs_nnp_or_sys_admin),
             cmocka_unit_test(default_errno_profile),
+            cmocka_unit_test(enosys_above_the_profile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
