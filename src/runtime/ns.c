@@ -211,9 +211,10 @@ static int sysctl_namespace(const char *key)
         return -1;
 }
 
-/* runc and crun refuse kernel.hostname always (the hostname field is the way to set it) and crun
- * refuses kernel.domainname next to a domainname field: either would silently win over the
- * field, since sysctls are written after the names. berth-oci refuses both, like crun. */
+/* runc and crun refuse kernel.hostname always (the hostname field is the way to set it); a
+ * kernel.domainname that differs from the domainname field is refused as crun does (the sysctl,
+ * written after the names, would silently win); the same value twice is fine (crun, and runc
+ * 1.1, which has no domainname field, allow it). */
 static int check_name_conflict(const struct berth_spec *s, const struct berth_kv *kv,
                                struct berth_error **err)
 {
@@ -225,7 +226,8 @@ static int check_name_conflict(const struct berth_spec *s, const struct berth_kv
                                         QUOTE(kv->value), s->hostname ? " (" : "",
                                         s->hostname ? QUOTE(s->hostname) : "",
                                         s->hostname ? ")" : "");
-        if (streq(kv->key, "kernel.domainname") && s->domainname)
+        if (streq(kv->key, "kernel.domainname") && s->domainname &&
+            !streq(kv->value, s->domainname))
                 return berth_error_setx(
                     err, EINVAL,
                     "linux.sysctl \"kernel.domainname\" = %s: conflicts with the "

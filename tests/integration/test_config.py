@@ -589,6 +589,14 @@ def test_sysctl_name_conflicts_with_field(runtime, bundle, key, field):
         assert cid not in runtime.ids_listed()
 
 
+def test_sysctl_domainname_same_as_field(runtime, bundle):
+    """kernel.domainname equal to the domainname field: no conflict, it runs (crun's own test
+    "domainname with sysctl"; runc 1.1 ignores the field and writes the sysctl)."""
+    bundle.config["domainname"] = "same.example"
+    bundle.config["linux"]["sysctl"] = {"kernel.domainname": "same.example"}
+    assert runtime.run_sh(bundle, "cat /proc/sys/kernel/domainname") == "same.example\n"
+
+
 def test_sysctl_hostname_alone_refused(runtime, bundle):
     """kernel.hostname without a hostname field: runc and crun refuse it (the
     hostname field is the way to set it); berth-oci too."""

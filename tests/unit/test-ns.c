@@ -54,6 +54,10 @@ static void name_conflicts(void **state)
                         -EINVAL,
                         "linux.sysctl \"kernel.domainname\" = \"b\": conflicts with the "
                         "domainname field (\"a.org\"): set the name with one of them only");
+        /* the same name twice: allowed, as crun (crun's test_domainname "domainname with
+         * sysctl") and runc 1.1 */
+        expect_validate("{" ROOT ", 'domainname': 'a.org', " UTS "{'kernel.domainname': 'a.org'}}}",
+                        0, NULL);
         /* kernel.domainname alone is the only way runc 1.1 has to set it */
         expect_validate("{" ROOT ", 'hostname': 'a', " UTS "{'kernel.domainname': 'b'}}}", 0, NULL);
 }
