@@ -174,9 +174,23 @@ void oci_command_help(const struct oci_command *cmd)
 int oci_load_container(const struct oci_global *g, const char *id, struct berth_container **ret,
                        struct berth_error **err)
 {
+        _autocontainer_ struct berth_container *c = NULL;
         int r = berth_id_validate(id, err);
 
         if (r < 0)
                 return r;
-        return berth_container_load(g->root, id, ret, err);
+        r = berth_container_load(g->root, id, &c, err);
+        if (r < 0)
+                return r;
+        /* Its state is written before its init exists (so that a killed create leaves what
+         * delete --force needs): until create records the init, it does not exist for state,
+         * start, exec..., as runc's does not (crun's test_start polls state, then starts). */
+        if (c->pid <= 0)
+                return berth_error_setx(
+                    err, ENOENT,
+                    "container \"%s\" does not exist (it is being created, or its "
+                    "create was killed: delete --force removes what is left)",
+                    id);
+        *ret = steal_ptr(&c);
+        return 0;
 }

@@ -45,10 +45,15 @@ def test_killed_create_is_cleaned_by_delete_force(oci, bundle, workdir):
                 os.kill(int(hook_pid.read_text()), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    # the init died with create (PDEATHSIG): the container is stopped, not lost
+    # the init died with create (PDEATHSIG) before create recorded it: `state` says it does
+    # not exist, as runc's (its state.json is written once the init is recorded), naming the
+    # way out; `list` still shows what is left (stopped), for delete --force
     st = oci.state(cid)
-    assert st.returncode == 0, describe(st)
-    assert json.loads(st.stdout)["status"] == "stopped"
+    assert st.returncode == 1, describe(st)
+    assert "does not exist" in st.stderr and "delete --force" in st.stderr, describe(st)
+    out = oci.cmd("list", "--format", "json", check=True).stdout
+    listed = [c for c in json.loads(out or "[]") if c["id"] == cid]
+    assert [c["status"] for c in listed] == ["stopped"], listed
     p = oci.delete(cid, force=True)
     assert p.returncode == 0, describe(p)
     assert not (oci.root / cid).exists()
@@ -63,3 +68,34 @@ def test_bad_cgroups_path_creates_nothing(oci, bundle):
     assert "linux.cgroupsPath" in p.stderr and '".."' in p.stderr, describe(p)
     assert not (oci.root / "badcg").exists()
     assert not os.path.exists("/sys/fs/cgroup/pids/escape")
+
+
+def test_state_and_start_during_create(runtime, bundle, workdir):
+    """While create runs (here: held in its createRuntime hook) the container does not exist
+    for state and start, as runc's and crun's do not (kill fails too): crun's own test_start polls `state`
+    until it answers, then starts; a state that answered "stopped" made that start fail. Once
+    create is done: "created", and start works."""
+    go = workdir.path / "go"
+    started = workdir.path / "hook-started"
+    bundle.config["hooks"] = {"createRuntime": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", f"touch {started}; while [ ! -e {go} ]; do sleep 0.01; done"]}]}
+    bundle.process["args"] = ["true"]
+    cid = "mid-" + os.urandom(4).hex()
+    bundle.write()
+    runtime.ids.add(cid)
+    create = runtime.popen("create", "--bundle", str(bundle.path), cid)
+    try:
+        _wait_for(started)
+        absent = "No such file or directory" if runtime.name == "crun" else "does not exist"
+        for args in (["state", cid], ["start", cid]):
+            p = runtime.cmd(*args)
+            assert p.returncode == 1 and absent in p.stderr, describe(p)
+        p = runtime.cmd("kill", cid, "KILL")  # berth-oci: "is not running"; nothing is killed
+        assert p.returncode == 1, describe(p)
+    finally:
+        go.touch()
+    assert create.wait(timeout=30) == 0, create.stderr.read()
+    assert json.loads(runtime.cmd("state", cid, check=True).stdout)["status"] == "created"
+    assert runtime.cmd("start", cid).returncode == 0
+    runtime.cmd("delete", "--force", cid)
