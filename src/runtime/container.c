@@ -361,7 +361,7 @@ static void run_warn_hooks(const struct berth_container *c, int kind,
         if (l->n == 0)
                 return;
         state = berth_hook_state_json(c, status, c->pid);
-        if (berth_hooks_run(kind, l, state, &e) < 0)
+        if (berth_hooks_run(kind, l, state, c->bundle, &e) < 0)
                 berth_warn("%s, continuing", e->msg);
 }
 
