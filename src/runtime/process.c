@@ -595,7 +595,8 @@ static int set_caps(const struct berth_process *p, bool hold_admin, struct berth
 
 /* runc tries process.cwd as root first (a directory the runtime may enter but the user may not),
  * and again as the user when root was refused (a volume owned by the user, on a root-squashing
- * filesystem). */
+ * filesystem): right after the switch of user, whose effective capabilities the kernel has then
+ * cleared (a non-root user), before the process's own are set. */
 static int enter_cwd(const char *cwd, bool as_user, bool *pending, struct berth_error **err)
 {
         uint64_t t = TRACE_T0();
@@ -632,9 +633,9 @@ int berth_process_setup(const struct berth_process *p, const struct berth_seccom
         if (r >= 0)
                 r = berth_process_set_user(p, err);
         if (r >= 0)
-                r = set_caps(p, holds_admin(p, seccomp), err);
-        if (r >= 0)
                 r = enter_cwd(p->cwd, true, &cwd_pending, err);
+        if (r >= 0)
+                r = set_caps(p, holds_admin(p, seccomp), err);
         if (r < 0)
                 return r;
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
