@@ -32,7 +32,16 @@ static int cmd_kill(const struct oci_global *g, const struct oci_args *a, struct
         if (r < 0)
                 return r;
         r = berth_container_kill(c, sig, oci_args_bool(a, F_ALL), err);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        /* runc thaws a paused container after SIGKILL: on cgroup v1 a frozen process does not
+         * die until it is thawed. */
+        if (sig == SIGKILL) {
+                berth_container_observe(c);
+                if (c->status == BERTH_STATUS_PAUSED)
+                        (void) berth_container_resume(c, NULL);
+        }
+        return 0;
 }
 
 const struct oci_command oci_cmd_kill = {

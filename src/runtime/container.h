@@ -108,7 +108,9 @@ void berth_container_observe(struct berth_container *c);
  * warnings). -EINVAL if the container is not in the created state. */
 int berth_container_start(struct berth_container *c, struct berth_error **err);
 
-/* Sends sig to the init (all=false) or to every process of the container. -ESRCH if stopped. */
+/* Sends sig to the init (all=false) or to every process of the container. -ESRCH if stopped;
+ * with all, a stopped container is not an error (runc): what is left in its cgroup (processes
+ * still dying after the init) gets the signal. */
 int berth_container_kill(struct berth_container *c, int sig, bool all, struct berth_error **err);
 
 /* Deletes a stopped container (with force: kills it with SIGKILL first and waits for it), then

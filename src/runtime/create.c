@@ -405,10 +405,12 @@ static int run_parent_hooks(struct prep *p, struct berth_error **err)
         _autofree_ char *state = berth_hook_state_json(p->c, "creating", p->pid);
         int r;
 
-        r = berth_hooks_run(BERTH_HOOK_PRESTART, &p->spec->hooks[BERTH_HOOK_PRESTART], state, err);
+        r = berth_hooks_run(BERTH_HOOK_PRESTART, &p->spec->hooks[BERTH_HOOK_PRESTART], state,
+                            p->c->bundle, err);
         if (r >= 0)
                 r = berth_hooks_run(BERTH_HOOK_CREATE_RUNTIME,
-                                    &p->spec->hooks[BERTH_HOOK_CREATE_RUNTIME], state, err);
+                                    &p->spec->hooks[BERTH_HOOK_CREATE_RUNTIME], state, p->c->bundle,
+                                    err);
         return r;
 }
 
@@ -583,7 +585,7 @@ static void run_poststop(const struct berth_container *c)
         if (c->poststop.n == 0)
                 return;
         state = berth_hook_state_json(c, "stopped", 0);
-        if (berth_hooks_run(BERTH_HOOK_POSTSTOP, &c->poststop, state, &e) < 0)
+        if (berth_hooks_run(BERTH_HOOK_POSTSTOP, &c->poststop, state, c->bundle, &e) < 0)
                 berth_warn("%s, continuing", e->msg);
 }
 

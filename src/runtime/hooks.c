@@ -51,8 +51,9 @@ static int state_fd(const char *state, struct berth_error **err)
         return fd >= 0 ? fd : state_in_memfd(state, len, err);
 }
 
-/* posix_spawn: a vfork-like clone in glibc, and exec errors come back as its return value. */
-static int spawn_hook(const struct berth_hook *h, int stdin_fd, pid_t *ret_pid)
+/* posix_spawn: a vfork-like clone in glibc, and exec errors come back as its return value.
+ * cwd_fd: the directory the hook starts in, or -1 for ours. */
+static int spawn_hook(const struct berth_hook *h, int stdin_fd, int cwd_fd, pid_t *ret_pid)
 {
         char *default_argv[] = {h->path, NULL}, *empty_env[] = {NULL};
         posix_spawn_file_actions_t fa;
@@ -64,8 +65,11 @@ static int spawn_hook(const struct berth_hook *h, int stdin_fd, pid_t *ret_pid)
         sigfillset(&all);
         posix_spawn_file_actions_init(&fa);
         posix_spawnattr_init(&attr);
+        /* Before the fds above stderr are closed: cwd_fd is one of them. */
+        r = cwd_fd >= 0 ? posix_spawn_file_actions_addfchdir_np(&fa, cwd_fd) : 0;
         /* stdout and stderr stay the caller's; every other fd is closed in the hook. */
-        r = posix_spawn_file_actions_adddup2(&fa, stdin_fd, STDIN_FILENO);
+        if (r == 0)
+                r = posix_spawn_file_actions_adddup2(&fa, stdin_fd, STDIN_FILENO);
         if (r == 0)
                 r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
         /* Blocked or ignored signals of the runtime must not leak into the hook. */
@@ -158,7 +162,8 @@ static int check_status(int status, struct berth_error **err)
         return berth_error_setx(err, EIO, "unexpected wait status 0x%x", (unsigned) status);
 }
 
-static int run_hook(const struct berth_hook *h, const char *state, struct berth_error **err)
+static int run_hook(const struct berth_hook *h, const char *state, int cwd_fd,
+                    struct berth_error **err)
 {
         _autoclose_ int in = -EBADF;
         pid_t pid;
@@ -167,7 +172,7 @@ static int run_hook(const struct berth_hook *h, const char *state, struct berth_
         in = state_fd(state, err);
         if (in < 0)
                 return in;
-        r = spawn_hook(h, in, &pid);
+        r = spawn_hook(h, in, cwd_fd, &pid);
         if (r < 0)
                 return berth_error_set(err, -r, "exec");
         closep(&in);
@@ -184,10 +189,26 @@ static bool failure_is_warning(int kind)
         return kind == BERTH_HOOK_POSTSTART || kind == BERTH_HOOK_POSTSTOP;
 }
 
+/* The hooks' working directory; -1 (the caller's) when there is none or it cannot be opened. */
+static int open_cwd(const char *cwd)
+{
+        uint64_t t = TRACE_T0();
+        int fd;
+
+        if (!cwd)
+                return -1;
+        fd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                TRACE(t, "hooks: open %s: %s, running them in our working directory", cwd,
+                      strerror(errno));
+        return fd < 0 ? -1 : fd;
+}
+
 int berth_hooks_run(int kind, const struct berth_hook_list *hooks, const char *state_json,
-                    struct berth_error **err)
+                    const char *cwd, struct berth_error **err)
 {
         const char *kind_name = berth_hook_kind_name(kind);
+        _autoclose_ int cwd_fd = hooks->n ? open_cwd(cwd) : -EBADF;
 
         for (size_t i = 0; i < hooks->n; i++) {
                 const struct berth_hook *h = &hooks->v[i];
@@ -195,7 +216,7 @@ int berth_hooks_run(int kind, const struct berth_hook_list *hooks, const char *s
                 uint64_t t = TRACE_T0();
                 int r;
 
-                r = run_hook(h, state_json ? state_json : "", &e);
+                r = run_hook(h, state_json ? state_json : "", cwd_fd, &e);
                 if (r < 0) {
                         /* runc's "error running hook #N", which its tests look for */
                         berth_error_prefix(&e, "error running hook #%zu (%s, %s)", i, kind_name,

@@ -17,7 +17,9 @@
  * Stops at the first failure, except for poststart and poststop hooks, whose failures the spec
  * makes warnings: each is logged ("<message>, continuing"), the next hook runs, and the result is
  * 0. The hook's stdout/stderr are the caller's; every other fd is closed, and its signal mask and
- * dispositions are reset.
+ * dispositions are reset. The hooks start in `cwd` (NULL, or a directory that cannot be opened:
+ * the caller's working directory); runc runs the runtime's hooks in the bundle and
+ * createContainer in the rootfs.
  */
 int berth_hooks_run(int kind, const struct berth_hook_list *hooks, const char *state_json,
-                    struct berth_error **err);
+                    const char *cwd, struct berth_error **err);

@@ -106,15 +106,18 @@ static int set_names(const struct berth_spec *s, struct berth_error **err)
         return 0;
 }
 
+/* As runc: createContainer hooks start in the rootfs (not yet the root: the mounts are there,
+ * pivot_root is next), startContainer hooks in process.cwd, where the init already is. */
 static int run_child_hooks(struct init_ctx *ctx, int kind, const char *status, pid_t host_pid,
                            struct berth_error **err)
 {
+        const char *cwd = kind == BERTH_HOOK_CREATE_CONTAINER ? ctx->rootfs.rootfs : NULL;
         _autofree_ char *state = NULL;
 
         if (ctx->spec->hooks[kind].n == 0)
                 return 0;
         state = berth_hook_state_json(ctx->c, status, host_pid);
-        return berth_hooks_run(kind, &ctx->spec->hooks[kind], state, err);
+        return berth_hooks_run(kind, &ctx->spec->hooks[kind], state, cwd, err);
 }
 
 /* rootfs.h's host_source: the runtime clones a bind source we may not open (sync.h). */

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "runtime/caps.h"
 #include "base/log.h"
@@ -300,11 +301,52 @@ static int switch_ids(uid_t uid, gid_t gid, struct berth_error **err)
         return 0;
 }
 
+/* The null device, which runc never chowns (a process's stdio is often /dev/null). */
+static bool is_null_device(const struct stat *st)
+{
+        return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
+}
+
+/*
+ * As runc, before the switch to the process's user, each of fds 0-2 that is neither /dev/null nor
+ * already the user's gets the user as owner; the group stays (the pty's is the tty group, from
+ * devpts' gid=5). The user may then reopen its stdio: /dev/stdout, /proc/self/fd/1, its tty by
+ * name. A terminal the runtime was given, rather than the pty made for process.terminal, is left
+ * alone: the caller's own terminal must not become the container user's. The errors runc ignores
+ * are ignored: EINVAL (the group is not mapped in the user namespace), EPERM (the owner is not),
+ * EROFS.
+ */
+static int own_stdio(const struct berth_process *p, struct berth_error **err)
+{
+        uint64_t t = TRACE_T0();
+        struct stat st;
+
+        for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+                if (fstat(fd, &st) < 0) {
+                        if (errno == EBADF)
+                                continue;
+                        return berth_error_set(err, errno, "stat stdio fd %d", fd);
+                }
+                if (st.st_uid == p->uid || is_null_device(&st) || (!p->terminal && isatty(fd)))
+                        continue;
+                if (fchown(fd, p->uid, st.st_gid) < 0) {
+                        if (errno == EINVAL || errno == EPERM || errno == EROFS)
+                                continue;
+                        return berth_error_set(err, errno, "chown stdio fd %d to %u:%u", fd,
+                                               (unsigned) p->uid, (unsigned) st.st_gid);
+                }
+                TRACE(t, "chown stdio fd %d to %u:%u", fd, (unsigned) p->uid, (unsigned) st.st_gid);
+        }
+        return 0;
+}
+
 int berth_process_set_user(const struct berth_process *p, struct berth_error **err)
 {
         int r;
 
-        r = set_groups(p, err);
+        r = own_stdio(p, err);
+        if (r >= 0)
+                r = set_groups(p, err);
         if (r < 0)
                 return r;
         /* Keep the permitted set across the uid change; berth_caps_apply() sets the final sets. */
@@ -553,7 +595,8 @@ static int set_caps(const struct berth_process *p, bool hold_admin, struct berth
 
 /* runc tries process.cwd as root first (a directory the runtime may enter but the user may not),
  * and again as the user when root was refused (a volume owned by the user, on a root-squashing
- * filesystem). */
+ * filesystem): right after the switch of user, whose effective capabilities the kernel has then
+ * cleared (a non-root user), before the process's own are set. */
 static int enter_cwd(const char *cwd, bool as_user, bool *pending, struct berth_error **err)
 {
         uint64_t t = TRACE_T0();
@@ -590,9 +633,9 @@ int berth_process_setup(const struct berth_process *p, const struct berth_seccom
         if (r >= 0)
                 r = berth_process_set_user(p, err);
         if (r >= 0)
-                r = set_caps(p, holds_admin(p, seccomp), err);
-        if (r >= 0)
                 r = enter_cwd(p->cwd, true, &cwd_pending, err);
+        if (r >= 0)
+                r = set_caps(p, holds_admin(p, seccomp), err);
         if (r < 0)
                 return r;
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

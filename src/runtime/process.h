@@ -38,10 +38,12 @@ int berth_process_set_affinity(const char *cpus, const char *field, struct berth
 /* linux.personality (if set). */
 int berth_process_set_personality(unsigned long persona, struct berth_error **err);
 
-/* setgroups(additionalGids) (also an empty list, to drop the runtime's groups; skipped when
- * /proc/self/setgroups is "deny", and then additionalGids is -EPERM), setresgid, setresuid, with
- * PR_SET_KEEPCAPS around the switch so the permitted set survives for berth_caps_apply(). Then
- * the umask: process.user.umask, or 0022 when unset (as runc). */
+/* Makes the user the owner of fds 0-2 (not /dev/null, nor a terminal the runtime was given; the
+ * group stays: runc's rule), then setgroups(additionalGids) (also an empty list, to drop the
+ * runtime's groups; skipped when /proc/self/setgroups is "deny", and then additionalGids is
+ * -EPERM), setresgid, setresuid, with PR_SET_KEEPCAPS around the switch so the permitted set
+ * survives for berth_caps_apply(). Then the umask: process.user.umask, or 0022 when unset (as
+ * runc). */
 int berth_process_set_user(const struct berth_process *p, struct berth_error **err);
 
 /* Finds args[0] in PATH from the process env (default PATH

@@ -1051,7 +1051,6 @@ static int move_root(const char *rootfs, struct berth_error **err)
         return 0;
 }
 
-/* runc creates process.cwd when it is missing, as root, before switching user. */
 /* The mount namespace is the host's: pivot_root or a move would change it for everyone. */
 static int enter_root(const char *rootfs, struct berth_error **err)
 {
@@ -1063,18 +1062,55 @@ static int enter_root(const char *rootfs, struct berth_error **err)
         return 0;
 }
 
+/* One directory of process.cwd: there (a symlink to a directory counts), or made 0755. */
+static int make_cwd_dir(const char *path)
+{
+        struct stat st;
+
+        if (stat(path, &st) == 0)
+                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        if (mkdir(path, 0755) == 0)
+                return 0;
+        /* EEXIST for a dangling symlink: runc does not make its target */
+        if (errno == EEXIST && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                return 0;
+        return -errno;
+}
+
+/*
+ * runc creates process.cwd when it is missing, as the runtime (root of the container), after
+ * pivot_root and before the root is made read-only: Go's os.MkdirAll, each missing directory 0755
+ * under the runtime's umask. A component that is a file is ENOTDIR, a dangling symlink EEXIST.
+ * We are in the container's root, so its paths cannot lead out of it.
+ */
 static int make_cwd(const struct berth_spec *s, struct berth_error **err)
 {
-        _autoclose_ int root = -EBADF, fd = -EBADF;
-        int r;
+        _autofree_ char *path = NULL;
+        uint64_t t = TRACE_T0();
+        struct stat st;
 
         if (!s->has_process || !s->process.cwd)
                 return 0;
-        root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root < 0)
-                return berth_error_set(err, errno, "open /");
-        r = berth_resolve_in_root(root, s->process.cwd, BERTH_RESOLVE_MKDIR, &fd, err);
-        return r < 0 ? berth_error_prefix(err, "process.cwd \"%s\"", s->process.cwd) : 0;
+        if (stat(s->process.cwd, &st) == 0 && S_ISDIR(st.st_mode))
+                return 0;
+        path = xstrdup(s->process.cwd);
+        for (char *p = path + 1;; p++) {
+                char c = *p;
+                int r;
+
+                if (c != '/' && c != '\0')
+                        continue;
+                *p = '\0';
+                r = make_cwd_dir(path);
+                if (r < 0)
+                        return berth_error_set(err, -r, "process.cwd \"%s\": mkdir %s",
+                                               s->process.cwd, path);
+                *p = c;
+                if (c == '\0')
+                        break;
+        }
+        TRACE(t, "create process.cwd %s", s->process.cwd);
+        return 0;
 }
 
 int berth_rootfs_pivot(const struct berth_spec *spec, const struct berth_rootfs_opts *o,

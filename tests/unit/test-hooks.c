@@ -46,7 +46,7 @@ static int run_one(int kind, struct berth_hook *h, const char *state, struct ber
 {
         struct berth_hook_list l = {.v = h, .n = 1};
 
-        return berth_hooks_run(kind, &l, state, err);
+        return berth_hooks_run(kind, &l, state, NULL, err);
 }
 
 static void exit_status(void **state)
@@ -71,12 +71,12 @@ static void stops_at_first_failure(void **state)
         struct berth_hook_list l = {.v = hooks, .n = 3};
         _autoerr_ struct berth_error *err = NULL;
 
-        assert_int_equal(berth_hooks_run(BERTH_HOOK_PRESTART, &l, "{}", &err), -EIO);
+        assert_int_equal(berth_hooks_run(BERTH_HOOK_PRESTART, &l, "{}", NULL, &err), -EIO);
         assert_string_equal(err->msg,
                             "error running hook #1 (prestart, /bin/false): exited with status 1");
         assert_int_equal(access(marker, F_OK), -1);
         hooks[1].path = "/bin/true";
-        assert_int_equal(berth_hooks_run(BERTH_HOOK_PRESTART, &l, "{}", NULL), 0);
+        assert_int_equal(berth_hooks_run(BERTH_HOOK_PRESTART, &l, "{}", NULL, NULL), 0);
         assert_int_equal(access(marker, F_OK), 0);
 }
 
@@ -133,7 +133,7 @@ static void poststop_failure_is_a_warning(void **state)
                 unlink(marker);
                 warned[0] = '\0';
                 berth_log_set_handler(keep_warning, NULL);
-                assert_int_equal(berth_hooks_run(kind, &l, "{}", &err), 0);
+                assert_int_equal(berth_hooks_run(kind, &l, "{}", NULL, &err), 0);
                 berth_log_set_handler(NULL, NULL);
                 assert_null(err);
                 assert_string_equal(warned, want);
@@ -234,6 +234,28 @@ static void other_fds_closed(void **state)
         assert_int_equal(run_one(BERTH_HOOK_PRESTART, &h, "{}", NULL), 0);
 }
 
+/* The hooks start in the given directory (runc: the bundle, or the rootfs for createContainer);
+ * one that cannot be opened leaves them in ours. */
+static void working_directory(void **state)
+{
+        _autofree_ char *out = path_in_dir("pwd"), *script = xasprintf("pwd > '%s'", out);
+        _autofree_ char *sub = path_in_dir("sub"), *want = xasprintf("%s\n", sub);
+        _autofree_ char *got = NULL, *ours = getcwd(NULL, 0), *want_ours = NULL;
+        struct berth_hook h = {.path = "/bin/sh", .args = V("sh", "-c", script), .env = PATH_ENV};
+        struct berth_hook_list l = {.v = &h, .n = 1};
+
+        assert_int_equal(mkdir(sub, 0755), 0);
+        assert_int_equal(berth_hooks_run(BERTH_HOOK_PRESTART, &l, "{}", sub, NULL), 0);
+        got = read_back(out);
+        assert_string_equal(got, want);
+        free(steal_ptr(&got));
+        assert_non_null(ours);
+        want_ours = xasprintf("%s\n", ours);
+        assert_int_equal(berth_hooks_run(BERTH_HOOK_POSTSTOP, &l, "{}", "/nonexistent", NULL), 0);
+        got = read_back(out);
+        assert_string_equal(got, want_ours);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -248,6 +270,7 @@ int main(void)
             cmocka_unit_test(no_args_means_path_only),
             cmocka_unit_test(env_exactly),
             cmocka_unit_test(other_fds_closed),
+            cmocka_unit_test(working_directory),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
