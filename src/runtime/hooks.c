@@ -52,10 +52,11 @@ static int state_fd(const char *state, struct berth_error **err)
 }
 
 /* posix_spawn: a vfork-like clone in glibc, and exec errors come back as its return value.
- * cwd_fd: the directory the hook starts in, or -1 for ours. */
+ * cwd_fd: the directory the hook starts in, or -1 for ours. A hook without "env" gets the
+ * runtime's environment, as runc's and crun's do (Go's exec.Cmd with a nil Env). */
 static int spawn_hook(const struct berth_hook *h, int stdin_fd, int cwd_fd, pid_t *ret_pid)
 {
-        char *default_argv[] = {h->path, NULL}, *empty_env[] = {NULL};
+        char *default_argv[] = {h->path, NULL};
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, all;
@@ -81,7 +82,7 @@ static int spawn_hook(const struct berth_hook *h, int stdin_fd, int cwd_fd, pid_
                 r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
         if (r == 0)
                 r = posix_spawn(ret_pid, h->path, &fa, &attr, h->args ? h->args : default_argv,
-                                h->env ? h->env : empty_env);
+                                h->env ? h->env : environ);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         return -r;

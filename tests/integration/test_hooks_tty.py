@@ -146,3 +146,22 @@ def test_terminal_without_console_socket_fails(runtime, bundle, cid):
     p = runtime.create(bundle, cid)
     assert p.returncode != 0, describe(p)
     assert runtime.state(cid).returncode != 0
+
+
+def test_hook_without_env_gets_the_runtimes(runtime, bundle, workdir, cid):
+    """A hook with no "env" runs with the runtime's environment (runc's and crun's: Go's
+    exec.Cmd with a nil Env; crun's own test_hooks "test-hook-env-inherit"); "env": [] is an
+    empty one."""
+    out = workdir.path / "hook-env"
+    empty = workdir.path / "hook-empty-env"
+    bundle.config["hooks"] = {"prestart": [
+        {"path": "/bin/sh", "args": ["sh", "-c", f"echo \"$BERTH_HOOK_PROBE|$PATH\" > {out}"]},
+        {"path": "/bin/sh", "args": ["sh", "-c", f"env > {empty}"], "env": []}]}
+    bundle.process["args"] = ["true"]
+    bundle.write()
+    runtime.ids.add(cid)
+    p = runtime.cmd("run", "--bundle", str(bundle.path), cid,
+                    env={"BERTH_HOOK_PROBE": "from-runtime"})
+    assert p.returncode == 0, describe(p)
+    assert out.read_text() == f"from-runtime|{os.environ['PATH']}\n"
+    assert "BERTH_HOOK_PROBE" not in empty.read_text()

@@ -216,10 +216,15 @@ static char *env_of(char **env)
 static void env_exactly(void **state)
 {
         _autofree_ char *a = env_of(V("A=1", "B=two words", "EMPTY="));
-        _autofree_ char *b = env_of(NULL);
+        _autofree_ char *b = env_of(V(NULL)), *c = NULL;
 
         assert_string_equal(a, "A=1\nB=two words\nEMPTY=\n");
-        assert_string_equal(b, "");
+        assert_string_equal(b, ""); /* "env": [] */
+        /* no "env": the runtime's own, as runc's and crun's hooks get it */
+        setenv("BERTH_TEST_HOOK_ENV", "inherited", 1);
+        c = env_of(NULL);
+        unsetenv("BERTH_TEST_HOOK_ENV");
+        assert_non_null(strstr(c, "BERTH_TEST_HOOK_ENV=inherited\n"));
 }
 
 static void other_fds_closed(void **state)
