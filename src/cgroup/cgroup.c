@@ -103,8 +103,9 @@ static int find_hierarchies(struct berth_cgroup *cg, struct berth_error **err)
         return 0;
 }
 
-/* cgroupsPath -> the path in every hierarchy. Absolute: from the root; relative or absent:
- * under berth's own parent. ".." and systemd's "slice:prefix:name" form are refused. */
+/* cgroupsPath -> the path in every hierarchy. Absolute or relative: from the root (crun's
+ * reading, and runc's when it runs in the root cgroup, never under berth's parent); absent: under
+ * berth's own parent. ".." and systemd's "slice:prefix:name" form are refused. */
 int berth_cgroup_resolve_path(const char *path, const char *id, char **ret,
                               struct berth_error **err)
 {
@@ -127,7 +128,7 @@ int berth_cgroup_resolve_path(const char *path, const char *id, char **ret,
                         return berth_error_setx(
                             err, EINVAL, "linux.cgroupsPath %s: must not contain \".\" or \"..\"",
                             QUOTE(path));
-        full = path[0] == '/' ? xstrdup(path) : xasprintf(BERTH_PARENT "/%s", path);
+        full = xasprintf("/%s", path + strspn(path, "/"));
         /* "/a//b/" -> "/a/b" */
         for (char *s = full, *d = full;; s++) {
                 if (*s == '/' && (s[1] == '/' || s[1] == '\0') && d != full)

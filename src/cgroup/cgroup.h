@@ -7,10 +7,14 @@
  * /sys/fs/cgroup/unified holding what v1 does not, often hugetlb). One interface; the v1
  * and v2 drivers sit behind it (cgroup-v1.c, cgroup-v2.c).
  *
- * Paths: an absolute linux.cgroupsPath is taken from the root of each hierarchy; a relative one,
- * and the default ("<id>" when the config has none), from berth's own "/berth" parent. berth only
- * ever creates, writes and removes the cgroups it made, never the host's. Parents stay when their
- * container goes, as with runc and crun (the v1 cpuset parent costs ~2 ms to make).
+ * Paths: linux.cgroupsPath, absolute or relative, is taken from the root of each hierarchy (the
+ * root of the runtime's cgroup namespace on v2), as crun takes it and runc does when it runs in
+ * the root cgroup ("foo/bar" is /sys/fs/cgroup/memory/foo/bar on v1). Without cgroupsPath the
+ * container's cgroup is "/berth/<id>", under berth's own parent. berth creates, writes and removes
+ * only the cgroups it made, never the host's; the one exception is runc's: a v1 cpuset cgroup on
+ * the container's path whose cpuset.cpus or cpuset.mems is empty (it cannot hold a task) gets its
+ * parent's. Parents stay when their container goes, as with runc and crun (the v1 cpuset parent
+ * costs ~2 ms to make).
  */
 
 #include <stdbool.h>

@@ -46,8 +46,9 @@ static void paths(void **state)
         /* none: berth's own parent, never the host's cgroups */
         resolve(NULL, "web", "/berth/web");
         resolve("", "web", "/berth/web");
-        /* relative: under /berth; absolute: from the root of each hierarchy */
-        resolve("a/b", "web", "/berth/a/b");
+        /* relative and absolute alike: from the root of each hierarchy (as runc and crun) */
+        resolve("a/b", "web", "/a/b");
+        resolve("web", "web", "/web");
         resolve("/machine/web", "web", "/machine/web");
         resolve("/a//b/", "web", "/a/b");
         /* a colon: systemd's form when relative, a plain name when absolute */
