@@ -36,6 +36,7 @@ struct cgroup_ops {
         int (*attach)(struct berth_cgroup *cg, pid_t pid, struct berth_error **err);
         int (*kill)(struct berth_cgroup *cg, int sig, struct berth_error **err);
         int (*freeze)(struct berth_cgroup *cg, bool frozen, struct berth_error **err);
+        /* frozen by itself (v1: freezer.self_freezing), not only through a parent */
         bool (*is_frozen)(struct berth_cgroup *cg);
         /* rmdir the leaves (processes already dead) */
         int (*destroy)(struct berth_cgroup *cg, struct berth_error **err);

@@ -163,6 +163,34 @@ static int cgroup_new(const char *path, const char *id, struct berth_cgroup **re
         return 0;
 }
 
+/*
+ * runc 1.1's checks of a cgroup that is there before create (libcontainer's Factory.Create), with
+ * its words, which its tests and clients look for: frozen, the init would join it and never run,
+ * so create is refused; with processes (another container's, or a pod's shared cgroup) it is
+ * joined with a warning. Leaves cg with no hierarchy open.
+ */
+static int check_existing(struct berth_cgroup *cg, struct berth_error **err)
+{
+        _autofree_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (cg->ops->open(cg, NULL) < 0)
+                return 0; /* nothing there yet */
+        if (berth_cgroup_is_frozen(cg))
+                r = berth_error_setx(err, EBUSY,
+                                     "container's cgroup unexpectedly frozen (cgroup %s: thaw it, "
+                                     "or remove it, first)",
+                                     cg->path);
+        else if (berth_cgroup_pids(cg, &pids, &n, NULL) >= 0 && n > 0)
+                berth_warn("container's cgroup is not empty: %zu process(es) found (cgroup %s: "
+                           "joining it)",
+                           n, cg->path);
+        for (size_t i = 0; i < cg->n_h; i++)
+                closep(&cg->h[i].fd);
+        return r;
+}
+
 int berth_cgroup_create(const char *path, const char *id, struct berth_cgroup **ret,
                         struct berth_error **err)
 {
@@ -171,7 +199,9 @@ int berth_cgroup_create(const char *path, const char *id, struct berth_cgroup **
 
         if (r < 0)
                 return r;
-        r = cg->ops->create(cg, err);
+        r = check_existing(cg, err);
+        if (r >= 0)
+                r = cg->ops->create(cg, err);
         if (r < 0) {
                 berth_cgroup_free(cg);
                 return r;

@@ -30,14 +30,18 @@ enum berth_cgroup_mode berth_cgroup_mode(void);
 
 struct berth_cgroup;
 
-/* The path a container's cgroup gets in every hierarchy ("/berth/web"), or an error naming
- * linux.cgroupsPath for "..", "." or a systemd slice path. Creates nothing. */
+/* The path a container's cgroup gets in every hierarchy ("/berth/web" without cgroupsPath, "/a/b"
+ * for "a/b" or "/a/b"), or an error naming linux.cgroupsPath for "..", "." or a systemd slice
+ * path. Creates nothing. */
 int berth_cgroup_resolve_path(const char *path, const char *id, char **ret,
                               struct berth_error **err);
 
 /* Creates the cgroup for `path` (the config's cgroupsPath, or NULL for "/berth/<id>") in every
  * hierarchy, with the directories up to it that did not exist (they stay when the container
- * goes). An existing leaf that still has processes is refused (another container uses it). */
+ * goes). An existing one is checked first, as runc 1.1 checks it: frozen (by itself, not through
+ * a parent), it is refused with runc's error "container's cgroup unexpectedly frozen" (EBUSY)
+ * and nothing is made; with processes, it is joined with runc's warning "container's cgroup is
+ * not empty: N process(es) found". */
 int berth_cgroup_create(const char *path, const char *id, struct berth_cgroup **ret,
                         struct berth_error **err);
 
