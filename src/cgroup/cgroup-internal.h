@@ -16,6 +16,7 @@ struct cg_hier {
         char *mount; /* "/sys/fs/cgroup/memory" */
         bool v2;     /* the cgroup2 mount of a hybrid host (e.g. hugetlb) or of a v2 host */
         int fd;      /* O_RDONLY|O_DIRECTORY of the container's cgroup in it, or -1 */
+        char *sub;   /* exec --cgroup: the sub-cgroup to attach to ("a/b", relative), or NULL */
 };
 
 struct cgroup_ops;

@@ -3,6 +3,7 @@
  * The cgroup v1 driver, also used on hybrid hosts: the container's cgroup is the same path in
  * every v1 hierarchy (and in the cgroup2 mount when that delegates controllers).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -202,6 +203,31 @@ static int remove_dir(const char *path, struct berth_error **err)
         return 0;
 }
 
+/*
+ * Removes path after its sub-cgroups, depth first, as runc's RemovePath: `exec --cgroup` runs
+ * processes in sub-cgroups that someone made inside the container's cgroup, and rmdir refuses a
+ * cgroup with children. A child that cannot go makes the last rmdir fail, which says enough.
+ */
+static int remove_tree(const char *path, int depth, struct berth_error **err)
+{
+        DIR *d;
+        struct dirent *e;
+
+        if (rmdir(path) == 0 || errno == ENOENT)
+                return 0;
+        if (depth < 32 && (d = opendir(path))) {
+                while ((e = readdir(d)))
+                        if (e->d_type == DT_DIR && !streq(e->d_name, ".") &&
+                            !streq(e->d_name, "..")) {
+                                _autofree_ char *sub = xasprintf("%s/%s", path, e->d_name);
+
+                                remove_tree(sub, depth + 1, NULL);
+                        }
+                closedir(d);
+        }
+        return remove_dir(path, err);
+}
+
 /* Lowers the realtime time of the cgroup at dir to what its children hold. */
 static void shrink_rt(int dir)
 {
@@ -278,7 +304,7 @@ static int v1_destroy(struct berth_cgroup *cg, struct berth_error **err)
                 closep(&cg->h[i].fd);
                 /* Parents stay, as with runc and crun: making the cpuset parent again costs
                  * ~2 ms of the kernel rebuilding its scheduling domains on every start. */
-                if (remove_dir(leaf, r < 0 ? NULL : err) < 0)
+                if (remove_tree(leaf, 0, r < 0 ? NULL : err) < 0)
                         r = -EBUSY;
         }
         if (r >= 0 && cpu_mount)

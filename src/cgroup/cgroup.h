@@ -57,17 +57,34 @@ const char *berth_cgroup_path(const struct berth_cgroup *cg);
 int berth_cgroup_apply(struct berth_cgroup *cg, const struct berth_resources *r,
                        struct berth_error **err);
 
-/* Moves pid into the cgroup (every hierarchy). */
+/* Moves pid into the cgroup (every hierarchy), or into the sub-cgroups berth_cgroup_select_sub
+ * chose. */
 int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_error **err);
 
+/*
+ * `exec --cgroup`, runc 1.1's forms: "SUB" (every hierarchy; given alone) or "CTRL[,CTRL]:SUB"
+ * (the hierarchies of those v1 controllers; repeatable). Makes a later berth_cgroup_attach put
+ * the process in the existing sub-cgroup SUB of the container's cgroup ("/" or "" is the
+ * container's own). Checks the words only; a missing sub-cgroup fails the attach with runc's
+ * words ("adding pid N to cgroups: write PATH/cgroup.procs: no such file or directory").
+ * Errors (EINVAL), runc's words: "invalid --cgroup argument: a:b:c", "invalid --cgroup argument:
+ * SUB (missing <controller>: prefix)" (two without a controller), "unknown controller X in
+ * SubCgroupPaths" (not mounted here, or any controller on a v2 host), "SUB is not a sub cgroup
+ * path" (it leaves the container's cgroup through "..").
+ */
+int berth_cgroup_select_sub(struct berth_cgroup *cg, const char *const *args,
+                            struct berth_error **err);
+
 /* cgroup v2: an O_RDONLY|O_DIRECTORY fd of the leaf for clone3(CLONE_INTO_CGROUP) (a real open
- * file, as attaching the device filter needs); -1 on v1/hybrid. */
+ * file, as attaching the device filter needs); -1 on v1/hybrid, and once a sub-cgroup is selected
+ * (berth_cgroup_attach then moves the process, and says which sub-cgroup failed). */
 int berth_cgroup_clone_fd(const struct berth_cgroup *cg);
 
 /* Sends sig to every process in the cgroup (cgroup.kill for SIGKILL on v2 when available). */
 int berth_cgroup_kill(struct berth_cgroup *cg, int sig, struct berth_error **err);
 
-/* The pids in the cgroup (host pid namespace), sorted. */
+/* The pids in the cgroup and its sub-cgroups (host pid namespace), as runc's GetAllPids: those
+ * of exec --cgroup too. */
 int berth_cgroup_pids(struct berth_cgroup *cg, pid_t **ret, size_t *ret_n,
                       struct berth_error **err);
 

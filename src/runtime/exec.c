@@ -209,8 +209,13 @@ static int prepare(struct exec_ctx *x, struct berth_container *c, struct berth_e
                         return r;
         }
         r = berth_container_cgroup(c, &x->cg, err);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0 && (r != -ENOENT || x->o->sub_cgroups))
                 return r;
+        if (x->cg && x->o->sub_cgroups) {
+                r = berth_cgroup_select_sub(x->cg, x->o->sub_cgroups, err);
+                if (r < 0)
+                        return r;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sync) < 0)
                 return berth_error_set(err, errno, "socketpair for exec");
         return 0;

@@ -24,6 +24,9 @@ struct berth_exec_opts {
         int preserve_fds;           /* pass fds 3 .. 3+N-1 */
         bool ignore_paused;         /* exec into a frozen container (the process starts frozen) */
         bool foreground_tty;        /* return the pty master (terminal, no console socket) */
+        /* exec --cgroup: sub-cgroups of the container's to run in, runc's "SUB" or "CTRL:SUB"
+         * (berth_cgroup_select_sub); NULL: the container's cgroup */
+        const char *const *sub_cgroups;
 };
 
 struct berth_exec_result {
