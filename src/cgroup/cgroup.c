@@ -391,6 +391,29 @@ int berth_cgroup_select_sub(struct berth_cgroup *cg, const char *const *args,
         return 0;
 }
 
+int berth_cgroup_select_cgroup_of(struct berth_cgroup *cg, pid_t pid, struct berth_error **err)
+{
+        _autofree_ char *path = xasprintf("/proc/%d/cgroup", (int) pid), *text = NULL;
+        const char *line, *sub;
+        size_t n = strlen(cg->path);
+
+        if (berth_read_file_at(AT_FDCWD, path, 0, &text, NULL, err) < 0)
+                return -ENOENT;
+        line = startswith(text, "0::") ? text : strstr(text, "\n0::");
+        if (!line)
+                return berth_error_setx(err, ENOENT, "%s has no cgroup v2 line", path);
+        line += line[0] == '\n' ? 4 : 3;
+        sub = line + n + 1;
+        if (strncmp(line, cg->path, n) != 0 || line[n] != '/' || *sub == '\n' || *sub == '\0')
+                return berth_error_setx(err, ENOENT, "pid %d is not in a sub-cgroup of %s",
+                                        (int) pid, cg->path);
+        for (size_t i = 0; i < cg->n_h; i++) {
+                free(cg->h[i].sub);
+                cg->h[i].sub = xasprintf("%.*s", (int) strcspn(sub, "\n"), sub);
+        }
+        return 0;
+}
+
 int berth_cgroup_clone_fd(const struct berth_cgroup *cg)
 {
         return berth_cgroup_mode() == BERTH_CGROUP_V2 && cg->n_h == 1 && !has_sub(cg) ? cg->h[0].fd

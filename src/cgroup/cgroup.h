@@ -75,6 +75,12 @@ int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_error *
 int berth_cgroup_select_sub(struct berth_cgroup *cg, const char *const *args,
                             struct berth_error **err);
 
+/* cgroup v2: makes a later berth_cgroup_attach put the process where pid is (its "0::" line of
+ * /proc/PID/cgroup), a sub-cgroup of the container's: runc's way into a container whose init
+ * moved down into one, once its own cgroup has domain controllers enabled and takes no process
+ * (EBUSY). -ENOENT if pid is in the container's cgroup itself or outside it. */
+int berth_cgroup_select_cgroup_of(struct berth_cgroup *cg, pid_t pid, struct berth_error **err);
+
 /* cgroup v2: an O_RDONLY|O_DIRECTORY fd of the leaf for clone3(CLONE_INTO_CGROUP) (a real open
  * file, as attaching the device filter needs); -1 on v1/hybrid, and once a sub-cgroup is selected
  * (berth_cgroup_attach then moves the process, and says which sub-cgroup failed). */

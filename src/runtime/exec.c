@@ -241,6 +241,21 @@ static int clone_error(const struct exec_ctx *x, uint64_t flags, int code, struc
                                code == EAGAIN ? " (is it at its pids.max?)" : "");
 }
 
+/* cgroup v2: the container's cgroup refuses processes (EBUSY) once it has enabled domain
+ * controllers for children, say after its init moved into one of them: then, as runc, the
+ * process joins the init's cgroup, unless --cgroup chose one (after the clone: the attach names
+ * what failed). */
+static bool into_init_cgroup(struct exec_ctx *x)
+{
+        uint64_t t0 = TRACE_T0();
+
+        if (x->o->sub_cgroups || berth_cgroup_select_cgroup_of(x->cg, x->c->pid, NULL) < 0)
+                return false;
+        TRACE(t0, "cgroup %s refuses processes (EBUSY): the exec process joins the init's",
+              berth_cgroup_path(x->cg));
+        return true;
+}
+
 /* Clones the child in the container's pid namespace: the runtime enters it for its children
  * for the duration of the clone. */
 static pid_t clone_child(struct exec_ctx *x, int *ret_pidfd, struct berth_error **err)
@@ -268,6 +283,10 @@ static pid_t clone_child(struct exec_ctx *x, int *ret_pidfd, struct berth_error 
                         return r;
         }
         pid = sys_clone3(&args);
+        if (pid < 0 && errno == EBUSY && into_init_cgroup(x)) {
+                args.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
+                pid = sys_clone3(&args);
+        }
         if (pid == 0)
                 child_main(x);
         if (pid < 0)
