@@ -173,14 +173,13 @@ static int check_status(struct berth_container *c, const struct berth_exec_opts 
                         struct berth_error **err)
 {
         berth_container_observe(c);
+        /* runc's words, which its tests and clients match (the caller names the container) */
         if (c->status == BERTH_STATUS_STOPPED)
-                return berth_error_setx(err, EINVAL, "container \"%s\" is stopped: cannot exec",
-                                        c->id);
+                return berth_error_setx(err, EINVAL, "cannot exec in a stopped container");
         if (c->status == BERTH_STATUS_PAUSED && !o->ignore_paused)
                 return berth_error_setx(err, EINVAL,
-                                        "container \"%s\" is paused: cannot exec (resume it, or "
-                                        "use --ignore-paused)",
-                                        c->id);
+                                        "cannot exec in a paused container (resume it, or use "
+                                        "--ignore-paused to override)");
         return 0;
 }
 

@@ -501,7 +501,7 @@ elif create ex && start ex; then
                 out=$(oci exec ex echo should-not-run 2>&1); rc=$?
                 expect "exec into a paused (cgroup.freeze) container: refused (255)" $rc 255
                 case $out in
-                *'is paused: cannot exec'*) ok "exec into a paused container: says why" ;;
+                *'cannot exec in a paused container'*) ok "exec into a paused container: says why (runc's words)" ;;
                 *) bad "exec into a paused container: says why" "$out" ;;
                 esac
                 expect "exec into a paused container: no process added" "$(wc -l < $d/cgroup.procs)" "$n0"
