@@ -414,3 +414,15 @@ def test_exec_refused_in_a_paused_container(runtime, bundle, cid):
         stop(runtime, cid)
     finally:
         remove_tree(top)
+
+
+def test_unified_resources_refused_on_v1(runtime, bundle, cid):
+    """runc's cgroups.bats "runc run (cgroup v1 + unified resources should
+    fail)": refused, with runc's "invalid configuration"."""
+    no_crun(runtime, "refuses it, in its own words, and leaves the container's cgroups behind")
+    bundle.config["linux"]["resources"]["unified"] = {"memory.min": "131072"}
+    bundle.process["args"] = ["true"]
+    p = runtime.run(bundle, cid)
+    assert p.returncode != 0, describe(p)
+    assert "invalid configuration" in p.stderr, describe(p)
+    assert cid not in runtime.ids_listed()
