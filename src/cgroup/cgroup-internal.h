@@ -15,6 +15,8 @@ struct cg_hier {
         char *name;  /* "memory", "cpu", "name=systemd", or "" for a cgroup2 hierarchy */
         char *mount; /* "/sys/fs/cgroup/memory" */
         bool v2;     /* the cgroup2 mount of a hybrid host (e.g. hugetlb) or of a v2 host */
+        bool bare;   /* a hybrid host's cgroup2 mount that delegates no controller: the container
+                      * is placed there (as runc places it), nothing else is read or written */
         int fd;      /* O_RDONLY|O_DIRECTORY of the container's cgroup in it, or -1 */
         char *sub;   /* exec --cgroup: the sub-cgroup to attach to ("a/b", relative), or NULL */
 };
@@ -47,7 +49,7 @@ extern const struct cgroup_ops berth_cgroup_v1_ops;
 extern const struct cgroup_ops berth_cgroup_v2_ops;
 
 /* cgroup-util.c: the hierarchy for a v1 controller ("memory"), or NULL if this host does not
- * mount it. */
+ * mount it; "" the cgroup2 one, unless bare. */
 struct cg_hier *berth_cg_hier(struct berth_cgroup *cg, const char *controller);
 
 /* cgroup-util.c: nanosleep for ms milliseconds, the drivers' step while a cgroup empties. */

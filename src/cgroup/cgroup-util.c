@@ -63,7 +63,7 @@ struct cg_hier *berth_cg_hier(struct berth_cgroup *cg, const char *controller)
         for (size_t i = 0; i < cg->n_h; i++) {
                 struct cg_hier *h = &cg->h[i];
 
-                if (h->fd < 0)
+                if (h->fd < 0 || h->bare)
                         continue;
                 if (*controller == '\0' ? h->v2 : (!h->v2 && has_controller(h->name, controller)))
                         return h;

@@ -61,14 +61,16 @@ static char *controllers_of(const char *opts)
         return out;
 }
 
-static void add_hier(struct berth_cgroup *cg, char *mount, char *name, bool v2)
+static void add_hier(struct berth_cgroup *cg, char *mount, char *name, bool v2, bool bare)
 {
         cg->h = xreallocarray(cg->h, cg->n_h + 1, sizeof(*cg->h));
-        cg->h[cg->n_h++] = (struct cg_hier){.name = name, .mount = mount, .v2 = v2, .fd = -1};
+        cg->h[cg->n_h++] =
+            (struct cg_hier){.name = name, .mount = mount, .v2 = v2, .bare = bare, .fd = -1};
 }
 
 /* The hierarchies berth uses on this host: every v1 hierarchy under /sys/fs/cgroup plus, on a
- * hybrid host, the cgroup2 mount when it delegates controllers; on v2, the one root. */
+ * hybrid host, the cgroup2 mount (bare when it delegates no controller: runc places the container
+ * there all the same, and /proc/PID/cgroup's "0::" line shows it); on v2, the one root. */
 static int find_hierarchies(struct berth_cgroup *cg, struct berth_error **err)
 {
         _autofclose_ FILE *f = NULL;
@@ -76,7 +78,7 @@ static int find_hierarchies(struct berth_cgroup *cg, struct berth_error **err)
         size_t cap = 0;
 
         if (berth_cgroup_mode() == BERTH_CGROUP_V2) {
-                add_hier(cg, xstrdup(CGROUP_ROOT), xstrdup(""), true);
+                add_hier(cg, xstrdup(CGROUP_ROOT), xstrdup(""), true, false);
                 return 0;
         }
         f = fopen("/proc/self/mountinfo", "re");
@@ -89,12 +91,8 @@ static int find_hierarchies(struct berth_cgroup *cg, struct berth_error **err)
                 line[strcspn(line, "\n")] = '\0';
                 if (!parse_cgroup_mount(line, &mount, &opts, &v2))
                         continue;
-                if (v2 && !v2_delegates_anything(mount)) {
-                        free(mount);
-                        free(opts);
-                        continue;
-                }
-                add_hier(cg, mount, v2 ? xstrdup("") : controllers_of(opts), v2);
+                add_hier(cg, mount, v2 ? xstrdup("") : controllers_of(opts), v2,
+                         v2 && !v2_delegates_anything(mount));
                 free(opts);
         }
         if (cg->n_h == 0)

@@ -426,3 +426,24 @@ def test_unified_resources_refused_on_v1(runtime, bundle, cid):
     assert p.returncode != 0, describe(p)
     assert "invalid configuration" in p.stderr, describe(p)
     assert cid not in runtime.ids_listed()
+
+
+@pytest.mark.skipif(not os.path.exists(f"{CG}/unified/cgroup.procs"),
+                    reason="a hybrid host's cgroup2 mount at /sys/fs/cgroup/unified")
+def test_hybrid_cgroup2_placement(runtime, bundle, cid):
+    """runc's cgroups.bats "runc exec (cgroup v1+hybrid joins correct cgroup)":
+    on a hybrid host the container is in the cgroup2 mount too, at the same
+    path (its "0::" line), also when that mount delegates no controller; an
+    exec'd process joins the same."""
+    top = f"/{cid}-hyb"
+    try:
+        pid = start(runtime, bundle, cid, f"{top}/ct")
+        with open(f"/proc/{pid}/cgroup") as f:
+            init_line = f.read().splitlines()[-1]
+        assert init_line == f"0::{top}/ct", init_line
+        p = runtime.cmd("exec", cid, "cat", "/proc/self/cgroup", check=True)
+        assert p.stdout.splitlines()[-1] == init_line, describe(p)
+        stop(runtime, cid)
+        assert not os.path.exists(f"{CG}/unified{top}/ct")
+    finally:
+        remove_tree(top)
