@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The cgroup v1 driver, also used on hybrid hosts: the container's cgroup is the same path in
- * every v1 hierarchy (and in the cgroup2 mount when that delegates controllers).
+ * every v1 hierarchy and in a hybrid host's cgroup2 mount (where, if it delegates no controller,
+ * only the placement is done: see cg_hier.bare).
  */
 #include <dirent.h>
 #include <fcntl.h>
