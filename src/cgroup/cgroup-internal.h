@@ -15,7 +15,10 @@ struct cg_hier {
         char *name;  /* "memory", "cpu", "name=systemd", or "" for a cgroup2 hierarchy */
         char *mount; /* "/sys/fs/cgroup/memory" */
         bool v2;     /* the cgroup2 mount of a hybrid host (e.g. hugetlb) or of a v2 host */
+        bool bare;   /* a hybrid host's cgroup2 mount that delegates no controller: the container
+                      * is placed there (as runc places it), nothing else is read or written */
         int fd;      /* O_RDONLY|O_DIRECTORY of the container's cgroup in it, or -1 */
+        char *sub;   /* exec --cgroup: the sub-cgroup to attach to ("a/b", relative), or NULL */
 };
 
 struct cgroup_ops;
@@ -36,6 +39,7 @@ struct cgroup_ops {
         int (*attach)(struct berth_cgroup *cg, pid_t pid, struct berth_error **err);
         int (*kill)(struct berth_cgroup *cg, int sig, struct berth_error **err);
         int (*freeze)(struct berth_cgroup *cg, bool frozen, struct berth_error **err);
+        /* frozen by itself (v1: freezer.self_freezing), not only through a parent */
         bool (*is_frozen)(struct berth_cgroup *cg);
         /* rmdir the leaves (processes already dead) */
         int (*destroy)(struct berth_cgroup *cg, struct berth_error **err);
@@ -45,7 +49,7 @@ extern const struct cgroup_ops berth_cgroup_v1_ops;
 extern const struct cgroup_ops berth_cgroup_v2_ops;
 
 /* cgroup-util.c: the hierarchy for a v1 controller ("memory"), or NULL if this host does not
- * mount it. */
+ * mount it; "" the cgroup2 one, unless bare. */
 struct cg_hier *berth_cg_hier(struct berth_cgroup *cg, const char *controller);
 
 /* cgroup-util.c: nanosleep for ms milliseconds, the drivers' step while a cgroup empties. */

@@ -63,7 +63,7 @@ struct cg_hier *berth_cg_hier(struct berth_cgroup *cg, const char *controller)
         for (size_t i = 0; i < cg->n_h; i++) {
                 struct cg_hier *h = &cg->h[i];
 
-                if (h->fd < 0)
+                if (h->fd < 0 || h->bare)
                         continue;
                 if (*controller == '\0' ? h->v2 : (!h->v2 && has_controller(h->name, controller)))
                         return h;
@@ -92,23 +92,52 @@ int berth_cg_read(const struct berth_cgroup *cg, const struct cg_hier *h, const 
         return 0;
 }
 
+/* Appends the pids of dir's cgroup.procs, then of its sub-cgroups'. A sub-cgroup that goes
+ * meanwhile is skipped; only the top's cgroup.procs must be readable. */
+static int add_pids(int dir, int depth, pid_t **v, size_t *n)
+{
+        _autofree_ char *text = NULL;
+        char *save = NULL;
+        DIR *d;
+        struct dirent *e;
+        int r = berth_read_file_at(dir, "cgroup.procs", 0, &text, NULL, NULL);
+
+        if (r < 0)
+                return r;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                *v = xreallocarray(*v, *n + 1, sizeof(**v));
+                (*v)[(*n)++] = (pid_t) atoi(l);
+        }
+        if (depth >= 32 || !(d = fdopendir(openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC))))
+                return 0;
+        while ((e = readdir(d))) {
+                _autoclose_ int sub = -EBADF;
+
+                if (e->d_type != DT_DIR || streq(e->d_name, ".") || streq(e->d_name, ".."))
+                        continue;
+                sub = openat(dir, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (sub >= 0)
+                        (void) add_pids(sub, depth + 1, v, n);
+        }
+        closedir(d);
+        return 0;
+}
+
 int berth_cgroup_pids(struct berth_cgroup *cg, pid_t **ret, size_t *ret_n, struct berth_error **err)
 {
         struct cg_hier *h = berth_cg_hier(cg, berth_cgroup_mode() == BERTH_CGROUP_V2 ? "" : "pids");
-        _autofree_ char *text = NULL;
         pid_t *v = NULL;
         size_t n = 0;
-        char *save = NULL;
+        int r;
 
         if (!h)
                 h = cg->n_h > 0 && cg->h[0].fd >= 0 ? &cg->h[0] : NULL;
         if (!h)
                 return berth_error_setx(err, ENOENT, "cgroup %s: not open", cg->path);
-        if (berth_cg_read(cg, h, "cgroup.procs", &text, err) < 0)
-                return -EIO;
-        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                v = xreallocarray(v, n + 1, sizeof(*v));
-                v[n++] = (pid_t) atoi(l);
+        r = add_pids(h->fd, 0, &v, &n);
+        if (r < 0) {
+                free(v);
+                return berth_error_set(err, -r, "cgroup %s: open cgroup.procs", cg->path);
         }
         *ret = v;
         *ret_n = n;

@@ -767,7 +767,8 @@ static int apply_rdma(struct berth_cgroup *cg, const struct berth_resources *res
 /* ---- unified -------------------------------------------------------------------------------- */
 
 /* cgroup v2 files: only where a hybrid host's cgroup2 mount has them. Like runc, a v1 host
- * refuses them rather than drop a limit the config asked for by its v2 name. */
+ * refuses them rather than drop a limit the config asked for by its v2 name, with runc's
+ * "invalid configuration" (runc refuses them on hybrid hosts too). */
 static int apply_unified(struct berth_cgroup *cg, const struct berth_resources *res,
                          struct berth_error **err)
 {
@@ -779,14 +780,16 @@ static int apply_unified(struct berth_cgroup *cg, const struct berth_resources *
 
                 if (!h)
                         return berth_error_setx(err, ENOTSUP,
-                                                "linux.resources.unified[%s]: this host runs "
-                                                "cgroup v1, which has no such file",
+                                                "linux.resources.unified[%s]: invalid "
+                                                "configuration: this host runs cgroup v1, "
+                                                "which has no such file",
                                                 QUOTE(kv->key));
                 if (strchr(kv->key, '/') || !has_file(h, kv->key))
                         return berth_error_setx(err, ENOTSUP,
-                                                "linux.resources.unified[%s]: no such file in "
-                                                "the cgroup v2 hierarchy of this host (its "
-                                                "other controllers are cgroup v1)",
+                                                "linux.resources.unified[%s]: invalid "
+                                                "configuration: no such file in the cgroup v2 "
+                                                "hierarchy of this host (its other controllers "
+                                                "are cgroup v1)",
                                                 QUOTE(kv->key));
                 r = berth_cg_write(cg, h, kv->key, kv->value, err);
         }

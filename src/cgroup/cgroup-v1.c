@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The cgroup v1 driver, also used on hybrid hosts: the container's cgroup is the same path in
- * every v1 hierarchy (and in the cgroup2 mount when that delegates controllers).
+ * every v1 hierarchy and in a hybrid host's cgroup2 mount (where, if it delegates no controller,
+ * only the placement is done: see cg_hier.bare).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -13,16 +15,30 @@
 #include "base/log.h"
 #include "base/util.h"
 
-/* A new v1 cpuset cgroup starts with no cpus and no mems, and refuses tasks until it has some:
- * give it its parent's, as cgroup.clone_children would. Only ever on a directory berth made. */
-static int cpuset_inherit(int parent, int dir, const char *path, struct berth_error **err)
+static bool is_empty_value(const char *v)
+{
+        return v[strspn(v, " \n")] == '\0';
+}
+
+/*
+ * A new v1 cpuset cgroup starts with no cpus and no mems, and refuses tasks until it has some
+ * (ENOSPC on cgroup.procs): each cgroup on the container's path whose cpuset.cpus or cpuset.mems
+ * is empty gets its parent's, top down, as runc's cpusetEnsureParent does. That includes
+ * directories berth did not make (a pod's cgroup made empty by mkdir): an empty one can hold no
+ * task, so no one's placement changes. `made`: dir is new, and known to be empty.
+ */
+static int cpuset_inherit(int parent, int dir, bool made, const char *path,
+                          struct berth_error **err)
 {
         static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-                _autofree_ char *v = NULL;
+                _autofree_ char *own = NULL, *v = NULL;
                 _autoclose_ int fd = -EBADF;
 
+                if (!made && berth_read_file_at(dir, files[i], 4096, &own, NULL, NULL) >= 0 &&
+                    !is_empty_value(own))
+                        continue;
                 if (berth_read_file_at(parent, files[i], 4096, &v, NULL, err) < 0)
                         return berth_error_prefix(err, "cgroup %s", path);
                 fd = openat(dir, files[i], O_WRONLY | O_CLOEXEC);
@@ -54,7 +70,7 @@ static int make_path(const struct berth_cgroup *cg, const struct cg_hier *h, int
                 if (next < 0)
                         return berth_error_set(err, errno, "open cgroup %s in %s", cg->path,
                                                h->mount);
-                if (made && cpuset && cpuset_inherit(dir, next, cg->path, err) < 0) {
+                if (cpuset && cpuset_inherit(dir, next, made, cg->path, err) < 0) {
                         close(next);
                         return -EIO;
                 }
@@ -109,13 +125,17 @@ static int v1_attach(struct berth_cgroup *cg, pid_t pid, struct berth_error **er
         return 0;
 }
 
+/* FROZEN by itself: a cgroup whose parent is frozen reads FROZEN too, but freezer.self_freezing
+ * (Linux 3.11) says 0, and runc calls that thawed. */
 static bool v1_is_frozen(struct berth_cgroup *cg)
 {
         struct cg_hier *h = berth_cg_hier(cg, "freezer");
-        _autofree_ char *state = NULL;
+        _autofree_ char *state = NULL, *self = NULL;
 
-        return h && berth_cg_read(cg, h, "freezer.state", &state, NULL) == 0 &&
-               startswith(state, "FROZEN");
+        if (!h || berth_cg_read(cg, h, "freezer.state", &state, NULL) < 0 ||
+            !startswith(state, "FROZEN"))
+                return false;
+        return berth_cg_read(cg, h, "freezer.self_freezing", &self, NULL) < 0 || self[0] != '0';
 }
 
 static int v1_freeze(struct berth_cgroup *cg, bool frozen, struct berth_error **err)
@@ -182,6 +202,31 @@ static int remove_dir(const char *path, struct berth_error **err)
                 berth_cg_sleep_ms(step);
         }
         return 0;
+}
+
+/*
+ * Removes path after its sub-cgroups, depth first, as runc's RemovePath: `exec --cgroup` runs
+ * processes in sub-cgroups that someone made inside the container's cgroup, and rmdir refuses a
+ * cgroup with children. A child that cannot go makes the last rmdir fail, which says enough.
+ */
+static int remove_tree(const char *path, int depth, struct berth_error **err)
+{
+        DIR *d;
+        struct dirent *e;
+
+        if (rmdir(path) == 0 || errno == ENOENT)
+                return 0;
+        if (depth < 32 && (d = opendir(path))) {
+                while ((e = readdir(d)))
+                        if (e->d_type == DT_DIR && !streq(e->d_name, ".") &&
+                            !streq(e->d_name, "..")) {
+                                _autofree_ char *sub = xasprintf("%s/%s", path, e->d_name);
+
+                                remove_tree(sub, depth + 1, NULL);
+                        }
+                closedir(d);
+        }
+        return remove_dir(path, err);
 }
 
 /* Lowers the realtime time of the cgroup at dir to what its children hold. */
@@ -260,7 +305,7 @@ static int v1_destroy(struct berth_cgroup *cg, struct berth_error **err)
                 closep(&cg->h[i].fd);
                 /* Parents stay, as with runc and crun: making the cpuset parent again costs
                  * ~2 ms of the kernel rebuilding its scheduling domains on every start. */
-                if (remove_dir(leaf, r < 0 ? NULL : err) < 0)
+                if (remove_tree(leaf, 0, r < 0 ? NULL : err) < 0)
                         r = -EBUSY;
         }
         if (r >= 0 && cpu_mount)

@@ -138,14 +138,6 @@ static void enable_controllers(int dir, const char *where, bool ours)
         }
 }
 
-static bool is_populated(int dir)
-{
-        _autofree_ char *events = NULL;
-
-        return berth_read_file_at(dir, "cgroup.events", 4096, &events, NULL, NULL) == 0 &&
-               flat_key(events, "populated") == 1;
-}
-
 /* mkdir -p of cg->path under the root, enabling controllers on the way; the leaf's fd. */
 static int make_path(struct berth_cgroup *cg, int *ret_fd, struct berth_error **err)
 {
@@ -174,12 +166,8 @@ static int make_path(struct berth_cgroup *cg, int *ret_fd, struct berth_error **
                 ours = made;
                 free(where);
                 where = xasprintf("%.*s", (int) (c - copy + strlen(c)), cg->path);
-                /* a leftover empty leaf (a crashed create) is reused; a live one is not ours */
-                if (!next && !made && is_populated(dir))
-                        return berth_error_setx(err, EEXIST,
-                                                "cgroup %s exists already and has processes "
-                                                "(another container's?)",
-                                                cg->path);
+                /* an existing leaf is joined, with runc's warning when it has processes (see
+                 * berth_cgroup_create) */
         }
         *ret_fd = steal_fd(&dir);
         return 0;

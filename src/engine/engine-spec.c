@@ -523,6 +523,7 @@ static int set_linux(json_t *spec, const struct berth_ctr *c, const struct berth
                                                "/proc/sysrq-trigger"};
         bool sys = !o->systempaths_unconfined;
         json_t *lx = json_object_get(spec, "linux"), *sc = NULL;
+        _autofree_ char *cgpath = xasprintf("/berth/%s", c->id);
         int r;
 
         r = seccomp_profile(o, &sc, err);
@@ -534,7 +535,8 @@ static int set_linux(json_t *spec, const struct berth_ctr *c, const struct berth
         json_object_set_new(lx, "maskedPaths", json_strs(masked, sys ? ARRAY_SIZE(masked) : 0));
         json_object_set_new(lx, "readonlyPaths",
                             json_strs(readonly, sys ? ARRAY_SIZE(readonly) : 0));
-        json_object_set_new(lx, "cgroupsPath", json_string(c->id));
+        /* absolute: berth-oci takes a relative cgroupsPath from the hierarchy's root, as runc */
+        json_object_set_new(lx, "cgroupsPath", json_string(cgpath));
         set_resources(lx, o);
         return 0;
 }

@@ -180,7 +180,8 @@ int berth_user_resolve(int rootfd, const char *user, uid_t *ret_uid, gid_t *ret_
  * network, cgroup), the seccomp profile (o->seccomp or the built-in default, resolved for those
  * capabilities; none with o->seccomp_unconfined), noNewPrivileges = o->no_new_privileges,
  * /etc/hostname, /etc/hosts and /etc/resolv.conf bound from c->dir, the resources of o,
- * cgroupsPath = c->id (libberth puts it under /berth). Returns the JSON text (malloc'ed).
+ * cgroupsPath = "/berth/<c->id>" (the runtime's default parent, named absolutely). Returns the
+ * JSON text (malloc'ed).
  */
 int berth_engine_spec(const struct berth_ctr *c, const struct berth_run_opts *o, int rootfd,
                       const char *rootfs, char **ret_json, struct berth_error **err);

@@ -57,7 +57,10 @@ static const struct oci_flag flags[] = {
     [F_CAP] = {"cap", 'c', true, "add a capability to the bounding set for the process", true},
     [F_PRESERVE_FDS] = {"preserve-fds", 0, true, OCI_USAGE_PRESERVE_FDS},
     [F_IGNORE_PAUSED] = {"ignore-paused", 0, false, "allow exec in a paused container"},
-    [F_CGROUP] = {"cgroup", 0, true, "run the process in an (existing) sub-cgroup(s)", true},
+    [F_CGROUP] = {"cgroup", 0, true,
+                  "run the process in an (existing) sub-cgroup(s). Format is "
+                  "[<controller>:]<cgroup>.",
+                  true},
 };
 
 static int read_process_file(const char *path, struct berth_process *ret, struct berth_error **err)
@@ -242,12 +245,11 @@ static int cmd_exec(const struct oci_global *g, const struct oci_args *a, struct
             .console_socket = a->values[F_CONSOLE_SOCKET],
             .pid_file = a->values[F_PID_FILE],
             .ignore_paused = oci_args_bool(a, F_IGNORE_PAUSED),
+            .sub_cgroups = a->lists[F_CGROUP],
         };
         bool detach = oci_args_bool(a, F_DETACH);
         int r;
 
-        if (a->lists[F_CGROUP])
-                return berth_error_setx(err, ENOTSUP, "--cgroup: sub-cgroups are not supported");
         r = oci_parse_preserve_fds(a->values[F_PRESERVE_FDS], &o.preserve_fds, err);
         if (r >= 0)
                 r = oci_load_container(g, a->pos[0], &c, err);

@@ -178,14 +178,13 @@ static int check_status(struct berth_container *c, const struct berth_exec_opts 
                         struct berth_error **err)
 {
         berth_container_observe(c);
+        /* runc's words, which its tests and clients match (the caller names the container) */
         if (c->status == BERTH_STATUS_STOPPED)
-                return berth_error_setx(err, EINVAL, "container \"%s\" is stopped: cannot exec",
-                                        c->id);
+                return berth_error_setx(err, EINVAL, "cannot exec in a stopped container");
         if (c->status == BERTH_STATUS_PAUSED && !o->ignore_paused)
                 return berth_error_setx(err, EINVAL,
-                                        "container \"%s\" is paused: cannot exec (resume it, or "
-                                        "use --ignore-paused)",
-                                        c->id);
+                                        "cannot exec in a paused container (resume it, or use "
+                                        "--ignore-paused to override)");
         return 0;
 }
 
@@ -214,8 +213,13 @@ static int prepare(struct exec_ctx *x, struct berth_container *c, struct berth_e
                         return r;
         }
         r = berth_container_cgroup(c, &x->cg, err);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0 && (r != -ENOENT || x->o->sub_cgroups))
                 return r;
+        if (x->cg && x->o->sub_cgroups) {
+                r = berth_cgroup_select_sub(x->cg, x->o->sub_cgroups, err);
+                if (r < 0)
+                        return r;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sync) < 0)
                 return berth_error_set(err, errno, "socketpair for exec");
         return 0;
@@ -239,6 +243,21 @@ static int clone_error(const struct exec_ctx *x, uint64_t flags, int code, struc
         return berth_error_set(err, code, "clone3 the exec process into cgroup %s%s",
                                berth_cgroup_path(x->cg),
                                code == EAGAIN ? " (is it at its pids.max?)" : "");
+}
+
+/* cgroup v2: the container's cgroup refuses processes (EBUSY) once it has enabled domain
+ * controllers for children, say after its init moved into one of them: then, as runc, the
+ * process joins the init's cgroup, unless --cgroup chose one (after the clone: the attach names
+ * what failed). */
+static bool into_init_cgroup(struct exec_ctx *x)
+{
+        uint64_t t0 = TRACE_T0();
+
+        if (x->o->sub_cgroups || berth_cgroup_select_cgroup_of(x->cg, x->c->pid, NULL) < 0)
+                return false;
+        TRACE(t0, "cgroup %s refuses processes (EBUSY): the exec process joins the init's",
+              berth_cgroup_path(x->cg));
+        return true;
 }
 
 /* Clones the child in the container's pid namespace: the runtime enters it for its children
@@ -268,6 +287,10 @@ static pid_t clone_child(struct exec_ctx *x, int *ret_pidfd, struct berth_error 
                         return r;
         }
         pid = sys_clone3(&args);
+        if (pid < 0 && errno == EBUSY && into_init_cgroup(x)) {
+                args.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
+                pid = sys_clone3(&args);
+        }
         if (pid == 0)
                 child_main(x);
         if (pid < 0)

@@ -24,6 +24,9 @@ struct berth_exec_opts {
         int preserve_fds;           /* pass fds 3 .. 3+N-1 */
         bool ignore_paused;         /* exec into a frozen container (the process starts frozen) */
         bool foreground_tty;        /* return the pty master (terminal, no console socket) */
+        /* exec --cgroup: sub-cgroups of the container's to run in, runc's "SUB" or "CTRL:SUB"
+         * (berth_cgroup_select_sub); NULL: the container's cgroup */
+        const char *const *sub_cgroups;
 };
 
 struct berth_exec_result {
@@ -35,8 +38,8 @@ struct berth_exec_result {
 /*
  * Runs p in container c (p is not kept). Returns once the process has called execve (or failed
  * to: the error is its, with exit code 127 "not found" / 126 in ret_exec_failure when that is the
- * reason, else 0). Errors: "container "x" is stopped: cannot exec", "container "x" is paused:
- * cannot exec (use --ignore-paused)".
+ * reason, else 0). Errors (runc's words): "cannot exec in a stopped container", "cannot exec in
+ * a paused container (resume it, or use --ignore-paused to override)".
  */
 int berth_container_exec(struct berth_container *c, const struct berth_process *p,
                          const struct berth_exec_opts *o, struct berth_exec_result *ret,

@@ -669,13 +669,14 @@ static void unified_on_v1_and_hybrid(void **state)
         _autofake_ struct fake *hybrid = fake_new("memory unified");
 
         apply_fails(v1, "{'unified': {'memory.high': '1G'}}", ENOTSUP,
-                    "linux.resources.unified['memory.high']: this host runs cgroup v1, which has "
-                    "no such file");
+                    "linux.resources.unified['memory.high']: invalid configuration: this host "
+                    "runs cgroup v1, which has no such file");
         apply_ok(hybrid, "{'unified': {'memory.high': '1G'}}");
         expect_file(hybrid, "unified/memory.high", "1G");
         apply_fails(hybrid, "{'unified': {'memory.max': '1G'}}", ENOTSUP,
-                    "linux.resources.unified['memory.max']: no such file in the cgroup v2 "
-                    "hierarchy of this host (its other controllers are cgroup v1)");
+                    "linux.resources.unified['memory.max']: invalid configuration: no such "
+                    "file in the cgroup v2 hierarchy of this host (its other controllers are "
+                    "cgroup v1)");
 }
 
 static void blkio_cfq_files(void **state)

@@ -162,6 +162,51 @@ static void freeze_through_freezer_state(void **state)
         assert_false(OPS->is_frozen(f->cg));
 }
 
+/* Frozen only through a parent (freezer.self_freezing 0) is not frozen, as runc reads it. */
+static void frozen_by_itself_only(void **state)
+{
+        _autofake_ struct fake_cgroup *f = fake_cgroup_new("/berth/test");
+
+        fake_cgroup_hier(f, "freezer", "freezer", true);
+        fake_cgroup_set(f, "freezer", "berth/test/freezer.state", "FROZEN\n");
+        assert_true(OPS->is_frozen(f->cg)); /* no self_freezing (before Linux 3.11): frozen */
+        fake_cgroup_set(f, "freezer", "berth/test/freezer.self_freezing", "0\n");
+        assert_false(OPS->is_frozen(f->cg));
+        fake_cgroup_set(f, "freezer", "berth/test/freezer.self_freezing", "1\n");
+        assert_true(OPS->is_frozen(f->cg));
+}
+
+/* Each cpuset cgroup on the path with empty cpus or mems gets its parent's, top down (runc's
+ * cpusetEnsureParent); one with values keeps them. */
+static void cpuset_fills_empty_ones(void **state)
+{
+        _autofake_ struct fake_cgroup *f = fake_cgroup_new("/pod/mid/test");
+        _autoerr_ struct berth_error *err = NULL;
+        static const char *const dirs[] = {"", "pod/", "pod/mid/", "pod/mid/test/"};
+        static const char *const cpus[] = {"0-3\n", "\n", "1-2\n", ""};
+
+        fake_cgroup_hier(f, "cpuset", "cpuset", true);
+        closep(&f->cg->h[0].fd);
+        for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+                _autofree_ char *c = xasprintf("%scpuset.cpus", dirs[i]);
+                _autofree_ char *m = xasprintf("%scpuset.mems", dirs[i]);
+
+                fake_cgroup_set(f, "cpuset", c, cpus[i]);
+                fake_cgroup_set(f, "cpuset", m, i == 0 ? "0\n" : "");
+        }
+        assert_int_equal(OPS->create(f->cg, &err), 0);
+        for (size_t i = 1; i < ARRAY_SIZE(dirs); i++) {
+                _autofree_ char *c = xasprintf("%scpuset.cpus", dirs[i]);
+                _autofree_ char *m = xasprintf("%scpuset.mems", dirs[i]);
+                _autofree_ char *gc = fake_cgroup_get(f, "cpuset", c);
+                _autofree_ char *gm = fake_cgroup_get(f, "cpuset", m);
+
+                /* pod: the root's; mid keeps its own; the leaf: mid's */
+                assert_string_equal(gc, i == 1 ? "0-3\n" : "1-2\n");
+                assert_string_equal(gm, "0\n");
+        }
+}
+
 /* kill signals every pid of cgroup.procs; SIGKILL freezes first and thaws after. */
 static void kill_signals_the_cgroups_processes(void **state)
 {
@@ -295,6 +340,8 @@ int main(void)
             cmocka_unit_test(open_existing),
             cmocka_unit_test(attach_writes_every_hierarchy),
             cmocka_unit_test(freeze_through_freezer_state),
+            cmocka_unit_test(frozen_by_itself_only),
+            cmocka_unit_test(cpuset_fills_empty_ones),
             cmocka_unit_test(kill_signals_the_cgroups_processes),
             cmocka_unit_test(realtime_shares),
             cmocka_unit_test(destroy_gives_realtime_back),

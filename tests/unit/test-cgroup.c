@@ -46,8 +46,9 @@ static void paths(void **state)
         /* none: berth's own parent, never the host's cgroups */
         resolve(NULL, "web", "/berth/web");
         resolve("", "web", "/berth/web");
-        /* relative: under /berth; absolute: from the root of each hierarchy */
-        resolve("a/b", "web", "/berth/a/b");
+        /* relative and absolute alike: from the root of each hierarchy (as runc and crun) */
+        resolve("a/b", "web", "/a/b");
+        resolve("web", "web", "/web");
         resolve("/machine/web", "web", "/machine/web");
         resolve("/a//b/", "web", "/a/b");
         /* a colon: systemd's form when relative, a plain name when absolute */
@@ -162,6 +163,21 @@ static void pids_of_the_cgroup(void **state)
         assert_int_equal(pids[0], 12);
         assert_int_equal(pids[1], 7);
         assert_int_equal(pids[2], 300);
+        free(pids);
+        pids = NULL;
+        /* and those of its sub-cgroups (exec --cgroup), after its own */
+        for (size_t i = 0; i < 2; i++) {
+                const char *dir = i ? "unified" : "pids";
+                _autofree_ char *sub = fake_cgroup_path(f, dir, "berth/test/a/b");
+
+                fake_cgroup_mkdirs(sub);
+                fake_cgroup_set(f, dir, "berth/test/a/cgroup.procs", "");
+                fake_cgroup_set(f, dir, "berth/test/a/b/cgroup.procs", "99\n");
+        }
+        assert_int_equal(berth_cgroup_pids(f->cg, &pids, &n, &err), 0);
+        assert_int_equal(n, 4);
+        assert_int_equal(pids[2], 300);
+        assert_int_equal(pids[3], 99);
 }
 
 /* Without a pids hierarchy, the first open one; with none open, an error. */
@@ -210,6 +226,82 @@ static void interface_calls_the_driver(void **state)
         berth_cgroup_free(NULL);
 }
 
+static void sub_refused(struct berth_cgroup *cg, const char *const *args, const char *msg)
+{
+        _autoerr_ struct berth_error *err = NULL;
+
+        assert_int_equal(berth_cgroup_select_sub(cg, args, &err), -EINVAL);
+        assert_string_equal(err->msg, msg);
+}
+
+/* exec --cgroup: runc 1.1's forms and words. */
+static void sub_cgroup_words(void **state)
+{
+        _autofake_ struct fake_cgroup *f = fake_cgroup_new("/berth/web");
+        _autoerr_ struct berth_error *err = NULL;
+        struct berth_cgroup *cg = f->cg;
+
+        fake_cgroup_hier(f, "memory", "memory", true);
+        fake_cgroup_hier(f, "cpu,cpuacct", "cpu", true);
+        fake_cgroup_hier(f, "pids", "pids", true);
+        sub_refused(cg, (const char *[]){"..", NULL}, ".. is not a sub cgroup path");
+        sub_refused(cg, (const char *[]){"a/../../web2", NULL},
+                    "a/../../web2 is not a sub cgroup path");
+        sub_refused(cg, (const char *[]){"memory:/../x", NULL}, "/../x is not a sub cgroup path");
+        sub_refused(cg, (const char *[]){"a:b:c", NULL}, "invalid --cgroup argument: a:b:c");
+        sub_refused(cg, (const char *[]){"a", "b", NULL},
+                    "invalid --cgroup argument: a (missing <controller>: prefix)");
+        sub_refused(cg, (const char *[]){"whaaat:/", NULL},
+                    "unknown controller whaaat in SubCgroupPaths");
+        sub_refused(cg, (const char *[]){"memory,blkio:x", NULL},
+                    "unknown controller blkio in SubCgroupPaths");
+        /* per controller: its hierarchy only; a co-mounted one names the same hierarchy */
+        assert_int_equal(berth_cgroup_select_sub(
+                             cg, (const char *[]){"memory:m//./n/", "cpuacct:c", NULL}, &err),
+                         0);
+        assert_string_equal(cg->h[0].sub, "m/n");
+        assert_string_equal(cg->h[1].sub, "c");
+        assert_null(cg->h[2].sub);
+        /* one SUB for all: cleaned as runc's path.Join, staying inside; "/" is the cgroup itself */
+        assert_int_equal(berth_cgroup_select_sub(cg, (const char *[]){"../web/s", NULL}, &err), 0);
+        for (size_t i = 0; i < cg->n_h; i++)
+                assert_string_equal(cg->h[i].sub, "s");
+        assert_int_equal(berth_cgroup_select_sub(cg, (const char *[]){"/", NULL}, &err), 0);
+        for (size_t i = 0; i < cg->n_h; i++)
+                assert_string_equal(cg->h[i].sub, "");
+}
+
+/* The attach of exec --cgroup: into SUB/cgroup.procs, and runc's words when SUB is missing. */
+static void sub_cgroup_attach(void **state)
+{
+        _autofake_ struct fake_cgroup *f = fake_cgroup_new("/berth/web");
+        _autoerr_ struct berth_error *err = NULL;
+        _autofree_ char *sub = NULL, *top = NULL, *got = NULL, *want = NULL;
+
+        f->cg->ops = &berth_cgroup_v1_ops;
+        fake_cgroup_hier(f, "memory", "memory", true);
+        fake_cgroup_hier(f, "pids", "pids", true);
+        sub = fake_cgroup_path(f, "memory", "berth/web/m");
+        fake_cgroup_mkdirs(sub);
+        fake_cgroup_set(f, "memory", "berth/web/m/cgroup.procs", "");
+        fake_cgroup_set(f, "pids", "berth/web/cgroup.procs", "");
+        assert_int_equal(berth_cgroup_select_sub(f->cg, (const char *[]){"memory:m", NULL}, &err),
+                         0);
+        assert_int_equal(berth_cgroup_clone_fd(f->cg), -1);
+        assert_int_equal(berth_cgroup_attach(f->cg, 4242, &err), 0);
+        got = fake_cgroup_get(f, "memory", "berth/web/m/cgroup.procs");
+        top = fake_cgroup_get(f, "pids", "berth/web/cgroup.procs");
+        assert_string_equal(got, "4242");
+        assert_string_equal(top, "4242");
+        assert_int_equal(berth_cgroup_select_sub(f->cg, (const char *[]){"pids:none", NULL}, &err),
+                         0);
+        assert_int_equal(berth_cgroup_attach(f->cg, 4242, &err), -ENOENT);
+        want = xasprintf("adding pid 4242 to cgroups: write %s/pids/berth/web/none/cgroup.procs: "
+                         "no such file or directory",
+                         f->root);
+        assert_string_equal(err->msg, want);
+}
+
 /* A cgroup that does not exist cannot be opened (only read: nothing is made). */
 static void open_missing_cgroup(void **state)
 {
@@ -235,6 +327,8 @@ int main(void)
             cmocka_unit_test(pids_fallback_and_not_open),
             cmocka_unit_test(interface_calls_the_driver),
             cmocka_unit_test(open_missing_cgroup),
+            cmocka_unit_test(sub_cgroup_words),
+            cmocka_unit_test(sub_cgroup_attach),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -421,7 +421,7 @@ static void test_spec_defaults(void **state)
         assert_true(hosts);
         assert_true(has_string(path_get(j, "linux.maskedPaths"), "/proc/kcore"));
         assert_true(has_string(path_get(j, "linux.readonlyPaths"), "/proc/sys"));
-        assert_string_equal(path_str(j, "linux.cgroupsPath"), ID);
+        assert_string_equal(path_str(j, "linux.cgroupsPath"), "/berth/" ID);
         /* the allow-list (tests/unit/test-seccomp-profile.c has the details): unknown
          * syscalls ENOSYS, the denied ones EPERM in the last rule */
         sc = path_get(j, "linux.seccomp");

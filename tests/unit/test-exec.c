@@ -240,12 +240,12 @@ static void refusals_before_anything_runs(void **state)
         assert_non_null(strstr(err->msg, "a FIFO is there, not a regular file"));
         t.c->status = BERTH_STATUS_STOPPED;
         assert_int_equal(berth_container_exec(t.c, &p, &pid_fifo, &res, &failure, &err), -EINVAL);
-        assert_string_equal(err->msg, "exec in container \"refused\": container \"refused\" is "
-                                      "stopped: cannot exec");
+        assert_string_equal(err->msg,
+                            "exec in container \"refused\": cannot exec in a stopped container");
         t.c->status = BERTH_STATUS_PAUSED;
         assert_int_equal(berth_container_exec(t.c, &p, &pid_fifo, &res, &failure, &err), -EINVAL);
-        assert_string_equal(err->msg, "exec in container \"refused\": container \"refused\" is "
-                                      "paused: cannot exec (resume it, or use --ignore-paused)");
+        assert_string_equal(err->msg, "exec in container \"refused\": cannot exec in a paused "
+                                      "container (resume it, or use --ignore-paused to override)");
         /* an init that is gone (or a reused pid) */
         t.c->status = BERTH_STATUS_RUNNING;
         t.c->pid_start++;
