@@ -869,7 +869,9 @@ static int cg_v2(struct cg_ctx *g)
         return cg_bind(g, src, destfd, c->m->destination);
 }
 
-/* runc's "cgroup" mount type; read-only unless the options say "rw". */
+/* runc's "cgroup" mount type; read-only only when the options say "ro", as runc's (its own
+ * tests make sub-cgroups inside a container whose config drops "ro"; every config berth and
+ * `spec` write has it). */
 static int mount_cgroup_entry(struct mnt_ctx *c, struct berth_error **err)
 {
         struct cg_ctx g = {.c = c, .tmpfd = -EBADF, .err = err};
@@ -879,8 +881,6 @@ static int mount_cgroup_entry(struct mnt_ctx *c, struct berth_error **err)
 
         g.cgroupns = c->spec->lx.ns[BERTH_NS_CGROUP].enabled;
         g.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->f.flags & ~(unsigned long) MS_REMOUNT);
-        if (!(c->f.clear & MS_RDONLY))
-                g.flags |= MS_RDONLY;
         r = read_own_cgroups(&buf, &g.lines, &g.n_lines, err);
         if (r >= 0 && statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
                 r = cg_v2(&g);

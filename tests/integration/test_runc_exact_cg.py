@@ -447,3 +447,26 @@ def test_hybrid_cgroup2_placement(runtime, bundle, cid):
         assert not os.path.exists(f"{CG}/unified{top}/ct")
     finally:
         remove_tree(top)
+
+
+@pytest.mark.parametrize("ro", [True, False], ids=["ro", "no-ro"])
+def test_cgroup_mount_read_only_as_its_options_say(runtime, bundle, cid, ro):
+    """The "cgroup" mount is read-only when its options say "ro" (every config `spec` and the
+    engine write), and writable without it, as runc's: runc's own exec.bats makes sub-cgroups
+    from inside a container whose config drops "ro" ("exec --cgroup sub-cgroups [v1]")."""
+    top = f"/{cid}-mnt"
+    for m in bundle.config["mounts"]:
+        if m["type"] == "cgroup":
+            m["options"] = [o for o in m["options"] if o != "ro"] + (["ro"] if ro else [])
+    try:
+        start(runtime, bundle, cid, f"{top}/ct")
+        p = runtime.cmd("exec", cid, "sh", "-c",
+                        "mkdir /sys/fs/cgroup/memory/sub && rmdir /sys/fs/cgroup/memory/sub")
+        if ro:
+            assert p.returncode != 0 and "Read-only file system" in p.stderr + p.stdout, \
+                describe(p)
+        else:
+            assert p.returncode == 0, describe(p)
+        stop(runtime, cid)
+    finally:
+        remove_tree(top)
