@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -255,6 +256,10 @@ class Runner:
         # Files, not pipes: a created or detached container inherits the
         # runtime's stdio and would hold a pipe open long after it returns.
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            # crun chowns its stdio to the container's user, /dev/null included: it gets an
+            # empty pipe instead (the host's /dev/null was found owned by 200000:200000)
+            if input is None and self.name == "crun":
+                input = ""
             p = subprocess.run(argv, stdout=out, stderr=err, timeout=timeout, cwd=cwd,
                                input=input.encode() if input is not None else None,
                                stdin=None if input is not None else subprocess.DEVNULL,
@@ -270,10 +275,20 @@ class Runner:
 
     def popen(self, *args, global_args=(), **kw):
         """Start a runtime command without waiting (e.g. a foreground run)."""
+        empty = None
+        if self.name == "crun" and "stdin" not in kw:
+            # an empty pipe, not /dev/null (cmd above says why)
+            empty, w = os.pipe()
+            os.close(w)
+            kw["stdin"] = empty
         kw.setdefault("stdin", subprocess.DEVNULL)
         kw.setdefault("stdout", subprocess.PIPE)
         kw.setdefault("stderr", subprocess.PIPE)
-        return spawn(self.argv_for(*args, global_args=global_args), **kw)
+        try:
+            return spawn(self.argv_for(*args, global_args=global_args), **kw)
+        finally:
+            if empty is not None:
+                os.close(empty)
 
     @staticmethod
     def _create_flags(bundle, pid_file, console_socket, extra):
@@ -485,6 +500,21 @@ def _is_ours(text, w):
     return any(cid in text for r in w.runners for cid in r.ids if len(cid) > 2)
 
 
+def _dev_null_changed():
+    """The host's /dev/null as a runtime may have left it (crun chowns its stdio to the
+    container's user); put back, and reported."""
+    st = os.stat("/dev/null")
+    if (stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
+            and st.st_uid == 0 and st.st_gid == 0 and stat.S_IMODE(st.st_mode) == 0o666):
+        return []
+    what = (f"/dev/null changed: mode {oct(st.st_mode)}, owner {st.st_uid}:{st.st_gid}, "
+            f"device {os.major(st.st_rdev)}:{os.minor(st.st_rdev)}")
+    if stat.S_ISCHR(st.st_mode):
+        os.chown("/dev/null", 0, 0)
+        os.chmod("/dev/null", 0o666)
+    return [what]
+
+
 def _find_leaks(w, before_mounts, before_cgroups, before_procs, grace=3.0):
     deadline = time.monotonic() + grace
     while True:
@@ -514,6 +544,7 @@ def _find_leaks(w, before_mounts, before_cgroups, before_procs, grace=3.0):
                 left = sorted(n for n in os.listdir(r.root) if n != ".seccomp:bpf")
                 if left:
                     leaks.append(f"{r.name}: state left in --root {r.root}: {left}")
+        leaks.extend(_dev_null_changed())
         if not leaks or time.monotonic() > deadline:
             return leaks
         time.sleep(0.05)
