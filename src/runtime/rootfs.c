@@ -579,7 +579,8 @@ static int resolve_fs_dest(struct mnt_ctx *c, int *ret_fd, char **ret_data,
         if (r >= 0 && (fstat(*ret_fd, &st) < 0 || !S_ISDIR(st.st_mode)))
                 return berth_error_setx(
                     err, ENOTDIR,
-                    "mounts[%zu].destination \"%s\": %s must be mounted on an ordinary directory",
+                    "mounts[%zu].destination \"%s\": %s must be mounted on ordinary directory "
+                    "(it is a symlink or not a directory in the rootfs)",
                     c->i, c->m->destination, type);
         return r;
 }

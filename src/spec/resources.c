@@ -121,22 +121,27 @@ static void clear_nothing(void *elem)
 
 /* ---- devices ------------------------------------------------------------------------------- */
 
-/* access: any non-empty combination of r, w and m, stored in canonical order ("rwm"). */
-static int parse_access(const char *s, const struct spec_path *p, char ret[4],
+/* access: any non-empty combination of r, w and m, stored in canonical order ("rwm"). In a deny
+ * rule other letters are ignored with a warning, as runc ignores them there (its own update.bats
+ * denies "rwa"); in an allow rule they are an error (the kernel refuses them). */
+static int parse_access(const char *s, bool allow, const struct spec_path *p, char ret[4],
                         struct berth_error **err)
 {
-        bool r = false, w = false, m = false;
+        bool r = false, w = false, m = false, other = false;
         size_t n = 0;
 
         if (!*s)
                 return spec_error(err, p, "must not be empty (a subset of \"rwm\")");
         for (const char *c = s; *c; c++) {
-                if (*c != 'r' && *c != 'w' && *c != 'm')
-                        return spec_error(err, p, "%s is not a subset of \"rwm\"", QUOTE(s));
+                other |= *c != 'r' && *c != 'w' && *c != 'm';
                 r |= *c == 'r';
                 w |= *c == 'w';
                 m |= *c == 'm';
         }
+        if (other && (allow || (!r && !w && !m)))
+                return spec_error(err, p, "%s is not a subset of \"rwm\"", QUOTE(s));
+        if (other)
+                spec_warn(p, "%s: letters other than r, w and m ignored in a deny rule", QUOTE(s));
         if (r)
                 ret[n++] = 'r';
         if (w)
@@ -171,7 +176,7 @@ static int parse_device_rule(json_t *v, const struct spec_path *p, void *elem,
                 d->type = type[0];
         else
                 return spec_error(err, FIELD(p, "type"), "unknown device type %s", QUOTE(type));
-        return parse_access(access ? access : "rwm", FIELD(p, "access"), d->access, err);
+        return parse_access(access ? access : "rwm", d->allow, FIELD(p, "access"), d->access, err);
 }
 
 /* ---- memory -------------------------------------------------------------------------------- */

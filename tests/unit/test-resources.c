@@ -280,6 +280,16 @@ static void device_errors(void **state)
                      "devices[2].type: unknown device type 'x'");
         expect_error("{'devices': [{'allow': true, 'access': 'rwx'}]}",
                      "devices[0].access: 'rwx' is not a subset of 'rwm'");
+        /* in a deny rule other letters are ignored (with a warning), as runc does; not alone */
+        {
+                struct berth_resources *r =
+                    parse_ok("{'devices': [{'allow': false, 'type': 'c', 'access': 'arwa'}]}");
+
+                assert_string_equal(r->devices[0].access, "rw");
+                berth_resources_free(r);
+        }
+        expect_error("{'devices': [{'allow': false, 'access': 'a'}]}",
+                     "devices[0].access: 'a' is not a subset of 'rwm'");
         expect_error("{'devices': [{'allow': true, 'access': ''}]}",
                      "devices[0].access: must not be empty (a subset of 'rwm')");
         expect_error("{'devices': [{'type': 'c'}]}", "devices[0].allow: required field is missing");
