@@ -4,6 +4,8 @@ import os
 import select
 import time
 
+from conftest import CMD_TIMEOUT, reap_orphans
+
 # A container that runs until it gets SIGTERM (a pid-namespace init ignores
 # signals it has no handler for, so it needs the trap) and then exits 0.
 SLEEPER = "trap 'exit 0' TERM; echo ready; sleep 1000 & wait"
@@ -113,3 +115,20 @@ def userns_bundle(bundle, base=200000):
     bundle.config["mounts"] = [m for m in bundle.config["mounts"]
                                if m["destination"] != "/sys/fs/cgroup"]
     bundle.chown_rootfs(base, base)
+
+
+def stop(runtime, cid):
+    """delete --force, reaping orphans meanwhile: a detached exec'd process is
+    reparented to us (the subreaper), outside the container's pid namespace,
+    and the kernel lets the container's init exit only once every process of
+    its namespace is reaped (zap_pid_ns_processes). The clients' shims are
+    subreapers that reap at once; so must we be while delete waits."""
+    p = runtime.popen("delete", "--force", cid)
+    deadline = time.monotonic() + CMD_TIMEOUT
+    while p.poll() is None and time.monotonic() < deadline:
+        reap_orphans()
+        time.sleep(0.02)
+    if p.poll() is None:
+        p.kill()
+    out, err = p.communicate()
+    assert p.returncode == 0, f"delete --force {cid}: exit {p.returncode}\n{out}{err}"

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from conftest import CMD_TIMEOUT, describe, reap_orphans
-from helpers import SLEEPER, cap_mask, pid_alive, status_field, wait_for_file
+from helpers import SLEEPER, cap_mask, pid_alive, status_field, wait_for_file, stop
 
 NS_NAMES = ("ipc", "mnt", "net", "pid", "uts", "cgroup", "user")
 
@@ -56,23 +56,6 @@ def start_sleeper(runtime, bundle, cid):
     p = runtime.run(bundle, cid, detach=True)
     assert p.returncode == 0, describe(p)
     return runtime.wait_status(cid, "running")
-
-
-def stop(runtime, cid):
-    """delete --force, reaping orphans meanwhile: a detached exec'd process is
-    reparented to us (the subreaper), outside the container's pid namespace,
-    and the kernel lets the container's init exit only once every process of
-    its namespace is reaped (zap_pid_ns_processes). The clients' shims are
-    subreapers that reap at once; so must we be while delete waits."""
-    p = runtime.popen("delete", "--force", cid)
-    deadline = time.monotonic() + CMD_TIMEOUT
-    while p.poll() is None and time.monotonic() < deadline:
-        reap_orphans()
-        time.sleep(0.02)
-    if p.poll() is None:
-        p.kill()
-    out, err = p.communicate()
-    assert p.returncode == 0, f"delete --force {cid}: exit {p.returncode}\n{out}{err}"
 
 
 def exec_(runtime, cid, *args, flags=(), **kw):

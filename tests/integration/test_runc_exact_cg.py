@@ -21,8 +21,8 @@ import time
 
 import pytest
 
-from conftest import CMD_TIMEOUT, describe, reap_orphans
-from helpers import SLEEPER
+from conftest import describe
+from helpers import SLEEPER, stop
 
 CG = "/sys/fs/cgroup"
 V2 = os.path.exists(f"{CG}/cgroup.controllers")
@@ -103,21 +103,6 @@ def start(runtime, bundle, cid, path, script=SLEEPER):
     p = runtime.run(bundle, cid, detach=True)
     assert p.returncode == 0, describe(p)
     return runtime.wait_status(cid, "running")["pid"]
-
-
-def stop(runtime, cid):
-    """delete --force, reaping meanwhile: a detached exec'd process is reparented to us (the
-    subreaper), and the kernel lets the container's init exit only once every process of its
-    pid namespace is reaped (as test_exec.py's stop)."""
-    p = runtime.popen("delete", "--force", cid)
-    deadline = time.monotonic() + CMD_TIMEOUT
-    while p.poll() is None and time.monotonic() < deadline:
-        reap_orphans()
-        time.sleep(0.02)
-    if p.poll() is None:
-        p.kill()
-    out, err = p.communicate()
-    assert p.returncode == 0, f"delete --force {cid}: exit {p.returncode}\n{out}{err}"
 
 
 def no_crun(runtime, why):

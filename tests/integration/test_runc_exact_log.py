@@ -17,12 +17,12 @@ import json
 import os
 import re
 import threading
-import time
 from datetime import datetime
 
 import pytest
 
-from conftest import CMD_TIMEOUT, _selected_runtimes, describe, new_id, reap_orphans, runtime_argv
+from conftest import CMD_TIMEOUT, _selected_runtimes, describe, new_id, runtime_argv
+from helpers import stop
 
 VALUE = r'(?:"(?:[^"\\]|\\.)*"|[^\s"]*)'
 # time, level, msg; then the fields runc adds to its own debug records (func=... file=...)
@@ -108,18 +108,6 @@ def start_sleeper(rt, bundle, cid):
     p = rt.run(bundle, cid, detach=True)
     assert p.returncode == 0, describe(p)
     rt.wait_status(cid, "running")
-
-
-def stop(rt, cid):
-    p = rt.popen("delete", "--force", cid)
-    deadline = time.monotonic() + CMD_TIMEOUT
-    while p.poll() is None and time.monotonic() < deadline:
-        reap_orphans()
-        time.sleep(0.02)
-    if p.poll() is None:
-        p.kill()
-    out, err = p.communicate()
-    assert p.returncode == 0, f"delete --force {cid}: exit {p.returncode}\n{out}{err}"
 
 
 # --------------------------------------------------------------------------

@@ -27,8 +27,8 @@ import time
 
 import pytest
 
-from conftest import CMD_TIMEOUT, describe, reap_orphans
-from helpers import SLEEPER, wait_for_file
+from conftest import CMD_TIMEOUT, describe
+from helpers import SLEEPER, wait_for_file, stop
 
 NO_NULL = {"input": ""}  # stdin a pipe: crun 1.8 chowns a /dev/null stdin to the container user
 
@@ -43,19 +43,6 @@ def start_sleeper(runtime, bundle, cid):
     p = runtime.run(bundle, cid, detach=True)
     assert p.returncode == 0, describe(p)
     return runtime.wait_status(cid, "running")
-
-
-def stop(runtime, cid):
-    """delete --force, reaping the orphans a detached exec leaves us meanwhile."""
-    p = runtime.popen("delete", "--force", cid)
-    deadline = time.monotonic() + CMD_TIMEOUT
-    while p.poll() is None and time.monotonic() < deadline:
-        reap_orphans()
-        time.sleep(0.02)
-    if p.poll() is None:
-        p.kill()
-    out, err = p.communicate()
-    assert p.returncode == 0, f"delete --force {cid}: exit {p.returncode}\n{out}{err}"
 
 
 # --------------------------------------------------------------------------
