@@ -2,6 +2,7 @@
 
 import os
 import select
+import socket
 import time
 
 from conftest import CMD_TIMEOUT, reap_orphans
@@ -132,3 +133,30 @@ def stop(runtime, cid):
         p.kill()
     out, err = p.communicate()
     assert p.returncode == 0, f"delete --force {cid}: exit {p.returncode}\n{out}{err}"
+
+
+def console_server(path, timeout=CMD_TIMEOUT):
+    """A --console-socket listener at PATH (the test accepts the runtime's connection)."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(1)
+    srv.settimeout(timeout)
+    return srv
+
+
+def read_pty(fd, timeout=CMD_TIMEOUT):
+    """What a pty master gives until every slave end is closed (EIO) or TIMEOUT s, decoded."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every slave end is closed
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf.decode(errors="replace")

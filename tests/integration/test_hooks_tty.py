@@ -3,14 +3,12 @@
 import fcntl
 import json
 import os
-import select
 import socket
 import struct
 import termios
-import time
 
 from conftest import describe
-from helpers import SLEEPER, wait_for_file
+from helpers import SLEEPER, wait_for_file, console_server, read_pty
 
 # Hooks that run in the runtime's namespaces see the host: /bin/sh is the
 # host's and the marker lands in the test's directory.  startContainer runs
@@ -81,34 +79,9 @@ def test_failing_create_runtime_hook_fails_create(runtime, bundle, workdir, cid)
     # the leak guard checks that no process, mount or cgroup is left
 
 
-def _console_server(path):
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(str(path))
-    srv.listen(1)
-    srv.settimeout(10)
-    return srv
-
-
-def _read_all(fd, timeout=10):
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if not r:
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # EIO: every slave end is closed
-            break
-        if not chunk:
-            break
-        buf += chunk
-    return buf.decode(errors="replace")
-
-
 def test_terminal_console_socket(runtime, bundle, workdir, cid):
     sock = workdir.path / "console.sock"
-    srv = _console_server(sock)
+    srv = console_server(sock)
     bundle.process["terminal"] = True
     bundle.process["consoleSize"] = {"height": 31, "width": 97}
     bundle.process["args"] = ["sh", "-c", "stty size; tty; [ -t 0 ] && [ -t 1 ] && echo both-tty; "
@@ -127,7 +100,7 @@ def test_terminal_console_socket(runtime, bundle, workdir, cid):
         assert (rows, cols) == (31, 97)
         runtime.start(cid, check=True)
         os.write(master, b"typed\n")
-        out = _read_all(master).replace("\r\n", "\n")
+        out = read_pty(master, timeout=10).replace("\r\n", "\n")
         lines = [line for line in out.splitlines() if line != "typed"]
         assert lines[:3] == ["31 97", lines[1], "both-tty"], out
         assert lines[1].startswith("/dev/pts/"), out

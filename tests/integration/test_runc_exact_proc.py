@@ -20,15 +20,13 @@ tests expect of these, checked on berth-oci and on the peers themselves:
 
 import json
 import os
-import select
 import socket
 import subprocess
-import time
 
 import pytest
 
 from conftest import CMD_TIMEOUT, describe
-from helpers import SLEEPER, wait_for_file, stop
+from helpers import SLEEPER, wait_for_file, stop, console_server, read_pty
 
 NO_NULL = {"input": ""}  # stdin a pipe: crun 1.8 chowns a /dev/null stdin to the container user
 
@@ -156,37 +154,12 @@ def test_exec_does_not_make_the_cwd(runtime, bundle, cid):
 # the terminal and stdio (runc's tty.bats, libcontainer's fixStdioPermissions)
 
 
-def _console_server(path):
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(str(path))
-    srv.listen(1)
-    srv.settimeout(CMD_TIMEOUT)
-    return srv
-
-
 def _receive_master(srv):
     conn, _ = srv.accept()
     with conn:
         msg, fds, _, _ = socket.recv_fds(conn, 4096, 4)
     assert len(fds) == 1, (msg, fds)
     return fds[0]
-
-
-def _read_to_eof(fd, timeout=CMD_TIMEOUT):
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if not r:
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # EIO: every slave end is closed
-            break
-        if not chunk:
-            break
-        buf += chunk
-    return buf.decode(errors="replace").replace("\r\n", "\n")
 
 
 # the owner of the terminal by name and through the fd, as tty.bats reads it
@@ -198,7 +171,7 @@ def test_pty_owner_run(runtime, bundle, cid, workdir, uid, gid):
     """tty.bats "runc run [tty owner]": the pty is the process's uid's; its group stays the
     tty group of devpts' gid=5 (runc's default config), mode 0620."""
     sock = workdir.path / "console.sock"
-    srv = _console_server(sock)
+    srv = console_server(sock)
     bundle.process["terminal"] = True
     bundle.process["user"] = {"uid": uid, "gid": gid}
     bundle.process["args"] = ["sh", "-c", TTY_OWNER]
@@ -208,7 +181,7 @@ def test_pty_owner_run(runtime, bundle, cid, workdir, uid, gid):
         assert p.returncode == 0, describe(p)
         master = _receive_master(srv)
         runtime.start(cid, check=True)
-        out = _read_to_eof(master)
+        out = read_pty(master).replace("\r\n", "\n")
         assert out.split() == [f"{uid}:5", f"{uid}:5:620"], out
         runtime.wait_status(cid, "stopped")
         runtime.delete(cid, check=True)
@@ -226,7 +199,7 @@ def test_pty_owner_exec(runtime, bundle, cid, workdir, user):
     bundle.process["user"] = {"uid": 1000, "gid": 100}
     start_sleeper(runtime, bundle, cid)
     sock = workdir.path / "console.sock"
-    srv = _console_server(sock)
+    srv = console_server(sock)
     master = None
     flags = ["--tty", "--detach", "--console-socket", sock]
     if user:
@@ -236,7 +209,7 @@ def test_pty_owner_exec(runtime, bundle, cid, workdir, user):
         p = runtime.cmd("exec", *flags, cid, "sh", "-c", TTY_OWNER)
         assert p.returncode == 0, describe(p)
         master = _receive_master(srv)
-        out = _read_to_eof(master)
+        out = read_pty(master).replace("\r\n", "\n")
         assert out.split() == [f"{uid}:5", f"{uid}:5:620"], out
     finally:
         srv.close()
@@ -323,7 +296,7 @@ def test_exec_process_substitution(runtime, bundle, cid, workdir):
     bundle.config["root"]["readonly"] = False
     start_sleeper(runtime, bundle, cid)
     sock = workdir.path / "console.sock"
-    srv = _console_server(sock)
+    srv = console_server(sock)
     master = None
     proc = {"terminal": True, "consoleSize": {"height": 10, "width": 110},
             "args": ["/bin/sh", "-c", "stty size; tty"], "cwd": "/"}
@@ -334,7 +307,7 @@ def test_exec_process_substitution(runtime, bundle, cid, workdir):
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=CMD_TIMEOUT)
         assert p.returncode == 0, describe(p)
         master = _receive_master(srv)
-        out = _read_to_eof(master).split("\n")
+        out = read_pty(master).replace("\r\n", "\n").split("\n")
         assert out[0] == "10 110" and out[1].startswith("/dev/pts/"), out
     finally:
         srv.close()
