@@ -291,7 +291,7 @@ static void fixture_init(struct fixture *f, bool userns)
         add_mount(f, "/dev/shm", "tmpfs", "shm", OPTS("nosuid", "noexec", "nodev", "mode=1777"));
         add_mount(f, "/sys", "sysfs", "sysfs", OPTS("nosuid", "noexec", "nodev", "ro"));
         add_mount(f, "/sys/fs/cgroup", "cgroup", "cgroup",
-                  OPTS("nosuid", "noexec", "nodev", "relatime"));
+                  OPTS("nosuid", "noexec", "nodev", "relatime", "ro"));
         add_mount(f, "/data", NULL, f->hostdata, OPTS("rbind", "ro", "nosuid"));
         add_mount(f, "/abs/hosts", "bind", f->hosts, NULL);
         add_mount(f, "/ro-tmp", "tmpfs", "tmpfs", OPTS("ro", "mode=700"));
@@ -421,7 +421,8 @@ static void check_common(bool userns)
               st.st_mode & 07777);
         CHECK(!is_ro("/dev") && !is_ro("/dev/shm"), "/dev is read-only");
         CHECK(stat("/work/dir", &st) == 0 && S_ISDIR(st.st_mode), "process.cwd was not created");
-        /* cgroup: read-only, never written to (that would create cgroups on the host) */
+        /* cgroup: read-only as its "ro" says (runc's rule), never written to (that would create
+         * cgroups on the host) */
         CHECK(is_ro("/sys/fs/cgroup"), "/sys/fs/cgroup is writable");
         d = opendir("/sys/fs/cgroup");
         CHECK(d != NULL, "opendir /sys/fs/cgroup: %s", strerror(errno));
