@@ -422,6 +422,11 @@ def test_events_stats_same_fields_as_runc(oci, bundle, make_bundle, workdir):
         stop(r, ids[r])
     shapes = [[k for k in _shape(data[n]) if k.rsplit("/", 1)[1] not in OMITEMPTY]
               for n in ("berth-oci", "runc")]
+    # a list's elements are compared only where both have some (blkio's lists are empty until
+    # the cgroup has done I/O: the first run of a fresh binary reads it from disk in there)
+    both = [{k.split("[]")[0] for k in sh if "[]" in k} for sh in shapes]
+    shapes = [[k for k in sh if "[]" not in k or k.split("[]")[0] in both[0] & both[1]]
+              for sh in shapes]
     assert shapes[0] == shapes[1]
     assert data["berth-oci"]["memory"]["usage"]["limit"] == data["runc"]["memory"]["usage"]["limit"]
     assert sorted(data["berth-oci"]["memory"]["raw"]) == sorted(data["runc"]["memory"]["raw"])
