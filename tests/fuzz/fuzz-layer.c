@@ -78,6 +78,30 @@ static void list_top(char *buf, size_t size)
         free(de);
 }
 
+/* The chroot's mount point, a dir of the host's /tmp, can only be removed once no mount namespace
+ * has the tmpfs on it (rmdir of a mount point elsewhere would detach our binds): a child forked
+ * before the unshare stays in the host's namespace and removes it when the fuzzer has exited
+ * (EOF on the pipe), retrying while the namespace is still being torn down. */
+static void remove_after_exit(const char *dir)
+{
+        int p[2];
+        pid_t pid = -1;
+        char c;
+
+        if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+                die("fork the mount point's remover");
+        if (pid > 0) {
+                close(p[0]); /* p[1] stays open in the fuzzer until it exits */
+                return;
+        }
+        close(p[1]);
+        while (read(p[0], &c, 1) < 0 && errno == EINTR)
+                ;
+        for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++)
+                usleep(20000);
+        _exit(0);
+}
+
 /* The corpus and artifact directories (arguments that are directories) and the cwd are bind
  * mounted into the chroot at their own paths, so libFuzzer still finds them. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -90,9 +114,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         /* libarchive is dlopen'ed on first use: load it before the chroot hides it */
         if (berth_archive_load(NULL) < 0)
                 die("load libarchive");
+        if (!mkdtemp(root))
+                die("mkdtemp");
+        remove_after_exit(root);
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 die("private mount namespace (run as root)");
-        if (!mkdtemp(root) || mount("tmpfs", root, "tmpfs", 0, "mode=0755") < 0 || chdir(root) < 0)
+        if (mount("tmpfs", root, "tmpfs", 0, "mode=0755") < 0 || chdir(root) < 0)
                 die("tmpfs");
         if (mkdir("proc", 0555) < 0 || mount("/proc", "proc", NULL, MS_BIND | MS_REC, NULL) < 0)
                 die("/proc");
@@ -104,7 +131,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                         bind_in((*argv)[i]);
         if (chroot(".") < 0 || chdir(cwd) < 0)
                 die("chroot");
-        (void) !rmdir(root);
         list_top(top_before, sizeof(top_before));
         return 0;
 }
